@@ -1,0 +1,35 @@
+# Two commands for a new user: `make demo` and `make test`. Both create or refresh .venv first.
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed-stamp
+
+.PHONY: demo test bench screenshots pyz lint clean
+
+# Re-installs only when pyproject.toml changed since the last install (idempotent).
+$(STAMP): pyproject.toml
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[test]'
+	@touch $(STAMP)
+
+demo: $(STAMP)
+	$(BIN)/dtle-tui --demo
+
+test: $(STAMP)
+	$(BIN)/python -m pytest -q -p no:cacheprovider
+
+bench: $(STAMP)
+	$(BIN)/python -m bench
+
+screenshots: $(STAMP)
+	$(BIN)/python -m tests.make_screenshots
+
+pyz: $(STAMP)
+	$(BIN)/python tools/build_pyz.py
+
+lint: $(STAMP)
+	$(BIN)/ruff check dtle_tui tests bench
+
+clean:
+	rm -rf $(VENV) dist build *.egg-info

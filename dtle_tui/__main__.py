@@ -1,0 +1,3 @@
+from dtle_tui.cli import main
+
+raise SystemExit(main())
