@@ -1,0 +1,154 @@
+"""The App: modes (Jobs, Nodes, Orphans), global keys, theme, and routing of poller snapshots."""
+
+from __future__ import annotations
+
+import logging
+from typing import Iterable, Optional
+
+from textual.app import App, SystemCommand
+from textual.binding import Binding
+from textual.message import Message
+from textual.screen import ModalScreen, Screen
+
+from dtle_tui.config import Settings
+from dtle_tui.poller import Poller
+from dtle_tui.screens.allocation import AllocationScreen
+from dtle_tui.screens.base import ConsoleScreen
+from dtle_tui.screens.help import HelpScreen
+from dtle_tui.screens.job_detail import JobDetailScreen
+from dtle_tui.screens.jobs import JobsScreen
+from dtle_tui.screens.nodes import NodesScreen
+from dtle_tui.snapshot import Snapshot
+
+log = logging.getLogger(__name__)
+
+
+class SnapshotUpdated(Message):
+    """New data from the poller. A newer one replaces an older one still in the queue."""
+
+    def __init__(self, snapshot: Snapshot) -> None:
+        super().__init__()
+        self.snapshot = snapshot
+
+    def can_replace(self, message: Message) -> bool:
+        return isinstance(message, SnapshotUpdated)
+
+
+class DtleApp(App):
+    CSS_PATH = "dtle_tui.tcss"
+    TITLE = "dtle-tui"
+    MODES = {"jobs": JobsScreen, "nodes": NodesScreen}
+
+    BINDINGS = [
+        Binding("1", "switch_to('jobs')", "Jobs", id="app.jobs"),
+        Binding("2", "switch_to('nodes')", "Nodes", id="app.nodes"),
+        Binding("3", "switch_to('orphans')", "Orphans", id="app.orphans"),
+        Binding("ctrl+r", "refresh_now", "Refresh", id="app.refresh"),
+        Binding("question_mark", "help", "Help", id="app.help"),
+        Binding("q", "quit", "Quit", id="app.quit"),
+    ]
+
+    def __init__(self, settings: Settings, poller_factory=Poller) -> None:
+        super().__init__()
+        self.settings = settings
+        self.snapshot: Optional[Snapshot] = None
+        self.poller: Optional[Poller] = None
+        self._poller_factory = poller_factory
+        self._add_orphans_mode()
+        if settings.theme:
+            self.theme = settings.theme
+
+    def _add_orphans_mode(self) -> None:
+        try:
+            from dtle_tui.screens.orphans import OrphansScreen
+        except ImportError:  # the Orphans screen is optional while it is being built
+            return
+        self.add_mode("orphans", OrphansScreen)
+
+    # ---- lifecycle ------------------------------------------------------------------------------
+    def on_mount(self) -> None:
+        self.poller = self._poller_factory(self.settings, self._from_poller)
+        self.poller.start()
+        self.switch_mode("jobs")
+
+    def _from_poller(self, snapshot: Snapshot) -> None:
+        # Called on the poller's thread: post_message is thread-safe.
+        self.post_message(SnapshotUpdated(snapshot))
+
+    def on_snapshot_updated(self, message: SnapshotUpdated) -> None:
+        self.snapshot = message.snapshot
+        screen = self.screen
+        # A modal on top hides the console: the screen below catches up when it resumes.
+        if isinstance(screen, ConsoleScreen):
+            screen.receive(message.snapshot)
+
+    async def action_quit(self) -> None:
+        self.exit(0)
+
+    def on_unmount(self) -> None:
+        if self.poller is not None:
+            self.poller.stop()
+
+    # ---- navigation -----------------------------------------------------------------------------
+    def action_switch_to(self, mode: str) -> None:
+        self.switch_to(mode)
+
+    def switch_to(self, mode: str) -> None:
+        if isinstance(self.screen, ModalScreen):
+            return
+        if mode not in self._modes:
+            self.notify(f"The {mode} screen is not available in this build.", severity="warning")
+            return
+        if self.current_mode != mode:
+            self.switch_mode(mode)
+        self.call_after_refresh(self._sync_watches)
+
+    def open_job(self, job_id: str) -> None:
+        if self.poller:
+            self.poller.watch_job(job_id)
+        self.push_screen(JobDetailScreen(job_id))
+
+    def open_allocation(self, alloc_id: str) -> None:
+        if self.poller:
+            self.poller.watch_allocation(alloc_id)
+        self.push_screen(AllocationScreen(alloc_id))
+
+    def go_back(self) -> None:
+        if len(self.screen_stack) > 1:
+            self.pop_screen()
+        self.call_after_refresh(self._sync_watches)
+
+    def _sync_watches(self) -> None:
+        """Fetch only what an open detail screen needs (lazy detail fetches)."""
+        if self.poller is None:
+            return
+        job = next((s.job_id for s in self.screen_stack if isinstance(s, JobDetailScreen)), None)
+        alloc = next((s.alloc_id for s in self.screen_stack if isinstance(s, AllocationScreen)), None)
+        self.poller.watch_job(job)
+        self.poller.watch_allocation(alloc)
+
+    # ---- global actions ---------------------------------------------------------------------------
+    def action_refresh_now(self) -> None:
+        if self.poller:
+            self.poller.refresh_now()
+        self.notify("Refreshing…", timeout=1.5)
+
+    def action_help(self) -> None:
+        if not isinstance(self.screen, HelpScreen):
+            self.push_screen(HelpScreen(self.settings.read_only))
+
+    def get_system_commands(self, screen: Screen) -> Iterable[SystemCommand]:
+        yield SystemCommand("Jobs", "Show the Jobs screen (1)", lambda: self.switch_to("jobs"))
+        yield SystemCommand("Nodes", "Show the Nodes screen (2)", lambda: self.switch_to("nodes"))
+        yield SystemCommand("Orphans", "Consul keys without a job (3)", lambda: self.switch_to("orphans"))
+        yield SystemCommand("Refresh now", "Poll Nomad and Consul at once (ctrl+r)", self.action_refresh_now)
+        yield SystemCommand("Help", "Every key (?)", self.action_help)
+        if isinstance(screen, ConsoleScreen):
+            yield from screen.palette_commands()
+        yield from super().get_system_commands(screen)
+
+
+def run_app(settings: Settings) -> int:
+    app = DtleApp(settings)
+    result = app.run()
+    return int(result or 0) if isinstance(result, int) else 0

@@ -1,0 +1,65 @@
+"""Short, stable texts for table cells and status lines (no Textual here)."""
+
+from __future__ import annotations
+
+import time
+from datetime import datetime, timezone
+from typing import Optional
+
+
+def age(ns: Optional[int], now: Optional[float] = None) -> str:
+    """`42s`, `7m`, `3h`, `12d` from a Unix-ns timestamp; `—` when unknown."""
+    if not ns:
+        return "—"
+    seconds = (now if now is not None else time.time()) - ns / 1e9
+    return duration(seconds)
+
+
+def duration(seconds: Optional[float]) -> str:
+    if seconds is None:
+        return "—"
+    seconds = max(0.0, seconds)
+    if seconds < 60:
+        return f"{int(seconds)}s"
+    if seconds < 3600:
+        return f"{int(seconds // 60)}m"
+    if seconds < 86400 * 2:
+        return f"{int(seconds // 3600)}h{int(seconds % 3600 // 60):02d}m" if seconds < 36000 else f"{int(seconds // 3600)}h"
+    return f"{int(seconds // 86400)}d"
+
+
+def clock(ts: Optional[float]) -> str:
+    """HH:MM:SS local time of a Unix timestamp."""
+    if ts is None:
+        return "—"
+    return datetime.fromtimestamp(ts).strftime("%H:%M:%S")
+
+
+def ns_time(ns: Optional[int]) -> str:
+    """`2026-11-27 08:01:02` local time from Unix ns."""
+    if not ns:
+        return "—"
+    return datetime.fromtimestamp(ns / 1e9).strftime("%Y-%m-%d %H:%M:%S")
+
+
+def dt_text(value: Optional[datetime]) -> str:
+    if value is None:
+        return "—"
+    if value.tzinfo is None:
+        value = value.replace(tzinfo=timezone.utc)
+    return value.astimezone().strftime("%Y-%m-%d %H:%M:%S")
+
+
+def count(n: Optional[int]) -> str:
+    """Transactions with thousands separators; `—` when unknown."""
+    if n is None:
+        return "—"
+    return f"{n:,}"
+
+
+def rate(per_s: Optional[float]) -> str:
+    if per_s is None:
+        return "—"
+    if per_s >= 100:
+        return f"{per_s:,.0f}/s"
+    return f"{per_s:.1f}/s"

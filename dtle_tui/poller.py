@@ -1,0 +1,373 @@
+"""The background refresh: the only code that calls Nomad and Consul for display.
+
+It runs its own asyncio loop in a daemon thread, so JSON decoding and parsing of a large cluster never
+stall the UI's event loop. Each endpoint has exactly one loop ("feed"), so there is never more than one
+request in flight per endpoint, and a slow answer is never cancelled by a timer tick (the trap of
+`set_interval` + exclusive workers, ../shared/STYLE.md). Feeds use blocking queries (index/wait,
+nomad-api.md §3, consul-kv.md §5): a change comes back as soon as it happens and an idle cluster costs
+one request per feed per `wait`. When a server does not block (no index header, or it answers at once
+with the same index), the feed falls back to the `--refresh` interval. Failures back off exponentially,
+capped at 30 s; `refresh_now()` retries at once.
+
+Per refresh the cost is fixed whatever the number of jobs: /v1/jobs, /v1/allocations, /v1/nodes, one
+Consul read of `dtle/` and one of `dtleJobList/`, plus what an open detail screen needs.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import concurrent.futures
+import logging
+import threading
+import time
+from typing import Any, Awaitable, Callable, Coroutine, Optional
+
+from dtle_tui.config import Settings
+from dtle_tui.consul_kv import ConsulKV
+from dtle_tui.errors import ApiError
+from dtle_tui.gtid import GtidProgress, positions_from_kv
+from dtle_tui.models import ParseError, parse_allocation, parse_allocations, parse_job, parse_job_stubs, parse_nodes
+from dtle_tui.nomad import Indexed, NomadClient
+from dtle_tui.snapshot import FeedState, Snapshot, build_detail, build_rows, find_orphans, group_by_job
+
+log = logging.getLogger(__name__)
+
+BACKOFF_CAP_S = 30.0
+MIN_GAP_S = 0.3  # between two answers of one feed: a busy cluster must not turn blocking into a spin
+BLOCK_WAIT = "60s"
+
+Fetch = Callable[[int, Optional[str]], Awaitable[Indexed]]
+
+
+class Feed:
+    """One endpoint polled in one loop: blocking when the server blocks, else every `interval`."""
+
+    def __init__(self, poller: Poller, name: str, service: str, fetch: Fetch, on_data: Callable[[Any], None]):
+        self.poller = poller
+        self.name = name
+        self.service = service
+        self.fetch = fetch
+        self.on_data = on_data
+        self.index = 0
+        self.state = FeedState()
+        self.wake = asyncio.Event()
+        self.task: Optional[asyncio.Task] = None
+
+    async def run(self) -> None:
+        blocking = True
+        while True:
+            started = time.monotonic()
+            wait = BLOCK_WAIT if (blocking and self.index) else None
+            try:
+                result = await self.fetch(self.index, wait)
+                value = result.value
+                self.on_data(value)
+            except asyncio.CancelledError:
+                raise
+            except (ApiError, ParseError) as exc:
+                message = exc.one_line() if isinstance(exc, ApiError) else f"{self.service} sent an unexpected shape: {exc}"
+                self._failed(message)
+                await self._sleep(min(BACKOFF_CAP_S, 2.0 ** (self.state.failures - 1)))
+                continue
+            except Exception as exc:  # a bug must not kill the feed: log it, show it, retry later
+                log.exception("feed %s failed", self.name)
+                self._failed(f"{self.service}: internal error: {type(exc).__name__}: {exc}")
+                await self._sleep(min(BACKOFF_CAP_S, 2.0 ** (self.state.failures - 1)))
+                continue
+            elapsed = time.monotonic() - started
+            previous = self.index
+            self.index = result.index if result.index > 0 else 0
+            self.state = FeedState(ok_at=time.time())
+            self.poller.changed()
+            # A server that does not hold blocking queries (no index, or the same index at once) is
+            # polled on the fallback interval instead (e.g. a caching proxy in front of Nomad).
+            blocking = self.index > 0 and not (wait and self.index == previous and elapsed < 1.0)
+            if not blocking:
+                await self._sleep(self.poller.settings.refresh)
+            elif elapsed < MIN_GAP_S:
+                await self._sleep(MIN_GAP_S - elapsed)
+
+    def _failed(self, message: str) -> None:
+        old = self.state
+        self.index = 0
+        self.state = FeedState(
+            ok_at=old.ok_at,
+            error=message,
+            stale_since=old.stale_since or time.time(),
+            failures=old.failures + 1,
+        )
+        log.warning("feed %s: %s", self.name, message)
+        self.poller.changed()
+
+    async def _sleep(self, seconds: float) -> None:
+        self.wake.clear()
+        try:
+            await asyncio.wait_for(self.wake.wait(), timeout=seconds)
+        except asyncio.TimeoutError:
+            pass
+
+    def kick(self) -> None:
+        """Retry now: wake a feed waiting out a back-off or an interval."""
+        self.wake.set()
+
+
+class Poller:
+    def __init__(self, settings: Settings, on_update: Callable[[Snapshot], None]):
+        self.settings = settings
+        self.on_update = on_update
+        self.loop = asyncio.new_event_loop()
+        self.thread = threading.Thread(target=self._run_loop, name="dtle-tui-poller", daemon=True)
+        self.nomad: Optional[NomadClient] = None
+        self.consul: Optional[ConsulKV] = None
+        self.feeds: dict[str, Feed] = {}
+        self.snapshot = Snapshot(namespace=settings.nomad.namespace or "default", region=settings.nomad.region or "")
+        self._stubs: list = []
+        self._allocs: list = []
+        self._nodes: list = []
+        self._positions: dict = {}
+        self._progress: dict[str, GtidProgress] = {}
+        self._detail_job: Optional[str] = None
+        self._job: Any = None
+        self._job_error: Optional[str] = None
+        self._alloc_id: Optional[str] = None
+        self._alloc: Any = None
+        self._alloc_error: Optional[str] = None
+        self._dirty = False
+        self._generation = 0
+        self._stopped = False
+
+    # ---- lifecycle -------------------------------------------------------------------------
+    def start(self) -> None:
+        self.thread.start()
+        self.call_soon(self._start_feeds)
+
+    def stop(self) -> None:
+        if self._stopped:
+            return
+        self._stopped = True
+        if self.thread.is_alive():
+            fut = asyncio.run_coroutine_threadsafe(self._shutdown(), self.loop)
+            try:
+                fut.result(timeout=3)
+            except Exception:  # shutting down: nothing useful to do with a late error
+                pass
+            self.loop.call_soon_threadsafe(self.loop.stop)
+            self.thread.join(timeout=3)
+
+    def _run_loop(self) -> None:
+        asyncio.set_event_loop(self.loop)
+        self.loop.run_forever()
+
+    async def _shutdown(self) -> None:
+        for feed in self.feeds.values():
+            if feed.task:
+                feed.task.cancel()
+        for client in (self.nomad, self.consul):
+            if client is not None:
+                try:
+                    await client.aclose()
+                except Exception:
+                    pass
+
+    def call_soon(self, fn: Callable[[], Any]) -> None:
+        self.loop.call_soon_threadsafe(fn)
+
+    def submit(self, coro: Coroutine) -> concurrent.futures.Future:
+        """Run a coroutine (an action) on the poller's loop, with its clients; thread-safe."""
+        return asyncio.run_coroutine_threadsafe(coro, self.loop)
+
+    def _start_feeds(self) -> None:
+        s = self.settings
+        self.nomad = NomadClient(s.nomad, timeout=s.timeout)
+        self.consul = ConsulKV(s.consul, timeout=s.timeout)
+        nomad, consul = self.nomad, self.consul
+        self._add_feed("agent", "Nomad", self._fetch_agent, self._on_agent)
+        self._add_feed("jobs", "Nomad", lambda i, w: nomad.jobs(index=i, wait=w), self._on_jobs)
+        self._add_feed("allocations", "Nomad", lambda i, w: nomad.allocations(index=i, wait=w), self._on_allocs)
+        self._add_feed("nodes", "Nomad", lambda i, w: nomad.nodes(index=i, wait=w), self._on_nodes)
+        self._add_feed("kv", "Consul", lambda i, w: consul.get_prefix("dtle", index=i, wait=w), self._on_kv)
+
+    def _add_feed(self, name: str, service: str, fetch: Fetch, on_data: Callable[[Any], None]) -> Feed:
+        feed = Feed(self, name, service, fetch, on_data)
+        self.feeds[name] = feed
+        feed.task = self.loop.create_task(feed.run())
+        return feed
+
+    def _drop_feed(self, name: str) -> None:
+        feed = self.feeds.pop(name, None)
+        if feed and feed.task:
+            feed.task.cancel()
+
+    # ---- intents from the UI (thread-safe) ---------------------------------------------------
+    def refresh_now(self) -> None:
+        self.call_soon(self._kick_all)
+
+    def _kick_all(self) -> None:
+        for feed in self.feeds.values():
+            feed.kick()
+
+    def watch_job(self, job_id: Optional[str]) -> None:
+        self.call_soon(lambda: self._watch_job(job_id))
+
+    def watch_allocation(self, alloc_id: Optional[str]) -> None:
+        self.call_soon(lambda: self._watch_alloc(alloc_id))
+
+    def _watch_job(self, job_id: Optional[str]) -> None:
+        if job_id == self._detail_job:
+            return
+        self._drop_feed("job")
+        self._detail_job, self._job, self._job_error = job_id, None, None
+        if job_id is not None:
+            nomad = self.nomad
+            assert nomad is not None
+            self._add_feed("job", "Nomad", self._fetch_job(nomad, job_id), self._on_job)
+        self.changed()
+
+    def _watch_alloc(self, alloc_id: Optional[str]) -> None:
+        if alloc_id == self._alloc_id:
+            return
+        self._drop_feed("allocation")
+        self._alloc_id, self._alloc, self._alloc_error = alloc_id, None, None
+        if alloc_id is not None:
+            nomad = self.nomad
+            assert nomad is not None
+            self._add_feed("allocation", "Nomad", self._fetch_alloc(nomad, alloc_id), self._on_alloc)
+        self.changed()
+
+    # ---- fetchers that turn "not found" into data --------------------------------------------
+    async def _fetch_agent(self, index: int, wait: Optional[str]) -> Indexed:
+        assert self.nomad is not None
+        if index:  # the agent does not change while we run: re-read only after an error
+            await asyncio.sleep(3600)
+        return Indexed(await self.nomad.agent_self(), 1)
+
+    def _fetch_job(self, nomad: NomadClient, job_id: str) -> Fetch:
+        async def fetch(index: int, wait: Optional[str]) -> Indexed:
+            try:
+                return await nomad.job(job_id, index=index, wait=wait)
+            except ApiError as exc:
+                if exc.status == 404:  # purged: the detail says so instead of going stale
+                    await asyncio.sleep(0 if not index else self.settings.refresh)
+                    return Indexed(None, 0)
+                raise
+
+        return fetch
+
+    def _fetch_alloc(self, nomad: NomadClient, alloc_id: str) -> Fetch:
+        async def fetch(index: int, wait: Optional[str]) -> Indexed:
+            try:
+                return await nomad.allocation(alloc_id, index=index, wait=wait)
+            except ApiError as exc:
+                if exc.status == 404:
+                    return Indexed(None, 0)
+                raise
+
+        return fetch
+
+    # ---- data handlers (poller thread) --------------------------------------------------------
+    def _on_agent(self, value: Any) -> None:
+        config = value.get("config") if isinstance(value, dict) else None
+        config = config if isinstance(config, dict) else {}
+        version = config.get("Version")
+        if isinstance(version, dict):
+            version = version.get("Version", "")
+        self._agent = (str(version or ""), str(config.get("Region") or ""))
+
+    def _on_jobs(self, value: Any) -> None:
+        self._stubs = parse_job_stubs(value)
+
+    def _on_allocs(self, value: Any) -> None:
+        self._allocs = parse_allocations(value)
+
+    def _on_nodes(self, value: Any) -> None:
+        self._nodes = parse_nodes(value)
+
+    def _on_kv(self, value: Any) -> None:
+        positions = positions_from_kv(value)
+        now = time.time()
+        for job_id, pos in positions.items():
+            if pos.gtid is None:
+                continue
+            prog = self._progress.get(job_id)
+            if prog is None:
+                prog = self._progress[job_id] = GtidProgress()
+            prog.add(now, pos.gtid.transactions)
+        self._positions = positions
+
+    def _on_job(self, value: Any) -> None:
+        if value is None:
+            self._job, self._job_error = None, f"job {self._detail_job!r} not found in Nomad (purged?)"
+        else:
+            self._job, self._job_error = parse_job(value), None
+
+    def _on_alloc(self, value: Any) -> None:
+        if value is None:
+            self._alloc, self._alloc_error = None, f"allocation {self._alloc_id} not found (garbage-collected?)"
+        else:
+            self._alloc, self._alloc_error = parse_allocation(value), None
+
+    # ---- snapshot ------------------------------------------------------------------------------
+    def changed(self) -> None:
+        """Coalesce a burst of feed answers into one snapshot."""
+        if not self._dirty:
+            self._dirty = True
+            self.loop.call_later(0.02, self._publish)
+
+    def _feed_state(self, service: str) -> FeedState:
+        states = [f.state for f in self.feeds.values() if f.service == service]
+        failing = [s for s in states if s.error]
+        if failing:
+            first = min(failing, key=lambda s: s.stale_since or 0)
+            oks = [s.ok_at for s in states if s.ok_at]
+            return FeedState(ok_at=min(oks) if oks else None, error=first.error, stale_since=first.stale_since,
+                             failures=max(s.failures for s in failing))
+        oks = [s.ok_at for s in states]
+        if not oks or any(o is None for o in oks):
+            return FeedState()
+        return FeedState(ok_at=min(oks))  # type: ignore[type-var]
+
+    def _publish(self) -> None:
+        self._dirty = False
+        try:
+            snapshot = self._build()
+        except Exception:  # never let a bug in derivation kill the poller
+            log.exception("building the snapshot failed")
+            return
+        self.snapshot = snapshot
+        self.on_update(snapshot)
+
+    def _build(self) -> Snapshot:
+        nomad_state = self._feed_state("Nomad")
+        consul_state = self._feed_state("Consul")
+        consul_ok = consul_state.error is None
+        now = time.time()
+        by_job = group_by_job(self._allocs)
+        rows = build_rows(self._stubs, by_job, self._positions, self._progress, now,
+                          self.settings.stall_threshold_s, consul_ok)
+        detail = None
+        if self._detail_job is not None:
+            detail = build_detail(self._detail_job, self._job, by_job.get(self._detail_job, []), self._job_error)
+        job_ids = {s.id for s in self._stubs}
+        running = [r.id for r in rows if r.status == "running" and r.dest.running]
+        orphans = find_orphans(job_ids, self._positions, running) if (consul_ok and self._stubs) else ()
+        version, region = getattr(self, "_agent", ("", ""))
+        self._generation += 1
+        return Snapshot(
+            generation=self._generation,
+            rows=rows,
+            nodes=tuple(self._nodes),
+            positions=dict(self._positions) if consul_ok else {},
+            orphans=orphans,
+            nomad=nomad_state,
+            consul=consul_state,
+            nomad_version=version,
+            region=self.settings.nomad.region or region,
+            namespace=self.settings.nomad.namespace or "default",
+            detail=detail,
+            allocation=self._alloc,
+            allocation_error=self._alloc_error,
+            consul_enabled=consul_ok,
+        )
+
+    def progress(self, job_id: str) -> Optional[GtidProgress]:
+        return self._progress.get(job_id)

@@ -1,0 +1,87 @@
+"""Allocation detail: task states, every event, node, reschedule history, and why a task failed."""
+
+from __future__ import annotations
+
+from rich.text import Text
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import VerticalScroll
+from textual.widgets import Static
+
+from dtle_tui import fmt
+from dtle_tui.models import Allocation
+from dtle_tui.screens.base import ConsoleScreen
+from dtle_tui.screens.job_detail import CLIENT_STYLE, EVENT_COLUMNS, event_rows
+from dtle_tui.snapshot import Snapshot
+from dtle_tui.textsafe import safe_text
+from dtle_tui.widgets.keyed_table import KeyedTable
+
+
+def allocation_text(alloc: Allocation) -> Text:
+    out = Text()
+    out.append(f"Allocation {alloc.id}", style="bold")
+    out.append(f"\n{safe_text(alloc.name)}  job {safe_text(alloc.job_id)} v{alloc.job_version}  "
+               f"group {safe_text(alloc.task_group)}")
+    out.append(f"\nnode {safe_text(alloc.node_name)} ({alloc.node_id[:8]})   desired {alloc.desired_status}   client ")
+    out.append(alloc.client_status, style=CLIENT_STYLE.get(alloc.client_status, ""))
+    if alloc.client_description:
+        out.append(f" ({safe_text(alloc.client_description)})")
+    out.append(f"   created {fmt.ns_time(alloc.create_time_ns)}")
+    error = alloc.error_text
+    if error:
+        out.append("\nError: ", style="bold red")
+        out.append(safe_text(error, max_len=1000), style="red")
+    for task in alloc.task_states:
+        out.append(f"\nTask {safe_text(task.name)}: ", style="bold")
+        out.append(task.state, style="green" if task.state == "running" else "red" if task.failed else "")
+        out.append(f"  failed={str(task.failed).lower()}  restarts={task.restarts}"
+                   f"  started {fmt.dt_text(task.started_at)}  finished {fmt.dt_text(task.finished_at)}")
+        if task.last_restart:
+            out.append(f"  last restart {fmt.dt_text(task.last_restart)}")
+    if alloc.reschedule_events:
+        out.append("\nReschedule history:", style="bold")
+        for ev in alloc.reschedule_events:
+            out.append(f"\n  {fmt.ns_time(ev.time_ns)}  from allocation {ev.prev_alloc_id[:8]} on node "
+                       f"{ev.prev_node_id[:8]}  delay {fmt.duration(ev.delay_ns / 1e9)}")
+    if alloc.previous_allocation:
+        out.append(f"\nPrevious allocation {alloc.previous_allocation[:8]}")
+    if alloc.next_allocation:
+        out.append(f"\nReplaced by allocation {alloc.next_allocation[:8]}")
+    return out
+
+
+class AllocationScreen(ConsoleScreen):
+    TITLE_TEXT = "allocation"
+
+    BINDINGS = [Binding("escape", "back", "Back", id="alloc.back")]
+
+    def __init__(self, alloc_id: str) -> None:
+        super().__init__()
+        self.alloc_id = alloc_id
+
+    def compose(self) -> ComposeResult:
+        yield from self.compose_banner()
+        with VerticalScroll(id="alloc-body"):
+            yield Static(Text("Loading allocation…"), id="alloc-summary")
+            yield Static("All events, newest first", classes="section")
+            yield KeyedTable(id="alloc-events")
+        yield from self.compose_status()
+
+    def on_mount(self) -> None:
+        super().on_mount()
+        self.query_one("#alloc-events", KeyedTable).set_columns(EVENT_COLUMNS)
+        self.query_one("#alloc-events", KeyedTable).focus()
+
+    def show_snapshot(self, snapshot: Snapshot) -> None:
+        super().show_snapshot(snapshot)
+        alloc = snapshot.allocation
+        summary = self.query_one("#alloc-summary", Static)
+        if alloc is None or alloc.id != self.alloc_id:
+            if snapshot.allocation_error:
+                summary.update(Text(snapshot.allocation_error, style="bold red"))
+            return
+        summary.update(allocation_text(alloc))
+        self.query_one("#alloc-events", KeyedTable).sync(event_rows(alloc))
+
+    def action_back(self) -> None:
+        self.console.go_back()

@@ -1,0 +1,72 @@
+"""What every console screen shares: the context banner, the status line and the footer."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Iterable, Optional
+
+from rich.text import Text
+from textual.app import ComposeResult, SystemCommand
+from textual.screen import Screen
+from textual.widgets import Footer, Static
+
+from dtle_tui.snapshot import Snapshot
+from dtle_tui.widgets.status_bar import StatusBar
+
+if TYPE_CHECKING:
+    from dtle_tui.app import DtleApp
+
+
+class ConsoleScreen(Screen):
+    """A screen fed by poller snapshots. Hidden screens do not render; they catch up on resume."""
+
+    TITLE_TEXT = ""
+
+    @property
+    def console(self) -> DtleApp:
+        return self.app  # type: ignore[return-value]
+
+    def compose_banner(self) -> ComposeResult:
+        app = self.console
+        label = Text(f" {self.TITLE_TEXT} ", style="bold")
+        if app.settings.context:
+            label.append(f" context: {app.settings.context} ", style="reverse bold")
+        yield Static(label, id="banner", classes="banner")
+
+    def compose_status(self) -> ComposeResult:
+        app = self.console
+        yield StatusBar(app.settings.nomad.addr, app.settings.read_only, app.settings.context, id="status")
+        yield Footer()
+
+    def on_mount(self) -> None:
+        color = self.console.settings.context_color
+        if color:
+            try:
+                self.query_one("#banner").styles.background = color
+            except Exception:  # a colour Textual cannot parse: keep the theme's banner
+                pass
+
+    def on_screen_resume(self) -> None:
+        snap = self.console.snapshot
+        if snap is not None:
+            self.show_snapshot(snap)
+
+    def receive(self, snapshot: Snapshot) -> None:
+        """Called by the app for the active screen only."""
+        self.show_snapshot(snapshot)
+
+    def show_snapshot(self, snapshot: Snapshot) -> None:
+        try:
+            self.query_one(StatusBar).show(snapshot)
+        except Exception:  # not mounted yet
+            pass
+
+    def palette_commands(self) -> Iterable[SystemCommand]:
+        """Screen-specific entries for the command palette (ctrl+p)."""
+        return ()
+
+    def flash(self, message: str, severity: str = "information", timeout: float = 6.0) -> None:
+        self.app.notify(message, severity=severity, timeout=timeout, markup=False)  # type: ignore[arg-type]
+
+    @property
+    def snapshot(self) -> Optional[Snapshot]:
+        return self.console.snapshot

@@ -1,0 +1,200 @@
+"""Job detail: summary (status, stage and since when, endpoints, Gtid), allocations, task events."""
+
+from __future__ import annotations
+
+import time
+from typing import Optional
+
+from rich.text import Text
+from textual import on
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal, Vertical
+from textual.widgets import DataTable, Sparkline, Static
+
+from dtle_tui import fmt
+from dtle_tui.models import Allocation, Stage
+from dtle_tui.screens.base import ConsoleScreen
+from dtle_tui.snapshot import JobDetail, Snapshot
+from dtle_tui.textsafe import safe_text
+from dtle_tui.widgets.keyed_table import KeyedTable
+
+ALLOC_COLUMNS = [("id", "Alloc", 9), ("group", "Group", 6), ("node", "Node", 14), ("desired", "Desired", 8),
+                 ("client", "Client", 9), ("restarts", "Restarts", 8), ("age", "Age", 6)]
+EVENT_COLUMNS = [("time", "Time", 19), ("task", "Task", 5), ("type", "Type", 16), ("message", "Message", 60)]
+
+CLIENT_STYLE = {"running": "green", "pending": "yellow", "failed": "bold red", "lost": "bold red",
+                "complete": "dim"}
+
+
+def alloc_cells(alloc: Allocation, now: float) -> list[Text]:
+    return [
+        Text(alloc.short_id),
+        Text(safe_text(alloc.task_group)),
+        Text(safe_text(alloc.node_name or alloc.node_id[:8])),
+        Text(alloc.desired_status),
+        Text(alloc.client_status, style=CLIENT_STYLE.get(alloc.client_status, "")),
+        Text(str(alloc.restarts), justify="right"),
+        Text(fmt.age(alloc.create_time_ns, now)),
+    ]
+
+
+def event_rows(alloc: Allocation) -> list[tuple[str, list[Text]]]:
+    """Every task's events, newest first."""
+    events = []
+    for task in alloc.task_states:
+        for i, ev in enumerate(task.events):
+            events.append((ev.time_ns, f"{task.name}-{i}", task.name, ev))
+    events.sort(key=lambda e: e[0], reverse=True)
+    rows = []
+    for time_ns, key, task, ev in events:
+        style = "bold red" if ev.type in ("Terminated", "Not Restarting", "Driver Failure", "Setup Failure") \
+            and (ev.exit_code or ev.type != "Terminated") else ""
+        if ev.driver_message.startswith("job_stage_"):
+            style = "cyan"
+        rows.append((key, [Text(fmt.ns_time(time_ns)), Text(safe_text(task)), Text(safe_text(ev.type), style=style),
+                           Text(safe_text(ev.text))]))
+    return rows
+
+
+def summary_text(detail: JobDetail, snapshot: Snapshot, rate_text: str) -> Text:
+    row = snapshot.row(detail.job_id)
+    out = Text()
+    out.append("Job ", style="bold")
+    out.append(safe_text(detail.job_id), style="bold")
+    if detail.error:
+        out.append(f"\n{detail.error}", style="bold red")
+    status = row.status if row else (detail.job.status if detail.job else "?")
+    out.append(f"   status {status}")
+    stage = detail.stage.stage
+    out.append("   stage ")
+    out.append(stage.label, style="green" if stage is Stage.INCREMENTAL else "cyan" if stage is Stage.FULL else "dim")
+    if detail.stage.since_ns:
+        out.append(f" since {fmt.ns_time(detail.stage.since_ns)} ({fmt.age(detail.stage.since_ns)} ago)")
+    if row and row.stalled:
+        out.append("  STALLED", style="bold yellow reverse")
+    if detail.job is not None:
+        ends = detail.job.endpoints
+        src = ends.src.describe() if ends.src else "?"
+        dest = ends.dest.describe() if ends.dest else "?"
+        out.append("\n")
+        out.append(safe_text(src))
+        out.append("  →  ")
+        out.append(safe_text(dest))
+    pos = snapshot.positions.get(detail.job_id)
+    out.append("\nGtid ", style="bold")
+    if not snapshot.consul_enabled:
+        out.append("unknown: Consul unavailable", style="yellow")
+    elif pos is None or not pos.gtid_text:
+        out.append("none saved in Consul", style="dim")
+    else:
+        out.append(safe_text(pos.gtid_text, max_len=400))
+        txns = pos.gtid.transactions if pos.gtid is not None else None
+        out.append(f"\n{fmt.count(txns)} transactions  {rate_text}")
+        if pos.binlog:
+            out.append(f"  BinlogFilePos {safe_text(str(pos.binlog))}")
+    if detail.timeline:
+        out.append("\nStages: ", style="bold")
+        out.append("  ".join(f"{st.label} {fmt.ns_time(t)}" for t, st, _ in detail.timeline[-4:]))
+    return out
+
+
+class JobDetailScreen(ConsoleScreen):
+    TITLE_TEXT = "job detail"
+
+    BINDINGS = [
+        Binding("escape", "back", "Back", id="detail.back"),
+        Binding("enter", "open_alloc", "Allocation", id="detail.open_alloc"),
+        Binding("s", "spec", "Spec", id="detail.spec"),
+        Binding("tab", "focus_next", "Next pane", show=False),
+    ]
+
+    def __init__(self, job_id: str) -> None:
+        super().__init__()
+        self.job_id = job_id
+
+    def compose(self) -> ComposeResult:
+        yield from self.compose_banner()
+        with Vertical(id="detail-body"):
+            with Horizontal(id="summary-row"):
+                yield Static("", id="summary", markup=False)
+                yield Sparkline([], id="rate-spark")
+            yield Static("Allocations", classes="section")
+            yield KeyedTable(id="allocs")
+            yield Static("Events of the selected allocation, newest first", classes="section", id="events-title")
+            yield KeyedTable(id="events", cursor_type="row")
+        yield from self.compose_status()
+
+    def on_mount(self) -> None:
+        super().on_mount()
+        self.query_one("#allocs", KeyedTable).set_columns(ALLOC_COLUMNS)
+        self.query_one("#events", KeyedTable).set_columns(EVENT_COLUMNS)
+        self.query_one("#allocs", KeyedTable).focus()
+
+    @property
+    def allocs_table(self) -> KeyedTable:
+        return self.query_one("#allocs", KeyedTable)
+
+    def show_snapshot(self, snapshot: Snapshot) -> None:
+        super().show_snapshot(snapshot)
+        detail = snapshot.detail
+        if detail is None or detail.job_id != self.job_id:
+            return
+        progress = self.console.poller.progress(self.job_id) if self.console.poller else None
+        rate = progress.rate() if progress else None
+        advanced = progress.last_advanced_s(time.time()) if progress else None
+        rate_text = f"rate {fmt.rate(rate)}  last advanced {fmt.duration(advanced)} ago" if progress else ""
+        self.query_one("#summary", Static).update(summary_text(detail, snapshot, rate_text))
+        spark = self.query_one("#rate-spark", Sparkline)
+        history = progress.history(40) if progress else []
+        spark.display = bool(history)
+        if history and list(spark.data or []) != history:
+            spark.data = history
+        now = time.time()
+        self.allocs_table.sync([(a.id, alloc_cells(a, now)) for a in detail.allocations])
+        self._show_events(detail)
+
+    def _show_events(self, detail: JobDetail) -> None:
+        alloc = self.selected_allocation(detail)
+        rows = event_rows(alloc) if alloc else []
+        self.query_one("#events", KeyedTable).sync(rows)
+        title = f"Events of allocation {alloc.short_id} ({safe_text(alloc.task_group)}), newest first" if alloc \
+            else "No allocation"
+        self.query_one("#events-title", Static).update(Text(title))
+
+    def selected_allocation(self, detail: Optional[JobDetail] = None) -> Optional[Allocation]:
+        detail = detail or (self.snapshot.detail if self.snapshot else None)
+        if detail is None:
+            return None
+        key = self.allocs_table.selected_key
+        for alloc in detail.allocations:
+            if alloc.id == key:
+                return alloc
+        return detail.allocations[0] if detail.allocations else None
+
+    @on(DataTable.RowHighlighted, "#allocs")
+    def _alloc_highlighted(self, event: DataTable.RowHighlighted) -> None:
+        if self.snapshot and self.snapshot.detail:
+            self._show_events(self.snapshot.detail)
+
+    @on(DataTable.RowSelected, "#allocs")
+    def _alloc_selected(self, event: DataTable.RowSelected) -> None:
+        event.stop()
+        self.action_open_alloc()
+
+    def action_open_alloc(self) -> None:
+        alloc = self.selected_allocation()
+        if alloc is not None:
+            self.console.open_allocation(alloc.id)
+
+    def action_back(self) -> None:
+        self.console.go_back()
+
+    def action_spec(self) -> None:
+        detail = self.snapshot.detail if self.snapshot else None
+        if detail is None or detail.job is None:
+            self.flash("The job spec is not loaded yet (or the job was purged).", "warning")
+            return
+        from dtle_tui.screens.spec import SpecScreen
+
+        self.app.push_screen(SpecScreen(self.job_id, detail.job.raw))

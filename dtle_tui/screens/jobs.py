@@ -1,0 +1,238 @@
+"""Jobs (home): one row per dtle job — status, stage, allocation health, Gtid progress, age."""
+
+from __future__ import annotations
+
+import time
+from typing import Any, Callable, Optional
+
+from rich.text import Text
+from textual import on
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Vertical
+from textual.widgets import DataTable, Input, Static
+
+from dtle_tui import fmt
+from dtle_tui.models import Stage
+from dtle_tui.screens.base import ConsoleScreen
+from dtle_tui.snapshot import JobRow, Snapshot
+from dtle_tui.textsafe import safe_text
+from dtle_tui.widgets.keyed_table import KeyedTable
+
+# (key, label, width, sort key). Widths keep the columns that matter visible at 80 columns; the ID
+# column takes what is left. Wide terminals get the extra columns.
+NARROW = ("id", "status", "stage", "src", "dest", "gtid", "age")
+WIDE = ("id", "status", "stage", "since", "src", "dest", "gtid", "rate", "binlog", "age")
+COLUMNS: dict[str, tuple[str, int, Callable[[JobRow], Any]]] = {
+    "id": ("ID", 0, lambda r: r.id),
+    "status": ("Status", 8, lambda r: r.status),
+    "stage": ("Stage", 7, lambda r: (r.stage.label, r.stalled)),
+    "since": ("Stage since", 11, lambda r: r.stage_since_ns or 0),
+    "src": ("Src", 9, lambda r: (r.src.failed + r.src.lost, r.src.running)),
+    "dest": ("Dest", 9, lambda r: (r.dest.failed + r.dest.lost, r.dest.running)),
+    "gtid": ("Gtid txns", 12, lambda r: r.transactions if r.transactions is not None else -1),
+    "rate": ("Rate", 9, lambda r: r.rate if r.rate is not None else -1.0),
+    "binlog": ("BinlogFilePos", 24, lambda r: r.binlog or ""),
+    "age": ("Age", 6, lambda r: -(r.submit_time_ns or 0)),
+}
+WIDE_FROM = 130
+
+
+def status_cell(row: JobRow) -> Text:
+    style = {"running": "green", "pending": "yellow", "dead": "dim", "stopped": "dim"}.get(row.status, "")
+    return Text(row.status, style=style)
+
+
+def stage_cell(row: JobRow) -> Text:
+    if row.stalled:
+        return Text("STALLED", style="bold yellow reverse")
+    if row.stage is Stage.INCREMENTAL:
+        return Text("incr", style="green")
+    if row.stage is Stage.FULL:
+        return Text("full", style="cyan")
+    return Text("—", style="dim")
+
+
+def alloc_cell(counts) -> Text:
+    text = counts.describe()
+    if not counts.healthy:
+        return Text(text, style="bold red")
+    return Text(text, style="green" if counts.running else "dim")
+
+
+def row_cells(row: JobRow, columns: tuple[str, ...], now: float) -> list[Text]:
+    cells = []
+    for key in columns:
+        if key == "id":
+            cells.append(Text(safe_text(row.id), style="bold" if not row.stop else "dim"))
+        elif key == "status":
+            cells.append(status_cell(row))
+        elif key == "stage":
+            cells.append(stage_cell(row))
+        elif key == "since":
+            cells.append(Text(fmt.age(row.stage_since_ns, now)))
+        elif key == "src":
+            cells.append(alloc_cell(row.src))
+        elif key == "dest":
+            cells.append(alloc_cell(row.dest))
+        elif key == "gtid":
+            cells.append(Text(fmt.count(row.transactions), justify="right"))
+        elif key == "rate":
+            cells.append(Text(fmt.rate(row.rate), justify="right"))
+        elif key == "binlog":
+            cells.append(Text(safe_text(row.binlog or "—")))
+        elif key == "age":
+            cells.append(Text(fmt.age(row.submit_time_ns, now)))
+    return cells
+
+
+class JobsScreen(ConsoleScreen):
+    TITLE_TEXT = "dtle jobs"
+
+    BINDINGS = [
+        Binding("enter", "open", "Open", id="jobs.open"),
+        Binding("slash", "filter", "Filter", id="jobs.filter"),
+        Binding("escape", "clear_filter", "Clear filter", show=False, id="jobs.clear_filter"),
+        Binding("o", "sort_next", "Sort", id="jobs.sort"),
+        Binding("O", "sort_reverse", "Reverse", show=False, id="jobs.sort_reverse"),
+    ]
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.sort_key = "id"
+        self.sort_reverse = False
+        self.filter_text = ""
+        self.columns: tuple[str, ...] = NARROW
+
+    def compose(self) -> ComposeResult:
+        yield from self.compose_banner()
+        with Vertical(id="jobs-body"):
+            yield Input(placeholder="filter jobs (substring), enter to apply, escape to clear", id="filter")
+            yield KeyedTable(id="jobs-table")
+            yield Static("", id="jobs-empty", classes="empty-note", markup=False)
+        yield from self.compose_status()
+
+    def on_mount(self) -> None:
+        super().on_mount()
+        self.query_one("#filter", Input).display = False
+        self._apply_columns()
+        self.query_one(KeyedTable).focus()
+
+    def on_resize(self) -> None:
+        self._apply_columns()
+        if self.snapshot is not None:
+            self.show_snapshot(self.snapshot)
+
+    @property
+    def table(self) -> KeyedTable:
+        return self.query_one("#jobs-table", KeyedTable)
+
+    def _apply_columns(self) -> None:
+        width = self.size.width or self.app.size.width
+        self.columns = WIDE if width >= WIDE_FROM else NARROW
+        fixed = sum(COLUMNS[c][1] + 2 for c in self.columns if c != "id")
+        id_width = max(14, width - fixed - 4)
+        spec = []
+        for key in self.columns:
+            label, w, _ = COLUMNS[key]
+            if key == self.sort_key:
+                label += " ▼" if self.sort_reverse else " ▲"
+            spec.append((key, label, id_width if key == "id" else w))
+        self.table.set_columns(spec)
+
+    def visible_rows(self, snapshot: Snapshot) -> list[JobRow]:
+        rows = list(snapshot.rows)
+        if self.filter_text:
+            needle = self.filter_text.lower()
+            rows = [r for r in rows if needle in r.id.lower()]
+        keyfn = COLUMNS[self.sort_key][2]
+        rows.sort(key=lambda r: (keyfn(r), r.id), reverse=self.sort_reverse)
+        return rows
+
+    def show_snapshot(self, snapshot: Snapshot) -> None:
+        super().show_snapshot(snapshot)
+        now = time.time()
+        rows = self.visible_rows(snapshot)
+        self.table.sync([(r.id, row_cells(r, self.columns, now)) for r in rows])
+        empty = self.query_one("#jobs-empty", Static)
+        if rows:
+            note = ""
+        elif self.filter_text:
+            note = f"No job matches the filter {self.filter_text!r} (escape clears it)."
+        elif snapshot.nomad.ok_at is None and snapshot.nomad.error:
+            note = f"No data yet: {snapshot.nomad.error}"
+        elif snapshot.nomad.ok_at is None:
+            note = "Connecting to Nomad…"
+        else:
+            note = "Nomad has no jobs."
+        empty.display = bool(note)
+        empty.update(note)
+
+    # ---- keys ---------------------------------------------------------------------------------
+    @property
+    def selected_job(self) -> Optional[str]:
+        return self.table.selected_key
+
+    def action_open(self) -> None:
+        job = self.selected_job
+        if job:
+            self.console.open_job(job)
+
+    @on(DataTable.RowSelected, "#jobs-table")
+    def _row_selected(self, event: DataTable.RowSelected) -> None:
+        event.stop()
+        self.action_open()
+
+    @on(DataTable.HeaderSelected, "#jobs-table")
+    def _header_selected(self, event: DataTable.HeaderSelected) -> None:
+        key = str(event.column_key.value)
+        if key == self.sort_key:
+            self.sort_reverse = not self.sort_reverse
+        else:
+            self.sort_key, self.sort_reverse = key, False
+        self._resort()
+
+    def action_sort_next(self) -> None:
+        order = list(self.columns)
+        i = order.index(self.sort_key) if self.sort_key in order else -1
+        self.sort_key = order[(i + 1) % len(order)]
+        self.sort_reverse = False
+        self._resort()
+
+    def action_sort_reverse(self) -> None:
+        self.sort_reverse = not self.sort_reverse
+        self._resort()
+
+    def _resort(self) -> None:
+        self._apply_columns()
+        if self.snapshot is not None:
+            self.show_snapshot(self.snapshot)
+        self.flash(f"sorted by {COLUMNS[self.sort_key][0]}{' (reversed)' if self.sort_reverse else ''}", timeout=2)
+
+    def action_filter(self) -> None:
+        box = self.query_one("#filter", Input)
+        box.display = True
+        box.focus()
+
+    def action_clear_filter(self) -> None:
+        box = self.query_one("#filter", Input)
+        if not self.filter_text and not box.display:
+            return
+        box.value = ""
+        box.display = False
+        self.filter_text = ""
+        self.table.focus()
+        if self.snapshot is not None:
+            self.show_snapshot(self.snapshot)
+
+    @on(Input.Changed, "#filter")
+    def _filter_changed(self, event: Input.Changed) -> None:
+        self.filter_text = event.value.strip()
+        if self.snapshot is not None:
+            self.show_snapshot(self.snapshot)
+
+    @on(Input.Submitted, "#filter")
+    def _filter_submitted(self, event: Input.Submitted) -> None:
+        self.table.focus()
+        if not self.filter_text:
+            event.input.display = False

@@ -1,0 +1,94 @@
+"""Nodes: status, eligibility, drain, Nomad version, and the dtle driver (dtle.md §8)."""
+
+from __future__ import annotations
+
+from rich.text import Text
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.widgets import Static
+
+from dtle_tui.models import Node
+from dtle_tui.screens.base import ConsoleScreen
+from dtle_tui.snapshot import Snapshot
+from dtle_tui.textsafe import safe_text
+from dtle_tui.widgets.keyed_table import KeyedTable
+
+NARROW = [("name", "Name", 14), ("id", "ID", 8), ("status", "Status", 6), ("elig", "Elig", 5),
+          ("dtle", "dtle driver", 12), ("version", "dtle version", 12)]
+WIDE = [("name", "Name", 20), ("id", "ID", 8), ("address", "Address", 15), ("dc", "DC", 8),
+        ("status", "Status", 7), ("elig", "Eligibility", 11), ("drain", "Drain", 5), ("nomad", "Nomad", 7),
+        ("dtle", "dtle driver", 14), ("version", "dtle version", 11), ("full", "full_version", 28),
+        ("health", "Health", 30)]
+WIDE_FROM = 150
+
+
+def driver_cell(node: Node) -> Text:
+    driver = node.dtle
+    if driver is None or not driver.detected:
+        return Text("not detected", style="dim")
+    if driver.healthy:
+        return Text("healthy", style="green")
+    return Text("UNHEALTHY", style="bold red")
+
+
+def node_cells(node: Node, keys: list[str]) -> list[Text]:
+    driver = node.dtle
+    values = {
+        "name": Text(safe_text(node.name), style="bold"),
+        "id": Text(node.short_id),
+        "address": Text(safe_text(node.address)),
+        "dc": Text(safe_text(node.datacenter)),
+        "status": Text(node.status, style="green" if node.status == "ready" else "bold red"),
+        "elig": Text("yes" if node.scheduling_eligibility == "eligible" else "no",
+                     style="" if node.scheduling_eligibility == "eligible" else "yellow"),
+        "drain": Text("yes" if node.drain else "no", style="yellow" if node.drain else ""),
+        "nomad": Text(safe_text(node.version)),
+        "dtle": driver_cell(node),
+        "version": Text(safe_text(node.dtle_version or "—")),
+        "full": Text(safe_text(node.dtle_full_version or "—")),
+        "health": Text(safe_text(driver.health_description if driver else "")),
+    }
+    return [values[k] for k in keys]
+
+
+class NodesScreen(ConsoleScreen):
+    TITLE_TEXT = "nodes"
+
+    BINDINGS = [Binding("escape", "back", "Jobs", show=False, id="nodes.back")]
+
+    def compose(self) -> ComposeResult:
+        yield from self.compose_banner()
+        yield KeyedTable(id="nodes-table")
+        yield Static("", id="node-detail", markup=False)
+        yield from self.compose_status()
+
+    def on_mount(self) -> None:
+        super().on_mount()
+        self._apply_columns()
+        self.query_one(KeyedTable).focus()
+
+    def on_resize(self) -> None:
+        self._apply_columns()
+        if self.snapshot is not None:
+            self.show_snapshot(self.snapshot)
+
+    def _columns(self) -> list:
+        return WIDE if (self.size.width or self.app.size.width) >= WIDE_FROM else NARROW
+
+    def _apply_columns(self) -> None:
+        self.query_one(KeyedTable).set_columns(self._columns())
+
+    def show_snapshot(self, snapshot: Snapshot) -> None:
+        super().show_snapshot(snapshot)
+        keys = [c[0] for c in self._columns()]
+        nodes = sorted(snapshot.nodes, key=lambda n: n.name)
+        self.query_one(KeyedTable).sync([(n.id, node_cells(n, keys)) for n in nodes])
+        bad = [n for n in nodes if n.dtle is not None and n.dtle.detected and not n.dtle.healthy]
+        note = Text()
+        for node in bad:
+            note.append(f"{safe_text(node.name)}: dtle driver unhealthy: "
+                        f"{safe_text(node.dtle.health_description if node.dtle else '')}\n", style="red")
+        self.query_one("#node-detail", Static).update(note)
+
+    def action_back(self) -> None:
+        self.console.switch_to("jobs")

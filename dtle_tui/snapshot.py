@@ -1,0 +1,226 @@
+"""What the screens show: immutable snapshots derived from the latest API answers.
+
+The poller builds a new `Snapshot` whenever a feed brings new data; screens only read it. Rows are
+frozen dataclasses so a screen can tell an unchanged row by equality and skip repainting it.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass, field
+from typing import Iterable, Mapping, Optional
+
+from dtle_tui.gtid import GtidProgress, JobPosition
+from dtle_tui.models import Allocation, Job, JobStub, Node, Stage, StageInfo, detect_stage, stage_timeline
+
+
+@dataclass(frozen=True)
+class FeedState:
+    """Health of one API feed: when it last succeeded and, while failing, since when and why."""
+
+    ok_at: Optional[float] = None
+    error: Optional[str] = None
+    stale_since: Optional[float] = None
+    failures: int = 0
+
+    @property
+    def ok(self) -> bool:
+        return self.error is None and self.ok_at is not None
+
+
+@dataclass(frozen=True)
+class AllocCounts:
+    running: int = 0
+    pending: int = 0
+    failed: int = 0
+    lost: int = 0
+    complete: int = 0
+
+    def describe(self) -> str:
+        """Short cell text, e.g. `1 run` or `0 run 1 fail`; `—` when there is nothing."""
+        parts = []
+        if self.running:
+            parts.append(f"{self.running} run")
+        if self.pending:
+            parts.append(f"{self.pending} pend")
+        if self.failed:
+            parts.append(f"{self.failed} fail")
+        if self.lost:
+            parts.append(f"{self.lost} lost")
+        if not parts:
+            return f"{self.complete} done" if self.complete else "—"
+        return " ".join(parts)
+
+    @property
+    def healthy(self) -> bool:
+        return self.failed == 0 and self.lost == 0
+
+
+@dataclass(frozen=True)
+class JobRow:
+    """One line of the Jobs screen."""
+
+    id: str
+    status: str
+    stage: Stage
+    stage_since_ns: Optional[int]
+    src: AllocCounts
+    dest: AllocCounts
+    transactions: Optional[int]
+    gtid_text: Optional[str]
+    binlog: Optional[str]
+    rate: Optional[float]
+    stalled: bool
+    submit_time_ns: int
+    stop: bool
+
+
+@dataclass(frozen=True)
+class JobDetail:
+    """What the Job detail screen needs beyond the job's row."""
+
+    job_id: str
+    job: Optional[Job]
+    allocations: tuple[Allocation, ...]
+    stage: StageInfo
+    timeline: tuple[tuple[int, Stage, str], ...]
+    error: Optional[str] = None
+
+
+@dataclass(frozen=True)
+class Orphan:
+    """Consul state that outlived its Nomad job, or a running job with no saved position."""
+
+    job_id: str
+    kind: str  # "keys without job" or "job without position"
+    keys: tuple[str, ...]
+    gtid_text: Optional[str]
+
+
+@dataclass(frozen=True)
+class Snapshot:
+    generation: int = 0
+    rows: tuple[JobRow, ...] = ()
+    nodes: tuple[Node, ...] = ()
+    positions: Mapping[str, JobPosition] = field(default_factory=dict)
+    orphans: tuple[Orphan, ...] = ()
+    nomad: FeedState = FeedState()
+    consul: FeedState = FeedState()
+    nomad_version: str = ""
+    region: str = ""
+    namespace: str = ""
+    detail: Optional[JobDetail] = None
+    allocation: Optional[Allocation] = None
+    allocation_error: Optional[str] = None
+    consul_enabled: bool = True
+
+    def row(self, job_id: str) -> Optional[JobRow]:
+        for row in self.rows:
+            if row.id == job_id:
+                return row
+        return None
+
+
+def count_allocations(allocs: Iterable[Allocation]) -> tuple[AllocCounts, AllocCounts]:
+    """Counts of the allocations that matter now: desired `run`, or terminal but failed/lost."""
+    buckets: dict[str, dict[str, int]] = {"src": defaultdict(int), "dest": defaultdict(int)}
+    for alloc in allocs:
+        group = "src" if alloc.task_group.lower() in ("src", "source") else "dest"
+        # A stopped job's old allocations are history, not health: count only what Nomad still runs
+        # or what failed and was not replaced (desired status still `run`).
+        if alloc.desired_status != "run" and alloc.client_status not in ("failed", "lost"):
+            if alloc.client_status == "complete":
+                buckets[group]["complete"] += 1
+            continue
+        if alloc.desired_status != "run" and alloc.next_allocation:
+            continue
+        buckets[group][alloc.client_status] += 1
+    return tuple(  # type: ignore[return-value]
+        AllocCounts(
+            running=b.get("running", 0),
+            pending=b.get("pending", 0),
+            failed=b.get("failed", 0),
+            lost=b.get("lost", 0),
+            complete=b.get("complete", 0),
+        )
+        for b in (buckets["src"], buckets["dest"])
+    )
+
+
+def group_by_job(allocs: Iterable[Allocation]) -> dict[str, list[Allocation]]:
+    grouped: dict[str, list[Allocation]] = defaultdict(list)
+    for alloc in allocs:
+        grouped[alloc.job_id].append(alloc)
+    return grouped
+
+
+def build_rows(
+    stubs: Iterable[JobStub],
+    allocs_by_job: Mapping[str, list[Allocation]],
+    positions: Mapping[str, JobPosition],
+    progress: Mapping[str, GtidProgress],
+    now: float,
+    stall_threshold_s: float,
+    consul_ok: bool,
+) -> tuple[JobRow, ...]:
+    rows = []
+    for stub in stubs:
+        allocs = allocs_by_job.get(stub.id, [])
+        src, dest = count_allocations(allocs)
+        info = detect_stage(allocs)
+        pos = positions.get(stub.id) if consul_ok else None
+        prog = progress.get(stub.id)
+        running = dest.running > 0 and src.running > 0
+        stalled = bool(
+            consul_ok
+            and prog is not None
+            and info.stage is Stage.INCREMENTAL
+            and running
+            and not stub.stop
+            and prog.is_stalled(now, stall_threshold_s)
+        )
+        rows.append(
+            JobRow(
+                id=stub.id,
+                status=stub.display_status,
+                stage=info.stage,
+                stage_since_ns=info.since_ns,
+                src=src,
+                dest=dest,
+                transactions=(pos.gtid.transactions if pos and pos.gtid is not None else None),
+                gtid_text=(pos.gtid_text if pos else None),
+                binlog=(str(pos.binlog) if pos and pos.binlog else None),
+                rate=(prog.rate() if prog and consul_ok else None),
+                stalled=stalled,
+                submit_time_ns=stub.submit_time_ns,
+                stop=stub.stop,
+            )
+        )
+    return tuple(rows)
+
+
+def build_detail(job_id: str, job: Optional[Job], allocs: list[Allocation], error: Optional[str]) -> JobDetail:
+    ordered = tuple(sorted(allocs, key=lambda a: a.create_index, reverse=True))
+    return JobDetail(
+        job_id=job_id,
+        job=job,
+        allocations=ordered,
+        stage=detect_stage(ordered),
+        timeline=tuple(stage_timeline(ordered)),
+        error=error,
+    )
+
+
+def find_orphans(job_ids: set[str], positions: Mapping[str, JobPosition], running: Iterable[str]) -> tuple:
+    """Consul drift (dtle.md §1: deleting a job leaves its Consul data behind)."""
+    orphans = [
+        Orphan(job_id=job, kind="keys without job", keys=tuple(pos.keys), gtid_text=pos.gtid_text or None)
+        for job, pos in sorted(positions.items())
+        if job not in job_ids
+    ]
+    orphans.extend(
+        Orphan(job_id=job, kind="job without position", keys=(), gtid_text=None)
+        for job in sorted(running)
+        if job not in positions
+    )
+    return tuple(orphans)

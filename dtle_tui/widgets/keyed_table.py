@@ -1,0 +1,98 @@
+"""A DataTable that is updated in place from (key, cells) rows.
+
+`DataTable.clear()` loses the cursor and the scroll position and repaints everything; a live console
+must not. `sync()` removes vanished rows, adds new ones, rewrites only cells whose text changed, puts the
+rows in the wanted order, and keeps the cursor on the same key. Unchanged data changes nothing, so an
+idle screen does not repaint.
+"""
+
+from __future__ import annotations
+
+from typing import Optional, Sequence
+
+from rich.text import Text
+from textual.widgets import DataTable
+
+Cell = Text
+Row = tuple[str, Sequence[Cell]]
+
+
+class KeyedTable(DataTable):
+    """DataTable keyed by a stable ID (job ID, allocation ID, node ID)."""
+
+    def __init__(self, *args, **kwargs) -> None:
+        kwargs.setdefault("cursor_type", "row")
+        kwargs.setdefault("zebra_stripes", False)
+        super().__init__(*args, **kwargs)
+        self._order: list[str] = []
+        self._cells: dict[str, tuple[Cell, ...]] = {}
+        self._column_keys: list[str] = []
+
+    def set_columns(self, columns: Sequence[tuple[str, str, Optional[int]]]) -> None:
+        """(key, label, width) columns; changing them rebuilds the table (rare: on resize class change)."""
+        keys = [c[0] for c in columns]
+        widths = [c[2] for c in columns]
+        current = [(str(k.value), col.width if not col.auto_width else None) for k, col in self.columns.items()]
+        if current == list(zip(keys, widths)):
+            return
+        selected = self.selected_key
+        self.clear(columns=True)
+        self._order, self._cells = [], {}
+        self._column_keys = keys
+        for key, label, width in columns:
+            self.add_column(label, key=key, width=width)
+        self._pending_cursor = selected
+
+    @property
+    def selected_key(self) -> Optional[str]:
+        if not self._order or self.cursor_row < 0 or self.cursor_row >= len(self._order):
+            return None
+        try:
+            return str(self.coordinate_to_cell_key(self.cursor_coordinate).row_key.value)
+        except Exception:  # the table is between states: no selection yet
+            return None
+
+    def sync(self, rows: Sequence[Row]) -> bool:
+        """Make the table show exactly `rows`, in order. Returns True when anything changed."""
+        selected = getattr(self, "_pending_cursor", None) or self.selected_key
+        self._pending_cursor = None
+        wanted = [key for key, _ in rows]
+        new_cells = {key: tuple(cells) for key, cells in rows}
+        changed = False
+        for key in [k for k in self._order if k not in new_cells]:
+            self.remove_row(key)
+            del self._cells[key]
+            changed = True
+        for key in wanted:
+            cells = new_cells[key]
+            old = self._cells.get(key)
+            if old is None:
+                self.add_row(*cells, key=key)
+                changed = True
+            elif old != cells:
+                for col, (before, after) in zip(self._column_keys, zip(old, cells)):
+                    if before != after:
+                        self.update_cell(key, col, after)
+                changed = True
+            self._cells[key] = cells
+        current = [str(self.coordinate_to_cell_key((i, 0)).row_key.value) for i in range(self.row_count)] \
+            if changed or wanted != self._order else self._order
+        if current != wanted and self._column_keys:
+            position = {key: i for i, key in enumerate(wanted)}
+            first = self._column_keys[0]
+            by_cell = {id(self.get_cell(key, first)): position[key] for key in wanted}
+            self.sort(first, key=lambda cell: by_cell[id(cell)])
+            changed = True
+        self._order = wanted
+        if selected is not None and selected in new_cells:
+            index = position_of(wanted, selected)
+            if index != self.cursor_row:
+                self.move_cursor(row=index, animate=False, scroll=False)
+        return changed
+
+
+def position_of(keys: list[str], key: str) -> int:
+    try:
+        return keys.index(key)
+    except ValueError:
+        return 0

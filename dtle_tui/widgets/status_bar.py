@@ -1,0 +1,72 @@
+"""The status line: cluster, region/namespace, Nomad version, refresh age, connection state."""
+
+from __future__ import annotations
+
+import time
+from typing import Optional
+
+from rich.text import Text
+from textual.widgets import Static
+
+from dtle_tui import fmt
+from dtle_tui.snapshot import FeedState, Snapshot
+
+
+def connection_text(state: FeedState, service: str) -> Text:
+    if state.error:
+        return Text.assemble(
+            (f"{service} stale since {fmt.clock(state.stale_since)}: ", "bold"),
+            state.error,
+            style="bold red",
+        )
+    if state.ok_at is None:
+        return Text(f"{service} connecting…")
+    return Text(f"{service} OK")
+
+
+class StatusBar(Static):
+    """Re-rendered only when its text changes; the refresh age ticks once a second at most."""
+
+
+    def __init__(self, address: str, read_only: bool, context: Optional[str] = None, **kwargs) -> None:
+        super().__init__("", markup=False, **kwargs)
+        self.address = address
+        self.read_only = read_only
+        self.context = context
+        self.snapshot: Optional[Snapshot] = None
+        self._last: Optional[str] = None
+
+    def on_mount(self) -> None:
+        self.set_interval(1.0, self.redraw)
+        self.redraw()
+
+    def show(self, snapshot: Snapshot) -> None:
+        self.snapshot = snapshot
+        self.redraw()
+
+    def redraw(self) -> None:
+        snap = self.snapshot
+        parts = Text()
+        if self.read_only:
+            parts.append(" READ-ONLY ", style="reverse bold")
+            parts.append(" ")
+        parts.append(self.address)
+        if snap is not None:
+            where = "/".join(x for x in (snap.region, snap.namespace) if x)
+            if where:
+                parts.append(f"  {where}")
+            if snap.nomad_version:
+                parts.append(f"  Nomad {snap.nomad_version}")
+            if snap.nomad.ok_at:
+                parts.append(f"  refreshed {fmt.duration(time.time() - snap.nomad.ok_at)} ago")
+            parts.append("  ")
+            parts.append_text(connection_text(snap.nomad, "Nomad"))
+            if snap.consul.error:
+                parts.append("  ")
+                parts.append_text(connection_text(snap.consul, "Consul"))
+        else:
+            parts.append("  connecting…")
+        key = parts.plain
+        if key != self._last:  # unchanged text: no repaint
+            self._last = key
+            self.update(parts)
