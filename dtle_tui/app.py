@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import pkgutil
 from typing import Iterable, Optional
 
 from textual.app import App, SystemCommand
@@ -35,7 +36,8 @@ class SnapshotUpdated(Message):
 
 
 class DtleApp(App):
-    CSS_PATH = "dtle_tui.tcss"
+    # Read through the package loader, not a file path, so the styles load from inside the .pyz too.
+    CSS = (pkgutil.get_data("dtle_tui", "dtle_tui.tcss") or b"").decode("utf-8")
     TITLE = "dtle-tui"
     MODES = {"jobs": JobsScreen, "nodes": NodesScreen}
 
