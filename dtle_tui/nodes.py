@@ -1,0 +1,86 @@
+"""Nomad client nodes and their task drivers (part of models.py's public API, re-exported there).
+
+GET /v1/nodes gives stubs, GET /v1/node/:id the full node; both carry `Drivers` (nomad-api.md §4.5).
+A node without dtle has no `dtle` driver key or `Detected: false` (dtle.md §8).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any, Optional
+
+from dtle_tui.wire import as_bool, as_dict, as_int, as_str, parse_time, top_list
+
+
+@dataclass(frozen=True)
+class Driver:
+    name: str
+    detected: bool = False
+    healthy: bool = False
+    health_description: str = ""
+    attributes: dict[str, str] = field(default_factory=dict, hash=False)
+    update_time: Optional[datetime] = None
+
+
+@dataclass(frozen=True)
+class Node:
+    id: str
+    name: str = ""
+    address: str = ""
+    datacenter: str = ""
+    node_class: str = ""
+    version: str = ""
+    drain: bool = False
+    scheduling_eligibility: str = ""
+    status: str = ""
+    status_description: str = ""
+    drivers: dict[str, Driver] = field(default_factory=dict, hash=False)
+    create_index: int = 0
+    modify_index: int = 0
+
+    @property
+    def short_id(self) -> str:
+        return self.id[:8]
+
+    @property
+    def dtle(self) -> Optional[Driver]:
+        return self.drivers.get("dtle")
+
+    @property
+    def dtle_version(self) -> str:
+        # driver.dtle.version e.g. 3.21.08.0; dev builds say 9.9.9.9 (dtle.md §8).
+        d = self.drivers.get("dtle")
+        return d.attributes.get("driver.dtle.version", "") if d else ""
+
+    @property
+    def dtle_full_version(self) -> str:
+        d = self.drivers.get("dtle")
+        return d.attributes.get("driver.dtle.full_version", "") if d else ""
+
+
+def _driver(name: str, d: Any) -> Driver:
+    if not isinstance(d, dict):
+        return Driver(name)
+    attrs = {str(k): as_str(v) for k, v in as_dict(d.get("Attributes")).items()}
+    return Driver(name, as_bool(d.get("Detected")), as_bool(d.get("Healthy")),
+                  as_str(d.get("HealthDescription")), attrs, parse_time(d.get("UpdateTime")))
+
+
+def _node(d: dict) -> Node:
+    g = d.get
+    drivers = {str(k): _driver(str(k), v) for k, v in as_dict(g("Drivers")).items()}
+    return Node(
+        id=as_str(g("ID")), name=as_str(g("Name")), address=as_str(g("Address") or g("HTTPAddr")),
+        datacenter=as_str(g("Datacenter")), node_class=as_str(g("NodeClass")), version=as_str(g("Version")),
+        drain=as_bool(g("Drain")), scheduling_eligibility=as_str(g("SchedulingEligibility")),
+        status=as_str(g("Status")), status_description=as_str(g("StatusDescription")), drivers=drivers,
+        create_index=as_int(g("CreateIndex")), modify_index=as_int(g("ModifyIndex")),
+    )
+
+
+def parse_nodes(data: Any) -> list[Node]:
+    """GET /v1/nodes (list), or GET /v1/node/:id (one object) as a one-element list."""
+    if isinstance(data, dict):
+        return [_node(data)]
+    return [_node(d) for d in top_list(data, "nodes") if isinstance(d, dict)]
