@@ -1,0 +1,606 @@
+"""Settings: command-line flags > environment > config-file context > config-file defaults > defaults.
+
+The environment is read exactly as the `nomad` and `consul` CLIs read it (nomad-api.md §7,
+consul-kv.md §6), so a shell that works for `nomad job status` works here. Tokens come from the
+environment or from files only, never from flags (they would show in `ps`) nor the config file.
+`Settings.sources` says where every value came from; `--show-config` prints it.
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable, Mapping, Optional, Sequence, Tuple
+from urllib.parse import urlsplit
+
+from dtle_tui import __version__
+from dtle_tui.config_file import (
+    CONTEXT_KEYS,
+    TOP_LEVEL,
+    ConfigError,
+    ConfigFile,
+    Context,
+    contexts_of,
+    list_contexts,
+    read_config_file,
+)
+
+__all__ = [
+    "ConfigError",
+    "ConsulSettings",
+    "Context",
+    "NomadSettings",
+    "Settings",
+    "TlsSettings",
+    "build_parser",
+    "demo_settings",
+    "describe_settings",
+    "list_contexts",
+    "load_settings",
+    "settings_for_context",
+]
+
+DEFAULT_NOMAD_ADDR = "http://127.0.0.1:4646"
+DEFAULT_CONSUL_ADDR = "127.0.0.1:8500"
+
+
+@dataclass(frozen=True)
+class TlsSettings:
+    ca_cert: Optional[str] = None
+    ca_path: Optional[str] = None
+    client_cert: Optional[str] = None
+    client_key: Optional[str] = None
+    verify: bool = True
+    server_name: Optional[str] = None
+
+
+@dataclass(frozen=True)
+class NomadSettings:
+    addr: str = DEFAULT_NOMAD_ADDR
+    token: Optional[str] = field(default=None, repr=False)
+    region: Optional[str] = None
+    namespace: Optional[str] = None
+    http_auth: Optional[Tuple[str, str]] = field(default=None, repr=False)
+    tls: TlsSettings = field(default_factory=TlsSettings)
+
+
+@dataclass(frozen=True)
+class ConsulSettings:
+    addr: str = "http://" + DEFAULT_CONSUL_ADDR  # always with a scheme
+    token: Optional[str] = field(default=None, repr=False)
+    http_auth: Optional[Tuple[str, str]] = field(default=None, repr=False)
+    tls: TlsSettings = field(default_factory=TlsSettings)
+
+
+@dataclass(frozen=True)
+class Settings:
+    nomad: NomadSettings = field(default_factory=NomadSettings)
+    consul: ConsulSettings = field(default_factory=ConsulSettings)
+    read_only: bool = False
+    refresh: float = 2.0
+    timeout: float = 10.0
+    theme: Optional[str] = None
+    log_file: Path = field(default_factory=lambda: Path.home() / ".local/state/dtle-tui/dtle-tui.log")
+    state_dir: Path = field(default_factory=lambda: Path.home() / ".local/state/dtle-tui")
+    config_dir: Path = field(default_factory=lambda: Path.home() / ".config/dtle-tui")
+    context: Optional[str] = None
+    context_color: Optional[str] = None
+    demo: bool = False
+    demo_dialect: str = "1.1"
+    stall_threshold_s: float = 300.0
+    log_lines: int = 10000
+    sources: dict = field(default_factory=dict, compare=False)  # setting name -> where it came from
+    config_file: Optional[Path] = None  # the file contexts are read from (may not exist)
+    notes: tuple = ()  # e.g. "env NOMAD_ADDR overrides nomad_addr of context prod"
+    # argv and the relevant environment, kept so settings_for_context can re-resolve. Holds tokens.
+    inputs: tuple = field(default=((), ()), repr=False, compare=False)
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str):  # one line, exit 2 by the caller, instead of usage + message
+        raise ConfigError(message)
+
+
+EPILOG = """\
+examples:
+  dtle-tui                                  uses NOMAD_ADDR / CONSUL_HTTP_ADDR like the nomad and consul CLIs
+  dtle-tui --nomad-addr http://10.0.0.5:4646 --consul-addr 10.0.0.5:8500
+  dtle-tui --context prod --read-only       a [contexts.prod] table of the config file
+  NOMAD_TOKEN=... CONSUL_HTTP_TOKEN=... dtle-tui --namespace default
+  dtle-tui --show-config                    where every setting comes from (tokens masked)
+  dtle-tui --demo --demo-dialect 0.11       a simulated cluster, nothing real is touched
+
+config file: $XDG_CONFIG_HOME/dtle-tui/config.toml (default ~/.config/dtle-tui/config.toml)
+"""
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = _Parser(
+        allow_abbrev=False,
+        prog="dtle-tui",
+        description="Terminal console for dtle 3.x jobs on Nomad and Consul.",
+        epilog=EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    a = p.add_argument
+    a(
+        "--nomad-addr",
+        metavar="URL",
+        help=f"Nomad HTTP address (env NOMAD_ADDR; default {DEFAULT_NOMAD_ADDR})",
+    )
+    a("--nomad-token-file", metavar="PATH", help="file holding the Nomad ACL token (else env NOMAD_TOKEN)")
+    a("--region", help="Nomad region (env NOMAD_REGION)")
+    a("--namespace", help="Nomad namespace (env NOMAD_NAMESPACE)")
+    a(
+        "--consul-addr",
+        metavar="ADDR",
+        help=f"Consul HTTP address (env CONSUL_HTTP_ADDR; default {DEFAULT_CONSUL_ADDR})",
+    )
+    a(
+        "--consul-token-file",
+        metavar="PATH",
+        help="file holding the Consul ACL token (else env CONSUL_HTTP_TOKEN)",
+    )
+    a("--context", metavar="NAME", help="use [contexts.NAME] of the config file")
+    a("--config", metavar="PATH", help="config file (default $XDG_CONFIG_HOME/dtle-tui/config.toml)")
+    a("--read-only", action="store_const", const=True, help="refuse every change (delete, purge, reset, add)")
+    a("--refresh", type=float, metavar="SECONDS", help="refresh interval (default 2)")
+    a("--timeout", type=float, metavar="SECONDS", help="HTTP request timeout (default 10)")
+    a(
+        "--stall-threshold",
+        type=float,
+        metavar="SECONDS",
+        help="flag a job whose position has not moved for this long (default 300)",
+    )
+    a("--theme", metavar="NAME", help="colour theme")
+    a("--log-file", metavar="PATH", help="log file (default $XDG_STATE_HOME/dtle-tui/dtle-tui.log)")
+    a("--demo", action="store_const", const=True, help="run against a built-in simulated cluster")
+    a("--demo-dialect", choices=["0.11", "1.1"], help="Nomad dialect of the demo cluster (default 1.1)")
+    a("--show-config", action="store_true", help="print the settings and where each comes from, then exit")
+    a("--version", action="version", version=f"dtle-tui {__version__}")
+    return p
+
+
+# ---- value parsing ---------------------------------------------------------------------------------
+
+
+class _Lazy:
+    """A value computed only if its layer wins (an unread token file must not fail an overridden one)."""
+
+    def __init__(self, fn: Callable[[], Any]) -> None:
+        self.fn = fn
+
+
+_TRUE = {"1", "t", "T", "TRUE", "true", "True"}
+_FALSE = {"0", "f", "F", "FALSE", "false", "False"}
+
+
+def _go_bool(text: str, source: str) -> bool:
+    if text in _TRUE:
+        return True
+    if text in _FALSE:
+        return False
+    raise ConfigError(f"{source}: {text!r} is not a boolean (use true/false or 1/0)")
+
+
+def _auth(text: str) -> Tuple[str, str]:
+    user, _, password = text.partition(":")  # split at the first colon, as Go's api does
+    return (user, password)
+
+
+def _expand(path: str, environ: Mapping[str, str]) -> str:
+    if path.startswith("~") and environ.get("HOME"):
+        path = environ["HOME"] + path[1:]
+    return str(Path(path).expanduser())
+
+
+def _token_file(path: str, source: str, environ: Mapping[str, str]) -> _Lazy:
+    def read() -> str:
+        full = _expand(path, environ)
+        try:
+            token = Path(full).read_text(encoding="utf-8").strip()
+        except OSError as exc:
+            raise ConfigError(f"{source}: cannot read token file {full}: {exc.strerror or exc}") from None
+        except UnicodeDecodeError:
+            raise ConfigError(f"{source}: token file {full} is not text") from None
+        if not token:
+            raise ConfigError(f"{source}: token file {full} is empty")
+        return token
+
+    return _Lazy(read)
+
+
+def _token_env(var: str, source: str, environ: Mapping[str, str]) -> _Lazy:
+    def read() -> str:
+        if not environ.get(var):
+            raise ConfigError(f"{source}: environment variable {var} is not set")
+        return environ[var]
+
+    return _Lazy(read)
+
+
+def _addr(service: str, value: str, source: str, consul_ssl: bool = False) -> str:
+    text = value.strip()
+    if "://" not in text:
+        text = ("https://" if consul_ssl else "http://") + text
+    elif consul_ssl and text.startswith("http://"):
+        text = "https://" + text[len("http://") :]  # Consul never reverts to http once SSL is asked for
+    try:
+        parts = urlsplit(text)
+        parts.port  # noqa: B018 - raises ValueError for a bad port
+    except ValueError as exc:
+        raise ConfigError(f"invalid {service} address {value!r} ({source}): {exc}") from None
+    if parts.scheme not in ("http", "https"):
+        raise ConfigError(f"invalid {service} address {value!r} ({source}): scheme must be http or https")
+    if not parts.hostname:
+        raise ConfigError(f"invalid {service} address {value!r} ({source}): no host")
+    if parts.query or parts.fragment or "@" in parts.netloc:
+        raise ConfigError(f"invalid {service} address {value!r} ({source}): expected scheme://host:port")
+    return text.rstrip("/")
+
+
+# ---- the layers --------------------------------------------------------------------------------------
+
+Layer = dict  # setting name -> (value or _Lazy, source)
+
+
+def _flag_layer(ns: argparse.Namespace, environ: Mapping[str, str]) -> Layer:
+    out: Layer = {}
+    simple = {
+        "nomad_addr": "nomad.addr",
+        "region": "nomad.region",
+        "namespace": "nomad.namespace",
+        "consul_addr": "consul.addr",
+        "read_only": "read_only",
+        "refresh": "refresh",
+        "timeout": "timeout",
+        "stall_threshold": "stall_threshold_s",
+        "theme": "theme",
+        "log_file": "log_file",
+        "demo": "demo",
+        "demo_dialect": "demo_dialect",
+    }
+    for attr, name in simple.items():
+        value = getattr(ns, attr)
+        if value is not None:
+            out[name] = (value, "flag --" + attr.replace("_", "-"))
+    for service in ("nomad", "consul"):
+        path = getattr(ns, f"{service}_token_file")
+        if path:
+            source = f"flag --{service}-token-file"
+            out[f"{service}.token"] = (_token_file(path, source, environ), source)
+    return out
+
+
+_NOMAD_ENV = {
+    "NOMAD_ADDR": "nomad.addr",
+    "NOMAD_TOKEN": "nomad.token",
+    "NOMAD_REGION": "nomad.region",
+    "NOMAD_NAMESPACE": "nomad.namespace",
+    "NOMAD_CACERT": "nomad.tls.ca_cert",
+    "NOMAD_CAPATH": "nomad.tls.ca_path",
+    "NOMAD_CLIENT_CERT": "nomad.tls.client_cert",
+    "NOMAD_CLIENT_KEY": "nomad.tls.client_key",
+    "NOMAD_TLS_SERVER_NAME": "nomad.tls.server_name",
+    "CONSUL_HTTP_ADDR": "consul.addr",
+    "CONSUL_HTTP_TOKEN": "consul.token",
+    "CONSUL_CACERT": "consul.tls.ca_cert",
+    "CONSUL_CAPATH": "consul.tls.ca_path",
+    "CONSUL_CLIENT_CERT": "consul.tls.client_cert",
+    "CONSUL_CLIENT_KEY": "consul.tls.client_key",
+    "CONSUL_TLS_SERVER_NAME": "consul.tls.server_name",
+}
+
+
+def _env_layer(environ: Mapping[str, str]) -> Layer:
+    out: Layer = {}
+    # An empty variable counts as unset, as in Go's `if v := os.Getenv(...); v != ""`.
+    for var, name in _NOMAD_ENV.items():
+        if environ.get(var):
+            out[name] = (environ[var], "env " + var)
+    for var, service in (("NOMAD_HTTP_AUTH", "nomad"), ("CONSUL_HTTP_AUTH", "consul")):
+        if environ.get(var):
+            out[f"{service}.http_auth"] = (_auth(environ[var]), "env " + var)
+    if environ.get("CONSUL_HTTP_TOKEN_FILE") and "consul.token" not in out:
+        source = "env CONSUL_HTTP_TOKEN_FILE"
+        out["consul.token"] = (_token_file(environ["CONSUL_HTTP_TOKEN_FILE"], source, environ), source)
+    if environ.get("NOMAD_SKIP_VERIFY"):
+        out["nomad.tls.verify"] = (
+            not _go_bool(environ["NOMAD_SKIP_VERIFY"], "env NOMAD_SKIP_VERIFY"),
+            "env NOMAD_SKIP_VERIFY",
+        )
+    for var, name in (("CONSUL_HTTP_SSL", "consul.ssl"), ("CONSUL_HTTP_SSL_VERIFY", "consul.tls.verify")):
+        if environ.get(var):
+            out[name] = (_go_bool(environ[var], "env " + var), "env " + var)
+    return out
+
+
+def _file_layer(cfg: ConfigFile, context: Optional[str], environ: Mapping[str, str]) -> Layer:
+    out: Layer = {}
+    if context is None:
+        table, keys, source = cfg.top, TOP_LEVEL, f"config file {cfg.path}"
+    else:
+        table, keys, source = cfg.contexts[context], CONTEXT_KEYS, f"config context {context}"
+    for key, value in table.items():
+        name = keys[key][1]
+        if name is None or key == "default_context":
+            continue
+        if key.endswith("_token_env"):
+            value = _token_env(value, f"{source} {key}", environ)
+        elif key.endswith("_token_file"):
+            value = _token_file(value, f"{source} {key}", environ)
+        elif key.endswith("_skip_verify"):
+            value = not value
+        out[name] = (value, source)
+    return out
+
+
+# ---- resolution ---------------------------------------------------------------------------------------
+
+_RELEVANT_ENV_PREFIXES = ("NOMAD_", "CONSUL_", "XDG_", "DTLE_TUI_")
+
+
+def load_settings(argv: Sequence[str], environ: Mapping[str, str]) -> Settings:
+    """Settings from the command line and environment (and the config file they point to)."""
+    return _load(list(argv), environ, switch_to=None)
+
+
+def settings_for_context(settings: Settings, name: str) -> Settings:
+    """The settings after switching to context `name` in the app.
+
+    The operator picked this context explicitly, so what it sets wins over flags and environment
+    (unlike at start-up); read-only stays on if it was on. Demo mode ends.
+    """
+    argv, env = settings.inputs
+    new = _load(list(argv), dict(env), switch_to=name)
+    if settings.read_only and not new.read_only:
+        new = dataclasses.replace(
+            new, read_only=True, sources={**new.sources, "read_only": "kept on from before"}
+        )
+    return new
+
+
+def _dirs(environ: Mapping[str, str]) -> Tuple[Path, Path]:
+    home = Path(environ.get("HOME") or Path.home())
+
+    def xdg(var: str, default: str) -> Path:
+        value = environ.get(var, "")
+        return (
+            Path(value) / "dtle-tui" if value and Path(value).is_absolute() else home / default / "dtle-tui"
+        )
+
+    return xdg("XDG_STATE_HOME", ".local/state"), xdg("XDG_CONFIG_HOME", ".config")
+
+
+def _load(argv: list, environ: Mapping[str, str], switch_to: Optional[str]) -> Settings:
+    ns = build_parser().parse_args(argv)
+    state_dir, config_dir = _dirs(environ)
+    config_path = Path(_expand(ns.config, environ)) if ns.config else config_dir / "config.toml"
+    cfg = read_config_file(config_path)
+    if cfg is None and ns.config:
+        raise ConfigError(f"config file {config_path} does not exist (flag --config)")
+
+    context, context_source = None, "default"
+    for value, source in (
+        (switch_to, "switched in the app"),
+        (ns.context, "flag --context"),
+        (environ.get("DTLE_TUI_CONTEXT"), "env DTLE_TUI_CONTEXT"),
+        (cfg.top.get("default_context") if cfg else None, f"config file {config_path}"),
+    ):
+        if value:
+            context, context_source = value, source
+            break
+    if context is not None and (cfg is None or context not in cfg.contexts):
+        known = ", ".join(cfg.contexts) if cfg and cfg.contexts else "none"
+        raise ConfigError(
+            f"unknown context {context!r} ({context_source}); contexts in {config_path}: {known}"
+        )
+
+    flags, env = _flag_layer(ns, environ), _env_layer(environ)
+    ctx_layer = _file_layer(cfg, context, environ) if cfg and context else {}
+    top_layer = _file_layer(cfg, None, environ) if cfg else {}
+    layers = [ctx_layer, flags, env, top_layer] if switch_to else [flags, env, ctx_layer, top_layer]
+
+    sources: dict = {"context": context_source, "config_file": "flag --config" if ns.config else "default"}
+    notes = []
+
+    def get(name: str, default: Any) -> Any:
+        for layer in layers:
+            if name in layer:
+                value, source = layer[name]
+                if name in ctx_layer and layer is not ctx_layer:
+                    notes.append(f"{source} overrides the value from context {context} for {name}")
+                sources[name] = source
+                return value.fn() if isinstance(value, _Lazy) else value
+        sources[name] = "default"
+        return default
+
+    def number(name: str, default: float, minimum: float = 0.0) -> float:
+        value = get(name, default)
+        if not isinstance(value, (int, float)) or isinstance(value, bool) or not value > minimum:
+            raise ConfigError(f"{name} must be a number above {minimum:g}, got {value!r} ({sources[name]})")
+        return float(value)
+
+    def path(name: str, must: str) -> Optional[str]:
+        value = get(name, None)
+        if value is None:
+            return None
+        full = _expand(value, environ)
+        ok = Path(full).is_dir() if must == "dir" else Path(full).is_file()
+        if not ok:
+            raise ConfigError(
+                f"{name}: {'directory' if must == 'dir' else 'file'} {full} not found ({sources[name]})"
+            )
+        return full
+
+    def tls(service: str) -> TlsSettings:
+        p = f"{service}.tls."
+        settings = TlsSettings(
+            ca_cert=path(p + "ca_cert", "file"),
+            ca_path=path(p + "ca_path", "dir"),
+            client_cert=path(p + "client_cert", "file"),
+            client_key=path(p + "client_key", "file"),
+            verify=bool(get(p + "verify", True)),
+            server_name=get(p + "server_name", None),
+        )
+        if bool(settings.client_cert) != bool(settings.client_key):
+            missing = p + ("client_key" if settings.client_cert else "client_cert")
+            raise ConfigError(
+                f"{missing} is needed too: a client certificate needs its key and the other way round"
+            )
+        _check_tls(service, settings, sources)
+        return settings
+
+    nomad_tls = tls("nomad")
+    nomad = NomadSettings(
+        addr=_addr("Nomad", get("nomad.addr", DEFAULT_NOMAD_ADDR), sources["nomad.addr"]),
+        token=get("nomad.token", None),
+        region=get("nomad.region", None),
+        namespace=get("nomad.namespace", None),
+        http_auth=get("nomad.http_auth", None),
+        tls=nomad_tls,
+    )
+    consul_ssl = bool(get("consul.ssl", False))
+    consul = ConsulSettings(
+        addr=_addr("Consul", get("consul.addr", DEFAULT_CONSUL_ADDR), sources["consul.addr"], consul_ssl),
+        token=get("consul.token", None),
+        http_auth=get("consul.http_auth", None),
+        tls=tls("consul"),
+    )
+    log_file = get("log_file", None)
+    log_lines = get("log_lines", 10000)
+    if not isinstance(log_lines, int) or log_lines < 100:
+        raise ConfigError(
+            f"log_lines must be an integer of at least 100, got {log_lines!r} ({sources['log_lines']})"
+        )
+    color = get("context_color", None)
+    if color is not None:
+        _check_color(color, sources["context_color"])
+    sources.update(
+        state_dir="env XDG_STATE_HOME" if environ.get("XDG_STATE_HOME") else "default",
+        config_dir="env XDG_CONFIG_HOME" if environ.get("XDG_CONFIG_HOME") else "default",
+    )
+    env_kept = tuple(
+        (k, v) for k, v in environ.items() if k.startswith(_RELEVANT_ENV_PREFIXES) or k == "HOME"
+    )
+    return Settings(
+        nomad=nomad,
+        consul=consul,
+        read_only=bool(get("read_only", False)),
+        refresh=number("refresh", 2.0, 0.0),
+        timeout=number("timeout", 10.0, 0.0),
+        theme=get("theme", None),
+        log_file=Path(_expand(log_file, environ)) if log_file else state_dir / "dtle-tui.log",
+        state_dir=state_dir,
+        config_dir=config_dir,
+        context=context,
+        context_color=color,
+        demo=False if switch_to else bool(get("demo", False)),
+        demo_dialect=get("demo_dialect", "1.1"),
+        stall_threshold_s=number("stall_threshold_s", 300.0, 0.0),
+        log_lines=log_lines,
+        sources=sources,
+        config_file=config_path,
+        notes=tuple(notes),
+        inputs=(tuple(argv), env_kept),
+    )
+
+
+def _check_tls(service: str, tls: TlsSettings, sources: dict) -> None:
+    """Load the certificates now, so a bad PEM is a start-up error rather than a failed request."""
+    if not (tls.ca_cert or tls.ca_path or tls.client_cert):
+        return
+    import ssl
+
+    from dtle_tui.httpclient import build_ssl_context
+
+    try:
+        build_ssl_context(tls)
+    except (ssl.SSLError, OSError) as exc:
+        which = [k for k in ("ca_cert", "client_cert") if getattr(tls, k)]
+        where = ", ".join(f"{sources.get(f'{service}.tls.{k}')}" for k in which)
+        raise ConfigError(
+            f"{service} TLS files unusable ({where}): {getattr(exc, 'reason', None) or exc}"
+        ) from None
+
+
+def _check_color(color: str, source: str) -> None:
+    try:
+        from rich.color import Color, ColorParseError
+    except ImportError:  # pragma: no cover - rich comes with textual
+        return
+    try:
+        Color.parse(color)
+    except ColorParseError:
+        raise ConfigError(f"color {color!r} is not a colour name or #rrggbb ({source})") from None
+
+
+def demo_settings(settings: Settings, nomad_addr: str, consul_addr: str) -> Settings:
+    """`settings` pointed at the in-process simulator: no tokens, no TLS, nothing of a real cluster."""
+    src = dict(settings.sources)
+    for name in list(src):
+        if name.startswith(("nomad.", "consul.")):
+            src[name] = "demo simulator" if name.endswith(".addr") else "default"
+    return dataclasses.replace(
+        settings,
+        nomad=NomadSettings(addr=nomad_addr),
+        consul=ConsulSettings(addr=consul_addr),
+        demo=True,
+        context="demo",
+        context_color=None,
+        sources=src,
+        notes=(),
+    )
+
+
+def _mask(name: str, value: Any) -> str:
+    if value is None:
+        return "-"
+    if name.endswith(".token"):
+        return f"(set, {len(value)} characters, hidden)"
+    if name.endswith(".http_auth"):
+        return f"{value[0]}:(hidden)"
+    return str(value)
+
+
+def describe_settings(settings: Settings) -> list:
+    """(name, value, source) rows for --show-config; tokens and passwords masked."""
+    rows = []
+    for service, svc in (("nomad", settings.nomad), ("consul", settings.consul)):
+        for f in dataclasses.fields(svc):
+            if f.name == "tls":
+                for t in dataclasses.fields(TlsSettings):
+                    name = f"{service}.tls.{t.name}"
+                    rows.append(
+                        (name, _mask(name, getattr(svc.tls, t.name)), settings.sources.get(name, "default"))
+                    )
+            else:
+                name = f"{service}.{f.name}"
+                rows.append((name, _mask(name, getattr(svc, f.name)), settings.sources.get(name, "default")))
+    for name in (
+        "context",
+        "context_color",
+        "read_only",
+        "refresh",
+        "timeout",
+        "stall_threshold_s",
+        "theme",
+        "log_file",
+        "log_lines",
+        "state_dir",
+        "config_dir",
+        "config_file",
+        "demo",
+        "demo_dialect",
+    ):
+        rows.append((name, _mask(name, getattr(settings, name)), settings.sources.get(name, "default")))
+    return rows
+
+
+def contexts(settings: Settings) -> list:
+    """The contexts of the config file these settings were loaded from (for the in-app switcher)."""
+    if settings.config_file is None:
+        return []
+    return contexts_of(read_config_file(settings.config_file))

@@ -1,0 +1,252 @@
+"""NomadClient: one async method per Nomad HTTP endpoint dtle-tui uses; returns decoded JSON.
+
+Both dialects dtle 3.x ships (Nomad 0.11.1 and 1.1.2) answer these endpoints alike (nomad-api.md §8);
+the shape differences are the parser's business (models.py), not the client's.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any, AsyncIterator, Optional
+from urllib.parse import quote
+
+import httpx
+
+from dtle_tui.errors import ApiError, ErrorKind
+from dtle_tui.httpclient import (
+    DEFAULT_BLOCKING_WAIT,
+    Indexed,
+    ServiceHttp,
+    blocking_timeout,
+    decode_json,
+    index_of,
+)
+
+if TYPE_CHECKING:
+    from dtle_tui.config import NomadSettings
+
+__all__ = ["Indexed", "LogStream", "NomadClient"]
+
+SERVICE = "Nomad"
+
+
+def _q(segment: str) -> str:
+    # Job IDs may hold anything ("mig-[b]ops", spaces, "/"): quote every reserved character.
+    return quote(segment, safe="")
+
+
+class NomadClient:
+    def __init__(self, settings: NomadSettings, timeout: float = 10.0) -> None:
+        self.settings = settings
+        self.timeout = timeout
+        hint = "check NOMAD_TOKEN" if settings.token else "no token is set: set NOMAD_TOKEN"
+        self._http = ServiceHttp(SERVICE, settings, timeout, "X-Nomad-Token", hint)
+        self._params: dict[str, str] = {}
+        if settings.region:
+            self._params["region"] = settings.region
+        if settings.namespace:
+            self._params["namespace"] = settings.namespace
+
+    @property
+    def addr(self) -> str:
+        return self._http.addr
+
+    # -- plumbing -----------------------------------------------------------------------------------
+
+    async def _read(
+        self,
+        path: str,
+        expect: type,
+        index: int = 0,
+        wait: Optional[str] = None,
+        params: Optional[dict] = None,
+    ) -> Indexed:
+        query = dict(self._params)
+        query.update(params or {})
+        timeout = self.timeout
+        if index:
+            wait = wait or DEFAULT_BLOCKING_WAIT
+            query["index"] = str(index)
+            query["wait"] = wait
+            timeout = blocking_timeout(self.timeout, wait)
+        request = self._http.build("GET", path, params=query, timeout=timeout)
+        response = await self._http.send(request)
+        return Indexed(decode_json(SERVICE, response, expect), index_of(response, "X-Nomad-Index"))
+
+    async def _write(self, method: str, path: str, body: Any = None, params: Optional[dict] = None) -> dict:
+        query = dict(self._params)
+        query.update(params or {})
+        request = self._http.build(method, path, params=query, json_body=body)
+        response = await self._http.send(request, write=True)
+        return decode_json(SERVICE, response, dict)
+
+    # -- reads --------------------------------------------------------------------------------------
+
+    async def jobs(self, index: int = 0, wait: Optional[str] = None) -> Indexed[list]:
+        return await self._read("/v1/jobs", list, index, wait)
+
+    async def job(self, job_id: str, index: int = 0, wait: Optional[str] = None) -> Indexed[dict]:
+        return await self._read(f"/v1/job/{_q(job_id)}", dict, index, wait)
+
+    async def job_allocations(self, job_id: str, index: int = 0, wait: Optional[str] = None) -> Indexed[list]:
+        return await self._read(f"/v1/job/{_q(job_id)}/allocations", list, index, wait)
+
+    async def allocations(self, index: int = 0, wait: Optional[str] = None) -> Indexed[list]:
+        return await self._read("/v1/allocations", list, index, wait)
+
+    async def allocation(self, alloc_id: str, index: int = 0, wait: Optional[str] = None) -> Indexed[dict]:
+        return await self._read(f"/v1/allocation/{_q(alloc_id)}", dict, index, wait)
+
+    async def nodes(self, index: int = 0, wait: Optional[str] = None) -> Indexed[list]:
+        return await self._read("/v1/nodes", list, index, wait)
+
+    async def agent_self(self) -> dict:
+        return (await self._read("/v1/agent/self", dict)).value
+
+    async def leader(self) -> str:
+        """The leader's RPC address ("10.0.0.1:4647"); "" while there is no leader."""
+        return (await self._read("/v1/status/leader", str)).value
+
+    # -- writes: sent once, never retried -----------------------------------------------------------
+
+    async def register(self, spec: dict) -> dict:
+        """POST /v1/jobs. `spec` is {"Job": {...}} (as `nomad job run -output` prints) or a bare job."""
+        if not isinstance(spec, dict):
+            raise TypeError("a job spec must be a dict")
+        # Go decodes request keys case-insensitively (nomad-api.md §1), so "job" is a wrapper too.
+        wrapped = any(k.lower() == "job" and isinstance(v, dict) for k, v in spec.items())
+        body = spec if wrapped else {"Job": spec}
+        return await self._write("POST", "/v1/jobs", body)
+
+    async def deregister(self, job_id: str, purge: bool = False) -> dict:
+        params = {"purge": "true"} if purge else None
+        return await self._write("DELETE", f"/v1/job/{_q(job_id)}", params=params)
+
+    # -- logs ---------------------------------------------------------------------------------------
+
+    def logs(
+        self,
+        alloc_id: str,
+        task: str,
+        log_type: str = "stdout",
+        *,
+        follow: bool = True,
+        origin: str = "end",
+        offset: int = 0,
+    ) -> LogStream:
+        """A LogStream over GET /v1/client/fs/logs/<alloc> (plain=true, nomad-api.md §5)."""
+        if log_type not in ("stdout", "stderr"):
+            raise ValueError("log_type must be stdout or stderr")
+        if origin not in ("start", "end"):
+            raise ValueError("origin must be start or end")
+        return LogStream(self, alloc_id, task, log_type, follow, origin, offset)
+
+    async def aclose(self) -> None:
+        await self._http.aclose()
+
+    async def __aenter__(self) -> NomadClient:
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.aclose()
+
+
+class LogStream:
+    """Async iterator of raw log bytes from one task of one allocation.
+
+    `offset` is the absolute byte offset reached in the log when the stream was opened with
+    origin="start" (reconnect with `resume()` or origin="start", offset=stream.offset); with
+    origin="end" only `bytes_read` is known, and `resume()` re-attaches at the end (bytes written
+    while disconnected are skipped). Nomad rotates log files; offsets count from the first file that
+    still exists, so a resume after rotation may repeat or skip a little.
+    """
+
+    def __init__(
+        self,
+        client: NomadClient,
+        alloc_id: str,
+        task: str,
+        log_type: str,
+        follow: bool,
+        origin: str,
+        offset: int,
+    ) -> None:
+        self._client = client
+        self.alloc_id, self.task, self.log_type = alloc_id, task, log_type
+        self.follow, self.origin, self.start_offset = follow, origin, offset
+        self.bytes_read = 0
+        self._iter: Optional[AsyncIterator[bytes]] = None
+        self._response: Optional[httpx.Response] = None
+        self.closed = False
+
+    @property
+    def offset(self) -> Optional[int]:
+        if self.origin == "start":
+            return self.start_offset + self.bytes_read
+        return None
+
+    def resume(self) -> LogStream:
+        if self.origin == "start":
+            return LogStream(
+                self._client, self.alloc_id, self.task, self.log_type, self.follow, "start", self.offset or 0
+            )
+        return LogStream(self._client, self.alloc_id, self.task, self.log_type, self.follow, "end", 0)
+
+    def __aiter__(self) -> LogStream:
+        return self
+
+    async def __anext__(self) -> bytes:
+        if self.closed:
+            raise StopAsyncIteration
+        if self._iter is None:
+            await self._open()
+        assert self._iter is not None
+        http = self._client._http
+        try:
+            chunk = await self._iter.__anext__()
+        except StopAsyncIteration:
+            await self.aclose()
+            raise
+        except httpx.HTTPError as exc:
+            await self.aclose()
+            raise ApiError(
+                SERVICE,
+                ErrorKind.UNREACHABLE,
+                None,
+                f"connection lost while reading logs: {exc or type(exc).__name__}",
+                addr=http.addr,
+            ) from None
+        self.bytes_read += len(chunk)
+        return chunk
+
+    async def _open(self) -> None:
+        client = self._client
+        params = dict(client._params)
+        params.update(
+            task=self.task,
+            type=self.log_type,
+            plain="true",
+            origin=self.origin,
+            offset=str(self.start_offset),
+            follow="true" if self.follow else "false",
+        )
+        # While following, Nomad sends nothing until the task writes: no read timeout then.
+        request = client._http.build(
+            "GET",
+            f"/v1/client/fs/logs/{_q(self.alloc_id)}",
+            params=params,
+            read_timeout=None if self.follow else -1.0,
+        )
+        self._response = await client._http.send(request, stream=True)
+        self._iter = self._response.aiter_bytes()
+
+    async def aclose(self) -> None:
+        self.closed = True
+        if self._response is not None:
+            await self._response.aclose()
+            self._response = None
+
+    async def __aenter__(self) -> LogStream:
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.aclose()
