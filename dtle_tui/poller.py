@@ -274,10 +274,11 @@ class Poller:
         self._agent = (str(version or ""), str(config.get("Region") or ""))
 
     def _on_jobs(self, value: Any) -> None:
-        self._stubs = parse_job_stubs(value)
+        # Unchanged entries come back as the same objects: cheap to parse, cheap to diff.
+        self._stubs = parse_job_stubs(value, reuse={s.id: s for s in self._stubs})
 
     def _on_allocs(self, value: Any) -> None:
-        self._allocs = parse_allocations(value)
+        self._allocs = parse_allocations(value, reuse={a.id: a for a in self._allocs})
 
     def _on_nodes(self, value: Any) -> None:
         self._nodes = parse_nodes(value)
@@ -291,7 +292,7 @@ class Poller:
             prog = self._progress.get(job_id)
             if prog is None:
                 prog = self._progress[job_id] = GtidProgress()
-            prog.add(now, pos.gtid.transactions)
+            prog.feed(now, pos.gtid.transactions)
         self._positions = positions
 
     def _on_job(self, value: Any) -> None:
