@@ -2,16 +2,17 @@
 
 from __future__ import annotations
 
-import time
 from datetime import datetime, timezone
 from typing import Optional
+
+from dtle_tui import clock
 
 
 def age(ns: Optional[int], now: Optional[float] = None) -> str:
     """`42s`, `7m`, `3h`, `12d` from a Unix-ns timestamp; `—` when unknown."""
     if not ns:
         return "—"
-    seconds = (now if now is not None else time.time()) - ns / 1e9
+    seconds = (now if now is not None else clock.now()) - ns / 1e9
     return duration(seconds)
 
 
@@ -24,11 +25,12 @@ def duration(seconds: Optional[float]) -> str:
     if seconds < 3600:
         return f"{int(seconds // 60)}m"
     if seconds < 86400 * 2:
-        return f"{int(seconds // 3600)}h{int(seconds % 3600 // 60):02d}m" if seconds < 36000 else f"{int(seconds // 3600)}h"
+        hours = int(seconds // 3600)
+        return f"{hours}h{int(seconds % 3600 // 60):02d}m" if hours < 10 else f"{hours}h"
     return f"{int(seconds // 86400)}d"
 
 
-def clock(ts: Optional[float]) -> str:
+def hms(ts: Optional[float]) -> str:
     """HH:MM:SS local time of a Unix timestamp."""
     if ts is None:
         return "—"

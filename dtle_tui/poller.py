@@ -26,7 +26,14 @@ from dtle_tui.config import Settings
 from dtle_tui.consul_kv import ConsulKV
 from dtle_tui.errors import ApiError
 from dtle_tui.gtid import GtidProgress, positions_from_kv
-from dtle_tui.models import ParseError, parse_allocation, parse_allocations, parse_job, parse_job_stubs, parse_nodes
+from dtle_tui.models import (
+    ParseError,
+    parse_allocation,
+    parse_allocations,
+    parse_job,
+    parse_job_stubs,
+    parse_nodes,
+)
 from dtle_tui.nomad import Indexed, NomadClient
 from dtle_tui.snapshot import FeedState, Snapshot, build_detail, build_rows, find_orphans, group_by_job
 
@@ -65,7 +72,10 @@ class Feed:
             except asyncio.CancelledError:
                 raise
             except (ApiError, ParseError) as exc:
-                message = exc.one_line() if isinstance(exc, ApiError) else f"{self.service} sent an unexpected shape: {exc}"
+                if isinstance(exc, ApiError):
+                    message = exc.one_line()
+                else:
+                    message = f"{self.service} sent an unexpected shape: {exc}"
                 self._failed(message)
                 await self._sleep(min(BACKOFF_CAP_S, 2.0 ** (self.state.failures - 1)))
                 continue

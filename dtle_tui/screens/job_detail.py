@@ -12,7 +12,7 @@ from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
 from textual.widgets import DataTable, Sparkline, Static
 
-from dtle_tui import fmt
+from dtle_tui import clock, fmt
 from dtle_tui.models import Allocation, Stage
 from dtle_tui.screens.base import ConsoleScreen
 from dtle_tui.snapshot import JobDetail, Snapshot
@@ -150,7 +150,7 @@ class JobDetailScreen(ConsoleScreen):
         spark.display = bool(history)
         if history and list(spark.data or []) != history:
             spark.data = history
-        now = time.time()
+        now = clock.now()
         self.allocs_table.sync([(a.id, alloc_cells(a, now)) for a in detail.allocations])
         self._show_events(detail)
 

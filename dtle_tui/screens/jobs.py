@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import time
 from typing import Any, Callable, Optional
 
 from rich.text import Text
@@ -12,7 +11,7 @@ from textual.binding import Binding
 from textual.containers import Vertical
 from textual.widgets import DataTable, Input, Static
 
-from dtle_tui import fmt
+from dtle_tui import clock, fmt
 from dtle_tui.models import Stage
 from dtle_tui.screens.base import ConsoleScreen
 from dtle_tui.snapshot import JobRow, Snapshot
@@ -151,7 +150,7 @@ class JobsScreen(ConsoleScreen):
 
     def show_snapshot(self, snapshot: Snapshot) -> None:
         super().show_snapshot(snapshot)
-        now = time.time()
+        now = clock.now()
         rows = self.visible_rows(snapshot)
         self.table.sync([(r.id, row_cells(r, self.columns, now)) for r in rows])
         empty = self.query_one("#jobs-empty", Static)

@@ -2,20 +2,19 @@
 
 from __future__ import annotations
 
-import time
 from typing import Optional
 
 from rich.text import Text
 from textual.widgets import Static
 
-from dtle_tui import fmt
+from dtle_tui import clock, fmt
 from dtle_tui.snapshot import FeedState, Snapshot
 
 
 def connection_text(state: FeedState, service: str) -> Text:
     if state.error:
         return Text.assemble(
-            (f"{service} stale since {fmt.clock(state.stale_since)}: ", "bold"),
+            (f"{service} stale since {fmt.hms(state.stale_since)}: ", "bold"),
             state.error,
             style="bold red",
         )
@@ -58,7 +57,7 @@ class StatusBar(Static):
             if snap.nomad_version:
                 parts.append(f"  Nomad {snap.nomad_version}")
             if snap.nomad.ok_at:
-                parts.append(f"  refreshed {fmt.duration(time.time() - snap.nomad.ok_at)} ago")
+                parts.append(f"  refreshed {fmt.duration(clock.now() - snap.nomad.ok_at)} ago")
             parts.append("  ")
             parts.append_text(connection_text(snap.nomad, "Nomad"))
             if snap.consul.error:
