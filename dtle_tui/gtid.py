@@ -306,6 +306,8 @@ class GtidProgress:
                     self._advanced_at = timestamp_s
         self._samples.append((timestamp_s, transactions))
 
+    add = feed
+
     @property
     def transactions(self) -> Optional[int]:
         return self._samples[-1][1] if self._samples else None
