@@ -93,7 +93,7 @@ class FrameDecoder:
             if pos >= len(buf):
                 break
             if buf[pos] != "{":
-                raise ValueError(f"not a log frame: {buf[pos:pos + 40]!r}")
+                raise ValueError(f"not a log frame: {buf[pos : pos + 40]!r}")
             try:
                 obj, end = self._json.raw_decode(buf, pos)
             except ValueError:
@@ -114,8 +114,9 @@ def _frame(obj: dict) -> Frame:
     except (binascii.Error, ValueError):
         raise ValueError("log frame with invalid base64 data") from None
     offset = obj.get("Offset")
-    return Frame(raw, str(obj.get("File") or ""), offset if isinstance(offset, int) else 0,
-                 str(obj.get("FileEvent") or ""))
+    return Frame(
+        raw, str(obj.get("File") or ""), offset if isinstance(offset, int) else 0, str(obj.get("FileEvent") or "")
+    )
 
 
 class LineSplitter:
@@ -291,7 +292,7 @@ class LogTail:
             if index < have_index or (index == have_index and end <= have_offset):
                 return False  # already read before the reconnect
             if index == have_index and start < have_offset:
-                data = data[have_offset - start:]
+                data = data[have_offset - start :]
             elif (index == have_index and start > have_offset) or (index > have_index and start > 0):
                 self._splitter.drop_partial()
                 self._add_lines([f"[… lines missed while disconnected ({frame.file or 'log'})]"])
@@ -347,19 +348,28 @@ class LogTail:
         http = self.nomad._http
         params = dict(getattr(self.nomad, "_params", {}) or {})
         params.update(task=self.task, type=self.log_type, follow="true", origin=origin, offset=str(offset))
-        request = http.build("GET", f"/v1/client/fs/logs/{quote(self.alloc_id, safe='')}", params=params,
-                             read_timeout=READ_TIMEOUT_S)
+        request = http.build(
+            "GET", f"/v1/client/fs/logs/{quote(self.alloc_id, safe='')}", params=params, read_timeout=READ_TIMEOUT_S
+        )
         response = await http.send(request, stream=True)
         try:
             async for chunk in response.aiter_bytes():
                 yield chunk
         except httpx.ReadTimeout:
-            raise ApiError("Nomad", ErrorKind.TIMEOUT, None,
-                           f"no data or heartbeat on the log stream for {READ_TIMEOUT_S:g}s",
-                           addr=http.addr) from None
+            raise ApiError(
+                "Nomad",
+                ErrorKind.TIMEOUT,
+                None,
+                f"no data or heartbeat on the log stream for {READ_TIMEOUT_S:g}s",
+                addr=http.addr,
+            ) from None
         except httpx.HTTPError as exc:
-            raise ApiError("Nomad", ErrorKind.UNREACHABLE, None,
-                           f"connection lost while reading logs: {exc or type(exc).__name__}",
-                           addr=http.addr) from None
+            raise ApiError(
+                "Nomad",
+                ErrorKind.UNREACHABLE,
+                None,
+                f"connection lost while reading logs: {exc or type(exc).__name__}",
+                addr=http.addr,
+            ) from None
         finally:
             await response.aclose()

@@ -18,15 +18,18 @@ def frame(data: bytes, end: int, file: str = "alloc/logs/dest.stdout.0") -> byte
 
 # ---- FrameDecoder --------------------------------------------------------------------------------
 
+
 def test_frames_split_anywhere_and_heartbeats_skipped():
     wire = b"{}" + frame(b"one\n", 4) + b"{}" + frame(b"two\n", 8)
     for size in (1, 3, 7, len(wire)):
         decoder = FrameDecoder()
         frames = []
         for cut in range(0, len(wire), size):
-            frames.extend(decoder.feed(wire[cut:cut + size]))
+            frames.extend(decoder.feed(wire[cut : cut + size]))
         assert [(f.data, f.offset, f.file) for f in frames] == [
-            (b"one\n", 4, "alloc/logs/dest.stdout.0"), (b"two\n", 8, "alloc/logs/dest.stdout.0")]
+            (b"one\n", 4, "alloc/logs/dest.stdout.0"),
+            (b"two\n", 8, "alloc/logs/dest.stdout.0"),
+        ]
 
 
 def test_frame_garbage_is_an_error():
@@ -42,6 +45,7 @@ def test_file_event_and_index():
 
 
 # ---- LineSplitter --------------------------------------------------------------------------------
+
 
 def test_partial_lines_and_utf8_split_across_chunks():
     splitter = LineSplitter()
@@ -62,6 +66,7 @@ def test_invalid_utf8_replaced_and_endless_line_cut():
 
 
 # ---- LogTail with a scripted server ----------------------------------------------------------------
+
 
 class FakeNomadLog:
     """One log file as the sim/Nomad frame it; each connect can be told to break after some bytes."""
@@ -86,7 +91,7 @@ class FakeNomadLog:
             if limit is not None:
                 data = data[:limit]
             for cut in range(0, len(data), 5):  # small frames, split mid-line
-                piece = data[cut:cut + 5]
+                piece = data[cut : cut + 5]
                 yield frame(piece, start + cut + len(piece), self.file)
 
         return stream()
@@ -108,8 +113,15 @@ async def run_until(tail: LogTail, condition, timeout: float = 5.0) -> None:
 
 def make_tail(log: FakeNomadLog, **kw) -> tuple[LogTail, list]:
     calls: list = []
-    tail = LogTail(None, "a1", "dest", "stdout", opener=log.opener,
-                   on_lines=lambda lines, dropped: calls.append((list(lines), dropped)), **kw)
+    tail = LogTail(
+        None,
+        "a1",
+        "dest",
+        "stdout",
+        opener=log.opener,
+        on_lines=lambda lines, dropped: calls.append((list(lines), dropped)),
+        **kw,
+    )
     tail.backoff_start_s = 0.01
     return tail, calls
 
