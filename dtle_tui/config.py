@@ -8,23 +8,22 @@ environment or from files only, never from flags (they would show in `ps`) nor t
 
 from __future__ import annotations
 
-import argparse
 import dataclasses
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable, Mapping, Optional, Sequence, Tuple
-from urllib.parse import urlsplit
+from typing import Any, Mapping, Optional, Sequence, Tuple
 
-from dtle_tui import __version__
-from dtle_tui.config_file import (
-    CONTEXT_KEYS,
-    TOP_LEVEL,
-    ConfigError,
-    ConfigFile,
-    Context,
-    contexts_of,
-    list_contexts,
-    read_config_file,
+from dtle_tui.config_file import ConfigError, Context, contexts_of, list_contexts, read_config_file
+from dtle_tui.config_sources import (
+    DEFAULT_CONSUL_ADDR,
+    DEFAULT_NOMAD_ADDR,
+    Lazy,
+    build_parser,
+    env_layer,
+    expand,
+    file_layer,
+    flag_layer,
+    parse_addr,
 )
 
 __all__ = [
@@ -41,9 +40,6 @@ __all__ = [
     "load_settings",
     "settings_for_context",
 ]
-
-DEFAULT_NOMAD_ADDR = "http://127.0.0.1:4646"
-DEFAULT_CONSUL_ADDR = "127.0.0.1:8500"
 
 
 @dataclass(frozen=True)
@@ -98,245 +94,6 @@ class Settings:
     inputs: tuple = field(default=((), ()), repr=False, compare=False)
 
 
-class _Parser(argparse.ArgumentParser):
-    def error(self, message: str):  # one line, exit 2 by the caller, instead of usage + message
-        raise ConfigError(message)
-
-
-EPILOG = """\
-examples:
-  dtle-tui                                  uses NOMAD_ADDR / CONSUL_HTTP_ADDR like the nomad and consul CLIs
-  dtle-tui --nomad-addr http://10.0.0.5:4646 --consul-addr 10.0.0.5:8500
-  dtle-tui --context prod --read-only       a [contexts.prod] table of the config file
-  NOMAD_TOKEN=... CONSUL_HTTP_TOKEN=... dtle-tui --namespace default
-  dtle-tui --show-config                    where every setting comes from (tokens masked)
-  dtle-tui --demo --demo-dialect 0.11       a simulated cluster, nothing real is touched
-
-config file: $XDG_CONFIG_HOME/dtle-tui/config.toml (default ~/.config/dtle-tui/config.toml)
-"""
-
-
-def build_parser() -> argparse.ArgumentParser:
-    p = _Parser(
-        allow_abbrev=False,
-        prog="dtle-tui",
-        description="Terminal console for dtle 3.x jobs on Nomad and Consul.",
-        epilog=EPILOG,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
-    )
-    a = p.add_argument
-    a(
-        "--nomad-addr",
-        metavar="URL",
-        help=f"Nomad HTTP address (env NOMAD_ADDR; default {DEFAULT_NOMAD_ADDR})",
-    )
-    a("--nomad-token-file", metavar="PATH", help="file holding the Nomad ACL token (else env NOMAD_TOKEN)")
-    a("--region", help="Nomad region (env NOMAD_REGION)")
-    a("--namespace", help="Nomad namespace (env NOMAD_NAMESPACE)")
-    a(
-        "--consul-addr",
-        metavar="ADDR",
-        help=f"Consul HTTP address (env CONSUL_HTTP_ADDR; default {DEFAULT_CONSUL_ADDR})",
-    )
-    a(
-        "--consul-token-file",
-        metavar="PATH",
-        help="file holding the Consul ACL token (else env CONSUL_HTTP_TOKEN)",
-    )
-    a("--context", metavar="NAME", help="use [contexts.NAME] of the config file")
-    a("--config", metavar="PATH", help="config file (default $XDG_CONFIG_HOME/dtle-tui/config.toml)")
-    a("--read-only", action="store_const", const=True, help="refuse every change (delete, purge, reset, add)")
-    a("--refresh", type=float, metavar="SECONDS", help="refresh interval (default 2)")
-    a("--timeout", type=float, metavar="SECONDS", help="HTTP request timeout (default 10)")
-    a(
-        "--stall-threshold",
-        type=float,
-        metavar="SECONDS",
-        help="flag a job whose position has not moved for this long (default 300)",
-    )
-    a("--theme", metavar="NAME", help="colour theme")
-    a("--log-file", metavar="PATH", help="log file (default $XDG_STATE_HOME/dtle-tui/dtle-tui.log)")
-    a("--demo", action="store_const", const=True, help="run against a built-in simulated cluster")
-    a("--demo-dialect", choices=["0.11", "1.1"], help="Nomad dialect of the demo cluster (default 1.1)")
-    a("--show-config", action="store_true", help="print the settings and where each comes from, then exit")
-    a("--version", action="version", version=f"dtle-tui {__version__}")
-    return p
-
-
-# ---- value parsing ---------------------------------------------------------------------------------
-
-
-class _Lazy:
-    """A value computed only if its layer wins (an unread token file must not fail an overridden one)."""
-
-    def __init__(self, fn: Callable[[], Any]) -> None:
-        self.fn = fn
-
-
-_TRUE = {"1", "t", "T", "TRUE", "true", "True"}
-_FALSE = {"0", "f", "F", "FALSE", "false", "False"}
-
-
-def _go_bool(text: str, source: str) -> bool:
-    if text in _TRUE:
-        return True
-    if text in _FALSE:
-        return False
-    raise ConfigError(f"{source}: {text!r} is not a boolean (use true/false or 1/0)")
-
-
-def _auth(text: str) -> Tuple[str, str]:
-    user, _, password = text.partition(":")  # split at the first colon, as Go's api does
-    return (user, password)
-
-
-def _expand(path: str, environ: Mapping[str, str]) -> str:
-    if path.startswith("~") and environ.get("HOME"):
-        path = environ["HOME"] + path[1:]
-    return str(Path(path).expanduser())
-
-
-def _token_file(path: str, source: str, environ: Mapping[str, str]) -> _Lazy:
-    def read() -> str:
-        full = _expand(path, environ)
-        try:
-            token = Path(full).read_text(encoding="utf-8").strip()
-        except OSError as exc:
-            raise ConfigError(f"{source}: cannot read token file {full}: {exc.strerror or exc}") from None
-        except UnicodeDecodeError:
-            raise ConfigError(f"{source}: token file {full} is not text") from None
-        if not token:
-            raise ConfigError(f"{source}: token file {full} is empty")
-        return token
-
-    return _Lazy(read)
-
-
-def _token_env(var: str, source: str, environ: Mapping[str, str]) -> _Lazy:
-    def read() -> str:
-        if not environ.get(var):
-            raise ConfigError(f"{source}: environment variable {var} is not set")
-        return environ[var]
-
-    return _Lazy(read)
-
-
-def _addr(service: str, value: str, source: str, consul_ssl: bool = False) -> str:
-    text = value.strip()
-    if "://" not in text:
-        text = ("https://" if consul_ssl else "http://") + text
-    elif consul_ssl and text.startswith("http://"):
-        text = "https://" + text[len("http://") :]  # Consul never reverts to http once SSL is asked for
-    try:
-        parts = urlsplit(text)
-        parts.port  # noqa: B018 - raises ValueError for a bad port
-    except ValueError as exc:
-        raise ConfigError(f"invalid {service} address {value!r} ({source}): {exc}") from None
-    if parts.scheme not in ("http", "https"):
-        raise ConfigError(f"invalid {service} address {value!r} ({source}): scheme must be http or https")
-    if not parts.hostname:
-        raise ConfigError(f"invalid {service} address {value!r} ({source}): no host")
-    if parts.query or parts.fragment or "@" in parts.netloc:
-        raise ConfigError(f"invalid {service} address {value!r} ({source}): expected scheme://host:port")
-    return text.rstrip("/")
-
-
-# ---- the layers --------------------------------------------------------------------------------------
-
-Layer = dict  # setting name -> (value or _Lazy, source)
-
-
-def _flag_layer(ns: argparse.Namespace, environ: Mapping[str, str]) -> Layer:
-    out: Layer = {}
-    simple = {
-        "nomad_addr": "nomad.addr",
-        "region": "nomad.region",
-        "namespace": "nomad.namespace",
-        "consul_addr": "consul.addr",
-        "read_only": "read_only",
-        "refresh": "refresh",
-        "timeout": "timeout",
-        "stall_threshold": "stall_threshold_s",
-        "theme": "theme",
-        "log_file": "log_file",
-        "demo": "demo",
-        "demo_dialect": "demo_dialect",
-    }
-    for attr, name in simple.items():
-        value = getattr(ns, attr)
-        if value is not None:
-            out[name] = (value, "flag --" + attr.replace("_", "-"))
-    for service in ("nomad", "consul"):
-        path = getattr(ns, f"{service}_token_file")
-        if path:
-            source = f"flag --{service}-token-file"
-            out[f"{service}.token"] = (_token_file(path, source, environ), source)
-    return out
-
-
-_NOMAD_ENV = {
-    "NOMAD_ADDR": "nomad.addr",
-    "NOMAD_TOKEN": "nomad.token",
-    "NOMAD_REGION": "nomad.region",
-    "NOMAD_NAMESPACE": "nomad.namespace",
-    "NOMAD_CACERT": "nomad.tls.ca_cert",
-    "NOMAD_CAPATH": "nomad.tls.ca_path",
-    "NOMAD_CLIENT_CERT": "nomad.tls.client_cert",
-    "NOMAD_CLIENT_KEY": "nomad.tls.client_key",
-    "NOMAD_TLS_SERVER_NAME": "nomad.tls.server_name",
-    "CONSUL_HTTP_ADDR": "consul.addr",
-    "CONSUL_HTTP_TOKEN": "consul.token",
-    "CONSUL_CACERT": "consul.tls.ca_cert",
-    "CONSUL_CAPATH": "consul.tls.ca_path",
-    "CONSUL_CLIENT_CERT": "consul.tls.client_cert",
-    "CONSUL_CLIENT_KEY": "consul.tls.client_key",
-    "CONSUL_TLS_SERVER_NAME": "consul.tls.server_name",
-}
-
-
-def _env_layer(environ: Mapping[str, str]) -> Layer:
-    out: Layer = {}
-    # An empty variable counts as unset, as in Go's `if v := os.Getenv(...); v != ""`.
-    for var, name in _NOMAD_ENV.items():
-        if environ.get(var):
-            out[name] = (environ[var], "env " + var)
-    for var, service in (("NOMAD_HTTP_AUTH", "nomad"), ("CONSUL_HTTP_AUTH", "consul")):
-        if environ.get(var):
-            out[f"{service}.http_auth"] = (_auth(environ[var]), "env " + var)
-    if environ.get("CONSUL_HTTP_TOKEN_FILE") and "consul.token" not in out:
-        source = "env CONSUL_HTTP_TOKEN_FILE"
-        out["consul.token"] = (_token_file(environ["CONSUL_HTTP_TOKEN_FILE"], source, environ), source)
-    if environ.get("NOMAD_SKIP_VERIFY"):
-        out["nomad.tls.verify"] = (
-            not _go_bool(environ["NOMAD_SKIP_VERIFY"], "env NOMAD_SKIP_VERIFY"),
-            "env NOMAD_SKIP_VERIFY",
-        )
-    for var, name in (("CONSUL_HTTP_SSL", "consul.ssl"), ("CONSUL_HTTP_SSL_VERIFY", "consul.tls.verify")):
-        if environ.get(var):
-            out[name] = (_go_bool(environ[var], "env " + var), "env " + var)
-    return out
-
-
-def _file_layer(cfg: ConfigFile, context: Optional[str], environ: Mapping[str, str]) -> Layer:
-    out: Layer = {}
-    if context is None:
-        table, keys, source = cfg.top, TOP_LEVEL, f"config file {cfg.path}"
-    else:
-        table, keys, source = cfg.contexts[context], CONTEXT_KEYS, f"config context {context}"
-    for key, value in table.items():
-        name = keys[key][1]
-        if name is None or key == "default_context":
-            continue
-        if key.endswith("_token_env"):
-            value = _token_env(value, f"{source} {key}", environ)
-        elif key.endswith("_token_file"):
-            value = _token_file(value, f"{source} {key}", environ)
-        elif key.endswith("_skip_verify"):
-            value = not value
-        out[name] = (value, source)
-    return out
-
-
 # ---- resolution ---------------------------------------------------------------------------------------
 
 _RELEVANT_ENV_PREFIXES = ("NOMAD_", "CONSUL_", "XDG_", "DTLE_TUI_")
@@ -356,9 +113,7 @@ def settings_for_context(settings: Settings, name: str) -> Settings:
     argv, env = settings.inputs
     new = _load(list(argv), dict(env), switch_to=name)
     if settings.read_only and not new.read_only:
-        new = dataclasses.replace(
-            new, read_only=True, sources={**new.sources, "read_only": "kept on from before"}
-        )
+        new = dataclasses.replace(new, read_only=True, sources={**new.sources, "read_only": "kept on from before"})
     return new
 
 
@@ -367,9 +122,7 @@ def _dirs(environ: Mapping[str, str]) -> Tuple[Path, Path]:
 
     def xdg(var: str, default: str) -> Path:
         value = environ.get(var, "")
-        return (
-            Path(value) / "dtle-tui" if value and Path(value).is_absolute() else home / default / "dtle-tui"
-        )
+        return Path(value) / "dtle-tui" if value and Path(value).is_absolute() else home / default / "dtle-tui"
 
     return xdg("XDG_STATE_HOME", ".local/state"), xdg("XDG_CONFIG_HOME", ".config")
 
@@ -377,7 +130,7 @@ def _dirs(environ: Mapping[str, str]) -> Tuple[Path, Path]:
 def _load(argv: list, environ: Mapping[str, str], switch_to: Optional[str]) -> Settings:
     ns = build_parser().parse_args(argv)
     state_dir, config_dir = _dirs(environ)
-    config_path = Path(_expand(ns.config, environ)) if ns.config else config_dir / "config.toml"
+    config_path = Path(expand(ns.config, environ)) if ns.config else config_dir / "config.toml"
     cfg = read_config_file(config_path)
     if cfg is None and ns.config:
         raise ConfigError(f"config file {config_path} does not exist (flag --config)")
@@ -394,13 +147,11 @@ def _load(argv: list, environ: Mapping[str, str], switch_to: Optional[str]) -> S
             break
     if context is not None and (cfg is None or context not in cfg.contexts):
         known = ", ".join(cfg.contexts) if cfg and cfg.contexts else "none"
-        raise ConfigError(
-            f"unknown context {context!r} ({context_source}); contexts in {config_path}: {known}"
-        )
+        raise ConfigError(f"unknown context {context!r} ({context_source}); contexts in {config_path}: {known}")
 
-    flags, env = _flag_layer(ns, environ), _env_layer(environ)
-    ctx_layer = _file_layer(cfg, context, environ) if cfg and context else {}
-    top_layer = _file_layer(cfg, None, environ) if cfg else {}
+    flags, env = flag_layer(ns, environ), env_layer(environ)
+    ctx_layer = file_layer(cfg, context, environ) if cfg and context else {}
+    top_layer = file_layer(cfg, None, environ) if cfg else {}
     layers = [ctx_layer, flags, env, top_layer] if switch_to else [flags, env, ctx_layer, top_layer]
 
     sources: dict = {"context": context_source, "config_file": "flag --config" if ns.config else "default"}
@@ -413,7 +164,7 @@ def _load(argv: list, environ: Mapping[str, str], switch_to: Optional[str]) -> S
                 if name in ctx_layer and layer is not ctx_layer:
                     notes.append(f"{source} overrides the value from context {context} for {name}")
                 sources[name] = source
-                return value.fn() if isinstance(value, _Lazy) else value
+                return value.fn() if isinstance(value, Lazy) else value
         sources[name] = "default"
         return default
 
@@ -427,12 +178,10 @@ def _load(argv: list, environ: Mapping[str, str], switch_to: Optional[str]) -> S
         value = get(name, None)
         if value is None:
             return None
-        full = _expand(value, environ)
+        full = expand(value, environ)
         ok = Path(full).is_dir() if must == "dir" else Path(full).is_file()
         if not ok:
-            raise ConfigError(
-                f"{name}: {'directory' if must == 'dir' else 'file'} {full} not found ({sources[name]})"
-            )
+            raise ConfigError(f"{name}: {'directory' if must == 'dir' else 'file'} {full} not found ({sources[name]})")
         return full
 
     def tls(service: str) -> TlsSettings:
@@ -447,15 +196,13 @@ def _load(argv: list, environ: Mapping[str, str], switch_to: Optional[str]) -> S
         )
         if bool(settings.client_cert) != bool(settings.client_key):
             missing = p + ("client_key" if settings.client_cert else "client_cert")
-            raise ConfigError(
-                f"{missing} is needed too: a client certificate needs its key and the other way round"
-            )
+            raise ConfigError(f"{missing} is needed too: a client certificate needs its key and the other way round")
         _check_tls(service, settings, sources)
         return settings
 
     nomad_tls = tls("nomad")
     nomad = NomadSettings(
-        addr=_addr("Nomad", get("nomad.addr", DEFAULT_NOMAD_ADDR), sources["nomad.addr"]),
+        addr=parse_addr("Nomad", get("nomad.addr", DEFAULT_NOMAD_ADDR), sources["nomad.addr"]),
         token=get("nomad.token", None),
         region=get("nomad.region", None),
         namespace=get("nomad.namespace", None),
@@ -464,7 +211,7 @@ def _load(argv: list, environ: Mapping[str, str], switch_to: Optional[str]) -> S
     )
     consul_ssl = bool(get("consul.ssl", False))
     consul = ConsulSettings(
-        addr=_addr("Consul", get("consul.addr", DEFAULT_CONSUL_ADDR), sources["consul.addr"], consul_ssl),
+        addr=parse_addr("Consul", get("consul.addr", DEFAULT_CONSUL_ADDR), sources["consul.addr"], consul_ssl),
         token=get("consul.token", None),
         http_auth=get("consul.http_auth", None),
         tls=tls("consul"),
@@ -472,9 +219,7 @@ def _load(argv: list, environ: Mapping[str, str], switch_to: Optional[str]) -> S
     log_file = get("log_file", None)
     log_lines = get("log_lines", 10000)
     if not isinstance(log_lines, int) or log_lines < 100:
-        raise ConfigError(
-            f"log_lines must be an integer of at least 100, got {log_lines!r} ({sources['log_lines']})"
-        )
+        raise ConfigError(f"log_lines must be an integer of at least 100, got {log_lines!r} ({sources['log_lines']})")
     color = get("context_color", None)
     if color is not None:
         _check_color(color, sources["context_color"])
@@ -482,9 +227,7 @@ def _load(argv: list, environ: Mapping[str, str], switch_to: Optional[str]) -> S
         state_dir="env XDG_STATE_HOME" if environ.get("XDG_STATE_HOME") else "default",
         config_dir="env XDG_CONFIG_HOME" if environ.get("XDG_CONFIG_HOME") else "default",
     )
-    env_kept = tuple(
-        (k, v) for k, v in environ.items() if k.startswith(_RELEVANT_ENV_PREFIXES) or k == "HOME"
-    )
+    env_kept = tuple((k, v) for k, v in environ.items() if k.startswith(_RELEVANT_ENV_PREFIXES) or k == "HOME")
     return Settings(
         nomad=nomad,
         consul=consul,
@@ -492,7 +235,7 @@ def _load(argv: list, environ: Mapping[str, str], switch_to: Optional[str]) -> S
         refresh=number("refresh", 2.0, 0.0),
         timeout=number("timeout", 10.0, 0.0),
         theme=get("theme", None),
-        log_file=Path(_expand(log_file, environ)) if log_file else state_dir / "dtle-tui.log",
+        log_file=Path(expand(log_file, environ)) if log_file else state_dir / "dtle-tui.log",
         state_dir=state_dir,
         config_dir=config_dir,
         context=context,
@@ -521,9 +264,7 @@ def _check_tls(service: str, tls: TlsSettings, sources: dict) -> None:
     except (ssl.SSLError, OSError) as exc:
         which = [k for k in ("ca_cert", "client_cert") if getattr(tls, k)]
         where = ", ".join(f"{sources.get(f'{service}.tls.{k}')}" for k in which)
-        raise ConfigError(
-            f"{service} TLS files unusable ({where}): {getattr(exc, 'reason', None) or exc}"
-        ) from None
+        raise ConfigError(f"{service} TLS files unusable ({where}): {getattr(exc, 'reason', None) or exc}") from None
 
 
 def _check_color(color: str, source: str) -> None:
@@ -573,9 +314,7 @@ def describe_settings(settings: Settings) -> list:
             if f.name == "tls":
                 for t in dataclasses.fields(TlsSettings):
                     name = f"{service}.tls.{t.name}"
-                    rows.append(
-                        (name, _mask(name, getattr(svc.tls, t.name)), settings.sources.get(name, "default"))
-                    )
+                    rows.append((name, _mask(name, getattr(svc.tls, t.name)), settings.sources.get(name, "default")))
             else:
                 name = f"{service}.{f.name}"
                 rows.append((name, _mask(name, getattr(svc, f.name)), settings.sources.get(name, "default")))

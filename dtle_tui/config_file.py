@@ -198,9 +198,7 @@ def read_config_file(path: Path) -> Optional[ConfigFile]:
             if key not in CONTEXT_KEYS:
                 raise fail(key, name, f"unknown key (known: {', '.join(sorted(CONTEXT_KEYS))})")
             if not _check(value, CONTEXT_KEYS[key][0]):
-                raise fail(
-                    key, name, f"must be {_type_name(CONTEXT_KEYS[key][0])}, not {type(value).__name__}"
-                )
+                raise fail(key, name, f"must be {_type_name(CONTEXT_KEYS[key][0])}, not {type(value).__name__}")
         for service in ("nomad", "consul"):
             if f"{service}_token_env" in table and f"{service}_token_file" in table:
                 raise fail(

@@ -67,9 +67,7 @@ class _HttpxTransport(consul.base.HTTPClient):
         super().__init__(host="", port=0, scheme="http", verify=True, cert=None, timeout=http.timeout)
         self.http = http
 
-    async def _request(
-        self, callback: Any, method: str, path: str, params: Any, data: Any, headers: Any
-    ) -> Any:
+    async def _request(self, callback: Any, method: str, path: str, params: Any, data: Any, headers: Any) -> Any:
         params = list(params or [])
         wait = dict(params).get("wait")
         timeout = blocking_timeout(self.http.timeout, wait) if wait else None
@@ -82,9 +80,7 @@ class _HttpxTransport(consul.base.HTTPClient):
         body = response.content
         if body.strip() and looks_like_html(response, body):  # a proxy or a web server, not Consul
             raise html_error(SERVICE, response, body)
-        result = consul.base.Response(
-            response.status_code, _LenientHeaders(response.headers), response.text, body
-        )
+        result = consul.base.Response(response.status_code, _LenientHeaders(response.headers), response.text, body)
         try:
             return callback(result)
         except consul.ConsulException as exc:  # a status python-consul2 rejects that we let through
@@ -213,9 +209,7 @@ class ConsulKV:
         listed = await self.get(f"dtleJobList/{job_id}")
         return list(tree.value) + ([listed] if listed is not None else [])
 
-    async def put(
-        self, key: str, value: bytes, cas: Optional[int] = None, flags: Optional[int] = None
-    ) -> bool:
+    async def put(self, key: str, value: bytes, cas: Optional[int] = None, flags: Optional[int] = None) -> bool:
         """Write `value`; with `cas`, only if the key's ModifyIndex still equals it (0: only if absent)."""
         _check_key(key)
         result = await self._consul.kv.put(key, value, cas=cas, flags=flags)

@@ -96,9 +96,7 @@ class ApiError(Exception):
             what = f"{status}: {detail}" if detail else str(status)
             text = f"{service}: permission denied ({what}) — {hint}"
         elif kind is ErrorKind.NOT_FOUND:
-            text = (
-                f"{service}: not found ({status}: {detail})" if detail else f"{service}: not found ({status})"
-            )
+            text = f"{service}: not found ({status}: {detail})" if detail else f"{service}: not found ({status})"
         elif kind is ErrorKind.BAD_REQUEST:
             text = f"{service} rejected the request ({status}): {detail or 'no reason given'}"
         elif kind is ErrorKind.SERVER_ERROR:

@@ -142,9 +142,7 @@ def transport_error(service: str, addr: str, exc: Exception, timeout: float, wri
             httpx.PoolTimeout: "too many requests in flight",
             httpx.WriteTimeout: "could not send the request",
         }.get(type(exc), "no answer")
-        return ApiError(
-            service, ErrorKind.TIMEOUT, None, f"{what} within {timeout:g}s{maybe_applied}", addr=addr
-        )
+        return ApiError(service, ErrorKind.TIMEOUT, None, f"{what} within {timeout:g}s{maybe_applied}", addr=addr)
     tls = _tls_detail(exc)
     if tls is not None:
         return ApiError(service, ErrorKind.TLS, None, f"{tls} ({addr})", addr=addr)
@@ -195,9 +193,7 @@ def status_error(service: str, response: httpx.Response, body: bytes, hint: Opti
         return ApiError(service, ErrorKind.NOT_FOUND, code, text)
     if 300 <= code < 400:
         where = response.headers.get("location", "")
-        return ApiError(
-            service, ErrorKind.BAD_RESPONSE, code, f"a redirect ({code} to {where}): is the address right?"
-        )
+        return ApiError(service, ErrorKind.BAD_RESPONSE, code, f"a redirect ({code} to {where}): is the address right?")
     if 400 <= code < 500:
         return ApiError(service, ErrorKind.BAD_REQUEST, code, text)
     return ApiError(service, ErrorKind.SERVER_ERROR, code, text)

@@ -132,13 +132,21 @@ class NomadClient:
         follow: bool = True,
         origin: str = "end",
         offset: int = 0,
+        plain: bool = True,
+        read_timeout: Optional[float] = None,
     ) -> LogStream:
-        """A LogStream over GET /v1/client/fs/logs/<alloc> (plain=true, nomad-api.md §5)."""
+        """A LogStream over GET /v1/client/fs/logs/<alloc> (nomad-api.md §5).
+
+        plain=True yields the log bytes; plain=False yields Nomad's raw framed stream (concatenated
+        `{"Offset","Data","File","FileEvent"}` JSON objects and `{}` heartbeats every second) for a
+        caller that tracks file positions across rotation. `read_timeout`: seconds of silence before
+        giving up (TIMEOUT); None waits for ever, which is right for plain follow (no heartbeats).
+        """
         if log_type not in ("stdout", "stderr"):
             raise ValueError("log_type must be stdout or stderr")
         if origin not in ("start", "end"):
             raise ValueError("origin must be start or end")
-        return LogStream(self, alloc_id, task, log_type, follow, origin, offset)
+        return LogStream(self, alloc_id, task, log_type, follow, origin, offset, plain, read_timeout)
 
     async def aclose(self) -> None:
         await self._http.aclose()
@@ -169,10 +177,13 @@ class LogStream:
         follow: bool,
         origin: str,
         offset: int,
+        plain: bool = True,
+        read_timeout: Optional[float] = None,
     ) -> None:
         self._client = client
         self.alloc_id, self.task, self.log_type = alloc_id, task, log_type
         self.follow, self.origin, self.start_offset = follow, origin, offset
+        self.plain, self.read_timeout = plain, read_timeout
         self.bytes_read = 0
         self._iter: Optional[AsyncIterator[bytes]] = None
         self._response: Optional[httpx.Response] = None
@@ -185,11 +196,19 @@ class LogStream:
         return None
 
     def resume(self) -> LogStream:
-        if self.origin == "start":
-            return LogStream(
-                self._client, self.alloc_id, self.task, self.log_type, self.follow, "start", self.offset or 0
-            )
-        return LogStream(self._client, self.alloc_id, self.task, self.log_type, self.follow, "end", 0)
+        """A new stream continuing this one (plain streams; framed callers track frame offsets)."""
+        origin, offset = ("start", self.offset or 0) if self.origin == "start" else ("end", 0)
+        return LogStream(
+            self._client,
+            self.alloc_id,
+            self.task,
+            self.log_type,
+            self.follow,
+            origin,
+            offset,
+            self.plain,
+            self.read_timeout,
+        )
 
     def __aiter__(self) -> LogStream:
         return self
@@ -206,6 +225,15 @@ class LogStream:
         except StopAsyncIteration:
             await self.aclose()
             raise
+        except httpx.TimeoutException:
+            await self.aclose()
+            raise ApiError(
+                SERVICE,
+                ErrorKind.TIMEOUT,
+                None,
+                f"no data on the log stream for {self.read_timeout:g}s",
+                addr=http.addr,
+            ) from None
         except httpx.HTTPError as exc:
             await self.aclose()
             raise ApiError(
@@ -224,17 +252,16 @@ class LogStream:
         params.update(
             task=self.task,
             type=self.log_type,
-            plain="true",
+            plain="true" if self.plain else "false",
             origin=self.origin,
             offset=str(self.start_offset),
             follow="true" if self.follow else "false",
         )
-        # While following, Nomad sends nothing until the task writes: no read timeout then.
+        # While following a plain stream Nomad sends nothing until the task writes: no read timeout
+        # unless the caller asks for one (framed streams carry a heartbeat every second).
+        read_timeout = self.read_timeout if self.follow else -1.0
         request = client._http.build(
-            "GET",
-            f"/v1/client/fs/logs/{_q(self.alloc_id)}",
-            params=params,
-            read_timeout=None if self.follow else -1.0,
+            "GET", f"/v1/client/fs/logs/{_q(self.alloc_id)}", params=params, read_timeout=read_timeout
         )
         self._response = await client._http.send(request, stream=True)
         self._iter = self._response.aiter_bytes()

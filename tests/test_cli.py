@@ -1,0 +1,142 @@
+"""The command line: one-line errors with exit 2, --version, --show-config, logging to a file only."""
+
+from __future__ import annotations
+
+import logging
+import os
+import stat
+import subprocess
+import sys
+import types
+from pathlib import Path
+
+import pytest
+
+from dtle_tui import __version__, cli
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def run(*argv: str, env: dict | None = None, home: Path) -> subprocess.CompletedProcess:
+    environ = {"PATH": os.environ.get("PATH", ""), "HOME": str(home), "PYTHONPATH": str(ROOT)}
+    environ.update(env or {})
+    return subprocess.run(
+        [sys.executable, "-m", "dtle_tui", *argv],
+        capture_output=True,
+        text=True,
+        env=environ,
+        cwd=str(ROOT),
+        timeout=60,
+    )
+
+
+def test_bad_address_is_one_line_and_exit_2(tmp_path):
+    result = run("--nomad-addr", "http://[bad", home=tmp_path)
+    assert result.returncode == 2
+    assert result.stdout == ""
+    lines = result.stderr.splitlines()
+    assert len(lines) == 1, result.stderr
+    assert lines[0].startswith("dtle-tui: error: invalid Nomad address 'http://[bad'")
+
+
+@pytest.mark.parametrize(
+    "argv,env",
+    [
+        (["--refresh", "soon"], {}),
+        (["--bogus"], {}),
+        ([], {"NOMAD_SKIP_VERIFY": "maybe"}),
+        ([], {"CONSUL_HTTP_TOKEN_FILE": "/nonexistent/token"}),
+        (["--context", "nope"], {}),
+    ],
+)
+def test_every_config_error_is_one_line(tmp_path, argv, env):
+    result = run(*argv, env=env, home=tmp_path)
+    assert result.returncode == 2 and len(result.stderr.splitlines()) == 1
+    assert result.stderr.startswith("dtle-tui: error: ")
+
+
+def test_version(tmp_path):
+    result = run("--version", home=tmp_path)
+    assert result.returncode == 0 and result.stdout.strip() == f"dtle-tui {__version__}"
+
+
+def test_help_has_examples_and_does_not_load_textual(tmp_path, monkeypatch, capsys):
+    assert cli.main(["--help"]) == 0
+    out = capsys.readouterr().out
+    assert "examples:" in out and "--nomad-token-file" in out and "--show-config" in out
+    probe = subprocess.run(
+        [
+            sys.executable,
+            "-c",
+            "import sys, dtle_tui.cli as c\n"
+            "try:\n c.main(['--version'])\nexcept SystemExit: pass\n"
+            "print('textual' in sys.modules)",
+        ],
+        capture_output=True,
+        text=True,
+        cwd=str(ROOT),
+        env={**os.environ, "PYTHONPATH": str(ROOT)},
+    )
+    assert probe.stdout.strip().endswith("False")
+
+
+def test_show_config_masks_tokens(tmp_path):
+    env = {
+        "NOMAD_TOKEN": "8f1e-nomad-very-secret",
+        "CONSUL_HTTP_TOKEN": "consul-very-secret",
+        "NOMAD_HTTP_AUTH": "ops:pw-very-secret",
+        "NOMAD_ADDR": "http://10.1.2.3:4646",
+    }
+    result = run("--show-config", "--region", "eu", env=env, home=tmp_path)
+    assert result.returncode == 0, result.stderr
+    for secret in ("8f1e-nomad-very-secret", "consul-very-secret", "pw-very-secret"):
+        assert secret not in result.stdout
+    rows = {line.split()[0]: line for line in result.stdout.splitlines()}
+    assert "http://10.1.2.3:4646" in rows["nomad.addr"] and "env NOMAD_ADDR" in rows["nomad.addr"]
+    assert "hidden" in rows["nomad.token"] and "env NOMAD_TOKEN" in rows["nomad.token"]
+    assert "flag --region" in rows["nomad.region"]
+    assert "default" in rows["refresh"]
+
+
+@pytest.fixture
+def fake_app(monkeypatch):
+    calls = []
+    module = types.ModuleType("dtle_tui.app")
+
+    def run_app(settings):
+        calls.append(settings)
+        logging.getLogger("dtle_tui.test").warning("token %s leaked?", settings.nomad.token)
+        return 0
+
+    module.run_app = run_app
+    monkeypatch.setitem(sys.modules, "dtle_tui.app", module)
+    root = logging.getLogger()
+    handlers, level = list(root.handlers), root.level
+    yield calls
+    root.handlers[:] = handlers  # cli.main replaces pytest's capture handlers; put them back
+    root.setLevel(level)
+
+
+def test_main_runs_the_app_logging_to_a_private_file(tmp_path, monkeypatch, fake_app, capsys):
+    secret = "a1b2c3d4-5678-token"
+    monkeypatch.setattr(os, "environ", {"HOME": str(tmp_path), "NOMAD_TOKEN": secret})
+    assert cli.main([]) == 0
+    settings = fake_app[0]
+    assert settings.nomad.token == secret
+    log_file = tmp_path / ".local/state/dtle-tui/dtle-tui.log"
+    assert log_file == settings.log_file and log_file.exists()
+    assert stat.S_IMODE(log_file.parent.stat().st_mode) == 0o700
+    assert stat.S_IMODE(log_file.stat().st_mode) == 0o600
+    text = log_file.read_text()
+    assert "leaked?" in text and secret not in text and "<redacted>" in text
+    captured = capsys.readouterr()
+    assert captured.out == "" and captured.err == ""
+
+
+def test_unwritable_log_file_is_a_config_error(tmp_path, monkeypatch, fake_app, capsys):
+    blocker = tmp_path / "file"
+    blocker.write_text("")
+    monkeypatch.setattr(os, "environ", {"HOME": str(tmp_path)})
+    assert cli.main(["--log-file", str(blocker / "sub" / "x.log")]) == 2
+    assert capsys.readouterr().err.startswith("dtle-tui: error: cannot write log file")
+    assert fake_app == []
