@@ -1,0 +1,138 @@
+"""Results, plans and the bookkeeping of one write action (see actions.py).
+
+`ActionResult` is what the operator reads after an action: what was done, what was not, the backup.
+`Plan` is what the confirmation dialog shows before it: the exact requests and the backup directory.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Awaitable, Optional
+from urllib.parse import urlsplit, urlunsplit
+
+from dtle_tui.errors import ApiError
+from dtle_tui.secrets import redact_text
+
+ACTIVE = ("pending", "running")
+GTID_NOTE = ("The target database's dtle.gtid_executed_v4 rows are NOT touched. If transactions must be "
+             "re-applied, run on the target MySQL: {sql}")
+
+
+@dataclass
+class ActionResult:
+    ok: bool
+    summary: str
+    done: list = field(default_factory=list)
+    not_done: list = field(default_factory=list)
+    backup: Optional[Path] = None
+    error: Optional[str] = None
+    action: str = ""
+    job_id: Optional[str] = None
+    refused: bool = False
+    notes: list = field(default_factory=list)
+
+    def text(self) -> str:
+        """The whole report, for a notification or a log: summary, done, not done, notes, backup."""
+        lines = [self.summary]
+        lines += [f"done: {d}" for d in self.done]
+        lines += [f"NOT done: {d}" for d in self.not_done]
+        lines += self.notes
+        if self.backup:
+            lines.append(f"backup: {self.backup}")
+        return "\n".join(lines)
+
+
+@dataclass
+class Plan:
+    """What a confirmed action will send; `refusal` set when it would be refused as things stand."""
+
+    action: str
+    job_id: Optional[str]
+    requests: list
+    backup_dir: Optional[Path] = None
+    notes: list = field(default_factory=list)
+    refusal: Optional[str] = None
+    gtid: Optional[str] = None  # the Gtid Consul holds for the job, when it was read
+    resumes: bool = False  # a re-added job would resume from Consul, not from its config
+    spec: Optional[dict] = None  # add: the parsed job.json
+
+    def lines(self) -> list:
+        out = [f"→ {r}" for r in self.requests]
+        if self.backup_dir is not None:
+            out.append(f"Backup first, to {self.backup_dir}")
+        out += self.notes
+        if self.refusal:
+            out.append(f"Refused: {self.refusal}")
+        return out
+
+
+class _Abort(Exception):
+    def __init__(self, result: ActionResult) -> None:
+        super().__init__(result.summary)
+        self.result = result
+
+
+class _Run:
+    """The bookkeeping of one action: what is done, what is still to do, what was requested."""
+
+    def __init__(self, action: str, job_id: Optional[str], secrets: set) -> None:
+        self.action, self.job_id, self.secrets = action, job_id, secrets
+        self.done: list = []
+        self.pending: list = []
+        self.requests: list = []
+        self.notes: list = []
+        self.backup: Optional[Path] = None
+
+    def _clean(self, text: str) -> str:
+        return redact_text(text, self.secrets)
+
+    def result(self, ok: bool, summary: str, error: Optional[str] = None, refused: bool = False) -> ActionResult:
+        return ActionResult(ok=ok, summary=self._clean(summary), done=list(self.done),
+                            not_done=[self._clean(p) for p in self.pending], backup=self.backup,
+                            error=self._clean(error) if error else None, action=self.action,
+                            job_id=self.job_id, refused=refused, notes=[self._clean(n) for n in self.notes])
+
+    def refuse(self, reason: str) -> _Abort:
+        return _Abort(self.result(False, f"{self.action} {self.job_id or ''}: refused: {reason}", reason, True))
+
+    def fail(self, step: str, error: str) -> _Abort:
+        if step in self.pending:
+            self.pending[self.pending.index(step)] = f"{step} — failed: {error}"
+        nothing = "" if self.done else " Nothing was changed."
+        return _Abort(self.result(False, f"{self.action} {self.job_id or ''} failed: {error}.{nothing}", error))
+
+    async def send(self, step: str, call: Awaitable[Any], ok_text: str = "") -> Any:
+        """Send one write (listed in `pending`); an ApiError aborts with what was and was not done."""
+        self.requests.append(step)
+        try:
+            value = await call
+        except ApiError as exc:
+            raise self.fail(step, exc.one_line()) from None
+        self.pending.remove(step)
+        self.done.append(f"{step}{': ' + ok_text if ok_text else ''}")
+        return value
+
+
+def gtid_of(entries: Any, job_id: str) -> tuple:
+    """(Gtid text, BinlogFilePos text) from KV entries or SavedKeys of one job."""
+    values = {e.key: (e.value or b"").decode("utf-8", "replace") for e in entries}
+    return values.get(f"dtle/{job_id}/Gtid", "").strip(), values.get(f"dtle/{job_id}/BinlogFilePos", "").strip()
+
+
+def resumes_from(gtid: str, binlog: str) -> bool:
+    """A non-empty Gtid, or a BinlogFilePos with a file part, replaces the config's start (dtle.md §4)."""
+    return bool(gtid) or bool(binlog.split("//dtle//")[0].strip())
+
+
+def sql_quote(text: str) -> str:
+    return "'" + text.replace("\\", "\\\\").replace("'", "''") + "'"
+
+
+def no_userinfo(addr: str) -> str:
+    parts = urlsplit(addr)
+    if parts.username or parts.password:
+        parts = parts._replace(netloc=parts.hostname + (f":{parts.port}" if parts.port else ""))
+    return urlunsplit(parts)
+
+

@@ -1,0 +1,398 @@
+"""Write actions on dtle jobs: delete, purge, Gtid reset and restore, add, re-add.
+
+Every destructive action follows one order: back up (GET /v1/job/<id> when the job exists, plus every
+Consul key of the job) -> if the backup fails, send nothing -> act, each write sent once and never
+retried -> audit -> report exactly what was and was not done. The Gtid reset follows dtle.md §4: it is
+refused while an allocation of the job is pending or running, deletes `dtle/<job>/` with the trailing
+slash (so job1 never takes job10's keys) and `dtleJobList/<job>` exactly, and leaves the target's
+`dtle.gtid_executed_v4` rows alone. `plan_*` describe the requests for the confirmation dialogs.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import copy
+import logging
+from pathlib import Path
+from typing import Any, Awaitable, Callable, Optional, Union
+from urllib.parse import quote, urlencode
+
+from dtle_tui import __version__
+from dtle_tui import backup as bk
+from dtle_tui.action_report import (
+    ACTIVE,
+    GTID_NOTE,
+    ActionResult,
+    Plan,
+    _Abort,
+    _Run,
+    gtid_of,
+    no_userinfo,
+    resumes_from,
+    sql_quote,
+)
+from dtle_tui.audit import os_user, record, utc_now_iso
+from dtle_tui.errors import ApiError
+from dtle_tui.jobspec import SpecError, load_spec
+from dtle_tui.secrets import collect_secrets
+
+__all__ = ["ActionResult", "Actions", "Plan", "SpecError", "load_spec", "resumes_from"]
+
+log = logging.getLogger(__name__)
+
+
+class Actions:
+    def __init__(self, nomad: Any, consul: Any, settings: Any, state: Optional[Path] = None,
+                 cluster: Optional[str] = None) -> None:
+        self.nomad, self.consul, self.settings = nomad, consul, settings
+        self.state = Path(state or getattr(settings, "state_dir", None) or bk.state_dir())
+        self.cluster = cluster or bk.cluster_name(getattr(settings, "context", None), settings.nomad.addr)
+
+    @classmethod
+    def from_poller(cls, poller: Any, state: Optional[Path] = None) -> Actions:
+        return cls(poller.nomad, poller.consul, poller.settings, state)
+
+    @property
+    def read_only(self) -> bool:
+        return bool(getattr(self.settings, "read_only", False))
+
+    # ---- request texts ---------------------------------------------------------------------------
+    def job_path(self, job_id: str, suffix: str = "", purge: bool = False) -> str:
+        params = {k: v for k, v in (("region", self.settings.nomad.region),
+                                    ("namespace", self.settings.nomad.namespace)) if v}
+        if purge:
+            params["purge"] = "true"
+        query = f"?{urlencode(params)}" if params else ""
+        return f"/v1/job/{quote(job_id, safe='')}{suffix}{query}"
+
+    def backup_reads(self, job_id: str) -> list:
+        return [f"GET {self.job_path(job_id)}",
+                f"GET /v1/kv/dtle/{job_id}/?recurse", f"GET /v1/kv/dtleJobList/{job_id}"]
+
+    def reset_writes(self, job_id: str) -> list:
+        return [f"DELETE /v1/kv/dtle/{job_id}/?recurse", f"DELETE /v1/kv/dtleJobList/{job_id}"]
+
+    def root(self, job_id: str) -> Path:
+        """The directory holding every backup of one job."""
+        return bk.backup_root(self.state, self.cluster, job_id)
+
+    def backup_dir_hint(self, job_id: str) -> Path:
+        return self.root(job_id) / "<UTC timestamp>"
+
+    # ---- shared steps ---------------------------------------------------------------------------
+    async def _perform(self, action: str, job_id: Optional[str], planned: list,
+                       body: Callable[[_Run], Awaitable[ActionResult]], secrets: Optional[set] = None) -> ActionResult:
+        run = _Run(action, job_id, secrets or set())
+        try:
+            if self.read_only:
+                run.pending = list(planned)
+                raise run.refuse("read-only mode (--read-only / read_only = true); nothing was sent")
+            result = await body(run)
+        except _Abort as abort:
+            result = abort.result
+        except asyncio.CancelledError:
+            raise
+        except Exception as exc:  # a bug must still produce a report of what was done
+            log.exception("action %s on %r", action, job_id)
+            result = run.fail("", f"internal error: {type(exc).__name__}: {exc}").result
+        outcome = "ok" if result.ok else ("refused: " if result.refused else "failed: ") + (result.error or "")
+        try:
+            record(self.state, cluster=self.cluster, action=action, job=job_id,
+                   requests=run.requests or (planned if result.refused else []), result=outcome,
+                   backup=result.backup)
+        except OSError as exc:
+            result.notes.append(f"audit log not written: {exc.strerror or exc}")
+        return result
+
+    async def _read_job(self, run: _Run, job_id: str) -> Optional[dict]:
+        try:
+            return (await self.nomad.job(job_id)).value
+        except ApiError as exc:
+            if exc.status == 404:
+                return None
+            raise run.fail("", f"could not read the job for the backup ({exc.one_line()}); nothing was sent") from None
+
+    async def _read_keys(self, run: _Run, job_id: str) -> list:
+        try:
+            entries = await self.consul.job_entries(job_id)
+        except ApiError as exc:
+            raise run.fail("", f"could not read the job's Consul keys for the backup ({exc.one_line()}); "
+                               "nothing was sent") from None
+        # consul_kv asks with the trailing slash already; this guards the job1/job10 rule here too.
+        return [e for e in entries if e.key.startswith(f"dtle/{job_id}/") or e.key == f"dtleJobList/{job_id}"]
+
+    def _backup(self, run: _Run, job_id: str, job: Optional[dict], entries: list) -> Path:
+        files = {"consul.json": bk.entries_to_json(job_id, entries)}
+        if job is not None:
+            files["job.json"] = bk.json_bytes(job)
+        files["meta.json"] = bk.json_bytes({
+            "action": run.action, "time": utc_now_iso(), "user": os_user(), "cluster": self.cluster,
+            "job": job_id, "job_found": job is not None, "consul_keys": [e.key for e in entries],
+            "nomad_addr": no_userinfo(self.settings.nomad.addr),
+            "consul_addr": no_userinfo(self.settings.consul.addr), "dtle_tui": __version__,
+        })
+        try:
+            path = bk.write_backup(self.state, self.cluster, job_id, files)
+        except bk.BackupError as exc:
+            raise run.fail("", f"{exc}; nothing was sent") from None
+        run.backup = path
+        what = "job spec and " if job is not None else ""
+        run.done.append(f"backup of the {what}{len(entries)} Consul key(s) written to {path}")
+        return path
+
+    async def _active_allocations(self, run: _Run, job_id: str) -> list:
+        try:
+            allocs = (await self.nomad.job_allocations(job_id)).value
+        except ApiError as exc:
+            raise run.fail("", f"could not check the job's allocations ({exc.one_line()}); nothing was sent") from None
+        return [a for a in allocs if isinstance(a, dict) and a.get("ClientStatus") in ACTIVE]
+
+    @staticmethod
+    def _active_reason(active: list) -> str:
+        names = ", ".join(f"{str(a.get('ID', ''))[:8]} {a.get('TaskGroup', '?')} {a.get('ClientStatus')}"
+                          for a in active[:4])
+        return (f"{len(active)} allocation(s) of the job still pending or running ({names}). Stop the job "
+                "(d) and wait until every allocation is terminal: running tasks rewrite the Gtid "
+                "(dtle.md §4)")
+
+    # ---- delete / purge ---------------------------------------------------------------------------
+    def plan_delete(self, job_id: str, purge: bool = False) -> Plan:
+        what = ("Nomad removes the job at once (GET then answers 404)" if purge else
+                "Nomad stops the job and keeps it (Stop: true) until garbage collection")
+        return Plan("purge" if purge else "delete", job_id,
+                    self.backup_reads(job_id) + [f"DELETE {self.job_path(job_id, purge=purge)}"],
+                    self.backup_dir_hint(job_id),
+                    [what, "Consul keys are kept: a re-added job resumes from its Gtid (G resets it)"])
+
+    def plan_purge(self, job_id: str) -> Plan:
+        return self.plan_delete(job_id, purge=True)
+
+    async def delete_job(self, job_id: str) -> ActionResult:
+        return await self._deregister(job_id, purge=False)
+
+    async def purge_job(self, job_id: str) -> ActionResult:
+        return await self._deregister(job_id, purge=True)
+
+    async def _deregister(self, job_id: str, purge: bool) -> ActionResult:
+        action = "purge" if purge else "delete"
+        step = f"DELETE {self.job_path(job_id, purge=purge)}"
+
+        async def body(run: _Run) -> ActionResult:
+            run.pending = ["backup", step]
+            job = await self._read_job(run, job_id)
+            if job is None:
+                raise run.refuse(f"job {job_id!r} not found in Nomad; nothing to {action}")
+            entries = await self._read_keys(run, job_id)
+            self._backup(run, job_id, job, entries)
+            run.pending.remove("backup")
+            answer = await run.send(step, self.nomad.deregister(job_id, purge=purge))
+            eval_id = answer.get("EvalID") if isinstance(answer, dict) else None
+            if eval_id:
+                run.done[-1] += f" (evaluation {eval_id})"
+            gtid, _ = gtid_of(entries, job_id)
+            run.notes.append(f"Consul keys kept ({len(entries)}): a re-added job resumes from Gtid "
+                             f"{gtid or '(none stored)'}; G resets it, R re-adds the job from the backup"
+                             if entries else "Consul holds no keys for this job")
+            verb = "purged (removed from Nomad)" if purge else "stopped (Stop: true; kept until GC)"
+            return run.result(True, f"Job {job_id} {verb}. Backup: {run.backup}")
+
+        return await self._perform(action, job_id, [step], body)
+
+    # ---- Gtid reset / restore ---------------------------------------------------------------------
+    async def plan_reset_gtid(self, job_id: str) -> Plan:
+        plan = Plan("reset-gtid", job_id,
+                    [f"GET {self.job_path(job_id, '/allocations')} (none may be pending or running)"]
+                    + self.backup_reads(job_id) + self.reset_writes(job_id),
+                    self.backup_dir_hint(job_id))
+        run = _Run("reset-gtid", job_id, set())
+        try:
+            active = await self._active_allocations(run, job_id)
+            if active:
+                plan.refusal = self._active_reason(active)
+            entries = await self._read_keys(run, job_id)
+        except _Abort as abort:
+            plan.notes.append(f"could not check now: {abort.result.error}")
+            return plan
+        plan.gtid, binlog = gtid_of(entries, job_id)
+        plan.notes.append(f"Removes {len(entries)} key(s): " + (", ".join(e.key for e in entries) or "none")
+                          + f"; Gtid now: {plan.gtid or '(empty)'}" + (f"; BinlogFilePos {binlog}" if binlog else ""))
+        plan.notes.append(GTID_NOTE.format(sql=self.gtid_sql(job_id)))
+        return plan
+
+    @staticmethod
+    def gtid_sql(job_id: str) -> str:
+        return f"DELETE FROM dtle.gtid_executed_v4 WHERE job_name={sql_quote(job_id)};"
+
+    async def reset_gtid(self, job_id: str) -> ActionResult:
+        async def body(run: _Run) -> ActionResult:
+            await self._reset_steps(run, job_id)
+            return run.result(True, run.notes.pop(0) if run.notes else f"Gtid of {job_id} reset")
+
+        return await self._perform("reset-gtid", job_id, self.reset_writes(job_id), body)
+
+    async def _reset_steps(self, run: _Run, job_id: str, backup: bool = True) -> None:
+        """Check allocations, back up, delete the job's keys. Adds the summary as run.notes[0]."""
+        tree, listed = self.reset_writes(job_id)
+        run.pending += ["backup", tree, listed] if backup else [tree, listed]
+        active = await self._active_allocations(run, job_id)
+        if active:
+            raise run.refuse(self._active_reason(active))
+        entries = await self._read_keys(run, job_id)
+        if backup:
+            job = await self._read_job(run, job_id)
+            self._backup(run, job_id, job, entries)
+            run.pending.remove("backup")
+        gtid, binlog = gtid_of(entries, job_id)
+        await run.send(tree, self.consul.delete_tree(f"dtle/{job_id}/"),
+                       ", ".join(e.key for e in entries if e.key.startswith("dtle/")) or "no key was there")
+        await run.send(listed, self.consul.delete(f"dtleJobList/{job_id}"))
+        run.notes.insert(0, f"Gtid of job {job_id} reset: removed {len(entries)} Consul key(s); the Gtid was "
+                            f"{gtid or '(empty)'}" + (f", BinlogFilePos {binlog}" if binlog else "") + ".")
+        run.notes.append(GTID_NOTE.format(sql=self.gtid_sql(job_id)))
+        if run.backup:
+            run.notes.append(f"U restores the removed keys from {run.backup}")
+
+    def plan_restore_gtid(self, job_id: str) -> Plan:
+        path = bk.latest_backup(self.state, self.cluster, job_id, want="gtid")
+        plan = Plan("restore-gtid", job_id, [])
+        if path is None:
+            plan.refusal = f"no backup of job {job_id}'s Consul keys under {self.root(job_id)}"
+            return plan
+        saved = bk.load_backup(path)
+        plan.requests = [f"PUT /v1/kv/{k.key}?cas=0&flags={k.flags}" for k in saved.keys]
+        plan.gtid = (saved.value_of(f"dtle/{job_id}/Gtid") or b"").decode("utf-8", "replace")
+        plan.notes = [f"From backup {path}", "cas=0: a key that has a value now is skipped, never overwritten"]
+        return plan
+
+    async def restore_gtid(self, job_id: str) -> ActionResult:
+        async def body(run: _Run) -> ActionResult:
+            path = bk.latest_backup(self.state, self.cluster, job_id, want="gtid")
+            if path is None:
+                raise run.refuse(f"no backup of job {job_id}'s Consul keys under "
+                                 f"{self.root(job_id)}")
+            try:
+                saved = bk.load_backup(path)
+            except bk.BackupError as exc:
+                raise run.refuse(str(exc)) from None
+            keys = [k for k in saved.keys if k.key.startswith(f"dtle/{job_id}/") or k.key == f"dtleJobList/{job_id}"]
+            steps = [f"PUT /v1/kv/{k.key}?cas=0&flags={k.flags}" for k in keys]
+            run.pending = list(steps)
+            restored, skipped = [], []
+            for k, step in zip(keys, steps):
+                ok = await run.send(step, self.consul.put(k.key, k.value or b"", cas=0, flags=k.flags))
+                (restored if ok else skipped).append(k.key)
+                if not ok:
+                    run.done[-1] += ": skipped, the key has a value (cas=0 never overwrites)"
+            gtid = (saved.value_of(f"dtle/{job_id}/Gtid") or b"").decode("utf-8", "replace")
+            run.notes.append(f"restored: {', '.join(restored) or 'none'}")
+            run.notes.append(f"skipped (a value exists): {', '.join(skipped) or 'none'}")
+            run.backup = path
+            return run.result(True, f"Restored {len(restored)} of {len(keys)} Consul key(s) of job {job_id} "
+                                    f"from {path} (Gtid {gtid or '(empty)'})")
+
+        return await self._perform("restore-gtid", job_id, [f"PUT /v1/kv/dtle/{job_id}/…?cas=0"], body)
+
+    # ---- add / re-add -----------------------------------------------------------------------------
+    async def plan_add(self, source: Union[str, Path, dict]) -> Plan:
+        try:
+            spec = load_spec(source)
+        except SpecError as exc:
+            return Plan("add", None, [], refusal=str(exc))
+        job_id = spec["Job"]["ID"]
+        plan = await self._plan_register("add", job_id)
+        plan.spec = spec
+        return plan
+
+    async def plan_readd(self, job_id: str) -> Plan:
+        path = bk.latest_backup(self.state, self.cluster, job_id, want="job")
+        plan = await self._plan_register("re-add", job_id)
+        if path is None:
+            plan.refusal = f"no saved spec for job {job_id} under {self.root(job_id)}"
+        else:
+            plan.notes.insert(0, f"Spec from backup {path}")
+        return plan
+
+    async def _plan_register(self, action: str, job_id: str) -> Plan:
+        plan = Plan(action, job_id, [f"GET {self.job_path(job_id)}", f"GET /v1/kv/dtle/{job_id}/?recurse",
+                                     "POST /v1/jobs (sent once)"])
+        run = _Run(action, job_id, set())
+        try:
+            job = await self._read_job(run, job_id)
+            entries = await self._read_keys(run, job_id)
+        except _Abort as abort:
+            plan.notes.append(f"could not check now: {abort.result.error}")
+            return plan
+        if job is not None and not job.get("Stop"):
+            plan.refusal = self._running_reason(job_id)
+        elif job is not None:
+            plan.backup_dir = self.backup_dir_hint(job_id)
+            plan.notes.append("Nomad still has the stopped job: registering replaces and restarts it")
+        plan.gtid, binlog = gtid_of(entries, job_id)
+        plan.resumes = resumes_from(plan.gtid, binlog)
+        if plan.resumes:
+            plan.notes.append(f"Consul still holds a position for {job_id}: the job will RESUME from Gtid "
+                              f"{plan.gtid or '(empty)'}{' / ' + binlog if binlog else ''}, NOT from its config. "
+                              "Choose 'reset Gtid first' to start from the config.")
+        else:
+            plan.notes.append("Consul holds no position for this job: it starts from its config")
+        return plan
+
+    @staticmethod
+    def _running_reason(job_id: str) -> str:
+        return (f"job {job_id} exists in Nomad and is not stopped: registering would update it in place "
+                "(Nomad restarts its tasks when the config changed); delete it first")
+
+    async def add_job(self, source: Union[str, Path, dict], reset_gtid_first: bool = False) -> ActionResult:
+        try:
+            spec = load_spec(source)
+        except SpecError as exc:
+            error = str(exc)
+
+            async def invalid(run: _Run) -> ActionResult:
+                run.pending = ["POST /v1/jobs"]
+                return run.result(False, f"add failed: {error}. Nothing was sent.", error)
+
+            return await self._perform("add", None, ["POST /v1/jobs"], invalid)
+        job_id = spec["Job"]["ID"]
+        return await self._perform("add", job_id, ["POST /v1/jobs"],
+                                   lambda run: self._register(run, job_id, spec, reset_gtid_first),
+                                   collect_secrets(spec))
+
+    async def readd_job(self, job_id: str, reset_gtid_first: bool = False) -> ActionResult:
+        async def body(run: _Run) -> ActionResult:
+            path = bk.latest_backup(self.state, self.cluster, job_id, want="job")
+            if path is None:
+                raise run.refuse(f"no saved spec for job {job_id} under "
+                                 f"{self.root(job_id)}")
+            job = copy.deepcopy(bk.load_backup(path).job or {})
+            if job.get("ID") != job_id:
+                raise run.refuse(f"the backup {path} holds job {job.get('ID')!r}, not {job_id!r}")
+            job["Stop"] = False  # a spec saved from a stopped job must not register stopped again
+            run.secrets = collect_secrets(job)
+            run.notes.append(f"spec from backup {path}")
+            return await self._register(run, job_id, {"Job": job}, reset_gtid_first)
+
+        return await self._perform("re-add", job_id, ["POST /v1/jobs"], body)
+
+    async def _register(self, run: _Run, job_id: str, spec: dict, reset_first: bool) -> ActionResult:
+        step = "POST /v1/jobs"
+        run.pending = [step]
+        current = await self._read_job(run, job_id)
+        if current is not None and not current.get("Stop"):
+            raise run.refuse(self._running_reason(job_id))
+        entries = await self._read_keys(run, job_id)
+        if current is not None or (reset_first and entries):
+            self._backup(run, job_id, current, entries)
+        if reset_first and entries:
+            run.pending = []
+            await self._reset_steps(run, job_id, backup=False)
+            run.pending.append(step)
+            entries = []
+        answer = await run.send(step, self.nomad.register(spec))
+        eval_id = answer.get("EvalID") if isinstance(answer, dict) else None
+        if eval_id:
+            run.done[-1] += f": registered (evaluation {eval_id})"
+        gtid, binlog = gtid_of(entries, job_id)
+        start = (f"it RESUMES from the Gtid stored in Consul ({gtid or binlog}), not from its config"
+                 if resumes_from(gtid, binlog) else "it starts from its config (no position in Consul)")
+        return run.result(True, f"Job {job_id} {'re-added' if run.action == 're-add' else 'added'}: {start}")
