@@ -30,7 +30,8 @@ class Endpoint:
         if self.kind == "kafka":
             text = "kafka " + (",".join(self.brokers) or "?")
             return f"{text} topic={self.topic}" if self.topic else text
-        text = f"{self.host or '?'}:{self.port}" if self.port else (self.host or "?")
+        host = f"[{self.host}]" if ":" in self.host else (self.host or "?")  # IPv6 literal
+        text = f"{host}:{self.port}" if self.port else host
         return f"{text} [{','.join(self.databases)}]" if self.databases else text
 
 
@@ -89,5 +90,3 @@ def endpoints_of(groups: Iterable[Any]) -> MigrationEndpoints:
         dest = _mysql(dest_cfg.get("ConnectionConfig"), dest_dbs) or _mysql(
             src_cfg.get("DestConnectionConfig"), dest_dbs)
     return MigrationEndpoints(src, dest)
-
-

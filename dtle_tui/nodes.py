@@ -70,9 +70,15 @@ def _driver(name: str, d: Any) -> Driver:
 def _node(d: dict) -> Node:
     g = d.get
     drivers = {str(k): _driver(str(k), v) for k, v in as_dict(g("Drivers")).items()}
+    # The full node (/v1/node/:id) has no Address/Version, only HTTPAddr "ip:port" and the
+    # nomad.version attribute; the list stub has both (nomad-api.md §4.5).
+    address = as_str(g("Address"))
+    if not address:
+        address = as_str(g("HTTPAddr")).rpartition(":")[0] or as_str(g("HTTPAddr"))
+    version = as_str(g("Version")) or as_str(as_dict(g("Attributes")).get("nomad.version"))
     return Node(
-        id=as_str(g("ID")), name=as_str(g("Name")), address=as_str(g("Address") or g("HTTPAddr")),
-        datacenter=as_str(g("Datacenter")), node_class=as_str(g("NodeClass")), version=as_str(g("Version")),
+        id=as_str(g("ID")), name=as_str(g("Name")), address=address,
+        datacenter=as_str(g("Datacenter")), node_class=as_str(g("NodeClass")), version=version,
         drain=as_bool(g("Drain")), scheduling_eligibility=as_str(g("SchedulingEligibility")),
         status=as_str(g("Status")), status_description=as_str(g("StatusDescription")), drivers=drivers,
         create_index=as_int(g("CreateIndex")), modify_index=as_int(g("ModifyIndex")),

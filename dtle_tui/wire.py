@@ -57,11 +57,12 @@ def as_int(v: Any) -> int:
     if isinstance(v, float):
         return int(v) if v == v and v not in (float("inf"), float("-inf")) else 0
     if isinstance(v, str):
-        s = v.strip()
-        if s[:1] in "+-" and s[1:].isdigit() or s.isdigit():
-            return int(s)
         try:
-            f = float(s)
+            return int(v)
+        except ValueError:  # also Python's 4,300-digit limit on int("999…")
+            pass
+        try:
+            f = float(v)
         except ValueError:
             return 0
         return int(f) if f == f and f not in (float("inf"), float("-inf")) else 0
@@ -187,7 +188,15 @@ class Shape:
 
     def fix(self, values: dict) -> dict:
         for names, getter, wanted, conv in self._groups:
-            if set(map(type, getter(values))) != wanted:
-                for name in names:
-                    values[name] = conv(values[name])
+            got = getter(values)
+            if wanted is _STR:
+                try:
+                    "".join(got)  # C-speed "all of them are str": join refuses anything else
+                    continue
+                except TypeError:
+                    pass
+            elif set(map(type, got)) == wanted:
+                continue
+            for name in names:
+                values[name] = conv(values[name])
         return values

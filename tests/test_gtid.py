@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import base64
+import json
+from pathlib import Path
 from types import SimpleNamespace
 
 import pytest
@@ -203,3 +206,31 @@ def test_progress_reset_starts_over_and_memory_is_bounded():
     assert len(p.history(1000)) == 10
     p.feed(100, 3)  # Gtid reset: the count dropped
     assert p.rate() is None and p.history(10) == [] and p.transactions == 3
+
+
+REF = Path(__file__).parent / "fixtures" / "reference"
+
+
+def _kv_json_entries(entries: list) -> list:
+    """Consul's /v1/kv JSON (base64 Value, null for empty) as (key, bytes, ModifyIndex) tuples."""
+    return [(e["Key"], base64.b64decode(e["Value"]) if e["Value"] is not None else None, e["ModifyIndex"])
+            for e in entries]
+
+
+def test_consul_doc_samples():
+    sample = json.loads((REF / "consul_kv_get.json").read_text())
+    assert _kv_json_entries(sample) == [("zip", b"test", 200)]
+    assert positions_from_kv(_kv_json_entries(sample)) == {}  # not a dtle key
+    keys = json.loads((REF / "consul_kv_keys.json").read_text())
+    assert positions_from_kv([(k, None, 0) for k in keys]) == {}
+    # The same entry shape under dtle's keys, with the dtleJobList entry of the /v2 docs.
+    job = json.loads((REF / "dtle_v2_jobs_migration_response_docs.json").read_text())["jobs"][0]
+    dtle_entries = [dict(sample[0], Key="dtle/demo-migration/Gtid", ModifyIndex=77,
+                         Value=base64.b64encode(f"{U1}:1-24".encode()).decode()),
+                    dict(sample[0], Key="dtleJobList/demo-migration", ModifyIndex=78,
+                         Value=base64.b64encode(json.dumps(job).encode()).decode()),
+                    dict(sample[0], Key="dtle/demo-migration/", Value=None)]
+    (pos,) = positions_from_kv(_kv_json_entries(dtle_entries)).values()
+    assert pos.job_id == "demo-migration" and pos.gtid.transactions == 24 and pos.modify_index == 77
+    assert pos.job_status == "running" and pos.job_list["job_steps"][0]["step_name"] == "job_stage_full"
+    assert "dtle/demo-migration/" in pos.keys

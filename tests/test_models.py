@@ -224,3 +224,51 @@ def test_parse_time(text, expected):
 
 def test_stage_labels():
     assert (Stage.FULL.label, Stage.INCREMENTAL.label, Stage.UNKNOWN.label) == ("full", "incr", "—")
+
+
+def test_event_stream_node_payload():
+    frame = load("nomad_event_stream_frame.json")
+    (event,) = frame["Events"]
+    (node,) = parse_nodes(event["Payload"]["Node"])  # a full node, like /v1/node/:id
+    assert node.id == "ccc4ce56-7f0a-4124-b8b1-a4015aa82c40" and node.status == "initializing"
+    assert node.address == "127.0.0.1" and node.version == "0.13.0-dev"
+    assert set(node.drivers) == {"docker", "exec", "java", "qemu", "raw_exec"} and node.dtle is None
+
+
+@pytest.mark.parametrize("name", ["nomad_job_register_request.json", "nomad_job_register_request_cli_output.json"])
+def test_register_bodies_parse_as_jobs(name):
+    job = parse_job(load(name))
+    assert job.id in ("cache", "example") and job.name == job.id
+    (group,) = job.task_groups
+    assert group.tasks[0].name == "redis" and group.tasks[0].driver == "docker"
+    assert job.namespace == "default"  # absent or null: Nomad's default
+
+
+def test_v2_monitor_gtid_set_parses():
+    from dtle_tui.gtid import GtidSet
+
+    coords = load("dtle_v2_monitor_task_response_docs.json")["tasks_status"]["current_coordinates"]
+    gs = GtidSet.parse(coords["gtid_set"])
+    assert gs.transactions == 24 and gs.uuids == ("00003307-1111-1111-1111-111111111111",)
+    assert GtidSet.parse(coords["retrieved_gtid_set"]).is_empty
+
+
+def test_dtle4_kafka_dest_and_renamed_schemas():
+    spec = {"Job": {"ID": "k4", "TaskGroups": [
+        {"Name": "src", "Tasks": [{"Name": "src", "Config": {
+            "SrcConnectionConfig": {"Host": "::1", "Port": 3306, "User": "u", "Password": "p"},
+            "KafkaConfig": {"Brokers": ["b:9092"], "Topic": "t"},
+            "ReplicateDoDb": [{"TableSchema": "a", "TableSchemaRename": "a2"}, {"TableSchemaRegex": "log_.*"}]}}]},
+        {"Name": "dest", "Tasks": [{"Name": "dest", "Config": {"DestType": "Kafka"}}]},
+    ]}}
+    ends = parse_job(spec).endpoints
+    assert ends.src.describe() == "[::1]:3306 [a,log_.*]"
+    assert ends.dest.describe() == "kafka b:9092 topic=t"
+    renamed = parse_job({"ID": "r", "TaskGroups": [
+        {"Name": "src", "Tasks": [{"Name": "src", "Config": {
+            "ConnectionConfig": {"Host": "s"}, "ReplicateDoDb": [{"TableSchema": "a", "TableSchemaRename": "a2"}]}}]},
+        {"Name": "dest", "Tasks": [{"Name": "dest", "Config": {"ConnectionConfig": {"Host": "d", "Port": "3307"}}}]},
+    ]}).endpoints
+    assert renamed.src.describe() == "s [a]" and renamed.dest.describe() == "d:3307 [a2]"
+    # No tasks named like src/dest: nothing to show, nothing guessed.
+    assert parse_job({"ID": "x", "TaskGroups": [{"Name": "g", "Tasks": [{"Name": "worker"}]}]}).endpoints.src is None

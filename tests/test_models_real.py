@@ -151,4 +151,6 @@ def test_nodes(dialect):
     (path,) = REAL.joinpath(dialect, "node").glob("*.json")
     (single,) = parse_nodes(json.loads(path.read_text()))
     assert single.id == node.id == path.stem and single.dtle is None
+    # The full node has only HTTPAddr and the nomad.version attribute.
+    assert (single.address, single.version, single.name, single.status) == ("127.0.0.1", dialect, "vm", "ready")
     assert set(single.drivers) == set(node.drivers)
