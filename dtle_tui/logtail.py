@@ -38,9 +38,6 @@ import threading
 from collections import deque
 from dataclasses import dataclass
 from typing import Any, AsyncIterator, Callable, Optional
-from urllib.parse import quote
-
-import httpx
 
 from dtle_tui.errors import ApiError, ErrorKind
 
@@ -339,37 +336,15 @@ class LogTail:
                 log.exception("on_state callback failed")
 
     # ---- HTTP -----------------------------------------------------------------------------------
-    async def _open_framed(self, origin: str, offset: int) -> AsyncIterator[bytes]:
-        """GET /v1/client/fs/logs/<alloc> in framed mode on the NomadClient's HTTP layer.
-
-        NomadClient.logs() is plain-only (no positions), so this builds the request itself through the
-        client's `_http` (ServiceHttp: auth, TLS, ApiError mapping) and its region/namespace params.
-        """
-        http = self.nomad._http
-        params = dict(getattr(self.nomad, "_params", {}) or {})
-        params.update(task=self.task, type=self.log_type, follow="true", origin=origin, offset=str(offset))
-        request = http.build(
-            "GET", f"/v1/client/fs/logs/{quote(self.alloc_id, safe='')}", params=params, read_timeout=READ_TIMEOUT_S
+    def _open_framed(self, origin: str, offset: int) -> AsyncIterator[bytes]:
+        """GET /v1/client/fs/logs/<alloc>, framed, through the NomadClient (auth, TLS, ApiError)."""
+        return self.nomad.logs(
+            self.alloc_id,
+            self.task,
+            self.log_type,
+            follow=True,
+            origin=origin,
+            offset=offset,
+            plain=False,
+            read_timeout=READ_TIMEOUT_S,
         )
-        response = await http.send(request, stream=True)
-        try:
-            async for chunk in response.aiter_bytes():
-                yield chunk
-        except httpx.ReadTimeout:
-            raise ApiError(
-                "Nomad",
-                ErrorKind.TIMEOUT,
-                None,
-                f"no data or heartbeat on the log stream for {READ_TIMEOUT_S:g}s",
-                addr=http.addr,
-            ) from None
-        except httpx.HTTPError as exc:
-            raise ApiError(
-                "Nomad",
-                ErrorKind.UNREACHABLE,
-                None,
-                f"connection lost while reading logs: {exc or type(exc).__name__}",
-                addr=http.addr,
-            ) from None
-        finally:
-            await response.aclose()

@@ -1,0 +1,311 @@
+"""Task logs of one allocation: stdout/stderr, following live, with search and pause.
+
+The tail (dtle_tui/logtail.py) runs on the poller's loop with the poller's Nomad client, so this screen
+never calls the API itself; its callbacks run on the poller thread and reach the UI as messages
+(`post_message` is thread-safe and, unlike `call_from_thread`, never blocks the poller's feeds).
+
+Everything from the wire is plain text: lines go through `safe_text` (no ANSI, no control characters)
+into a `Log` widget, which renders text, never markup.
+"""
+
+from __future__ import annotations
+
+import concurrent.futures
+from typing import Any, Optional, Sequence
+
+from rich.highlighter import Highlighter
+from rich.text import Text
+from textual import on
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.message import Message
+from textual.widgets import Input, Log, Static
+
+from dtle_tui.logtail import LogTail, TailState
+from dtle_tui.screens.base import ConsoleScreen
+from dtle_tui.textsafe import safe_text
+
+DEFAULT_LOG_LINES = 10000
+MATCH_STYLE = "bold black on yellow"
+
+
+class LogLines(Message):
+    """New lines from a tail; `generation` tells lines of a replaced tail from current ones."""
+
+    def __init__(self, generation: int, lines: list, dropped: int) -> None:
+        super().__init__()
+        self.generation = generation
+        self.lines = lines
+        self.dropped = dropped
+
+
+class TailStateChanged(Message):
+    def __init__(self, generation: int, state: TailState) -> None:
+        super().__init__()
+        self.generation = generation
+        self.state = state
+
+    def can_replace(self, message: Message) -> bool:
+        return isinstance(message, TailStateChanged) and message.generation == self.generation
+
+
+class SearchHighlighter(Highlighter):
+    """Highlights every case-insensitive occurrence of the search term."""
+
+    def __init__(self, term: str) -> None:
+        self.term = term.lower()
+
+    def highlight(self, text: Text) -> None:
+        if not self.term:
+            return
+        plain = text.plain.lower()
+        start = plain.find(self.term)
+        while start >= 0:
+            text.stylize(MATCH_STYLE, start, start + len(self.term))
+            start = plain.find(self.term, start + len(self.term))
+
+
+def tasks_of(alloc: Any) -> list:
+    """Task names of an allocation; dtle names each group's single task after the group (dtle.md §1)."""
+    names = [t.name for t in getattr(alloc, "task_states", ()) if getattr(t, "name", "")]
+    return names or [alloc.task_group]
+
+
+class LogsScreen(ConsoleScreen):
+    TITLE_TEXT = "logs"
+
+    DEFAULT_CSS = """
+    LogsScreen #logs-header { height: 1; padding: 0 1; background: $panel; }
+    LogsScreen #log { height: 1fr; }
+    LogsScreen #log-search { height: 3; border: tall $accent; }
+    LogsScreen #log-search.hidden { display: none; }
+    """
+
+    BINDINGS = [
+        Binding("escape", "back", "Back", id="logs.back"),
+        Binding("tab", "toggle_stream", "stdout/stderr", priority=True, id="logs.toggle_stream"),
+        Binding("t", "next_task", "Next task", id="logs.next_task"),
+        Binding("space", "toggle_pause", "Pause/follow", id="logs.pause"),
+        Binding("slash", "search", "Search", id="logs.search"),
+        Binding("n", "next_match", "Next match", id="logs.next_match"),
+        Binding("N", "previous_match", "Prev match", id="logs.previous_match"),
+    ]
+
+    def __init__(self, alloc_id: str, task_names: Sequence[str], job_id: str = "") -> None:
+        super().__init__()
+        self.alloc_id = alloc_id
+        self.job_id = job_id
+        self.task_names = list(task_names) or ["dest"]
+        self.task_name = self.task_names[0]
+        self.log_type = "stdout"
+        self.paused = False
+        self.search_term = ""
+        self.current_match: Optional[int] = None  # line index of the match shown
+        self.tail: Optional[LogTail] = None
+        self._future: Optional[concurrent.futures.Future] = None
+        self._generation = 0
+        self._state = TailState()
+
+    @classmethod
+    def for_allocation(cls, alloc: Any) -> LogsScreen:
+        """The screen for an `models.Allocation` (what Job detail has under its cursor)."""
+        return cls(alloc.id, tasks_of(alloc), alloc.job_id)
+
+    # ---- layout ---------------------------------------------------------------------------------
+    def compose(self) -> ComposeResult:
+        yield from self.compose_banner()
+        yield Static("", id="logs-header", markup=False)
+        yield Log(max_lines=self.max_lines, auto_scroll=True, id="log")
+        yield Input(placeholder="search (enter: find, escape: close)", id="log-search", classes="hidden")
+        yield from self.compose_status()
+
+    @property
+    def max_lines(self) -> int:
+        settings = getattr(self.app, "settings", None)
+        return int(getattr(settings, "log_lines", DEFAULT_LOG_LINES) or DEFAULT_LOG_LINES)
+
+    @property
+    def log_widget(self) -> Log:
+        return self.query_one("#log", Log)
+
+    def on_mount(self) -> None:
+        super().on_mount()
+        self.log_widget.focus()
+        self._start_tail()
+
+    def on_unmount(self) -> None:
+        self._stop_tail()
+
+    # ---- the tail -------------------------------------------------------------------------------
+    def _start_tail(self) -> None:
+        self._stop_tail()
+        self._generation += 1
+        generation = self._generation
+        self.log_widget.clear()
+        self.current_match = None
+        self.paused = False  # a new stream starts following
+        poller = getattr(self.app, "poller", None)
+        nomad = getattr(poller, "nomad", None)
+        if poller is None or nomad is None:
+            self._show_state(TailState(False, "not connected to Nomad yet; press tab to retry", final=True))
+            return
+        self.tail = LogTail(
+            nomad,
+            self.alloc_id,
+            self.task_name,
+            self.log_type,
+            max_lines=self.max_lines,
+            on_lines=lambda lines, dropped: self.post_message(LogLines(generation, lines, dropped)),
+            on_state=lambda state: self.post_message(TailStateChanged(generation, state)),
+        )
+        self._future = poller.submit(self.tail.run())
+        self._show_state(TailState())
+
+    def _stop_tail(self) -> None:
+        if self._future is not None:
+            self._future.cancel()  # thread-safe: the task is cancelled on the poller's loop
+        self._future, self.tail = None, None
+
+    def on_log_lines(self, message: LogLines) -> None:
+        if message.generation != self._generation:
+            return
+        log = self.log_widget
+        if message.dropped:
+            log.write_line(f"[… {message.dropped} lines not shown: more than {self.max_lines} arrived at once]")
+        log.write_lines([safe_text(line) for line in message.lines])
+        self._show_header()
+
+    def on_tail_state_changed(self, message: TailStateChanged) -> None:
+        if message.generation == self._generation:
+            self._show_state(message.state)
+
+    def _show_state(self, state: TailState) -> None:
+        self._state = state
+        self._show_header()
+
+    def _show_header(self) -> None:
+        out = Text()
+        out.append(f"alloc {self.alloc_id[:8]}", style="bold")
+        if self.job_id:
+            out.append(f"  job {safe_text(self.job_id, max_len=40)}")
+        out.append("  task ")
+        out.append(safe_text(self.task_name), style="bold")
+        if len(self.task_names) > 1:
+            out.append(f" ({self.task_names.index(self.task_name) + 1}/{len(self.task_names)}, t: next)")
+        out.append("  ")
+        out.append(self.log_type, style="bold reverse" if self.log_type == "stderr" else "bold")
+        out.append("  ")
+        if self.paused:
+            out.append("PAUSED (space: follow)", style="bold yellow")
+        elif self._state.following:
+            out.append("following", style="green")
+        if self._state.message and self._state.message != "following":
+            out.append(
+                f"  {safe_text(self._state.message, max_len=120)}", style="red" if self._state.final else "yellow"
+            )
+        if self.search_term:
+            matches = self.matches()
+            where = ""
+            if self.current_match is not None and self.current_match in matches:
+                where = f"{matches.index(self.current_match) + 1}/"
+            out.append(f"  /{safe_text(self.search_term, max_len=30)}: {where}{len(matches)} matches")
+        try:
+            self.query_one("#logs-header", Static).update(out)
+        except Exception:  # not mounted (yet, or any more)
+            pass
+
+    # ---- actions --------------------------------------------------------------------------------
+    def action_back(self) -> None:
+        search = self.query_one("#log-search", Input)
+        if not search.has_class("hidden"):
+            self._close_search()
+            return
+        go_back = getattr(self.app, "go_back", None)
+        if callable(go_back):
+            go_back()
+        else:
+            self.app.pop_screen()
+
+    def action_toggle_stream(self) -> None:
+        self.log_type = "stderr" if self.log_type == "stdout" else "stdout"
+        self._start_tail()
+
+    def action_next_task(self) -> None:
+        if len(self.task_names) < 2:
+            self.flash("This allocation has a single task.")
+            return
+        self.task_name = self.task_names[(self.task_names.index(self.task_name) + 1) % len(self.task_names)]
+        self._start_tail()
+
+    def action_toggle_pause(self) -> None:
+        """Pause: the tail keeps reading into its ring buffer, the view stops moving; resume shows
+        what arrived meanwhile (at most log_lines lines) and follows again."""
+        self.paused = not self.paused
+        tail = self.tail
+        if self.paused:
+            if tail is not None:
+                tail.pause()
+        else:
+            poller = getattr(self.app, "poller", None)
+            if tail is not None:
+                tail.resume(loop=getattr(poller, "loop", None))
+            self.log_widget.scroll_end(animate=False)
+        self._show_header()
+
+    def action_search(self) -> None:
+        search = self.query_one("#log-search", Input)
+        search.remove_class("hidden")
+        search.value = self.search_term
+        search.focus()
+
+    def _close_search(self) -> None:
+        self.query_one("#log-search", Input).add_class("hidden")
+        self.log_widget.focus()
+
+    @on(Input.Submitted, "#log-search")
+    def _search_submitted(self, event: Input.Submitted) -> None:
+        event.stop()
+        self.search_term = event.value.strip()
+        log = self.log_widget
+        log.highlight = bool(self.search_term)
+        log.highlighter = SearchHighlighter(self.search_term)
+        log.notify_style_update()  # drops the rendered-line cache, so old highlights go
+        log.refresh()
+        self._close_search()
+        self.current_match = None
+        if self.search_term:
+            self._jump(backwards=True)  # the newest match first: newest lines are at the bottom
+        self._show_header()
+
+    def matches(self) -> list:
+        term = self.search_term.lower()
+        if not term:
+            return []
+        return [i for i, line in enumerate(self.log_widget.lines) if term in line.lower()]
+
+    def action_next_match(self) -> None:
+        self._jump(backwards=False)
+
+    def action_previous_match(self) -> None:
+        self._jump(backwards=True)
+
+    def _jump(self, backwards: bool) -> None:
+        matches = self.matches()
+        if not matches:
+            if self.search_term:
+                self.flash(f"No line contains {safe_text(self.search_term, max_len=40)!r}.", "warning")
+            self._show_header()
+            return
+        here = self.current_match
+        if here is None:
+            target = matches[-1] if backwards else matches[0]
+        elif backwards:
+            earlier = [i for i in matches if i < here]
+            target = earlier[-1] if earlier else matches[-1]
+        else:
+            later = [i for i in matches if i > here]
+            target = later[0] if later else matches[0]
+        self.current_match = target
+        log = self.log_widget
+        log.scroll_to(y=max(0, target - log.size.height // 2), animate=False, immediate=True)
+        self._show_header()
