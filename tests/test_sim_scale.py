@@ -1,0 +1,29 @@
+"""jobs=5000: 5,000 jobs and 15,000 allocations, served fast (bodies cached per table index)."""
+
+from __future__ import annotations
+
+import time
+
+import httpx
+
+from dtle_tui.sim import SimCluster
+
+
+def test_five_thousand_jobs():
+    started = time.monotonic()
+    with SimCluster(dialect="1.1", jobs=5000, frozen=True) as sim:
+        built = time.monotonic() - started
+        client = httpx.Client(base_url=sim.nomad_addr, timeout=30)
+        t0 = time.monotonic()
+        jobs = client.get("/v1/jobs").json()
+        allocs = client.get("/v1/allocations").json()
+        first = time.monotonic() - t0
+        t0 = time.monotonic()
+        client.get("/v1/jobs")
+        client.get("/v1/allocations")
+        again = time.monotonic() - t0
+        gtids = httpx.get(sim.consul_addr + "/v1/kv/dtle/", params={"keys": "", "separator": "/"}).json()
+    assert len(jobs) == 5000 and len(allocs) == 15000 and len(gtids) == 5000
+    assert built < 15, built
+    assert first < 6, first
+    assert again < first, (again, first)
