@@ -1,0 +1,107 @@
+"""OrphansScreen in the real DtleApp against the simulator: the purged job's leftovers, and their clean-up
+through the confirmation, backup and audit path."""
+
+from __future__ import annotations
+
+import json
+
+from textual.widgets import Input
+
+from dtle_tui.app import DtleApp
+from dtle_tui.screens.confirm import ConfirmScreen
+from dtle_tui.screens.orphans import KEYS_WITHOUT_JOB, OrphansScreen, key_names
+from dtle_tui.snapshot import Orphan
+
+
+async def until(pilot, condition, what: str, timeout: float = 15.0) -> None:
+    loop_time = pilot.app._loop.time
+    deadline = loop_time() + timeout
+    while True:
+        try:
+            if condition():
+                return
+        except Exception:  # between states: not mounted yet
+            pass
+        assert loop_time() < deadline, f"timed out waiting for {what}"
+        await pilot.pause(0.05)
+
+
+def rows(screen: OrphansScreen) -> dict:
+    table = screen.table
+    return {str(table.get_row_at(i)[0]): [str(c) for c in table.get_row_at(i)] for i in range(table.row_count)}
+
+
+async def open_orphans(pilot, app) -> OrphansScreen:
+    await pilot.press("3")
+    await until(pilot, lambda: isinstance(app.screen, OrphansScreen), "the Orphans screen")
+    return app.screen
+
+
+async def test_purged_job_leftovers_are_listed(sim, make_settings):
+    orphan = sim.scenario.orphan_job
+    app = DtleApp(make_settings(sim))
+    async with app.run_test(size=(130, 30)) as pilot:
+        screen = await open_orphans(pilot, app)
+        await until(pilot, lambda: orphan in rows(screen), "the purged job's row")
+        cells = rows(screen)[orphan]
+        assert cells[1] == KEYS_WITHOUT_JOB
+        assert "dtle/<job>/" in cells[2] and "dtleJobList" in cells[2]
+        # only jobs Nomad does not know are "keys without job"
+        nomad_jobs = set(sim.state.jobs)
+        for job, row in rows(screen).items():
+            if row[1] == KEYS_WITHOUT_JOB:
+                assert job not in nomad_jobs
+        screen.table.move_cursor(row=list(rows(screen)).index(orphan))
+        await pilot.pause()
+        detail = str(screen.query_one("#orphans-detail").render())
+        assert f"dtle/{orphan}/Gtid" in detail and f"dtleJobList/{orphan}" in detail
+
+
+async def test_cleanup_confirms_backs_up_and_audits(sim, make_settings, tmp_path):
+    orphan = sim.scenario.orphan_job
+    settings = make_settings(sim)
+    app = DtleApp(settings)
+    before = [k for k in sim.kv.keys() if k.startswith(f"dtle/{orphan}/") or k == f"dtleJobList/{orphan}"]
+    assert before
+    async with app.run_test(size=(130, 30)) as pilot:
+        screen = await open_orphans(pilot, app)
+        await until(pilot, lambda: orphan in rows(screen), "the purged job's row")
+        screen.table.move_cursor(row=list(rows(screen)).index(orphan))
+        await pilot.pause()
+        assert screen.current_job_id() == orphan
+
+        await pilot.press("G")
+        await until(pilot, lambda: isinstance(app.screen, ConfirmScreen), "the confirmation")
+        await pilot.press(*"wrong", "enter")
+        assert isinstance(app.screen, ConfirmScreen)  # a wrong ID does nothing
+        app.screen.query_one("#confirm-input", Input).value = ""
+        await pilot.press(*orphan, "enter")
+        await until(pilot, lambda: not any(k in sim.kv.keys() for k in before), "the keys to go")
+        await until(pilot, lambda: orphan not in rows(screen), "the row to disappear")
+
+    backups = list((settings.state_dir).rglob("consul.json"))
+    assert backups, "no backup written"
+    saved = backups[0].read_text()
+    assert all(k in saved for k in before)
+    audit = [json.loads(line) for line in (settings.state_dir / "audit.jsonl").read_text().splitlines()]
+    assert audit[-1]["action"] == "reset-gtid" and audit[-1]["job"] == orphan
+
+
+async def test_cancel_sends_nothing(sim, make_settings):
+    orphan = sim.scenario.orphan_job
+    app = DtleApp(make_settings(sim))
+    async with app.run_test(size=(130, 30)) as pilot:
+        screen = await open_orphans(pilot, app)
+        await until(pilot, lambda: orphan in rows(screen), "the purged job's row")
+        screen.table.move_cursor(row=list(rows(screen)).index(orphan))
+        await pilot.press("x")
+        await until(pilot, lambda: isinstance(app.screen, ConfirmScreen), "the confirmation")
+        await pilot.press("escape")
+        await until(pilot, lambda: isinstance(app.screen, OrphansScreen), "back")
+    assert f"dtle/{orphan}/Gtid" in sim.kv.keys()
+
+
+def test_key_names_cell():
+    o = Orphan("old", KEYS_WITHOUT_JOB, ("dtle/old/BinlogFilePos", "dtle/old/Gtid", "dtleJobList/old"), "x:1-5")
+    assert key_names(o) == "3: dtle/<job>/ + dtleJobList"
+    assert key_names(Orphan("r", "job without position", (), None)) == "—"
