@@ -91,3 +91,31 @@ def test_control_endpoint_and_request_log(sim):
     assert sim.request_count() == 3
     assert sim.request_count("nomad") == 2 and sim.request_count("nomad", "/v1/job/") == 1
     assert sim.request_count("consul", "/v1/kv/") == 1
+
+
+def test_a_down_service_is_reopened_through_its_peer(sim):
+    httpx.put(sim.nomad_addr + "/_sim/faults/consul", json={"down": True})
+    with pytest.raises(httpx.ConnectError):
+        httpx.get(sim.consul_addr + "/v1/kv/dtle/job1/Gtid")
+    httpx.put(sim.nomad_addr + "/_sim/faults/consul", json={"down": False})
+    assert httpx.get(sim.consul_addr + "/v1/kv/dtle/job1/Gtid").status_code == 200
+
+
+def test_cli_serves_until_interrupted():
+    import signal
+    import subprocess
+    import sys
+
+    process = subprocess.Popen([sys.executable, "-m", "dtle_tui.sim", "--nomad-port", "0", "--consul-port", "0",
+                                "--dialect", "0.11", "--frozen", "--latency", "0.01"],
+                               stdout=subprocess.PIPE, text=True)
+    try:
+        nomad = process.stdout.readline().strip().split("=", 1)[1]
+        consul = process.stdout.readline().strip().split("=", 1)[1]
+        assert httpx.get(nomad + "/v1/agent/self").json()["config"]["Version"]["Version"] == "0.11.1"
+        assert httpx.get(nomad + "/v1/namespaces").status_code == 501
+        assert httpx.get(consul + "/v1/kv/dtle/job1/Gtid").status_code == 200
+        assert httpx.get(nomad + "/_sim/faults").json()["latency"] == 0.01
+    finally:
+        process.send_signal(signal.SIGINT)
+        assert process.wait(timeout=10) == 0

@@ -58,6 +58,8 @@ class SimCluster:
                                 self._nomad_api.fault_body, seed)
         self._consul = SimServer("consul", self._consul_api, self.consul_faults, self.requests,
                                  self._consul_api.fault_body, seed + 1)
+        for server in (self._nomad, self._consul):
+            server.peers = {"nomad": self.nomad_faults, "consul": self.consul_faults}
 
     # ---- lifecycle ----------------------------------------------------------------------------------
     def start(self, nomad_port: int = 0, consul_port: int = 0) -> SimCluster:

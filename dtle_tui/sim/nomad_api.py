@@ -125,7 +125,8 @@ class NomadApi:
         if path == "/v1/namespaces":
             if self.dialect == "0.11.1":
                 return text(501, "Nomad Enterprise only endpoint")
-            return self._get_only(request) or Response(200, NAMESPACES_112, JSON, self.meta("jobs"))
+            return self._get_only(request) or Response(200, NAMESPACES_112, JSON, dict(
+                self.meta("jobs"), **{"X-Nomad-Index": "1"}))  # the namespace table, written once
         if path == "/v1/event/stream" and self.dialect == "1.1.2":
             return self._get_only(request) or self.event_stream(request)
         if path.startswith("/v1/client/fs/logs/"):

@@ -129,6 +129,7 @@ class SimServer:
         self._listener: _Listener | None = None
         self._thread: threading.Thread | None = None
         self._connections: set = set()
+        self.peers: dict[str, Faults] = {}
         faults.on_down_change(self._set_down)
 
     @property
@@ -190,24 +191,26 @@ class SimServer:
         with self._lock:
             return self._random.random() < rate
 
-    def control(self, request: Request) -> Response:
-        """GET/PUT /_sim/faults: flip knobs from a shell (`curl -XPUT -d '{"html":true}'`)."""
+    def control(self, request: Request, faults: Faults) -> Response:
+        """GET/PUT /_sim/faults[/nomad|/consul]: flip knobs from a shell (`curl -XPUT -d '{"html":true}'`)."""
         if request.method == "PUT":
             try:
                 payload = json.loads(request.body or b"{}")
                 if not isinstance(payload, dict):
                     raise ValueError("body must be a JSON object")
-                self.faults.update(payload)
+                faults.update(payload)
             except ValueError as exc:
                 return text(400, str(exc))
         elif request.method != "GET":
             return text(405, "Invalid method")
-        return json_response(self.faults.to_dict())
+        return json_response(faults.to_dict())
 
     def handle(self, request: Request) -> Response | None:
         """Apply faults, then the service. None means: drop the connection without answering."""
         if request.path == "/_sim/faults":
-            return self.control(request)
+            return self.control(request, self.faults)
+        if request.path.startswith("/_sim/faults/") and request.path[13:] in self.peers:
+            return self.control(request, self.peers[request.path[13:]])  # e.g. re-open a `down` peer
         if self.faults.down:
             return None
         self.log.add(self.service, request.method, request.path, request.raw_query)
