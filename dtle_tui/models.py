@@ -5,7 +5,12 @@ samples lack fields and the two dialects differ (reference nomad-api.md §0, §8
 shape (a dict where a list belongs, an HTML page) raises `ParseError`.
 
 Speed matters (5,000 jobs and 15,000 allocations per refresh), so objects are built straight from the
-dicts with `dict.get`, and the bulky per-allocation task states are parsed on first access only.
+dicts with `dict.get`, the bulky per-allocation task states are parsed on first access only, and
+`parse_job_stubs` / `parse_allocations` can hand back the previous refresh's object when its
+ModifyIndex did not move (`reuse=`).
+
+The public names live here; the pieces sit in small modules: taskevents (TaskEvent, TaskState),
+endpoints (where a job copies from/to), nodes (Node, Driver), stage (stage detection), wire (coercion).
 """
 
 from __future__ import annotations
