@@ -14,7 +14,9 @@ __all__ = ["SECRET_MASK", "is_secret_key", "mask_secrets", "collect_secrets", "r
 
 SECRET_MASK = "******"
 
-_SECRET_KEY = re.compile(r"password|passwd|secret|token", re.IGNORECASE)
+# Beyond password/passwd/secret/token: MYSQL_PWD is how MySQL clients take a password from the
+# environment (a task's Env), and "credential" never names anything that is safe to show.
+_SECRET_KEY = re.compile(r"password|passwd|pwd|secret|token|credential", re.IGNORECASE)
 
 # Shorter "secrets" would shred ordinary text (a password "1" would hide every digit); such a
 # password is not worth protecting from the screen anyway.

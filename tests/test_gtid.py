@@ -234,3 +234,32 @@ def test_consul_doc_samples():
     assert pos.job_id == "demo-migration" and pos.gtid.transactions == 24 and pos.modify_index == 77
     assert pos.job_status == "running" and pos.job_list["job_steps"][0]["step_name"] == "job_stage_full"
     assert "dtle/demo-migration/" in pos.keys
+
+
+@given(st.text(alphabet=st.sampled_from(list("0123456789abcdefABCDEF-:, \n\txz")), max_size=120))
+def test_parse_raises_only_value_error(text):
+    try:
+        gs = GtidSet.parse(text)
+    except ValueError:
+        assert GtidSet.try_parse(text) is None
+    else:
+        assert GtidSet.parse(gs.format()) == gs and gs.transactions >= 0
+
+
+kv_entries = st.lists(st.one_of(
+    st.tuples(st.sampled_from(["dtle/j/Gtid", "dtle/j/BinlogFilePos", "dtleJobList/j", "dtle/j1/Gtid", "dtle/x",
+                               "dtle//Gtid", "dtleJobList/", "", "dtle/j/"]),
+              st.one_of(st.none(), st.binary(max_size=20), st.text(max_size=20),
+                        st.just(f"{U1}:1-5".encode()), st.just(b'{"job_status": 3}'), st.just(b"[1]")),
+              st.one_of(st.integers(), st.none(), st.text(max_size=3))),
+    st.none(), st.integers(), st.builds(SimpleNamespace, key=st.text(max_size=12), value=st.binary(max_size=8)),
+), max_size=8)
+
+
+@given(kv_entries)
+def test_positions_from_kv_never_raises(entries):
+    for job_id, pos in positions_from_kv(entries).items():
+        assert isinstance(pos, JobPosition) and pos.job_id == job_id and job_id
+        assert pos.gtid is None or isinstance(pos.gtid, GtidSet)
+        assert isinstance(pos.job_status, str) and isinstance(pos.modify_index, int)
+        assert pos.job_list is None or isinstance(pos.job_list, dict)

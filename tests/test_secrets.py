@@ -47,6 +47,7 @@ def test_scalars_and_non_str_keys_pass_through():
     assert mask_secrets([1, None]) == [1, None]
     assert mask_secrets({1: "a"}) == {1: "a"}
     assert not is_secret_key(None) and is_secret_key("dbPassWord")
+    assert is_secret_key("MYSQL_PWD") and is_secret_key("Credentials") and not is_secret_key("User")
 
 
 def test_real_job_answers_carry_no_secret_keys_except_tokens():
