@@ -1,0 +1,51 @@
+"""Gtid progress as an operator sees it (issue 7, "done when"): the stalled job is marked STALLED within
+its threshold, a moving job is not, and the rate shown matches the scenario's."""
+
+from __future__ import annotations
+
+from dtle_tui.app import DtleApp
+from dtle_tui.screens.jobs import JobsScreen
+
+THRESHOLD_S = 6.0  # above the simulator's longest Gtid upload interval (5 s)
+
+
+async def until(pilot, condition, what: str, timeout: float = 30.0) -> None:
+    loop_time = pilot.app._loop.time
+    deadline = loop_time() + timeout
+    while True:
+        try:
+            if condition():
+                return
+        except Exception:  # between states: not mounted yet
+            pass
+        assert loop_time() < deadline, f"timed out waiting for {what}"
+        await pilot.pause(0.1)
+
+
+def job_row(app, job_id: str) -> dict:
+    table = app.screen.query_one("#jobs-table")
+    labels = [str(col.label) for col in table.columns.values()]
+    row = table.get_row(job_id)
+    return dict(zip(labels, (str(c) for c in row)))
+
+
+async def test_stalled_marked_within_threshold_and_rate_matches(sim, make_settings):
+    stalled = sim.scenario.stalled_job
+    moving = "job1"
+    app = DtleApp(make_settings(sim, "--stall-threshold", str(THRESHOLD_S)))
+    async with app.run_test(size=(160, 40)) as pilot:
+        await until(pilot, lambda: isinstance(app.screen, JobsScreen) and job_row(app, stalled), "the jobs")
+        start = pilot.app._loop.time()
+        await until(pilot, lambda: job_row(app, stalled)["Stage"] == "STALLED", "STALLED", THRESHOLD_S + 8)
+        assert pilot.app._loop.time() - start <= THRESHOLD_S + 8
+        assert job_row(app, moving)["Stage"] == "incr"
+
+        expected = sim.scenario.gtid_rate(moving)
+        assert expected > 0
+
+        def rate_close() -> bool:
+            shown = job_row(app, moving)["Rate"]
+            return shown.endswith("/s") and abs(float(shown[:-2].replace(",", "")) - expected) <= 0.25 * expected
+
+        await until(pilot, rate_close, f"a rate near {expected}/s")
+        assert job_row(app, moving)["Stage"] == "incr"  # moving jobs never turn STALLED
