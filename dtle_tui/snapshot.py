@@ -37,19 +37,15 @@ class AllocCounts:
     complete: int = 0
 
     def describe(self) -> str:
-        """Short cell text, e.g. `1 run` or `0 run 1 fail`; `—` when there is nothing."""
-        parts = []
-        if self.running:
-            parts.append(f"{self.running} run")
-        if self.pending:
-            parts.append(f"{self.pending} pend")
-        if self.failed:
-            parts.append(f"{self.failed} fail")
-        if self.lost:
-            parts.append(f"{self.lost} lost")
-        if not parts:
+        """Short cell text: `1 run`, `2 fail`; mixed states as `1r 2f 1l` (run, pend, fail, lost)."""
+        states = [(self.running, "run"), (self.pending, "pend"), (self.failed, "fail"), (self.lost, "lost")]
+        present = [(n, word) for n, word in states if n]
+        if not present:
             return f"{self.complete} done" if self.complete else "—"
-        return " ".join(parts)
+        if len(present) == 1:
+            n, word = present[0]
+            return f"{n} {word}"
+        return " ".join(f"{n}{word[0]}" for n, word in present)
 
     @property
     def healthy(self) -> bool:

@@ -116,8 +116,9 @@ class JobDetailScreen(ConsoleScreen):
     def compose(self) -> ComposeResult:
         yield from self.compose_banner()
         with Vertical(id="detail-body"):
-            with Horizontal(id="summary-row"):
-                yield Static("", id="summary", markup=False)
+            yield Static("", id="summary", markup=False)
+            with Horizontal(id="rate-row"):
+                yield Static("Gtid rate ", id="rate-label", markup=False)
                 yield Sparkline([], id="rate-spark")
             yield Static("Allocations", classes="section")
             yield KeyedTable(id="allocs")
@@ -146,8 +147,8 @@ class JobDetailScreen(ConsoleScreen):
         rate_text = f"rate {fmt.rate(rate)}  last advanced {fmt.duration(advanced)} ago" if progress else ""
         self.query_one("#summary", Static).update(summary_text(detail, snapshot, rate_text))
         spark = self.query_one("#rate-spark", Sparkline)
-        history = progress.history(40) if progress else []
-        spark.display = bool(history)
+        history = progress.history(60) if progress else []
+        self.query_one("#rate-row").display = len(history) > 1
         if history and list(spark.data or []) != history:
             spark.data = history
         now = clock.now()

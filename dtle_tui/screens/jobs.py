@@ -24,15 +24,15 @@ NARROW = ("id", "status", "stage", "src", "dest", "gtid", "age")
 WIDE = ("id", "status", "stage", "since", "src", "dest", "gtid", "rate", "binlog", "age")
 COLUMNS: dict[str, tuple[str, int, Callable[[JobRow], Any]]] = {
     "id": ("ID", 0, lambda r: r.id),
-    "status": ("Status", 8, lambda r: r.status),
+    "status": ("Status", 7, lambda r: r.status),
     "stage": ("Stage", 7, lambda r: (r.stage.label, r.stalled)),
     "since": ("Stage since", 11, lambda r: r.stage_since_ns or 0),
-    "src": ("Src", 9, lambda r: (r.src.failed + r.src.lost, r.src.running)),
-    "dest": ("Dest", 9, lambda r: (r.dest.failed + r.dest.lost, r.dest.running)),
-    "gtid": ("Gtid txns", 12, lambda r: r.transactions if r.transactions is not None else -1),
+    "src": ("Src", 8, lambda r: (r.src.failed + r.src.lost, r.src.running)),
+    "dest": ("Dest", 8, lambda r: (r.dest.failed + r.dest.lost, r.dest.running)),
+    "gtid": ("Gtid txns", 11, lambda r: r.transactions if r.transactions is not None else -1),
     "rate": ("Rate", 9, lambda r: r.rate if r.rate is not None else -1.0),
     "binlog": ("BinlogFilePos", 24, lambda r: r.binlog or ""),
-    "age": ("Age", 6, lambda r: -(r.submit_time_ns or 0)),
+    "age": ("Age", 5, lambda r: -(r.submit_time_ns or 0)),
 }
 WIDE_FROM = 130
 
@@ -129,8 +129,9 @@ class JobsScreen(ConsoleScreen):
     def _apply_columns(self) -> None:
         width = self.size.width or self.app.size.width
         self.columns = WIDE if width >= WIDE_FROM else NARROW
+        # Every cell has one space of padding on each side; keep 2 columns for the scrollbar.
         fixed = sum(COLUMNS[c][1] + 2 for c in self.columns if c != "id")
-        id_width = max(14, width - fixed - 4)
+        id_width = max(12, width - fixed - 4)
         spec = []
         for key in self.columns:
             label, w, _ = COLUMNS[key]

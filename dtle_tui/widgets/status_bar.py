@@ -20,7 +20,7 @@ def connection_text(state: FeedState, service: str) -> Text:
         )
     if state.ok_at is None:
         return Text(f"{service} connecting…")
-    return Text(f"{service} OK")
+    return Text("OK", style="green")
 
 
 class StatusBar(Static):
@@ -49,7 +49,8 @@ class StatusBar(Static):
         if self.read_only:
             parts.append(" READ-ONLY ", style="reverse bold")
             parts.append(" ")
-        parts.append(self.address)
+        # The scheme is noise for plain http; https stays visible.
+        parts.append(self.address[len("http://"):] if self.address.startswith("http://") else self.address)
         if snap is not None:
             where = "/".join(x for x in (snap.region, snap.namespace) if x)
             if where:
@@ -57,7 +58,7 @@ class StatusBar(Static):
             if snap.nomad_version:
                 parts.append(f"  Nomad {snap.nomad_version}")
             if snap.nomad.ok_at:
-                parts.append(f"  refreshed {fmt.duration(clock.now() - snap.nomad.ok_at)} ago")
+                parts.append(f"  {fmt.duration(clock.now() - snap.nomad.ok_at)} ago")
             parts.append("  ")
             parts.append_text(connection_text(snap.nomad, "Nomad"))
             if snap.consul.error:

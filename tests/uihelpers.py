@@ -1,0 +1,44 @@
+"""Helpers for driving the real app through Pilot: wait on UI conditions, never on bare sleeps."""
+
+from __future__ import annotations
+
+import time
+from typing import Any, Callable
+
+import httpx
+
+
+async def wait_until(pilot: Any, condition: Callable[[], Any], timeout: float = 10.0, what: str = "") -> Any:
+    """Let the app run until `condition()` is truthy; fail with `what` after `timeout` seconds."""
+    deadline = time.monotonic() + timeout
+    last_error: Exception | None = None
+    while time.monotonic() < deadline:
+        try:
+            result = condition()
+        except Exception as exc:  # the screen may be between states (not mounted yet)
+            result, last_error = None, exc
+        if result:
+            return result
+        await pilot.pause(0.05)
+    raise AssertionError(f"timed out waiting for {what or condition}" + (f" (last error: {last_error})" if last_error else ""))
+
+
+def sim_get(addr: str, path: str) -> Any:
+    """What the simulator says, read directly over HTTP (the truth the screens must show)."""
+    response = httpx.get(addr + path, timeout=5)
+    response.raise_for_status()
+    return response.json()
+
+
+def screen_text(app: Any) -> str:
+    """Everything painted on the app's current screen, as plain text."""
+    from textual.widgets import DataTable, Static
+
+    parts = []
+    for widget in app.screen.query("*"):
+        if isinstance(widget, DataTable):
+            for row in range(widget.row_count):
+                parts.append(" ".join(str(c) for c in widget.get_row_at(row)))
+        elif isinstance(widget, Static):
+            parts.append(str(widget.render()))
+    return "\n".join(parts)
