@@ -107,6 +107,13 @@ class _Listener(ThreadingHTTPServer):
         self.owner._track(request, True)
         super().process_request(request, client_address)
 
+    def handle_error(self, request, client_address):
+        """Clients (pollers, tests) hang up mid-answer all the time; that is not worth a traceback."""
+        import sys
+
+        if not isinstance(sys.exc_info()[1], OSError):
+            super().handle_error(request, client_address)
+
     def shutdown_request(self, request):
         self.owner._track(request, False)
         super().shutdown_request(request)
