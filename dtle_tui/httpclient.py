@@ -117,17 +117,27 @@ def _ssl_error(exc: BaseException) -> Optional[ssl.SSLError]:
     return None
 
 
-def _tls_detail(exc: BaseException) -> Optional[str]:
+_PLAIN_HTTP = ("WRONG_VERSION_NUMBER", "RECORD_LAYER_FAILURE", "PACKET_LENGTH_TOO_LONG", "HTTP_REQUEST")
+_NEEDS_CLIENT_CERT = ("TLSV13_ALERT_CERTIFICATE_REQUIRED", "SSLV3_ALERT_HANDSHAKE_FAILURE")
+_CLIENT_CERT_REJECTED = ("SSLV3_ALERT_BAD_CERTIFICATE", "TLSV1_ALERT_UNKNOWN_CA", "SSLV3_ALERT_CERTIFICATE_UNKNOWN")
+
+
+def _tls_detail(service: str, exc: BaseException) -> Optional[str]:
     err = _ssl_error(exc)
     text = str(err) if err is not None else str(exc)
     if err is None and "SSL" not in text and "CERTIFICATE" not in text:
         return None
     if isinstance(err, ssl.SSLCertVerificationError) and err.verify_message:
         return f"TLS certificate verify failed: {err.verify_message}"
-    reason = getattr(err, "reason", None)
+    reason = getattr(err, "reason", None) or ""
     text = re.sub(r"\s*\(_ssl\.c:\d+\)$", "", text)
-    if reason in ("WRONG_VERSION_NUMBER", "RECORD_LAYER_FAILURE", "PACKET_LENGTH_TOO_LONG", "HTTP_REQUEST"):
+    env = service.upper() + "_CLIENT_CERT"
+    if reason in _PLAIN_HTTP:
         return f"TLS handshake failed ({reason.lower()}): is the server speaking plain HTTP?"
+    if reason in _NEEDS_CLIENT_CERT:
+        return f"TLS handshake refused ({reason.lower()}): the server wants a client certificate ({env})"
+    if reason in _CLIENT_CERT_REJECTED:
+        return f"TLS handshake refused ({reason.lower()}): the server rejected the client certificate ({env})"
     if "certificate verify failed" in text:
         return "TLS certificate verify failed: " + text.split("certificate verify failed:", 1)[-1].strip()
     return f"TLS error: {text}"
@@ -143,7 +153,7 @@ def transport_error(service: str, addr: str, exc: Exception, timeout: float, wri
             httpx.WriteTimeout: "could not send the request",
         }.get(type(exc), "no answer")
         return ApiError(service, ErrorKind.TIMEOUT, None, f"{what} within {timeout:g}s{maybe_applied}", addr=addr)
-    tls = _tls_detail(exc)
+    tls = _tls_detail(service, exc)
     if tls is not None:
         return ApiError(service, ErrorKind.TLS, None, f"{tls} ({addr})", addr=addr)
     if isinstance(exc, (httpx.RemoteProtocolError, httpx.ReadError, httpx.WriteError)):
@@ -219,13 +229,13 @@ def decode_json(service: str, response: httpx.Response, expect: Optional[type] =
             service,
             ErrorKind.BAD_RESPONSE,
             response.status_code,
-            f"an unexpected answer: expected a {_shape(expect)}, got a {_shape(type(value))}",
+            f"an unexpected answer: expected {_shape(expect)}, got {_shape(type(value))}",
         )
     return value
 
 
 def _shape(kind: type) -> str:
-    return {list: "list", dict: "object", str: "string", bool: "boolean"}.get(kind, kind.__name__)
+    return {list: "a list", dict: "an object", str: "a string", bool: "a boolean"}.get(kind, f"a {kind.__name__}")
 
 
 def index_of(response: httpx.Response, header: str) -> int:
@@ -310,7 +320,8 @@ class ServiceHttp:
             if stream and not (200 <= response.status_code < 300 or response.status_code in ok_statuses):
                 await response.aread()
                 await response.aclose()
-        except httpx.HTTPError as exc:
+        # httpcore lets ssl.SSLError through unwrapped when a TLS 1.3 alert arrives with the response
+        except (httpx.HTTPError, ssl.SSLError) as exc:
             raise transport_error(self.service, self.addr, exc, timeout, write) from None
         if 200 <= response.status_code < 300 or response.status_code in ok_statuses:
             return response

@@ -6,6 +6,7 @@ the shape differences are the parser's business (models.py), not the client's.
 
 from __future__ import annotations
 
+import ssl
 from typing import TYPE_CHECKING, Any, AsyncIterator, Optional
 from urllib.parse import quote
 
@@ -19,6 +20,7 @@ from dtle_tui.httpclient import (
     blocking_timeout,
     decode_json,
     index_of,
+    transport_error,
 )
 
 if TYPE_CHECKING:
@@ -217,7 +219,7 @@ class LogStream:
         if self.closed:
             raise StopAsyncIteration
         if self._iter is None:
-            await self._open()
+            await self.open()
         assert self._iter is not None
         http = self._client._http
         try:
@@ -234,19 +236,16 @@ class LogStream:
                 f"no data on the log stream for {self.read_timeout:g}s",
                 addr=http.addr,
             ) from None
-        except httpx.HTTPError as exc:
+        except (httpx.HTTPError, ssl.SSLError) as exc:
             await self.aclose()
-            raise ApiError(
-                SERVICE,
-                ErrorKind.UNREACHABLE,
-                None,
-                f"connection lost while reading logs: {exc or type(exc).__name__}",
-                addr=http.addr,
-            ) from None
+            raise transport_error(SERVICE, http.addr, exc, http.timeout) from None
         self.bytes_read += len(chunk)
         return chunk
 
-    async def _open(self) -> None:
+    async def open(self) -> None:
+        """Connect now (iteration connects lazily): errors surface here and origin=end is pinned."""
+        if self._iter is not None:
+            return
         client = self._client
         params = dict(client._params)
         params.update(

@@ -172,6 +172,8 @@ async def test_client_certificate_required_and_provided(ca, pki, serve, tmp_path
         await jobs(without)
     # TLS 1.3 reports a missing client certificate after the handshake: an alert or a dropped connection
     assert info.value.kind in (ErrorKind.TLS, ErrorKind.UNREACHABLE)
+    if info.value.kind is ErrorKind.TLS:
+        assert "client certificate (NOMAD_CLIENT_CERT)" in info.value.one_line()
 
 
 async def test_tls_server_name(ca, pki, serve, tmp_path):
