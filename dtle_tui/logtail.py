@@ -245,7 +245,7 @@ class LogTail:
                     closer = getattr(stream, "aclose", None)
                     if closer is not None:
                         await closer()
-                reason = "the log stream ended (task not running?)"
+                reason = "stream ended (task not running?)"
             except asyncio.CancelledError:
                 raise
             except ApiError as exc:
@@ -257,7 +257,7 @@ class LogTail:
                 reason = f"Nomad: unexpected log data: {exc}"
             if got_data:
                 delay = self.backoff_start_s
-            self._set_state(TailState(False, f"{reason}; reconnecting in {delay:g}s"))
+            self._set_state(TailState(False, f"{reason}; retry in {delay:g}s"))
             await asyncio.sleep(delay)
             delay = min(self.backoff_cap_s, delay * 2)
 

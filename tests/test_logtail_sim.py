@@ -56,7 +56,7 @@ async def test_follow_then_reconnect_after_nomad_restart_without_duplicates(sim,
         await wait_for(lambda: "marker one" in got, "a line written while following")
 
         sim.nomad_faults.down = True  # the agent stops: the stream drops, the port refuses
-        await wait_for(lambda: not tail.state.following and "reconnecting" in tail.state.message, "the drop")
+        await wait_for(lambda: not tail.state.following and "retry in" in tail.state.message, "the drop")
         sim.logs.write(alloc.id, "dest", "stdout", "written while down 1\nwritten while down 2\n")
         sim.nomad_faults.down = False
         sim.logs.write(alloc.id, "dest", "stdout", "after restart\n")

@@ -185,34 +185,39 @@ class LogsScreen(ConsoleScreen):
 
     def _show_header(self) -> None:
         out = Text()
-        out.append(f"alloc {self.alloc_id[:8]}", style="bold")
-        if self.job_id:
-            out.append(f"  job {safe_text(self.job_id, max_len=40)}")
+        out.append(self.log_type, style="bold reverse" if self.log_type == "stderr" else "bold")
         out.append("  task ")
         out.append(safe_text(self.task_name), style="bold")
         if len(self.task_names) > 1:
-            out.append(f" ({self.task_names.index(self.task_name) + 1}/{len(self.task_names)}, t: next)")
-        out.append("  ")
-        out.append(self.log_type, style="bold reverse" if self.log_type == "stderr" else "bold")
+            out.append(f" ({self.task_names.index(self.task_name) + 1}/{len(self.task_names)})")
         out.append("  ")
         if self.paused:
             out.append("PAUSED (space: follow)", style="bold yellow")
         elif self._state.following:
             out.append("following", style="green")
-        if self._state.message and self._state.message != "following":
-            out.append(
-                f"  {safe_text(self._state.message, max_len=120)}", style="red" if self._state.final else "yellow"
-            )
+        else:
+            style = "red" if self._state.final else "yellow"
+            out.append(safe_text(self._state.message, max_len=120), style=style)
         if self.search_term:
             matches = self.matches()
             where = ""
             if self.current_match is not None and self.current_match in matches:
                 where = f"{matches.index(self.current_match) + 1}/"
             out.append(f"  /{safe_text(self.search_term, max_len=30)}: {where}{len(matches)} matches")
+        out.append(f"  alloc {self.alloc_id[:8]}", style="dim")
+        if self.job_id:
+            out.append(f"  job {safe_text(self.job_id, max_len=40)}", style="dim")
         try:
             self.query_one("#logs-header", Static).update(out)
         except Exception:  # not mounted (yet, or any more)
             pass
+
+    def check_action(self, action: str, parameters: tuple) -> Optional[bool]:
+        if action == "next_task" and len(self.task_names) < 2:
+            return False  # hidden from the footer: nothing to cycle
+        if action in ("next_match", "previous_match") and not self.search_term:
+            return False
+        return True
 
     # ---- actions --------------------------------------------------------------------------------
     def action_back(self) -> None:
@@ -272,6 +277,7 @@ class LogsScreen(ConsoleScreen):
         log.notify_style_update()  # drops the rendered-line cache, so old highlights go
         log.refresh()
         self._close_search()
+        self.refresh_bindings()
         self.current_match = None
         if self.search_term:
             self._jump(backwards=True)  # the newest match first: newest lines are at the bottom

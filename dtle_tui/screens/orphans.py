@@ -31,9 +31,9 @@ from dtle_tui.widgets.keyed_table import KeyedTable
 
 KEYS_WITHOUT_JOB = "keys without job"
 COLUMNS = [
-    ("job", "Job", 28),
+    ("job", "Job", 22),
     ("kind", "Kind", 20),
-    ("keys", "Consul keys", 34),
+    ("keys", "Consul keys", 21),
     ("gtid", "Gtid", None),
 ]
 NOTHING = (
@@ -47,23 +47,22 @@ def orphan_key(orphan: Orphan) -> str:
 
 
 def key_names(orphan: Orphan) -> str:
-    """`5: dtle/<job>/ + dtleJobList` style, short enough for a cell (full names in the detail pane)."""
+    """`dtle/ ×4, dtleJobList` style, short enough for a cell (full names in the detail pane)."""
     if not orphan.keys:
         return "—"
-    parts = []
-    if any(k.startswith(f"dtle/{orphan.job_id}/") for k in orphan.keys):
-        parts.append("dtle/<job>/")
+    tree = sum(1 for k in orphan.keys if k.startswith(f"dtle/{orphan.job_id}/"))
+    parts = [f"dtle/ ×{tree}"] if tree else []
     if f"dtleJobList/{orphan.job_id}" in orphan.keys:
         parts.append("dtleJobList")
-    return f"{len(orphan.keys)}: " + " + ".join(parts)
+    return ", ".join(parts) or f"{len(orphan.keys)} keys"
 
 
 def orphan_cells(orphan: Orphan) -> list:
     kind_style = "yellow" if orphan.kind == KEYS_WITHOUT_JOB else "cyan"
     return [
-        Text(safe_text(orphan.job_id, max_len=28)),
+        Text(safe_text(orphan.job_id, max_len=22)),
         Text(orphan.kind, style=kind_style),
-        Text(safe_text(key_names(orphan), max_len=34)),
+        Text(safe_text(key_names(orphan), max_len=21)),
         Text(safe_text(orphan.gtid_text or "—", max_len=80), style="" if orphan.gtid_text else "dim"),
     ]
 
