@@ -21,7 +21,7 @@ RESTART = {"Attempts": 3, "Interval": 600 * S, "Delay": 15 * S, "Mode": "delay"}
 
 
 def dtle_spec(job_id: str, src: str, dst: str, db: str, password: str, gtid: str = "",
-              kafka: bool = False) -> dict:
+              kafka: bool = False, restart: dict = RESTART) -> dict:
     def conn(host: str, user: str) -> dict:
         return {"Host": host, "Port": 3306, "User": user, "Password": password, "Charset": "utf8mb4"}
 
@@ -31,12 +31,12 @@ def dtle_spec(job_id: str, src: str, dst: str, db: str, password: str, gtid: str
     return {"ID": job_id, "Datacenters": ["dc1"], "Reschedule": {"Attempts": 1, "Interval": 1800 * S,
                                                                   "Unlimited": False},
             "TaskGroups": [
-                {"Name": "src", "RestartPolicy": RESTART, "Tasks": [{"Name": "src", "Driver": "dtle", "Config": {
+                {"Name": "src", "RestartPolicy": restart, "Tasks": [{"Name": "src", "Driver": "dtle", "Config": {
                     "Gtid": gtid, "ChunkSize": 2000, "GroupMaxSize": 1024, "GroupTimeout": 100,
                     "DropTableIfExists": False, "ReplChanBufferSize": 32,
                     "ReplicateDoDb": [{"TableSchema": db, "Tables": []}],
                     "ConnectionConfig": conn(src, "dtle_src")}}]},
-                {"Name": "dest", "RestartPolicy": RESTART,
+                {"Name": "dest", "RestartPolicy": restart,
                  "Tasks": [{"Name": "dest", "Driver": "dtle", "Config": dest_config}]}]}
 
 
@@ -160,7 +160,9 @@ class Scenario:
         now = st.now()
         for number, (job_id, src, dst, db, plan, age_min) in enumerate(STORY):
             password = f"s3cr3t-{db}-{self.rng.randint(1000, 9999)}"
-            spec = dtle_spec(job_id, src, dst, db, password, kafka=plan == "kafka",
+            # "Not Restarting" only exists in mode "fail"; dtle's example uses "delay" (restarts forever)
+            restart = dict(RESTART, Mode="fail") if plan.startswith("failed") else RESTART
+            spec = dtle_spec(job_id, src, dst, db, password, kafka=plan == "kafka", restart=restart,
                              gtid="" if plan != "incr-only" else "4f3c9b1e-5d1a-11ee-9b8d-0242ac120002:1-5000")
             record, allocs = self.add_job(spec, age_min * 60)
             started = record.job["SubmitTime"] + 1 * S
@@ -206,7 +208,7 @@ class Scenario:
         st, driver = self.state, self.driver
         error = "DstPutNats: nats: timeout" if rescheduled else \
             "NewApplierIncr: Error 1045: Access denied for user 'dtle_dst'@'10.0.3.21' (using password: YES)"
-        driver.fail(alloc, "dest", error, at, restarts=1)
+        driver.fail(alloc, "dest", error, at, restarts=3)
         failed_at = alloc.task_states["dest"].finished_at
         follow = st.uuid()
         group = next(g for g in record.job["TaskGroups"] if g["Name"] == "dest")
@@ -224,7 +226,7 @@ class Scenario:
             driver.healthy(new)
             driver.go_incr(new, at=failed_at + 40 * S)
         else:
-            driver.fail(new, "dest", error, failed_at + 90 * S, restarts=1)
+            driver.fail(new, "dest", error, failed_at + 90 * S, restarts=3)
 
     def stop_job(self, record: JobRecord, at: int) -> None:
         st = self.state
