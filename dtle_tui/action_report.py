@@ -15,8 +15,8 @@ from dtle_tui.errors import ApiError
 from dtle_tui.secrets import redact_text
 
 ACTIVE = ("pending", "running")
-GTID_NOTE = ("The target database's dtle.gtid_executed_v4 rows are NOT touched. If transactions must be "
-             "re-applied, run on the target MySQL: {sql}")
+GTID_NOTE = ("The target database's dtle.gtid_executed_v4 rows are NOT touched; to re-apply transactions, "
+             "run on the target MySQL: {sql}")
 
 
 @dataclass
@@ -42,6 +42,16 @@ class ActionResult:
             lines.append(f"backup: {self.backup}")
         return "\n".join(lines)
 
+    def brief(self) -> str:
+        """The report for a notification: a success leaves out the steps its summary already says."""
+        lines = [self.summary]
+        if not self.ok and not self.refused:
+            lines += [f"done: {d}" for d in self.done] + [f"NOT done: {d}" for d in self.not_done]
+        lines += self.notes
+        if self.backup:
+            lines.append(f"backup: {self.backup}")
+        return "\n".join(lines)
+
 
 @dataclass
 class Plan:
@@ -58,12 +68,12 @@ class Plan:
     spec: Optional[dict] = None  # add: the parsed job.json
 
     def lines(self) -> list:
-        out = [f"→ {r}" for r in self.requests]
+        """Dialog text: what it means first (it must be seen at 60x20), then the exact requests."""
+        out = [f"Refused: {self.refusal}"] if self.refusal else []
+        out += self.notes
+        out += [f"→ {r}" for r in self.requests]
         if self.backup_dir is not None:
             out.append(f"Backup first, to {self.backup_dir}")
-        out += self.notes
-        if self.refusal:
-            out.append(f"Refused: {self.refusal}")
         return out
 
 

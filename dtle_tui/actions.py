@@ -137,7 +137,7 @@ class Actions:
             raise run.fail("", f"{exc}; nothing was sent") from None
         run.backup = path
         what = "job spec and " if job is not None else ""
-        run.done.append(f"backup of the {what}{len(entries)} Consul key(s) written to {path}")
+        run.done.append(f"backup of the {what}{len(entries)} Consul key(s) written")
         return path
 
     async def _active_allocations(self, run: _Run, job_id: str) -> list:
@@ -185,16 +185,13 @@ class Actions:
             entries = await self._read_keys(run, job_id)
             self._backup(run, job_id, job, entries)
             run.pending.remove("backup")
-            answer = await run.send(step, self.nomad.deregister(job_id, purge=purge))
-            eval_id = answer.get("EvalID") if isinstance(answer, dict) else None
-            if eval_id:
-                run.done[-1] += f" (evaluation {eval_id})"
+            await run.send(step, self.nomad.deregister(job_id, purge=purge))
             gtid, _ = gtid_of(entries, job_id)
             run.notes.append(f"Consul keys kept ({len(entries)}): a re-added job resumes from Gtid "
                              f"{gtid or '(none stored)'}; G resets it, R re-adds the job from the backup"
                              if entries else "Consul holds no keys for this job")
             verb = "purged (removed from Nomad)" if purge else "stopped (Stop: true; kept until GC)"
-            return run.result(True, f"Job {job_id} {verb}. Backup: {run.backup}")
+            return run.result(True, f"Job {job_id} {verb}.")
 
         return await self._perform(action, job_id, [step], body)
 
@@ -250,7 +247,7 @@ class Actions:
                             f"{gtid or '(empty)'}" + (f", BinlogFilePos {binlog}" if binlog else "") + ".")
         run.notes.append(GTID_NOTE.format(sql=self.gtid_sql(job_id)))
         if run.backup:
-            run.notes.append(f"U restores the removed keys from {run.backup}")
+            run.notes.append("U restores these keys from the backup below")
 
     def plan_restore_gtid(self, job_id: str) -> Plan:
         path = bk.latest_backup(self.state, self.cluster, job_id, want="gtid")
@@ -288,7 +285,7 @@ class Actions:
             run.notes.append(f"skipped (a value exists): {', '.join(skipped) or 'none'}")
             run.backup = path
             return run.result(True, f"Restored {len(restored)} of {len(keys)} Consul key(s) of job {job_id} "
-                                    f"from {path} (Gtid {gtid or '(empty)'})")
+                                    f"from its backup (Gtid {gtid or '(empty)'})")
 
         return await self._perform("restore-gtid", job_id, [f"PUT /v1/kv/dtle/{job_id}/…?cas=0"], body)
 
@@ -388,10 +385,7 @@ class Actions:
             await self._reset_steps(run, job_id, backup=False)
             run.pending.append(step)
             entries = []
-        answer = await run.send(step, self.nomad.register(spec))
-        eval_id = answer.get("EvalID") if isinstance(answer, dict) else None
-        if eval_id:
-            run.done[-1] += f": registered (evaluation {eval_id})"
+        await run.send(step, self.nomad.register(spec), "registered")
         gtid, binlog = gtid_of(entries, job_id)
         start = (f"it RESUMES from the Gtid stored in Consul ({gtid or binlog}), not from its config"
                  if resumes_from(gtid, binlog) else "it starts from its config (no position in Consul)")

@@ -39,7 +39,7 @@ __all__ = [
 
 DIR_MODE = 0o700
 FILE_MODE = 0o600
-_SAFE = re.compile(r"[A-Za-z0-9_\-]")
+_SAFE = re.compile(r"[A-Za-z0-9_.\-]")
 
 
 class BackupError(Exception):
@@ -56,15 +56,15 @@ def state_dir(env: Optional[Mapping[str, str]] = None) -> Path:
 
 
 def safe_segment(text: str) -> str:
-    """One filesystem-safe path segment: anything but [A-Za-z0-9_-] percent-encoded (UTF-8).
+    """One filesystem-safe path segment: anything but [A-Za-z0-9_.-] percent-encoded (UTF-8).
 
-    Dots are encoded too, so "." and ".." cannot appear; the result is reversible (unquote).
+    A leading dot is encoded too, so "." / ".." (and hidden names) cannot appear; reversible (unquote).
     """
     if not text:
         return "%00"
     out = []
-    for ch in text:
-        if _SAFE.fullmatch(ch):
+    for i, ch in enumerate(text):
+        if _SAFE.fullmatch(ch) and not (i == 0 and ch == "."):
             out.append(ch)
         else:
             out.extend(f"%{b:02X}" for b in ch.encode("utf-8"))

@@ -67,7 +67,7 @@ async def test_delete_stops_the_job_after_a_private_backup(sim, make_actions, st
     result = await actions.delete_job("job1")
     assert result.ok, result.text()
     assert sim.scenario.job("job1")["Stop"] is True
-    assert result.backup and result.backup.is_dir() and str(result.backup) in result.summary
+    assert result.backup and result.backup.is_dir() and str(result.backup) in result.text()
     for d in (result.backup, result.backup.parent, result.backup.parent.parent, state_env / "backups"):
         assert mode(d) == 0o700, d
     for name in ("job.json", "consul.json", "meta.json"):

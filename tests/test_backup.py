@@ -50,7 +50,8 @@ def test_cluster_name():
     assert cluster_name("prod", "http://x:1") == "prod"
     assert cluster_name(None, "http://127.0.0.1:4646") == "127.0.0.1:4646"
     assert cluster_name(None, "https://nomad.example") == "nomad.example:443"
-    assert safe_segment(cluster_name(None, "http://127.0.0.1:4646")) == "127%2E0%2E0%2E1%3A4646"
+    assert safe_segment(cluster_name(None, "http://127.0.0.1:4646")) == "127.0.0.1%3A4646"
+    assert safe_segment("..") == "%2E." and safe_segment(".x") == "%2Ex"
 
 
 def test_write_backup_modes_atomic_and_loadable(tmp_path):

@@ -35,13 +35,13 @@ class ConfirmScreen(ModalScreen[Answer]):
     ConfirmScreen #confirm-title { text-style: bold; }
     ConfirmScreen #confirm-lines { height: auto; max-height: 12; margin: 1 0 0 0; }
     ConfirmScreen #confirm-input { margin: 0 0 0 0; }
-    ConfirmScreen #confirm-message { color: $warning; height: auto; }
+    ConfirmScreen #confirm-message { color: $warning; height: auto; display: none; }
     ConfirmScreen #confirm-buttons { height: auto; align-horizontal: right; margin: 1 0 0 0; }
     ConfirmScreen #confirm-buttons Button { margin: 0 0 0 2; }
     """
     # Rows the dialog needs besides the request lines (border, title, job, hints, input, message,
     # buttons, margins): the lines get what is left, so the buttons stay on screen at 60x20.
-    CHROME_ROWS = 11
+    CHROME_ROWS = 10
 
     BINDINGS = [
         Binding("escape", "cancel", "Cancel", id="confirm.cancel"),
@@ -134,6 +134,7 @@ class ConfirmScreen(ModalScreen[Answer]):
     def _confirm_typed(self) -> None:
         typed = self.query_one("#confirm-input", Input).value
         message = self.query_one("#confirm-message", Static)
+        message.display = True
         if typed == self.job_id:
             self.dismiss(True)
         elif not typed:

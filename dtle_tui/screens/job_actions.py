@@ -129,7 +129,8 @@ class JobActionsMixin:
 
     def report(self, result: ActionResult) -> None:
         severity = "information" if result.ok else ("warning" if result.refused else "error")
-        self._say(result.text(), severity, 20.0 if result.ok else 60.0)
+        log.info("%s %s: %s", result.action, result.job_id, result.text())
+        self._say(result.brief(), severity, 20.0 if result.ok else 60.0)
 
     async def _confirm(self, screen: ConfirmScreen) -> Any:
         answer = await self.app.push_screen_wait(screen)  # type: ignore[attr-defined]
