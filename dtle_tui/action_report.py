@@ -135,6 +135,18 @@ def resumes_from(gtid: str, binlog: str) -> bool:
     return bool(gtid) or bool(binlog.split("//dtle//")[0].strip())
 
 
+def consul_unsafe(job_id: str) -> Optional[str]:
+    """Why a Consul write for this job ID is refused, or None. python-consul2 puts keys into the URL
+    unencoded: with `?` or `#` in the ID, DELETE dtle/a?b/?recurse would reach the prefix `dtle/a` and
+    take every job starting with "a"; `%` would be decoded into another key."""
+    bad = sorted({ch for ch in job_id if ch in "?#%" or ord(ch) < 32 or ord(ch) == 127})
+    if not bad:
+        return None
+    shown = " ".join(repr(ch) for ch in bad)
+    return (f"the job ID holds {shown}, which the Consul client would not encode: the request could reach "
+            f"other jobs' keys. Nothing was sent; delete or restore dtle/<job>/ by hand (consul kv)")
+
+
 def sql_quote(text: str) -> str:
     return "'" + text.replace("\\", "\\\\").replace("'", "''") + "'"
 

@@ -26,6 +26,7 @@ from dtle_tui.action_report import (
     Plan,
     _Abort,
     _Run,
+    consul_unsafe,
     gtid_of,
     no_userinfo,
     resumes_from,
@@ -231,6 +232,9 @@ class Actions:
         """Check allocations, back up, delete the job's keys. Adds the summary as run.notes[0]."""
         tree, listed = self.reset_writes(job_id)
         run.pending += ["backup", tree, listed] if backup else [tree, listed]
+        unsafe = consul_unsafe(job_id)
+        if unsafe:
+            raise run.refuse(unsafe)
         active = await self._active_allocations(run, job_id)
         if active:
             raise run.refuse(self._active_reason(active))
@@ -263,6 +267,8 @@ class Actions:
 
     async def restore_gtid(self, job_id: str) -> ActionResult:
         async def body(run: _Run) -> ActionResult:
+            if consul_unsafe(job_id):
+                raise run.refuse(consul_unsafe(job_id) or "")
             path = bk.latest_backup(self.state, self.cluster, job_id, want="gtid")
             if path is None:
                 raise run.refuse(f"no backup of job {job_id}'s Consul keys under "

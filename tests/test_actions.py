@@ -314,3 +314,15 @@ async def test_hostile_job_id_stays_inside_its_backup_directory(sim, make_action
     assert result.backup.parent.name == "mig-%5Bb%5Dops"
     assert state_env / "backups" in result.backup.parents
     assert writes(sim) == [("nomad", "DELETE", "/v1/job/mig-[b]ops")]
+
+
+async def test_job_ids_the_consul_client_cannot_encode_are_refused(sim, make_actions):
+    actions = make_actions(sim)
+    for job in ("a?b", "a#b", "a%2Fb"):
+        sim.kv.put(f"dtle/{job}/Gtid", b"x")
+    sim.kv.put("dtle/a/Gtid", b"keep")
+    for job in ("a?b", "a#b", "a%2Fb"):
+        result = await actions.reset_gtid(job)
+        assert result.refused and "would not encode" in result.summary, result.text()
+        assert (await actions.restore_gtid(job)).refused
+    assert writes(sim) == [] and sim.kv.value("dtle/a/Gtid") == b"keep"
