@@ -79,12 +79,18 @@ async def test_cleanup_confirms_backs_up_and_audits(sim, make_settings, tmp_path
         await until(pilot, lambda: not any(k in sim.kv.keys() for k in before), "the keys to go")
         await until(pilot, lambda: orphan not in rows(screen), "the row to disappear")
 
+        await pilot.press("U")  # undo: the keys come back from the backup just written
+        await until(pilot, lambda: isinstance(app.screen, ConfirmScreen), "the restore confirmation")
+        await pilot.press("y")
+        await until(pilot, lambda: all(k in sim.kv.keys() for k in before), "the keys to come back")
+        await until(pilot, lambda: orphan in rows(screen), "the row to come back")
+
     backups = list((settings.state_dir).rglob("consul.json"))
     assert backups, "no backup written"
     saved = backups[0].read_text()
     assert all(k in saved for k in before)
     audit = [json.loads(line) for line in (settings.state_dir / "audit.jsonl").read_text().splitlines()]
-    assert audit[-1]["action"] == "reset-gtid" and audit[-1]["job"] == orphan
+    assert [(a["action"], a["job"]) for a in audit[-2:]] == [("reset-gtid", orphan), ("restore-gtid", orphan)]
 
 
 async def test_cancel_sends_nothing(sim, make_settings):
@@ -105,3 +111,17 @@ def test_key_names_cell():
     o = Orphan("old", KEYS_WITHOUT_JOB, ("dtle/old/BinlogFilePos", "dtle/old/Gtid", "dtleJobList/old"), "x:1-5")
     assert key_names(o) == "dtle/ ×2, dtleJobList"
     assert key_names(Orphan("r", "job without position", (), None)) == "—"
+
+
+async def test_read_only_hides_and_refuses_cleanup(sim, make_settings):
+    orphan = sim.scenario.orphan_job
+    app = DtleApp(make_settings(sim, "--read-only"))
+    async with app.run_test(size=(130, 30)) as pilot:
+        screen = await open_orphans(pilot, app)
+        await until(pilot, lambda: orphan in rows(screen), "the purged job's row")
+        assert screen.check_action("reset_gtid", ()) is False
+        screen.table.move_cursor(row=list(rows(screen)).index(orphan))
+        await pilot.press("G")
+        await pilot.pause(0.2)
+        assert not isinstance(app.screen, ConfirmScreen)
+    assert f"dtle/{orphan}/Gtid" in sim.kv.keys()

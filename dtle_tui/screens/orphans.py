@@ -7,17 +7,17 @@ running jobs without a saved position. The rows come from `Snapshot.orphans` (th
 
 Cleaning up a leftover (`G` or `x`) is the Gtid reset of a job that no longer exists: the same
 confirmation (type the job ID), the same backup of every key first, the same audit line, through
-`Actions.reset_gtid` — which deletes `dtle/<job>/` with the trailing slash (so `job1` never takes
-`job10`'s keys) and `dtleJobList/<job>` exactly (dtle.md §4).
+`JobActionsMixin` (screens/job_actions.py) and `Actions.reset_gtid`, which deletes `dtle/<job>/` with
+the trailing slash (so `job1` never takes `job10`'s keys) and `dtleJobList/<job>` exactly (dtle.md §4).
+`U` restores the keys from that backup.
 """
 
 from __future__ import annotations
 
-import asyncio
 from typing import Optional
 
 from rich.text import Text
-from textual import on, work
+from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Vertical
@@ -25,6 +25,7 @@ from textual.widgets import DataTable, Static
 
 from dtle_tui.clipboard import copy_and_notify
 from dtle_tui.screens.base import ConsoleScreen
+from dtle_tui.screens.job_actions import JobActionsMixin
 from dtle_tui.snapshot import Orphan, Snapshot
 from dtle_tui.textsafe import safe_text
 from dtle_tui.widgets.keyed_table import KeyedTable
@@ -79,7 +80,7 @@ def orphan_detail(orphan: Optional[Orphan]) -> Text:
         )
         out.append("Keys: ", style="bold")
         out.append(safe_text(", ".join(orphan.keys), max_len=600))
-        out.append("\nG or x removes them (backup first, audited); c copies the job ID.", style="dim")
+        out.append("\nG or x removes them (backup first, audited; U restores); c copies the job ID.", style="dim")
     else:
         out.append(
             ": running, but Consul holds no position for it (full copy not finished, or the "
@@ -91,7 +92,7 @@ def orphan_detail(orphan: Optional[Orphan]) -> Text:
     return out
 
 
-class OrphansScreen(ConsoleScreen):
+class OrphansScreen(JobActionsMixin, ConsoleScreen):
     TITLE_TEXT = "orphans: Consul drift"
 
     DEFAULT_CSS = """
@@ -101,15 +102,20 @@ class OrphansScreen(ConsoleScreen):
     OrphansScreen #orphans-note { padding: 1 2; color: $text-muted; }
     """
 
+    # Only the mixin's keys that make sense for keys without a job: G/x clean up, U undoes it from the
+    # backup. Delete/purge/re-add act on Nomad jobs, which these are not.
     BINDINGS = [
-        Binding("G", "cleanup", "Clean up", id="orphans.cleanup"),
-        Binding("x", "cleanup", "Clean up", show=False, id="orphans.cleanup_x"),
+        Binding("G", "reset_gtid", "Clean up", id="orphans.cleanup"),
+        Binding("x", "reset_gtid", "Clean up", show=False, id="orphans.cleanup_x"),
+        Binding("U", "restore_gtid", "Undo clean-up", show=False, id="orphans.restore"),
         Binding("c", "copy_job_id", "Copy ID", id="orphans.copy"),
     ]
 
     def __init__(self, *args, **kwargs) -> None:
         super().__init__(*args, **kwargs)
         self.orphans: tuple = ()
+        self.last_cleaned: Optional[str] = None  # what U undoes: the row is gone once cleaned
+        self._undoing = False
 
     def compose(self) -> ComposeResult:
         yield from self.compose_banner()
@@ -155,7 +161,9 @@ class OrphansScreen(ConsoleScreen):
         return next((o for o in self.orphans if orphan_key(o) == key), None)
 
     def current_job_id(self) -> Optional[str]:
-        """The job the action keys act on (the JobActionsMixin contract)."""
+        """The job the action keys act on (the JobActionsMixin contract); U means the last clean-up."""
+        if self._undoing and self.last_cleaned:
+            return self.last_cleaned
         orphan = self.selected_orphan()
         return orphan.job_id if orphan else None
 
@@ -163,7 +171,8 @@ class OrphansScreen(ConsoleScreen):
     def action_copy_job_id(self) -> None:
         copy_and_notify(self.app, self.current_job_id(), "job ID")
 
-    def action_cleanup(self) -> None:
+    def action_reset_gtid(self) -> None:
+        """G / x: the mixin's Gtid reset (confirm by typing the ID, backup, audit) on a leftover."""
         orphan = self.selected_orphan()
         if orphan is None:
             self.flash("Nothing selected.", "warning")
@@ -175,40 +184,19 @@ class OrphansScreen(ConsoleScreen):
                 "warning",
             )
             return
-        # TODO(job_actions): once screens/job_actions.py lands, mix in JobActionsMixin and call its
-        # Gtid-reset entry point here instead; this path uses the same pieces (ConfirmScreen in
-        # type-the-ID mode, Actions.plan_reset_gtid / reset_gtid: backup, audit).
-        self._cleanup(orphan.job_id)
+        super().action_reset_gtid()
 
-    @work(exclusive=True, group="orphans-cleanup")
-    async def _cleanup(self, job_id: str) -> None:
-        from dtle_tui.actions import Actions
-        from dtle_tui.screens.confirm import ConfirmScreen
-
-        poller = getattr(self.app, "poller", None)
-        if poller is None or poller.nomad is None or poller.consul is None:
-            self.flash("Not connected yet.", "warning")
-            return
-        actions = Actions.from_poller(poller)
+    def action_restore_gtid(self) -> None:
+        """U: put back the keys of the last clean-up (its row is gone), from the backup it wrote."""
+        self._undoing = True
         try:
-            plan = await asyncio.wrap_future(poller.submit(actions.plan_reset_gtid(job_id)))
-        except Exception as exc:  # the plan only reads; say why and send nothing
-            self.flash(f"Could not prepare the clean-up: {exc}", "error")
-            return
-        if plan.refusal:
-            self.flash(f"Refused: {plan.refusal}", "error", timeout=10)
-            return
-        confirm = ConfirmScreen(
-            f"Remove the Consul keys left by {job_id} (no such job in Nomad)?",
-            job_id,
-            plan.lines(),
-            mode="type_id",
-            confirm_label="Remove keys",
-        )
-        answer = await self.app.push_screen_wait(confirm)
-        if answer is not True:
-            self.flash("Cancelled: nothing was sent.")
-            return
-        result = await asyncio.wrap_future(poller.submit(actions.reset_gtid(job_id)))
-        self.flash(result.text(), "information" if result.ok else "error", timeout=12)
-        poller.refresh_now()
+            super().action_restore_gtid()  # reads current_job_id() before returning
+        finally:
+            self._undoing = False
+
+    def report(self, result) -> None:
+        super().report(result)
+        if result.ok and result.action == "reset-gtid":
+            self.last_cleaned = result.job_id
+        elif result.ok and result.action == "restore-gtid" and result.job_id == self.last_cleaned:
+            self.last_cleaned = None
