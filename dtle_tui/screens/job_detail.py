@@ -13,8 +13,10 @@ from textual.containers import Horizontal, Vertical
 from textual.widgets import DataTable, Sparkline, Static
 
 from dtle_tui import clock, fmt
+from dtle_tui.clipboard import copy_and_notify
 from dtle_tui.models import Allocation, Stage
 from dtle_tui.screens.base import ConsoleScreen
+from dtle_tui.screens.job_actions import JobActionsMixin
 from dtle_tui.snapshot import JobDetail, Snapshot
 from dtle_tui.textsafe import safe_text
 from dtle_tui.widgets.keyed_table import KeyedTable
@@ -99,13 +101,16 @@ def summary_text(detail: JobDetail, snapshot: Snapshot, rate_text: str) -> Text:
     return out
 
 
-class JobDetailScreen(ConsoleScreen):
+class JobDetailScreen(JobActionsMixin, ConsoleScreen):
     TITLE_TEXT = "job detail"
 
     BINDINGS = [
         Binding("escape", "back", "Back", id="detail.back"),
         Binding("enter", "open_alloc", "Allocation", id="detail.open_alloc"),
         Binding("s", "spec", "Spec", id="detail.spec"),
+        Binding("l", "logs", "Logs", id="detail.logs"),
+        Binding("c", "copy_gtid", "Copy Gtid", show=False, id="detail.copy"),
+        *[b for b in JobActionsMixin.ACTION_BINDINGS if b.key != "a"],
         Binding("tab", "focus_next", "Next pane", show=False),
     ]
 
@@ -187,6 +192,23 @@ class JobDetailScreen(ConsoleScreen):
         alloc = self.selected_allocation()
         if alloc is not None:
             self.console.open_allocation(alloc.id)
+
+    def current_job_id(self) -> Optional[str]:
+        return self.job_id
+
+    def action_logs(self) -> None:
+        alloc = self.selected_allocation()
+        if alloc is None:
+            self.flash("No allocation selected.", "warning")
+            return
+        from dtle_tui.screens.logs import LogsScreen
+
+        tasks = [t.name for t in alloc.task_states] or [alloc.task_group]
+        self.app.push_screen(LogsScreen(alloc.id, tasks, self.job_id))
+
+    def action_copy_gtid(self) -> None:
+        pos = self.snapshot.positions.get(self.job_id) if self.snapshot else None
+        copy_and_notify(self.app, pos.gtid_text if pos else None, "Gtid set")
 
     def action_back(self) -> None:
         self.console.go_back()

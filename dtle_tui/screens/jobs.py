@@ -12,8 +12,10 @@ from textual.containers import Vertical
 from textual.widgets import DataTable, Input, Static
 
 from dtle_tui import clock, fmt
+from dtle_tui.clipboard import copy_and_notify
 from dtle_tui.models import Stage
 from dtle_tui.screens.base import ConsoleScreen
+from dtle_tui.screens.job_actions import JobActionsMixin
 from dtle_tui.snapshot import JobRow, Snapshot
 from dtle_tui.textsafe import safe_text
 from dtle_tui.widgets.keyed_table import KeyedTable
@@ -85,7 +87,7 @@ def row_cells(row: JobRow, columns: tuple[str, ...], now: float) -> list[Text]:
     return cells
 
 
-class JobsScreen(ConsoleScreen):
+class JobsScreen(JobActionsMixin, ConsoleScreen):
     TITLE_TEXT = "dtle jobs"
 
     BINDINGS = [
@@ -94,6 +96,8 @@ class JobsScreen(ConsoleScreen):
         Binding("escape", "clear_filter", "Clear filter", show=False, id="jobs.clear_filter"),
         Binding("o", "sort_next", "Sort", id="jobs.sort"),
         Binding("O", "sort_reverse", "Reverse", show=False, id="jobs.sort_reverse"),
+        Binding("c", "copy_job_id", "Copy ID", show=False, id="jobs.copy"),
+        *JobActionsMixin.ACTION_BINDINGS,
     ]
 
     def __init__(self) -> None:
@@ -172,6 +176,12 @@ class JobsScreen(ConsoleScreen):
     @property
     def selected_job(self) -> Optional[str]:
         return self.table.selected_key
+
+    def current_job_id(self) -> Optional[str]:
+        return self.selected_job
+
+    def action_copy_job_id(self) -> None:
+        copy_and_notify(self.app, self.selected_job, "job ID")
 
     def action_open(self) -> None:
         job = self.selected_job
