@@ -116,3 +116,21 @@ def test_tasks_of_model_allocation():
 
     assert tasks_of(A()) == ["dest"]
     assert tasks_of(Pending()) == ["src"]
+
+
+async def test_l_in_job_detail_opens_the_selected_allocations_logs(sim, make_settings):
+    app = DtleApp(make_settings(sim))
+    async with app.run_test(size=(120, 30)) as pilot:
+        await until(pilot, lambda: app.snapshot is not None and app.snapshot.row("job1"), "the jobs")
+        app.open_job("job1")
+        await until(
+            pilot,
+            lambda: app.screen.snapshot.detail is not None and app.screen.selected_allocation() is not None,
+            "the job detail",
+        )
+        alloc = app.screen.selected_allocation()
+        await pilot.press("l")
+        await until(pilot, lambda: isinstance(app.screen, LogsScreen) and app.screen.query("#log"), "logs")
+        assert app.screen.alloc_id == alloc.id and app.screen.job_id == "job1"
+        log = app.screen.query_one("#log", Log)
+        await until(pilot, lambda: len(log.lines) > 0, "log lines")
