@@ -68,6 +68,9 @@ class JobActionsMixin:
         name = ACTION_KEYS.get(event.character or "")
         if name is None or not self._read_only or isinstance(self.focused, Input):  # type: ignore[attr-defined]
             return
+        bound = {b.action for b in getattr(type(self), "BINDINGS", []) if isinstance(b, Binding)}
+        if name not in bound:  # a screen may leave a key out (Job detail has no `a`)
+            return
         event.stop()
         job = self.current_job_id()
         calls = {
