@@ -140,3 +140,24 @@ def test_unwritable_log_file_is_a_config_error(tmp_path, monkeypatch, fake_app, 
     assert cli.main(["--log-file", str(blocker / "sub" / "x.log")]) == 2
     assert capsys.readouterr().err.startswith("dtle-tui: error: cannot write log file")
     assert fake_app == []
+
+
+def test_demo_points_the_app_at_a_running_simulator(tmp_path, monkeypatch, fake_app):
+    import httpx
+
+    seen = {}
+
+    def run_app(settings):
+        seen["settings"] = settings
+        seen["jobs"] = httpx.get(settings.nomad.addr + "/v1/jobs", timeout=5).json()
+        return 0
+
+    sys.modules["dtle_tui.app"].run_app = run_app
+    monkeypatch.setattr(os, "environ", {"HOME": str(tmp_path), "NOMAD_TOKEN": "real-cluster-token"})
+    assert cli.main(["--demo", "--demo-dialect", "0.11"]) == 0
+    settings = seen["settings"]
+    assert settings.demo and settings.nomad.token is None and settings.context == "demo"
+    assert settings.nomad.addr.startswith("http://127.0.0.1:") and settings.consul.addr.startswith("http://127.0.0.1:")
+    assert seen["jobs"] and "Namespace" not in seen["jobs"][0]  # 0.11 job stubs have no Namespace
+    with pytest.raises(httpx.HTTPError):  # stopped when the app returned
+        httpx.get(settings.nomad.addr + "/v1/jobs", timeout=1)
