@@ -326,3 +326,19 @@ async def test_job_ids_the_consul_client_cannot_encode_are_refused(sim, make_act
         assert result.refused and "would not encode" in result.summary, result.text()
         assert (await actions.restore_gtid(job)).refused
     assert writes(sim) == [] and sim.kv.value("dtle/a/Gtid") == b"keep"
+
+
+async def test_a_write_timeout_says_it_may_have_been_applied(sim, make_actions):
+    actions = make_actions(sim)  # --timeout 3
+    original = actions.nomad.deregister
+
+    async def slow(job_id, purge=False):
+        sim.nomad_faults.latency = 4.5
+        return await original(job_id, purge=purge)
+
+    actions.nomad.deregister = slow
+    result = await actions.delete_job("job1")
+    sim.nomad_faults.latency = 0
+    assert not result.ok and "timed out" in result.error and "may still have been applied" in result.error
+    assert result.backup is not None and result.not_done[0].startswith("DELETE /v1/job/job1 — failed:")
+    assert writes(sim) == [("nomad", "DELETE", "/v1/job/job1")]  # sent once, never retried
