@@ -138,6 +138,8 @@ def _tls_detail(service: str, exc: BaseException) -> Optional[str]:
         return f"TLS handshake refused ({reason.lower()}): the server wants a client certificate ({env})"
     if reason in _CLIENT_CERT_REJECTED:
         return f"TLS handshake refused ({reason.lower()}): the server rejected the client certificate ({env})"
+    if isinstance(err, (ssl.SSLEOFError, ssl.SSLZeroReturnError, ssl.SSLWantReadError)):
+        return f"TLS connection closed by the server: does it want a client certificate ({env})?"
     if "certificate verify failed" in text:
         return "TLS certificate verify failed: " + text.split("certificate verify failed:", 1)[-1].strip()
     return f"TLS error: {text}"
