@@ -15,6 +15,7 @@ from __future__ import annotations
 import warnings
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Optional
+from urllib.parse import quote
 
 import consul
 import consul.base
@@ -72,6 +73,8 @@ class _HttpxTransport(consul.base.HTTPClient):
         wait = dict(params).get("wait")
         timeout = blocking_timeout(self.http.timeout, wait) if wait else None
         content = data.encode("utf-8") if isinstance(data, str) else data
+        # Quote as python-consul2's own uri() does: a job ID may hold "?", "#", "%" or spaces.
+        path = quote(path, safe="/:")
         request = self.http.build(method, path, params=params, content=content or None, timeout=timeout)
         for name, value in (headers or {}).items():
             request.headers[name] = value

@@ -210,3 +210,14 @@ async def test_python_consul2_adds_the_settings_token():
     finally:
         await kv.aclose()
     assert seen == ["settings-token"]
+
+
+@pytest.mark.parametrize("job_id", ["mig-[b]ops", "odd job?x=1#frag", "pct%41"])
+async def test_keys_are_quoted(kv, job_id):
+    key = f"dtle/{job_id}/Gtid"
+    assert await kv.put(key, b"uuid:1-3") is True
+    entry = await kv.get(key)
+    assert entry is not None and entry.key == key and entry.value == b"uuid:1-3"
+    assert [e.key for e in await kv.job_entries(job_id) if e.key == key] == [key]
+    assert await kv.delete_tree(f"dtle/{job_id}/") is True
+    assert await kv.get(key) is None
