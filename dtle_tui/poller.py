@@ -59,18 +59,30 @@ class Feed:
         self.state = FeedState()
         self.wake = asyncio.Event()
         self.task: Optional[asyncio.Task] = None
+        self._inflight: Optional[asyncio.Future] = None
+        self._inflight_blocking = False
+        self._force_read = False
 
     async def run(self) -> None:
         blocking = True
         while True:
             started = time.monotonic()
-            wait = BLOCK_WAIT if (blocking and self.index) else None
+            wait = BLOCK_WAIT if (blocking and self.index and not self._force_read) else None
+            self._force_read = False
+            # The clients block whenever an index is given: a plain read passes none.
+            self._inflight = asyncio.ensure_future(self.fetch(self.index if wait else 0, wait))
+            self._inflight_blocking = wait is not None
             try:
-                result = await self.fetch(self.index, wait)
-                value = result.value
-                self.on_data(value)
-            except asyncio.CancelledError:
+                await asyncio.wait({self._inflight})
+            except asyncio.CancelledError:  # the feed itself is stopped: take the request with it
+                self._inflight.cancel()
                 raise
+            if self._inflight.cancelled():  # ctrl+r ended a held blocking query: read again at once
+                self.index = 0
+                continue
+            try:
+                result = self._inflight.result()
+                self.on_data(result.value)
             except (ApiError, ParseError) as exc:
                 if isinstance(exc, ApiError):
                     message = exc.one_line()
@@ -117,8 +129,12 @@ class Feed:
             pass
 
     def kick(self) -> None:
-        """Retry now: wake a feed waiting out a back-off or an interval."""
+        """Refresh now: wake a feed waiting out a back-off or an interval, and end a held blocking query
+        (the operator asked for a fresh read; this is the one time a request is cut short)."""
+        self._force_read = True
         self.wake.set()
+        if self._inflight is not None and self._inflight_blocking and not self._inflight.done():
+            self._inflight.cancel()
 
 
 class Poller:

@@ -32,13 +32,22 @@ def sim_get(addr: str, path: str) -> Any:
 
 def screen_text(app: Any) -> str:
     """Everything painted on the app's current screen, as plain text."""
+    import io
+
+    from rich.console import Console
     from textual.widgets import DataTable, Static
 
+    console = Console(file=io.StringIO(), width=400, color_system=None, record=True)
     parts = []
     for widget in app.screen.query("*"):
         if isinstance(widget, DataTable):
             for row in range(widget.row_count):
                 parts.append(" ".join(str(c) for c in widget.get_row_at(row)))
         elif isinstance(widget, Static):
-            parts.append(str(widget.render()))
+            content = widget.content
+            if isinstance(content, str):
+                parts.append(content)
+            else:
+                console.print(content)
+                parts.append(console.export_text(clear=True))
     return "\n".join(parts)

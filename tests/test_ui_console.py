@@ -1,0 +1,232 @@
+"""The operator console driven through Pilot against the simulator over real HTTP (issue 3)."""
+
+from __future__ import annotations
+
+import pytest
+from textual.command import CommandPalette
+
+from dtle_tui.app import DtleApp
+from dtle_tui.screens.allocation import AllocationScreen
+from dtle_tui.screens.help import HelpScreen
+from dtle_tui.screens.job_detail import JobDetailScreen
+from dtle_tui.screens.jobs import JobsScreen
+from dtle_tui.screens.nodes import NodesScreen
+from dtle_tui.screens.spec import SpecScreen
+from tests.uihelpers import screen_text, sim_get, wait_until
+
+
+def jobs_table(app):
+    return app.screen.query_one("#jobs-table")
+
+
+def row_keys(table) -> list[str]:
+    return [str(table.coordinate_to_cell_key((i, 0)).row_key.value) for i in range(table.row_count)]
+
+
+async def open_jobs(pilot, sim) -> list[str]:
+    expected = sorted(j["ID"] for j in sim_get(sim.nomad_addr, "/v1/jobs"))
+    await wait_until(pilot, lambda: isinstance(pilot.app.screen, JobsScreen)
+                     and jobs_table(pilot.app).row_count == len(expected), what="every job listed")
+    return expected
+
+
+async def select_job(pilot, job_id: str) -> None:
+    table = jobs_table(pilot.app)
+    table.move_cursor(row=row_keys(table).index(job_id))
+    await wait_until(pilot, lambda: pilot.app.screen.selected_job == job_id, what=f"{job_id} selected")
+
+
+@pytest.mark.parametrize("dialect", ["1.1", "0.11"])
+async def test_jobs_screen_shows_every_job_with_status_stage_and_gtid(dialect, make_settings):
+    from dtle_tui.sim import SimCluster
+
+    with SimCluster(dialect=dialect, frozen=True) as sim:
+        app = DtleApp(make_settings(sim))
+        async with app.run_test(size=(80, 24)) as pilot:
+            expected = await open_jobs(pilot, sim)
+            assert row_keys(jobs_table(app)) == expected  # sorted by ID
+            await wait_until(pilot, lambda: app.snapshot and app.snapshot.consul.ok_at, what="Consul read")
+            rows = {r.id: r for r in app.snapshot.rows}
+            scenario = sim.scenario
+            assert rows[scenario.stopped_job].status == "stopped"
+            assert rows[scenario.kafka_job].stage.label == "—"
+            assert rows["job1"].stage.label == "incr"
+            assert all(rows[j].stage.label == "full" for j in scenario.full_jobs)
+            assert rows[scenario.failed_job].dest.failed >= 1
+            text = screen_text(app)
+            assert "mig-[b]ops" in text  # markup shown literally, not as bold "mig-ops"
+            from dtle_tui.gtid import GtidSet
+
+            want = GtidSet.parse(scenario.gtid("job10")).transactions
+            assert rows["job10"].transactions == want
+            assert f"{want:,}" in text
+
+
+async def test_filter_sort_and_cursor_follow_the_same_job(frozen_sim, make_settings):
+    app = DtleApp(make_settings(frozen_sim))
+    async with app.run_test(size=(80, 24)) as pilot:
+        expected = await open_jobs(pilot, frozen_sim)
+        await select_job(pilot, "job10")
+        await pilot.press("slash")
+        await pilot.press(*"job1")
+        table = jobs_table(app)
+        await wait_until(pilot, lambda: row_keys(table) == ["job1", "job10"], what="filtered to job1, job10")
+        assert app.screen.selected_job == "job10"
+        await pilot.press("enter")  # applies the filter, focus back on the table
+        await pilot.press("escape")
+        await wait_until(pilot, lambda: table.row_count == len(expected), what="filter cleared")
+        assert app.screen.selected_job == "job10"
+        await pilot.press("o")  # sort by Status
+        await wait_until(pilot, lambda: app.screen.sort_key == "status")
+        keys = row_keys(table)
+        statuses = [next(r.status for r in app.snapshot.rows if r.id == k) for k in keys]
+        assert statuses == sorted(statuses)
+        assert app.screen.selected_job == "job10"
+        await pilot.press("O")
+        await wait_until(pilot, lambda: row_keys(table) != keys, what="reversed")
+        assert app.screen.selected_job == "job10"
+
+
+async def test_enter_opens_job_detail_with_allocations_events_and_masked_spec(frozen_sim, make_settings):
+    job = frozen_sim.scenario.failed_job
+    app = DtleApp(make_settings(frozen_sim))
+    async with app.run_test(size=(120, 40)) as pilot:
+        await open_jobs(pilot, frozen_sim)
+        await select_job(pilot, job)
+        await pilot.press("enter")
+        await wait_until(pilot, lambda: isinstance(app.screen, JobDetailScreen))
+        allocs = sim_get(frozen_sim.nomad_addr, f"/v1/job/{job}/allocations")
+        table = app.screen.query_one("#allocs")
+        await wait_until(pilot, lambda: table.row_count == len(allocs), what="allocations listed")
+        await wait_until(pilot, lambda: "mysql-src-08.prod:3306" in screen_text(app), what="endpoints from spec")
+        text = screen_text(app)
+        assert "Gtid" in text and "→" in text
+        events = app.screen.query_one("#events")
+        await wait_until(pilot, lambda: events.row_count > 0, what="events of the selected allocation")
+        # Newest first.
+        times = [str(events.get_row_at(i)[0]) for i in range(events.row_count)]
+        assert times == sorted(times, reverse=True)
+
+        await pilot.press("s")
+        await wait_until(pilot, lambda: isinstance(app.screen, SpecScreen))
+        spec_text = screen_text(app)
+        password = sim_get(frozen_sim.nomad_addr, f"/v1/job/{job}")["TaskGroups"][0]["Tasks"][0]["Config"][
+            "ConnectionConfig"]["Password"]
+        assert password and password not in spec_text
+        assert "******" in spec_text
+        await pilot.press("escape")
+        await wait_until(pilot, lambda: isinstance(app.screen, JobDetailScreen))
+
+        await pilot.press("escape")
+        await wait_until(pilot, lambda: isinstance(app.screen, JobsScreen))
+        assert app.screen.selected_job == job
+
+
+async def test_allocation_detail_shows_the_failure_and_reschedule_history(frozen_sim, make_settings):
+    job = frozen_sim.scenario.failed_job
+    allocs = sim_get(frozen_sim.nomad_addr, f"/v1/job/{job}/allocations")
+    failed = next(a for a in allocs if a["ClientStatus"] == "failed")
+    replacement = next(a for a in allocs if a["ID"] != failed["ID"] and a["TaskGroup"] == "dest")
+    app = DtleApp(make_settings(frozen_sim))
+    async with app.run_test(size=(120, 40)) as pilot:
+        await open_jobs(pilot, frozen_sim)
+        await select_job(pilot, job)
+        await pilot.press("enter")
+        await wait_until(pilot, lambda: isinstance(app.screen, JobDetailScreen))
+        table = app.screen.query_one("#allocs")
+        await wait_until(pilot, lambda: table.row_count == len(allocs))
+        table.move_cursor(row=row_keys(table).index(failed["ID"]))
+        await pilot.press("enter")
+        await wait_until(pilot, lambda: isinstance(app.screen, AllocationScreen))
+        await wait_until(pilot, lambda: "Error:" in screen_text(app), what="the error text")
+        text = screen_text(app)
+        assert "DstPutNats" in text
+        assert failed["ID"] in text
+        await pilot.press("escape")
+        await wait_until(pilot, lambda: isinstance(app.screen, JobDetailScreen))
+        table = app.screen.query_one("#allocs")
+        table.move_cursor(row=row_keys(table).index(replacement["ID"]))
+        await pilot.press("enter")
+        await wait_until(pilot, lambda: isinstance(app.screen, AllocationScreen)
+                         and app.screen.alloc_id == replacement["ID"])
+        await wait_until(pilot, lambda: "Reschedule history" in screen_text(app), what="reschedule history")
+        assert failed["ID"][:8] in screen_text(app)
+
+
+async def test_nodes_screen_shows_driver_health(frozen_sim, make_settings):
+    app = DtleApp(make_settings(frozen_sim))
+    async with app.run_test(size=(200, 50)) as pilot:
+        await open_jobs(pilot, frozen_sim)
+        await pilot.press("2")
+        await wait_until(pilot, lambda: isinstance(app.screen, NodesScreen))
+        table = app.screen.query_one("#nodes-table")
+        nodes = sim_get(frozen_sim.nomad_addr, "/v1/nodes")
+        await wait_until(pilot, lambda: table.row_count == len(nodes) == 3)
+        text = screen_text(app)
+        assert "UNHEALTHY" in text and "healthy" in text and "down" in text
+        assert "3.21.11.0" in text
+        await pilot.press("1")
+        await wait_until(pilot, lambda: isinstance(app.screen, JobsScreen))
+
+
+async def test_help_refresh_palette_and_quit(frozen_sim, make_settings):
+    app = DtleApp(make_settings(frozen_sim))
+    async with app.run_test(size=(80, 24)) as pilot:
+        await open_jobs(pilot, frozen_sim)
+        await pilot.press("question_mark")
+        await wait_until(pilot, lambda: isinstance(app.screen, HelpScreen))
+        assert "Gtid" in screen_text(app)
+        await pilot.press("escape")
+        await wait_until(pilot, lambda: isinstance(app.screen, JobsScreen))
+        frozen_sim.reset_requests()
+        await pilot.press("ctrl+r")
+        await wait_until(pilot, lambda: frozen_sim.request_count(service="nomad") >= 1, what="a refresh request")
+        await pilot.press("ctrl+p")
+        await wait_until(pilot, lambda: isinstance(app.screen, CommandPalette))
+        await pilot.press(*"Nodes")
+        await pilot.pause(0.3)
+        await pilot.press("enter")
+        await wait_until(pilot, lambda: isinstance(app.screen, NodesScreen), what="palette switched to Nodes")
+        await pilot.press("q")
+        await wait_until(pilot, lambda: not app.is_running, what="quit")
+
+
+async def test_a_change_in_the_cluster_shows_within_a_second(sim, make_settings):
+    """Blocking queries: a purge made behind the console's back disappears from the table quickly."""
+    import time
+
+    import httpx
+
+    app = DtleApp(make_settings(sim))
+    async with app.run_test(size=(80, 24)) as pilot:
+        await open_jobs(pilot, sim)
+        httpx.delete(sim.nomad_addr + "/v1/job/reports-incr?purge=true").raise_for_status()
+        started = time.monotonic()
+        await wait_until(pilot, lambda: "reports-incr" not in row_keys(jobs_table(app)), timeout=5)
+        assert time.monotonic() - started < 1.5
+
+
+async def test_requests_per_refresh_do_not_grow_with_jobs(make_settings):
+    """One refresh (ctrl+r) costs the same requests at 10 and at 1,000 jobs: no per-job requests."""
+    from dtle_tui.sim import SimCluster
+
+    per_refresh = {}
+    for n in (10, 1000):
+        with SimCluster(jobs=n, frozen=True) as sim:
+            app = DtleApp(make_settings(sim))
+            async with app.run_test(size=(80, 24)) as pilot:
+                await wait_until(pilot, lambda: jobs_table(app).row_count == n, timeout=30)
+                await wait_until(pilot, lambda: app.snapshot.consul.ok_at and app.snapshot.nodes, timeout=10)
+                sim.reset_requests()
+                await pilot.press("ctrl+r")
+
+                def reads() -> list:
+                    # The refresh's reads; each feed then re-arms one held blocking query (index + wait).
+                    return [e for e in sim.requests.entries() if "wait=" not in e[3]]
+
+                await wait_until(pilot, lambda: len(reads()) >= 5, timeout=10, what=f"the refresh reads at {n} jobs: {sim.requests.entries()}")
+                await pilot.pause(0.5)  # a straggler of this refresh would arrive now
+                per_refresh[n] = sorted((e[0], e[2]) for e in reads())
+    # /v1/jobs, /v1/allocations, /v1/nodes, /v1/agent/self and one Consul read, whatever the number of jobs
+    assert per_refresh[10] == per_refresh[1000]
+    assert len(per_refresh[10]) == 5
