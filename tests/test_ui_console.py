@@ -206,27 +206,31 @@ async def test_a_change_in_the_cluster_shows_within_a_second(sim, make_settings)
         assert time.monotonic() - started < 1.5
 
 
-async def test_requests_per_refresh_do_not_grow_with_jobs(make_settings):
-    """One refresh (ctrl+r) costs the same requests at 10 and at 1,000 jobs: no per-job requests."""
+async def reads_of_one_refresh(jobs: int, make_settings) -> list:
+    """The requests one ctrl+r sends to a cluster of `jobs` jobs, once the console has settled."""
     from dtle_tui.sim import SimCluster
 
-    per_refresh = {}
-    for n in (10, 1000):
-        with SimCluster(jobs=n, frozen=True) as sim:
-            app = DtleApp(make_settings(sim))
-            async with app.run_test(size=(80, 24)) as pilot:
-                await wait_until(pilot, lambda: jobs_table(app).row_count == n, timeout=30)
-                await wait_until(pilot, lambda: app.snapshot.consul.ok_at and app.snapshot.nodes, timeout=10)
-                sim.reset_requests()
-                await pilot.press("ctrl+r")
+    with SimCluster(jobs=jobs, frozen=True) as sim:
+        app = DtleApp(make_settings(sim))
+        async with app.run_test(size=(80, 24)) as pilot:
+            await wait_until(pilot, lambda: jobs_table(app).row_count == jobs, timeout=30)
+            await wait_until(pilot, lambda: app.snapshot.consul.ok_at and app.snapshot.nodes, timeout=10)
+            sim.reset_requests()
+            await pilot.press("ctrl+r")
 
-                def reads() -> list:
-                    # The refresh's reads; each feed then re-arms one held blocking query (index + wait).
-                    return [e for e in sim.requests.entries() if "wait=" not in e[3]]
+            def reads() -> list:
+                # The refresh's reads; each feed then re-arms one held blocking query (index + wait).
+                return [e for e in sim.requests.entries() if "wait=" not in e[3]]
 
-                await wait_until(pilot, lambda: len(reads()) >= 5, timeout=10, what=f"the refresh reads at {n} jobs: {sim.requests.entries()}")
-                await pilot.pause(0.5)  # a straggler of this refresh would arrive now
-                per_refresh[n] = sorted((e[0], e[2]) for e in reads())
+            await wait_until(pilot, lambda: len(reads()) >= 5, timeout=10, what=f"reads at {jobs} jobs")
+            await pilot.pause(0.5)  # a straggler of this refresh would arrive now
+            return sorted((e[0], e[2]) for e in reads())
+
+
+async def test_requests_per_refresh_do_not_grow_with_jobs(make_settings):
+    """One refresh costs the same requests at 10 and at 1,000 jobs: no per-job requests."""
+    small = await reads_of_one_refresh(10, make_settings)
+    large = await reads_of_one_refresh(1000, make_settings)
     # /v1/jobs, /v1/allocations, /v1/nodes, /v1/agent/self and one Consul read, whatever the number of jobs
-    assert per_refresh[10] == per_refresh[1000]
-    assert len(per_refresh[10]) == 5
+    assert small == large
+    assert len(small) == 5

@@ -20,7 +20,8 @@ async def wait_until(pilot: Any, condition: Callable[[], Any], timeout: float = 
         if result:
             return result
         await pilot.pause(0.05)
-    raise AssertionError(f"timed out waiting for {what or condition}" + (f" (last error: {last_error})" if last_error else ""))
+    detail = f" (last error: {last_error})" if last_error else ""
+    raise AssertionError(f"timed out waiting for {what or condition}{detail}")
 
 
 def sim_get(addr: str, path: str) -> Any:

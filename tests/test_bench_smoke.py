@@ -1,0 +1,65 @@
+"""Keeps `make bench` from rotting: the whole benchmark once, at 10 jobs, with every duration cut short.
+
+Only the shape of the table is checked (every row there, every figure a number). Timings and their
+targets are never asserted here: they belong to `make bench` and bench/RESULTS.md.
+"""
+
+from __future__ import annotations
+
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+
+ROWS = [
+    "first paint: dtle-tui, pty 80x24",
+    "first paint: minimal Textual DataTable app",
+    "first paint ratio dtle-tui / minimal",
+    "requests to first full load (Nomad+Consul)",
+    "idle requests/min Nomad",
+    "idle requests/min Consul",
+    "requests per ctrl+r",
+    "requests per poll cycle (1 alloc changed)",
+    "idle bytes/s to the terminal",
+    "RSS after load+refreshes, pty (peak)",
+    "CPU per refresh (fetch+parse+diff+render)",
+    "wall time per refresh (change -> painted)",
+    "of which garbage collection (CPU)",
+    "snapshots painted per refresh",
+    "peak RSS (headless 200x50)",
+    "key->screen: cursor move (normal)",
+    "key->screen: filter keystroke (normal)",
+    "key->screen: open Job detail (normal)",
+    "key->screen: cursor move (API answers in 1 s)",
+    "key->screen: filter keystroke (API answers in 1 s)",
+    "key->screen: open Job detail (API answers in 1 s)",
+    "soak RSS start -> end (max)",
+    "soak CPU while the scenario moves",
+    "soak requests/min (Nomad+Consul, moving)",
+]
+NUMBER = re.compile(r"-?\d+(?:\.\d+)?")
+
+
+def test_benchmark_runs_and_prints_every_row(tmp_path):
+    results = tmp_path / "RESULTS.md"
+    proc = subprocess.run(
+        [sys.executable, "-m", "bench", "--tiny", "--results", str(results)],
+        cwd=ROOT, capture_output=True, text=True, timeout=55,
+    )
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    table = {}
+    for line in proc.stdout.splitlines():
+        cells = [c.strip() for c in line.split("|")]
+        if len(cells) == 7 and cells[0] != "figure":
+            table[cells[0]] = cells
+    for row in ROWS:
+        assert row in table, f"missing row {row!r} in:\n{proc.stdout}"
+        value = table[row][2]
+        assert NUMBER.search(value), f"{row}: {value!r} is not a measured number"
+        assert "n/a" not in value, f"{row}: nothing measured"
+    assert "note: " not in proc.stdout.replace("note: took", ""), proc.stdout  # no worker error notes
+    assert "| paint" in proc.stdout and "[paint] " in proc.stdout  # the command behind the figures
+    text = results.read_text()
+    assert "machine:" in text and "Textual" in text and "cores" in text
