@@ -46,7 +46,10 @@ def test_benchmark_runs_and_prints_every_row(tmp_path):
     results = tmp_path / "RESULTS.md"
     proc = subprocess.run(
         [sys.executable, "-m", "bench", "--tiny", "--results", str(results)],
-        cwd=ROOT, capture_output=True, text=True, timeout=55,
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=55,
     )
     assert proc.returncode == 0, proc.stderr[-3000:]
     table = {}

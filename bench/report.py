@@ -1,0 +1,101 @@
+"""The one table `make bench` prints, and bench/RESULTS.md."""
+
+from __future__ import annotations
+
+import datetime
+import os
+import platform
+import statistics
+from dataclasses import dataclass, field
+from typing import List, Optional, Sequence
+
+
+@dataclass
+class Figure:
+    name: str  # what is measured
+    size: str  # "10 jobs", "5000 jobs", "-"
+    value: str  # as measured, with its unit
+    target: str = ""  # the issue's target, "" when the figure is context only
+    verdict: str = ""  # "ok", "MISS (+x%)", ""
+    cmd: str = ""  # reference into Report.commands
+    runs: str = ""  # "median of 5", "1 x 30 s"
+
+
+@dataclass
+class Report:
+    title: str
+    figures: List[Figure] = field(default_factory=list)
+    commands: dict = field(default_factory=dict)  # ref -> command line
+    notes: List[str] = field(default_factory=list)
+
+    def command(self, ref: str, argv: Sequence[str]) -> str:
+        self.commands[ref] = " ".join(argv)
+        return ref
+
+    def add(self, figure: Figure) -> None:
+        self.figures.append(figure)
+
+    def render(self) -> str:
+        head = ("figure", "size", "value", "target", "verdict", "runs", "cmd")
+        rows = [head] + [(f.name, f.size, f.value, f.target, f.verdict, f.runs, f.cmd) for f in self.figures]
+        widths = [max(len(r[i]) for r in rows) for i in range(len(head))]
+        line = "+".join("-" * (w + 2) for w in widths)
+        out = [self.title, line]
+        for i, r in enumerate(rows):
+            out.append("|".join(f" {c:<{w}} " for c, w in zip(r, widths)).rstrip())
+            if i == 0:
+                out.append(line)
+        out.append(line)
+        for ref, cmd in self.commands.items():
+            out.append(f"[{ref}] {cmd}")
+        for note in self.notes:
+            out.append(f"note: {note}")
+        return "\n".join(out)
+
+
+def median(values: Sequence[Optional[float]]) -> Optional[float]:
+    clean = [v for v in values if v is not None]
+    return statistics.median(clean) if clean else None
+
+
+def verdict_max(value: Optional[float], limit: float) -> str:
+    """For "at most" targets: ok, or MISS with how far over."""
+    if value is None:
+        return "n/a"
+    if value <= limit:
+        return "ok"
+    if limit == 0:
+        return f"MISS (+{value:g})"
+    return f"MISS (+{(value / limit - 1) * 100:.0f}%)"
+
+
+def machine() -> str:
+    from importlib.metadata import version
+
+    import textual.app  # noqa: F401  (version below)
+
+    return (
+        f"{os.cpu_count()} cores (os.cpu_count), Python {platform.python_version()}, "
+        f"Textual {version('textual')}, {platform.system()} {platform.release()}"
+    )
+
+
+def results_markdown(report: Report, argv: Sequence[str], elapsed_s: float) -> str:
+    now = datetime.datetime.now().astimezone().strftime("%Y-%m-%d %H:%M %Z")
+    lines = [
+        "# Benchmark results (issue 6)",
+        "",
+        "Written by the last full run of `make bench` (`python -m bench`); `--quick` runs do not write this",
+        "file. Each figure is reported as measured; the targets are issue 6's. See bench/__main__.py for how",
+        "each figure is measured.",
+        "",
+        f"- date: {now}",
+        f"- command: `{' '.join(argv)}` (took {elapsed_s / 60:.1f} min)",
+        f"- machine: {machine()}",
+        "",
+        "```",
+        report.render(),
+        "```",
+        "",
+    ]
+    return "\n".join(lines)
