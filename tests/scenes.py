@@ -1,0 +1,150 @@
+"""Screen states on the frozen scenario, shared by the snapshot tests and `make screenshots`.
+
+Everything that could differ between runs is pinned: the simulator is frozen (fixed timestamps, nothing
+moves) on fixed loopback ports (the status line shows the address), the screens' clock is pinned to the
+simulator's, and the time zone is UTC.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import tempfile
+import time
+from pathlib import Path
+from typing import Awaitable, Callable, Dict
+
+from dtle_tui import clock
+from dtle_tui.app import DtleApp
+from dtle_tui.config import load_settings
+from tests.uihelpers import wait_until
+
+NOMAD_PORT, CONSUL_PORT = 46460, 46461
+FROZEN_NOW = 1_795_766_400.0  # the frozen simulator's clock: 2026-11-27T08:00:00Z
+
+Scene = Callable[..., Awaitable[None]]
+
+
+def start_frozen_sim():
+    from dtle_tui.sim import SimCluster
+
+    sim = SimCluster(dialect="1.1", seed=1, frozen=True)
+    sim.start(nomad_port=NOMAD_PORT, consul_port=CONSUL_PORT)
+    return sim
+
+
+def pin_environment() -> None:
+    os.environ["TZ"] = "UTC"
+    time.tzset()
+    clock.freeze(FROZEN_NOW)
+
+
+def make_app(sim, *extra: str) -> DtleApp:
+    # A fixed home: the dialogs show the backup path, and it must read the same on every run.
+    home = Path(tempfile.gettempdir()) / "dtle-tui-scenes"
+    shutil.rmtree(home, ignore_errors=True)
+    home.mkdir(mode=0o700)
+    environ = {"HOME": str(home), "XDG_STATE_HOME": str(home / "state"), "XDG_CONFIG_HOME": str(home / "config")}
+    argv = ["--nomad-addr", sim.nomad_addr, "--consul-addr", sim.consul_addr, *extra]
+    return DtleApp(load_settings(argv, environ))
+
+
+async def loaded(pilot) -> None:
+    app = pilot.app
+    await wait_until(pilot, lambda: app.snapshot and app.snapshot.rows and app.snapshot.consul.ok_at
+                     and app.snapshot.nodes, what="first data")
+    await wait_until(pilot, lambda: app.screen.query_one("#jobs-table").row_count == len(app.snapshot.rows))
+    await pilot.pause(0.2)
+
+
+async def select(pilot, job_id: str) -> None:
+    table = pilot.app.screen.query_one("#jobs-table")
+    keys = [str(table.coordinate_to_cell_key((i, 0)).row_key.value) for i in range(table.row_count)]
+    table.move_cursor(row=keys.index(job_id))
+    await pilot.pause(0.1)
+
+
+async def jobs(pilot) -> None:
+    await loaded(pilot)
+
+
+async def job_detail(pilot) -> None:
+    await loaded(pilot)
+    await select(pilot, "payments-sync")
+    await pilot.press("enter")
+    app = pilot.app
+    await wait_until(pilot, lambda: app.snapshot.detail and app.snapshot.detail.job is not None
+                     and app.screen.query_one("#events").row_count > 0, what="job detail")
+    await pilot.pause(0.2)
+
+
+async def allocation(pilot) -> None:
+    await job_detail(pilot)
+    app = pilot.app
+    table = app.screen.query_one("#allocs")
+    failed = next(a for a in app.snapshot.detail.allocations if a.client_status == "failed")
+    keys = [str(table.coordinate_to_cell_key((i, 0)).row_key.value) for i in range(table.row_count)]
+    table.move_cursor(row=keys.index(failed.id))
+    await pilot.press("enter")
+    await wait_until(pilot, lambda: app.snapshot.allocation is not None
+                     and app.snapshot.allocation.id == failed.id, what="allocation detail")
+    await pilot.pause(0.2)
+
+
+async def spec(pilot) -> None:
+    await job_detail(pilot)
+    await pilot.press("s")
+    await pilot.pause(0.2)
+
+
+async def nodes(pilot) -> None:
+    await loaded(pilot)
+    await pilot.press("2")
+    await wait_until(pilot, lambda: pilot.app.screen.query_one("#nodes-table").row_count == 3)
+    await pilot.pause(0.2)
+
+
+async def orphans(pilot) -> None:
+    await loaded(pilot)
+    await pilot.press("3")
+    await pilot.pause(0.5)
+
+
+async def help_screen(pilot) -> None:
+    await loaded(pilot)
+    await pilot.press("question_mark")
+    await pilot.pause(0.2)
+
+
+async def confirm_delete(pilot) -> None:
+    await loaded(pilot)
+    await select(pilot, "job1")
+    await pilot.press("d")
+    await pilot.pause(0.5)
+
+
+async def confirm_gtid_reset(pilot) -> None:
+    await loaded(pilot)
+    await select(pilot, "legacy-stopped")
+    await pilot.press("G")
+    await pilot.pause(0.8)
+
+
+async def filtered(pilot) -> None:
+    await loaded(pilot)
+    await pilot.press("slash", *"sync")
+    await pilot.pause(0.3)
+
+
+SCENES: Dict[str, Scene] = {
+    "jobs": jobs,
+    "jobs_filtered": filtered,
+    "job_detail": job_detail,
+    "allocation": allocation,
+    "spec": spec,
+    "nodes": nodes,
+    "orphans": orphans,
+    "help": help_screen,
+    "confirm_delete": confirm_delete,
+    "confirm_gtid_reset": confirm_gtid_reset,
+}

@@ -1,0 +1,41 @@
+"""The look of every screen, at 80x24 and 160x48, on the frozen scenario (pytest-textual-snapshot).
+
+After an intended change of the look: `.venv/bin/python -m pytest tests/test_snapshots.py --snapshot-update`,
+then look at the new SVGs before committing them.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from tests import scenes
+
+
+@pytest.fixture(scope="module")
+def frozen_cluster():
+    sim = scenes.start_frozen_sim()
+    try:
+        yield sim
+    finally:
+        sim.stop()
+
+
+@pytest.fixture(autouse=True)
+def pinned_clock():
+    from dtle_tui import clock
+
+    scenes.pin_environment()
+    yield
+    clock.freeze(None)
+
+
+@pytest.mark.parametrize("size", [(80, 24), (160, 48)], ids=["80x24", "160x48"])
+@pytest.mark.parametrize("scene", sorted(scenes.SCENES))
+def test_screen_looks(scene, size, frozen_cluster, snap_compare):
+    app = scenes.make_app(frozen_cluster)
+    assert snap_compare(app, terminal_size=size, run_before=scenes.SCENES[scene])
+
+
+def test_read_only_hides_the_destructive_keys(frozen_cluster, snap_compare):
+    app = scenes.make_app(frozen_cluster, "--read-only")
+    assert snap_compare(app, terminal_size=(80, 24), run_before=scenes.jobs)
