@@ -135,7 +135,8 @@ class JobsScreen(JobActionsMixin, ConsoleScreen):
         self.columns = WIDE if width >= WIDE_FROM else NARROW
         # Every cell has one space of padding on each side; keep 2 columns for the scrollbar.
         fixed = sum(COLUMNS[c][1] + 2 for c in self.columns if c != "id")
-        id_width = max(12, width - fixed - 4)
+        # Job names are at most 64 characters (dtle.md §1); past that the room is better left empty.
+        id_width = min(64, max(12, width - fixed - 4))
         spec = []
         for key in self.columns:
             label, w, _ = COLUMNS[key]

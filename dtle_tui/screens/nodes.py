@@ -17,8 +17,8 @@ NARROW = [("name", "Name", 14), ("id", "ID", 8), ("status", "Status", 6), ("elig
           ("dtle", "dtle driver", 12), ("version", "dtle version", 12)]
 WIDE = [("name", "Name", 20), ("id", "ID", 8), ("address", "Address", 15), ("dc", "DC", 8),
         ("status", "Status", 7), ("elig", "Eligibility", 11), ("drain", "Drain", 5), ("nomad", "Nomad", 7),
-        ("dtle", "dtle driver", 14), ("version", "dtle version", 11), ("full", "full_version", 28),
-        ("health", "Health", 30)]
+        ("dtle", "dtle driver", 12), ("version", "dtle version", 12), ("full", "full_version", 28),
+        ("health", "Health", 40)]
 WIDE_FROM = 150
 
 
@@ -73,7 +73,12 @@ class NodesScreen(ConsoleScreen):
             self.show_snapshot(self.snapshot)
 
     def _columns(self) -> list:
-        return WIDE if (self.size.width or self.app.size.width) >= WIDE_FROM else NARROW
+        width = self.size.width or self.app.size.width
+        if width < WIDE_FROM:
+            return NARROW
+        # The health text (the driver's own error) takes whatever room is left.
+        fixed = sum(w + 2 for key, _, w in WIDE if key != "health")
+        return [(k, label, max(20, width - fixed - 4) if k == "health" else w) for k, label, w in WIDE]
 
     def _apply_columns(self) -> None:
         self.query_one(KeyedTable).set_columns(self._columns())
