@@ -24,7 +24,7 @@ from typing import Any, Awaitable, Callable, Coroutine, Optional
 
 from dtle_tui.config import Settings
 from dtle_tui.consul_kv import ConsulKV
-from dtle_tui.errors import ApiError
+from dtle_tui.errors import ApiError, redact
 from dtle_tui.gtid import GtidProgress, positions_from_kv
 from dtle_tui.models import (
     ParseError,
@@ -36,14 +36,21 @@ from dtle_tui.models import (
 )
 from dtle_tui.nomad import Indexed, NomadClient
 from dtle_tui.snapshot import FeedState, Snapshot, build_detail, build_rows, find_orphans, group_by_job
+from dtle_tui.textsafe import safe_text
 
 log = logging.getLogger(__name__)
 
-BACKOFF_CAP_S = 30.0
+BACKOFF_FIRST_S = 1.0
+BACKOFF_CAP_S = 30.0  # module constants, read at each failure: tests patch them to stay fast
 MIN_GAP_S = 0.3  # between two answers of one feed: a busy cluster must not turn blocking into a spin
 BLOCK_WAIT = "60s"
 
 Fetch = Callable[[int, Optional[str]], Awaitable[Indexed]]
+
+
+def backoff_delay(failures: int) -> float:
+    """Seconds to wait after the `failures`-th failure in a row: 1, 2, 4, … at most BACKOFF_CAP_S."""
+    return min(BACKOFF_CAP_S, BACKOFF_FIRST_S * 2.0 ** max(0, min(failures - 1, 30)))
 
 
 class Feed:
@@ -89,12 +96,12 @@ class Feed:
                 else:
                     message = f"{self.service} sent an unexpected shape: {exc}"
                 self._failed(message)
-                await self._sleep(min(BACKOFF_CAP_S, 2.0 ** (self.state.failures - 1)))
+                await self._sleep(backoff_delay(self.state.failures))
                 continue
             except Exception as exc:  # a bug must not kill the feed: log it, show it, retry later
                 log.exception("feed %s failed", self.name)
                 self._failed(f"{self.service}: internal error: {type(exc).__name__}: {exc}")
-                await self._sleep(min(BACKOFF_CAP_S, 2.0 ** (self.state.failures - 1)))
+                await self._sleep(backoff_delay(self.state.failures))
                 continue
             elapsed = time.monotonic() - started
             previous = self.index
@@ -110,6 +117,9 @@ class Feed:
                 await self._sleep(MIN_GAP_S - elapsed)
 
     def _failed(self, message: str) -> None:
+        # One line on the status bar, no escape sequences from a server's body, and never a token (an
+        # internal error's text has not been through ApiError's redaction).
+        message = safe_text(redact(" ".join(message.split())), max_len=400)
         old = self.state
         self.index = 0
         self.state = FeedState(

@@ -9,6 +9,7 @@ dead backend (html 502), a truncated body (garbage), a half-open connection (han
 from __future__ import annotations
 
 import threading
+import time
 from typing import Any, Callable
 
 _KNOBS = ("latency", "error_rate", "status", "html", "garbage", "hang", "down")
@@ -43,11 +44,23 @@ class Faults:
     def on_down_change(self, callback: Callable[[bool], None] | None) -> None:
         object.__setattr__(self, "_on_down", callback)
 
-    def wait_while_hanging(self, stopping: threading.Event) -> None:
-        """Block the calling handler while `hang` is set (released by clearing it or by stop)."""
+    def wait_while_hanging(self, stopping: threading.Event, client_gone: Callable[[], bool] | None = None) -> None:
+        """Block the calling handler while `hang` is set (released by clearing it, by stop, or when the
+        client hangs up, as Go's net/http cancels a request's context: tests count what is in flight)."""
         with self._changed:
             while self.hang and not stopping.is_set():
-                self._changed.wait(0.2)
+                if client_gone is not None and client_gone():
+                    return
+                self._changed.wait(0.05 if client_gone is not None else 0.2)
+
+    def wait_latency(self, stopping: threading.Event, client_gone: Callable[[], bool] | None = None) -> None:
+        """Sleep `latency` seconds (cut short by stop or by the client hanging up)."""
+        deadline = time.monotonic() + self.latency
+        while not stopping.is_set():
+            remaining = deadline - time.monotonic()
+            if remaining <= 0 or (client_gone is not None and client_gone()):
+                return
+            stopping.wait(min(remaining, 0.05))
 
     def clear(self) -> None:
         self.update({"latency": 0.0, "error_rate": 0.0, "status": None, "html": False,

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import random
+import select
 import socket
 import threading
 import time
@@ -34,6 +35,7 @@ class Request:
         self.query = parse_qs(parts.query, keep_blank_values=True)
         self.headers = headers
         self.body = body
+        self.client_gone: Callable[[], bool] = lambda: False
 
     def arg(self, name: str, default: str | None = None) -> str | None:
         values = self.query.get(name)
@@ -64,11 +66,43 @@ def json_response(payload, status: int = 200, headers: dict | None = None, sort:
 
 
 class RequestLog:
-    """Thread-safe log of (service, method, path, query) for request counting in tests and benchmarks."""
+    """Thread-safe log of (service, method, path, query) for request counting in tests and benchmarks,
+    and of the requests in flight: `peak(service, path)` is the most requests for one path that were
+    being answered at once, counting only requests that arrived after the last reset."""
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
         self._entries: list[tuple[str, str, str, str]] = []
+        self._live: dict[int, tuple[str, str, int]] = {}  # id -> (service, path, generation)
+        self._generation = 0
+        self._next_id = 0
+        self._peak: dict[tuple[str, str], int] = {}
+
+    def begin(self, service: str, path: str) -> int:
+        with self._lock:
+            self._next_id += 1
+            self._live[self._next_id] = (service, path, self._generation)
+            now = sum(1 for s, p, g in self._live.values()
+                      if s == service and p == path and g == self._generation)
+            key = (service, path)
+            self._peak[key] = max(self._peak.get(key, 0), now)
+            return self._next_id
+
+    def end(self, token: int) -> None:
+        with self._lock:
+            self._live.pop(token, None)
+
+    def in_flight(self, service: str | None = None, path_prefix: str | None = None) -> int:
+        with self._lock:
+            return sum(1 for s, p, _g in self._live.values()
+                       if (service is None or s == service) and (path_prefix is None or p.startswith(path_prefix)))
+
+    def peak(self, service: str | None = None, path_prefix: str | None = None) -> int:
+        """The highest concurrency seen on any one path (matching the filters) since the last reset."""
+        with self._lock:
+            return max([n for (s, p), n in self._peak.items()
+                        if (service is None or s == service) and (path_prefix is None or p.startswith(path_prefix))],
+                       default=0)
 
     def add(self, service: str, method: str, path: str, query: str) -> None:
         with self._lock:
@@ -86,6 +120,8 @@ class RequestLog:
     def reset(self) -> None:
         with self._lock:
             self._entries.clear()
+            self._peak.clear()
+            self._generation += 1
 
     def __len__(self) -> int:
         with self._lock:
@@ -221,12 +257,21 @@ class SimServer:
         if self.faults.down:
             return None
         self.log.add(self.service, request.method, request.path, request.raw_query)
+        token = self.log.begin(self.service, request.path)
+        try:
+            return self._answer(request)
+        finally:
+            self.log.end(token)
+
+    def _answer(self, request: Request) -> Response | None:
         if self.faults.hang:
-            self.faults.wait_while_hanging(self.stopping)
-            if self.stopping.is_set():
+            self.faults.wait_while_hanging(self.stopping, request.client_gone)
+            if self.stopping.is_set() or request.client_gone():
                 return None
         if self.faults.latency > 0:
-            self.stopping.wait(self.faults.latency)
+            self.faults.wait_latency(self.stopping, request.client_gone)
+            if request.client_gone():
+                return None
         if self.faults.html:
             return Response(502, PROXY_502, "text/html")
         if self.faults.status is not None:
@@ -254,6 +299,7 @@ def _make_handler(server: SimServer):
             length = int(self.headers.get("Content-Length") or 0)
             body = self.rfile.read(length) if length else b""
             request = Request(self.command, self.path, self.headers, body)
+            request.client_gone = lambda: _peer_closed(self.connection)
             try:
                 response = server.handle(request)
             except Exception as exc:  # a simulator bug must look like a server error, not hang the client
@@ -296,6 +342,15 @@ def _make_handler(server: SimServer):
         do_GET = do_PUT = do_POST = do_DELETE = do_HEAD = do_PATCH = do_OPTIONS = _serve
 
     return Handler
+
+
+def _peer_closed(conn: socket.socket) -> bool:
+    """True once the client has hung up (EOF waiting on the socket); a request body never follows here."""
+    try:
+        readable, _, _ = select.select([conn], [], [], 0)
+        return bool(readable) and conn.recv(1, socket.MSG_PEEK) == b""
+    except (OSError, ValueError):
+        return True
 
 
 def wait_until(deadline: float, stopping: threading.Event) -> None:
