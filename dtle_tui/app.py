@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import pkgutil
+import threading
 from typing import Iterable, Optional
 
 from textual.app import App, SystemCommand
@@ -11,10 +12,11 @@ from textual.binding import Binding
 from textual.message import Message
 from textual.screen import ModalScreen, Screen
 
-from dtle_tui.config import Settings
+from dtle_tui.config import ConfigError, Settings, contexts, settings_for_context
 from dtle_tui.poller import Poller
 from dtle_tui.screens.allocation import AllocationScreen
 from dtle_tui.screens.base import ConsoleScreen
+from dtle_tui.screens.contexts import ContextsScreen
 from dtle_tui.screens.help import HelpScreen
 from dtle_tui.screens.job_detail import JobDetailScreen
 from dtle_tui.screens.jobs import JobsScreen
@@ -46,6 +48,7 @@ class DtleApp(App):
         Binding("2", "switch_to('nodes')", "Nodes", id="app.nodes"),
         Binding("3", "switch_to('orphans')", "Orphans", id="app.orphans"),
         Binding("ctrl+r", "refresh_now", "Refresh", id="app.refresh"),
+        Binding("C", "pick_context", "Context", show=False, id="app.context"),
         Binding("question_mark", "help", "Help", id="app.help"),
         Binding("q", "quit", "Quit", id="app.quit"),
     ]
@@ -139,12 +142,48 @@ class DtleApp(App):
         if not isinstance(self.screen, HelpScreen):
             self.push_screen(HelpScreen(self.settings.read_only))
 
+    def action_pick_context(self) -> None:
+        if isinstance(self.screen, ModalScreen):
+            return
+        try:
+            found = contexts(self.settings)
+        except ConfigError as exc:
+            self.notify(str(exc), severity="error", markup=False)
+            return
+        self.push_screen(ContextsScreen(found, self.settings.context), self._context_chosen)
+
+    def _context_chosen(self, name: Optional[str]) -> None:
+        if name and name != self.settings.context:
+            self.switch_context(name)
+
+    def switch_context(self, name: str) -> None:
+        """Point the whole console at another cluster: new settings, a new poller, no stale rows."""
+        try:
+            settings = settings_for_context(self.settings, name)
+        except ConfigError as exc:
+            self.notify(str(exc), severity="error", markup=False)
+            return
+        old = self.poller
+        self.settings = settings
+        self.poller = self._poller_factory(settings, self._from_poller)
+        if old is not None:
+            # Stopping joins the old poller's thread: not on the UI's event loop.
+            threading.Thread(target=old.stop, name="dtle-tui-old-poller", daemon=True).start()
+        while len(self.screen_stack) > 1:  # a detail screen of the old cluster means nothing now
+            self.pop_screen()
+        self.snapshot = Snapshot(namespace=settings.nomad.namespace or "default")
+        if isinstance(self.screen, ConsoleScreen):
+            self.screen.receive(self.snapshot)
+        self.poller.start()
+        self.notify(f"Switched to context {name}: {settings.nomad.addr}", markup=False)
+
     def get_system_commands(self, screen: Screen) -> Iterable[SystemCommand]:
         yield SystemCommand("Jobs", "Show the Jobs screen (1)", lambda: self.switch_to("jobs"))
         yield SystemCommand("Nodes", "Show the Nodes screen (2)", lambda: self.switch_to("nodes"))
         yield SystemCommand("Orphans", "Consul keys without a job (3)", lambda: self.switch_to("orphans"))
         yield SystemCommand("Refresh now", "Poll Nomad and Consul at once (ctrl+r)", self.action_refresh_now)
         yield SystemCommand("Help", "Every key (?)", self.action_help)
+        yield SystemCommand("Switch context", "Another cluster of the config file (C)", self.action_pick_context)
         if isinstance(screen, ConsoleScreen):
             yield from screen.palette_commands()
         yield from super().get_system_commands(screen)

@@ -17,6 +17,9 @@ import zipapp
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
+# pip evaluates environment markers against the interpreter running it, not --python-version, so the
+# backports that only Pythons older than 3.11 need are named here (harmless on newer ones).
+OLD_PYTHON_ONLY = ["tomli>=1.1", "exceptiongroup>=1.0.2"]
 MAIN = """\
 import sys
 if sys.version_info < (3, 9):
@@ -40,7 +43,7 @@ def build(output: Path, python_version: str = "3.9") -> Path:
             [
                 sys.executable, "-m", "pip", "install", "--quiet", "--no-compile", "--target", str(stage),
                 "--python-version", python_version, "--implementation", "py", "--abi", "none",
-                "--platform", "any", "--only-binary=:all:", str(wheel),
+                "--platform", "any", "--only-binary=:all:", str(wheel), *OLD_PYTHON_ONLY,
             ],
             check=True,
         )

@@ -26,11 +26,7 @@ class ConsoleScreen(Screen):
         return self.app  # type: ignore[return-value]
 
     def compose_banner(self) -> ComposeResult:
-        app = self.console
-        label = Text(f" {self.TITLE_TEXT} ", style="bold")
-        if app.settings.context:
-            label.append(f" context: {app.settings.context} ", style="reverse bold")
-        yield Static(label, id="banner", classes="banner")
+        yield Static("", id="banner", classes="banner")
 
     def compose_status(self) -> ComposeResult:
         app = self.console
@@ -38,10 +34,29 @@ class ConsoleScreen(Screen):
         yield Footer()
 
     def on_mount(self) -> None:
-        color = self.console.settings.context_color
-        if color:
+        self._banner_for: object = None
+        self.apply_banner()
+
+    def apply_banner(self) -> None:
+        """The screen title and the context's name and colour, so production is never taken for staging.
+        Re-applied when the operator switches context."""
+        settings = self.console.settings
+        key = (settings.context, settings.context_color)
+        if key == getattr(self, "_banner_for", None):
+            return
+        self._banner_for = key
+        try:
+            banner = self.query_one("#banner", Static)
+        except Exception:  # a screen without a banner
+            return
+        label = Text(f" {self.TITLE_TEXT} ", style="bold")
+        if settings.context:
+            label.append(f" context: {settings.context} ", style="reverse bold")
+        banner.update(label)
+        banner.styles.background = None
+        if settings.context_color:
             try:
-                self.query_one("#banner").styles.background = color
+                banner.styles.background = settings.context_color
             except Exception:  # a colour Textual cannot parse: keep the theme's banner
                 pass
 
@@ -55,6 +70,7 @@ class ConsoleScreen(Screen):
         self.show_snapshot(snapshot)
 
     def show_snapshot(self, snapshot: Snapshot) -> None:
+        self.apply_banner()
         try:
             self.query_one(StatusBar).show(snapshot)
         except Exception:  # not mounted yet

@@ -44,6 +44,10 @@ class StatusBar(Static):
         self.redraw()
 
     def redraw(self) -> None:
+        # The app's settings change when the operator switches context: read them each time.
+        settings = getattr(self.app, "settings", None)
+        if settings is not None:
+            self.address, self.read_only = settings.nomad.addr, settings.read_only
         snap = self.snapshot
         parts = Text()
         if self.read_only:

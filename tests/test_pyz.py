@@ -1,0 +1,109 @@
+"""The one-file install: dist/dtle-tui.pyz runs the demo with every python3 from 3.9 to 3.13 present here.
+
+The .pyz is built once per session (pip resolves pure-Python wheels from the package index) and run on a
+pseudo-terminal, as an operator would run it after copying it to a bastion, until the simulated
+cluster's jobs are on screen; then `q` must end it cleanly.
+"""
+
+from __future__ import annotations
+
+import glob
+import os
+import pty
+import select
+import shutil
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def interpreters() -> dict:
+    """One interpreter per minor version 3.9-3.13 found on PATH or under pyenv."""
+    candidates = [shutil.which(f"python3.{minor}") for minor in range(9, 14)]
+    pyenv_root = os.environ.get("PYENV_ROOT", os.path.expanduser("~/.pyenv"))
+    candidates += sorted(glob.glob(os.path.join(pyenv_root, "versions", "3.*", "bin", "python3")))
+    candidates.append(sys.executable)
+    found: dict = {}
+    for exe in filter(None, candidates):
+        try:
+            out = subprocess.run([exe, "-c", "import sys; print('%d.%d' % sys.version_info[:2])"],
+                                 capture_output=True, text=True, timeout=20)
+        except (OSError, subprocess.TimeoutExpired):
+            continue
+        version = out.stdout.strip()
+        if out.returncode == 0 and version in {f"3.{m}" for m in range(9, 14)}:
+            found.setdefault(version, exe)
+    return found
+
+
+@pytest.fixture(scope="module")
+def pyz(tmp_path_factory) -> Path:
+    sys.path.insert(0, str(ROOT / "tools"))
+    try:
+        import build_pyz
+    finally:
+        sys.path.pop(0)
+    return build_pyz.build(tmp_path_factory.mktemp("pyz") / "dtle-tui.pyz")
+
+
+def run_on_pty(argv: list, env: dict, until: bytes, timeout: float = 60.0) -> tuple:
+    """Run argv on an 80x24 pseudo-terminal until `until` is printed; then press q. -> (seen, rc, output)."""
+    import fcntl
+    import struct
+    import termios
+
+    master, slave = pty.openpty()
+    fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", 24, 80, 0, 0))
+    proc = subprocess.Popen(argv, stdin=slave, stdout=slave, stderr=slave, env=env, close_fds=True,
+                            start_new_session=True)
+    os.close(slave)
+    output = b""
+    seen = False
+    deadline = time.monotonic() + timeout
+    try:
+        while time.monotonic() < deadline and proc.poll() is None:
+            ready, _, _ = select.select([master], [], [], 0.2)
+            if ready:
+                try:
+                    output += os.read(master, 65536)
+                except OSError:
+                    break
+            if not seen and until in output:
+                seen = True
+                os.write(master, b"q")
+        rc = proc.wait(timeout=15)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+        os.close(master)
+    return seen, rc, output
+
+
+PYTHONS = interpreters()
+
+
+@pytest.mark.parametrize("version", sorted(PYTHONS))
+def test_pyz_shows_the_demo_cluster(version, pyz, tmp_path):
+    env = {"PATH": "/usr/bin:/bin", "HOME": str(tmp_path), "TERM": "xterm-256color", "LANG": "C.UTF-8",
+           "XDG_STATE_HOME": str(tmp_path / "state"), "XDG_CONFIG_HOME": str(tmp_path / "config")}
+    seen, rc, output = run_on_pty([PYTHONS[version], str(pyz), "--demo"], env, until=b"payments-sync")
+    assert seen, f"python {version}: the demo's jobs never appeared:\n{output[-2000:]!r}"
+    assert rc == 0
+    assert b"Traceback" not in output
+
+
+def test_pyz_version_without_anything_installed(pyz):
+    out = subprocess.run([sys.executable, "-I", str(pyz), "--version"], capture_output=True, text=True, timeout=60)
+    assert out.returncode == 0
+    assert out.stdout.startswith("dtle-tui ")
+
+
+def test_every_supported_python_present_is_tried():
+    # The machine this runs on has at least the interpreter running the tests.
+    assert f"{sys.version_info[0]}.{sys.version_info[1]}" in PYTHONS
