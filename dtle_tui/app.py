@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import pkgutil
+import sys
 import threading
 from typing import Iterable, Optional
 
@@ -11,6 +12,7 @@ from textual.app import App, SystemCommand
 from textual.binding import Binding
 from textual.message import Message
 from textual.screen import ModalScreen, Screen
+from textual.theme import BUILTIN_THEMES
 
 from dtle_tui.config import ConfigError, Settings, contexts, settings_for_context
 from dtle_tui.poller import Poller
@@ -60,7 +62,7 @@ class DtleApp(App):
         self.poller: Optional[Poller] = None
         self._poller_factory = poller_factory
         self._add_orphans_mode()
-        if settings.theme:
+        if settings.theme in BUILTIN_THEMES:
             self.theme = settings.theme
 
     def _add_orphans_mode(self) -> None:
@@ -174,6 +176,8 @@ class DtleApp(App):
         self.snapshot = Snapshot(namespace=settings.nomad.namespace or "default")
         if isinstance(self.screen, ConsoleScreen):
             self.screen.receive(self.snapshot)
+        if settings.theme in BUILTIN_THEMES:
+            self.theme = settings.theme
         self.poller.start()
         self.notify(f"Switched to context {name}: {settings.nomad.addr}", markup=False)
 
@@ -190,6 +194,10 @@ class DtleApp(App):
 
 
 def run_app(settings: Settings) -> int:
+    if settings.theme and settings.theme not in BUILTIN_THEMES:
+        names = ", ".join(sorted(BUILTIN_THEMES))
+        print(f"dtle-tui: error: unknown theme {settings.theme!r} (one of: {names})", file=sys.stderr)
+        return 2
     app = DtleApp(settings)
     result = app.run()
     return int(result or 0) if isinstance(result, int) else 0
