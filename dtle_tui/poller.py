@@ -352,16 +352,17 @@ class Poller:
 
     def _feed_state(self, service: str) -> FeedState:
         states = [f.state for f in self.feeds.values() if f.service == service]
+        # The agent is read once: its success time says nothing about how fresh the data is.
+        ages = [f.state for name, f in self.feeds.items() if f.service == service and name != "agent"] or states
         failing = [s for s in states if s.error]
         if failing:
             first = min(failing, key=lambda s: s.stale_since or 0)
-            oks = [s.ok_at for s in states if s.ok_at]
+            oks = [s.ok_at for s in ages if s.ok_at]
             return FeedState(ok_at=min(oks) if oks else None, error=first.error, stale_since=first.stale_since,
                              failures=max(s.failures for s in failing))
-        oks = [s.ok_at for s in states]
-        if not oks or any(o is None for o in oks):
+        if not states or any(s.ok_at is None for s in states):
             return FeedState()
-        return FeedState(ok_at=min(oks))  # type: ignore[type-var]
+        return FeedState(ok_at=min(s.ok_at for s in ages))  # type: ignore[type-var]
 
     def _publish(self) -> None:
         self._dirty = False

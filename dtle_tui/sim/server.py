@@ -93,9 +93,10 @@ class RequestLog:
             self._live.pop(token, None)
 
     def in_flight(self, service: str | None = None, path_prefix: str | None = None) -> int:
+        """Requests being answered now that arrived after the last reset."""
         with self._lock:
-            return sum(1 for s, p, _g in self._live.values()
-                       if (service is None or s == service) and (path_prefix is None or p.startswith(path_prefix)))
+            return sum(1 for s, p, g in self._live.values() if g == self._generation
+                       and (service is None or s == service) and (path_prefix is None or p.startswith(path_prefix)))
 
     def peak(self, service: str | None = None, path_prefix: str | None = None) -> int:
         """The highest concurrency seen on any one path (matching the filters) since the last reset."""
