@@ -65,3 +65,13 @@ def rate(per_s: Optional[float]) -> str:
     if per_s >= 100:
         return f"{per_s:,.0f}/s"
     return f"{per_s:.1f}/s"
+
+
+def short_time(ns: Optional[int]) -> str:
+    """`21:32:30` for today, `11-26 21:32` for an older day (local time), from Unix ns."""
+    if not ns:
+        return "—"
+    when = datetime.fromtimestamp(ns / 1e9)
+    today = datetime.fromtimestamp(clock.now()).date()
+    return when.strftime("%H:%M:%S") if when.date() == today else when.strftime("%m-%d %H:%M")
+

@@ -7,6 +7,7 @@ text.
 
 from __future__ import annotations
 
+import bisect
 import json
 import re
 from collections import deque
@@ -342,3 +343,26 @@ class GtidProgress:
         if n <= 0:
             return []
         return list(self._rates)[-n:]
+
+    def bucketed_rates(self, n: int, bucket_s: float = 10.0) -> list[float]:
+        """Mean rates over the last `n` fixed windows of `bucket_s` seconds, oldest first.
+
+        Samples arrive whenever any key under dtle/ changes, so sample-to-sample rates jump between 0 and
+        a burst; fixed windows give the sparkline a steady line.
+        """
+        if n <= 0 or len(self._samples) < 2:
+            return []
+        times = [t for t, _ in self._samples]
+        counts = [c for _, c in self._samples]
+        t_end = times[-1]
+        windows = min(n, int((t_end - times[0]) // bucket_s))
+
+        def count_at(t: float) -> int:
+            return counts[max(0, bisect.bisect_right(times, t) - 1)]
+
+        out = []
+        for i in range(windows, 0, -1):
+            start = t_end - i * bucket_s
+            out.append((count_at(start + bucket_s) - count_at(start)) / bucket_s)
+        return out
+

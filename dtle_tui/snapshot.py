@@ -12,6 +12,7 @@ from typing import Iterable, Mapping, Optional
 
 from dtle_tui.gtid import GtidProgress, JobPosition
 from dtle_tui.models import Allocation, Job, JobStub, Node, Stage, StageInfo, detect_stage, stage_timeline
+from dtle_tui.taskevents import is_error_event
 
 
 @dataclass(frozen=True)
@@ -81,6 +82,8 @@ class JobDetail:
     stage: StageInfo
     timeline: tuple[tuple[int, Stage, str], ...]
     error: Optional[str] = None
+    restarts: int = 0
+    last_error: Optional[tuple[int, str, str]] = None  # (time ns, allocation short ID, text)
 
 
 @dataclass(frozen=True)
@@ -195,6 +198,17 @@ def build_rows(
     return tuple(rows)
 
 
+def last_error_event(allocs: Iterable[Allocation]) -> Optional[tuple[int, str, str]]:
+    """The newest event that carries an error, across every task of every allocation of a job."""
+    best: Optional[tuple[int, str, str]] = None
+    for alloc in allocs:
+        for task in alloc.task_states:
+            for ev in task.events:
+                if is_error_event(ev) and (best is None or ev.time_ns > best[0]):
+                    best = (ev.time_ns, alloc.short_id, ev.text or ev.type)
+    return best
+
+
 def build_detail(job_id: str, job: Optional[Job], allocs: list[Allocation], error: Optional[str]) -> JobDetail:
     ordered = tuple(sorted(allocs, key=lambda a: a.create_index, reverse=True))
     return JobDetail(
@@ -204,6 +218,8 @@ def build_detail(job_id: str, job: Optional[Job], allocs: list[Allocation], erro
         stage=detect_stage(ordered),
         timeline=tuple(stage_timeline(ordered)),
         error=error,
+        restarts=sum(a.restarts for a in ordered),
+        last_error=last_error_event(ordered),
     )
 
 

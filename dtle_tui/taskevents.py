@@ -122,7 +122,7 @@ _CAUSE_TYPES = frozenset({
 })
 
 
-def _is_cause(ev: TaskEvent) -> bool:
+def is_error_event(ev: TaskEvent) -> bool:
     if ev.type == "Terminated":
         # dtle exits 0 when done, 1 to be restarted, 2 when dead, with the error in Message (dtle.md §6).
         return bool(ev.exit_code or ev.signal or ev.message or ev.details.get("exit_message"))
@@ -149,7 +149,7 @@ class TaskState:
         cause: Optional[TaskEvent] = None
         verdict: Optional[TaskEvent] = None
         for ev in self.events:
-            if _is_cause(ev):
+            if is_error_event(ev):
                 cause, verdict = ev, None
             elif ev.type == "Not Restarting":
                 verdict = ev

@@ -263,3 +263,15 @@ def test_positions_from_kv_never_raises(entries):
         assert pos.gtid is None or isinstance(pos.gtid, GtidSet)
         assert isinstance(pos.job_status, str) and isinstance(pos.modify_index, int)
         assert pos.job_list is None or isinstance(pos.job_list, dict)
+
+
+def test_bucketed_rates_are_steady_when_samples_arrive_unevenly():
+    p = GtidProgress()
+    # 10 transactions/s, but the count is only seen to move every 5 s while samples come every second
+    for t in range(0, 61):
+        p.feed(t, 100 + (t // 5) * 50)
+    rates = p.bucketed_rates(6, bucket_s=10)
+    assert rates == [pytest.approx(10.0)] * 5 or rates == [pytest.approx(10.0)] * 6
+    assert p.bucketed_rates(0) == [] and GtidProgress().bucketed_rates(5) == []
+    # The plain sample-to-sample history jumps between 0 and 50/s for the same input.
+    assert set(p.history(10)) == {0.0, 50.0}

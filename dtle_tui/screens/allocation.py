@@ -11,7 +11,7 @@ from textual.widgets import Static
 from dtle_tui import fmt
 from dtle_tui.models import Allocation
 from dtle_tui.screens.base import ConsoleScreen
-from dtle_tui.screens.job_detail import CLIENT_STYLE, EVENT_COLUMNS, event_rows
+from dtle_tui.screens.job_detail import CLIENT_STYLE, event_columns, event_rows
 from dtle_tui.snapshot import Snapshot
 from dtle_tui.textsafe import safe_text
 from dtle_tui.widgets.keyed_table import KeyedTable
@@ -69,8 +69,13 @@ class AllocationScreen(ConsoleScreen):
 
     def on_mount(self) -> None:
         super().on_mount()
-        self.query_one("#alloc-events", KeyedTable).set_columns(EVENT_COLUMNS)
+        self.query_one("#alloc-events", KeyedTable).set_columns(event_columns(self.app.size.width))
         self.query_one("#alloc-events", KeyedTable).focus()
+
+    def on_resize(self) -> None:
+        self.query_one("#alloc-events", KeyedTable).set_columns(event_columns(self.size.width))
+        if self.snapshot is not None:
+            self.show_snapshot(self.snapshot)
 
     def show_snapshot(self, snapshot: Snapshot) -> None:
         super().show_snapshot(snapshot)

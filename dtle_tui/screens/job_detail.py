@@ -25,6 +25,12 @@ ALLOC_COLUMNS = [("id", "Alloc", 9), ("group", "Group", 6), ("node", "Node", 14)
                  ("client", "Client", 9), ("restarts", "Restarts", 8), ("age", "Age", 6)]
 EVENT_COLUMNS = [("time", "Time", 19), ("task", "Task", 5), ("type", "Type", 16), ("message", "Message", 60)]
 
+
+def event_columns(width: int) -> list:
+    """The event message takes the width left by the other columns (each cell has 2 of padding)."""
+    fixed = sum(w + 2 for key, _, w in EVENT_COLUMNS if key != "message")
+    return [(k, label, max(20, width - fixed - 4) if k == "message" else w) for k, label, w in EVENT_COLUMNS]
+
 CLIENT_STYLE = {"running": "green", "pending": "yellow", "failed": "bold red", "lost": "bold red",
                 "complete": "dim"}
 
@@ -62,27 +68,22 @@ def event_rows(alloc: Allocation) -> list[tuple[str, list[Text]]]:
 def summary_text(detail: JobDetail, snapshot: Snapshot, rate_text: str) -> Text:
     row = snapshot.row(detail.job_id)
     out = Text()
-    out.append("Job ", style="bold")
-    out.append(safe_text(detail.job_id), style="bold")
-    if detail.error:
-        out.append(f"\n{detail.error}", style="bold red")
+    out.append(safe_text(detail.job_id, max_len=64), style="bold")
     status = row.status if row else (detail.job.status if detail.job else "?")
-    out.append(f"   status {status}")
+    out.append(f"  {status}  ")
     stage = detail.stage.stage
-    out.append("   stage ")
     out.append(stage.label, style="green" if stage is Stage.INCREMENTAL else "cyan" if stage is Stage.FULL else "dim")
     if detail.stage.since_ns:
-        out.append(f" since {fmt.ns_time(detail.stage.since_ns)} ({fmt.age(detail.stage.since_ns)} ago)")
+        out.append(f" since {fmt.short_time(detail.stage.since_ns)} ({fmt.age(detail.stage.since_ns)} ago)")
     if row and row.stalled:
         out.append("  STALLED", style="bold yellow reverse")
+    if detail.error:
+        out.append(f"\n{detail.error}", style="bold red")
     if detail.job is not None:
         ends = detail.job.endpoints
         src = ends.src.describe() if ends.src else "?"
         dest = ends.dest.describe() if ends.dest else "?"
-        out.append("\n")
-        out.append(safe_text(src))
-        out.append("  →  ")
-        out.append(safe_text(dest))
+        out.append(f"\n{safe_text(src)}  →  {safe_text(dest)}")
     pos = snapshot.positions.get(detail.job_id)
     out.append("\nGtid ", style="bold")
     if not snapshot.consul_enabled:
@@ -90,14 +91,23 @@ def summary_text(detail: JobDetail, snapshot: Snapshot, rate_text: str) -> Text:
     elif pos is None or not pos.gtid_text:
         out.append("none saved in Consul", style="dim")
     else:
-        out.append(safe_text(pos.gtid_text, max_len=400))
+        out.append(safe_text(pos.gtid_text, max_len=200))
         txns = pos.gtid.transactions if pos.gtid is not None else None
         out.append(f"\n{fmt.count(txns)} transactions  {rate_text}")
         if pos.binlog:
-            out.append(f"  BinlogFilePos {safe_text(str(pos.binlog))}")
+            out.append(f"  binlog {safe_text(str(pos.binlog))}")
+    out.append("\nStages ", style="bold")
     if detail.timeline:
-        out.append("\nStages: ", style="bold")
-        out.append("  ".join(f"{st.label} {fmt.ns_time(t)}" for t, st, _ in detail.timeline[-4:]))
+        out.append(" → ".join(f"{st.label} {fmt.short_time(t)}" for t, st, _ in detail.timeline[-3:]))
+    else:
+        out.append("no stage events", style="dim")
+    reschedules = sum(1 for a in detail.allocations if a.reschedule_events)
+    out.append(f"  restarts {detail.restarts}  reschedules {reschedules}")
+    if detail.last_error is not None:
+        when, alloc, text = detail.last_error
+        out.append("\nLast error ", style="bold red")
+        out.append(f"{fmt.short_time(when)} {alloc}: ")
+        out.append(safe_text(text, max_len=160), style="red")
     return out
 
 
@@ -134,8 +144,13 @@ class JobDetailScreen(JobActionsMixin, ConsoleScreen):
     def on_mount(self) -> None:
         super().on_mount()
         self.query_one("#allocs", KeyedTable).set_columns(ALLOC_COLUMNS)
-        self.query_one("#events", KeyedTable).set_columns(EVENT_COLUMNS)
+        self.query_one("#events", KeyedTable).set_columns(event_columns(self.app.size.width))
         self.query_one("#allocs", KeyedTable).focus()
+
+    def on_resize(self) -> None:
+        self.query_one("#events", KeyedTable).set_columns(event_columns(self.size.width))
+        if self.snapshot is not None:
+            self.show_snapshot(self.snapshot)
 
     @property
     def allocs_table(self) -> KeyedTable:
@@ -149,10 +164,10 @@ class JobDetailScreen(JobActionsMixin, ConsoleScreen):
         progress = self.console.poller.progress(self.job_id) if self.console.poller else None
         rate = progress.rate() if progress else None
         advanced = progress.last_advanced_s(time.time()) if progress else None
-        rate_text = f"rate {fmt.rate(rate)}  last advanced {fmt.duration(advanced)} ago" if progress else ""
+        rate_text = f"{fmt.rate(rate)}  advanced {fmt.duration(advanced)} ago" if progress else ""
         self.query_one("#summary", Static).update(summary_text(detail, snapshot, rate_text))
         spark = self.query_one("#rate-spark", Sparkline)
-        history = progress.history(60) if progress else []
+        history = progress.bucketed_rates(60, bucket_s=10.0) if progress else []
         self.query_one("#rate-row").display = len(history) > 1
         if history and list(spark.data or []) != history:
             spark.data = history
