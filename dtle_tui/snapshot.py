@@ -163,7 +163,13 @@ def build_rows(
     consul_ok: bool,
 ) -> tuple[JobRow, ...]:
     rows = []
+    seen: set[str] = set()
     for stub in stubs:
+        # A job without an ID, or listed twice (a broken proxy or cache), is not a row of its own: the
+        # table is keyed by job ID.
+        if not stub.id or stub.id in seen:
+            continue
+        seen.add(stub.id)
         allocs = allocs_by_job.get(stub.id, [])
         src, dest = count_allocations(allocs)
         info = detect_stage(allocs)
