@@ -36,7 +36,7 @@ from dtle_tui.models import (
 )
 from dtle_tui.nomad import Indexed, NomadClient
 from dtle_tui.snapshot import FeedState, Snapshot, build_detail, build_rows, find_orphans, group_by_job
-from dtle_tui.textsafe import safe_text
+from dtle_tui.textsafe import safe_text, truncate
 
 log = logging.getLogger(__name__)
 
@@ -119,7 +119,7 @@ class Feed:
     def _failed(self, message: str) -> None:
         # One line on the status bar, no escape sequences from a server's body, and never a token (an
         # internal error's text has not been through ApiError's redaction).
-        message = safe_text(redact(" ".join(message.split())), max_len=400)
+        message = truncate(" ".join(safe_text(redact(message), single_line=False).split()), 400)
         old = self.state
         self.index = 0
         self.state = FeedState(
