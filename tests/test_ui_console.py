@@ -234,3 +234,26 @@ async def test_requests_per_refresh_do_not_grow_with_jobs(make_settings):
     # /v1/jobs, /v1/allocations, /v1/nodes, /v1/agent/self and one Consul read, whatever the number of jobs
     assert small == large
     assert len(small) == 5
+
+
+async def test_palette_offers_the_screen_actions_and_runs_them(frozen_sim, make_settings):
+    app = DtleApp(make_settings(frozen_sim))
+    async with app.run_test(size=(100, 30)) as pilot:
+        await open_jobs(pilot, frozen_sim)
+        await select_job(pilot, "job10")
+        titles = [c.title for c in app.get_system_commands(app.screen)]
+        assert "Delete job job10" in titles and "Reset Gtid of job10" in titles and "Filter jobs" in titles
+        await pilot.press("ctrl+p")
+        await wait_until(pilot, lambda: isinstance(app.screen, CommandPalette))
+        await pilot.press(*"Open job job10")
+        await pilot.pause(0.3)
+        await pilot.press("enter")
+        await wait_until(pilot, lambda: isinstance(app.screen, JobDetailScreen) and app.screen.job_id == "job10")
+
+
+async def test_read_only_palette_has_no_write_actions(frozen_sim, make_settings):
+    app = DtleApp(make_settings(frozen_sim, "--read-only"))
+    async with app.run_test(size=(100, 30)) as pilot:
+        await open_jobs(pilot, frozen_sim)
+        titles = " ".join(c.title for c in app.get_system_commands(app.screen))
+        assert "Delete" not in titles and "Purge" not in titles and "Reset Gtid" not in titles

@@ -50,6 +50,26 @@ class JobActionsMixin:
 
     _action_busy = False
 
+    def action_commands(self) -> list:
+        """The write actions for the command palette, each with its key; none in read-only mode."""
+        from textual.app import SystemCommand
+
+        if self._read_only:
+            return []
+        job = self.current_job_id()
+        bound = {b.action for b in getattr(self, "BINDINGS", []) if isinstance(b, Binding)}
+        entries = [
+            ("delete_job", f"Delete job {job}", "Stop it: DELETE /v1/job/<id> (d)"),
+            ("purge_job", f"Purge job {job}", "DELETE /v1/job/<id>?purge=true (P)"),
+            ("reset_gtid", f"Reset Gtid of {job}", "Delete its Consul position (G)"),
+            ("restore_gtid", f"Restore Gtid of {job}", "Put back the last Gtid backup (U)"),
+            ("readd_job", f"Re-add job {job}", "Register it again from its saved spec (R)"),
+            ("add_job", "Add a job", "Register a job.json file (a)"),
+        ]
+        return [SystemCommand(title, help_text, getattr(self, f"action_{name}"))
+                for name, title, help_text in entries
+                if name in bound and (job or name == "add_job")]
+
     def current_job_id(self) -> Optional[str]:  # provided by the screen
         raise NotImplementedError
 

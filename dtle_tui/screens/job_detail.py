@@ -7,7 +7,7 @@ from typing import Optional
 
 from rich.text import Text
 from textual import on
-from textual.app import ComposeResult
+from textual.app import ComposeResult, SystemCommand
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
 from textual.widgets import DataTable, Sparkline, Static
@@ -207,6 +207,14 @@ class JobDetailScreen(JobActionsMixin, ConsoleScreen):
         alloc = self.selected_allocation()
         if alloc is not None:
             self.console.open_allocation(alloc.id)
+
+    def palette_commands(self):
+        yield SystemCommand("Job spec", "The spec, secrets masked (s)", self.action_spec)
+        yield SystemCommand("Logs of the selected allocation", "stdout / stderr (l)", self.action_logs)
+        yield SystemCommand("Open the selected allocation", "Allocation detail (enter)", self.action_open_alloc)
+        yield SystemCommand("Copy the Gtid set", "OSC 52 clipboard (c)", self.action_copy_gtid)
+        yield SystemCommand("Back", "Back to Jobs (escape)", self.action_back)
+        yield from self.action_commands()
 
     def current_job_id(self) -> Optional[str]:
         return self.job_id

@@ -6,7 +6,7 @@ from typing import Any, Callable, Optional
 
 from rich.text import Text
 from textual import on
-from textual.app import ComposeResult
+from textual.app import ComposeResult, SystemCommand
 from textual.binding import Binding
 from textual.containers import Vertical
 from textual.widgets import DataTable, Input, Static
@@ -192,6 +192,14 @@ class JobsScreen(JobActionsMixin, ConsoleScreen):
     @property
     def selected_job(self) -> Optional[str]:
         return self.table.selected_key
+
+    def palette_commands(self):
+        yield SystemCommand("Filter jobs", "Filter by substring (/)", self.action_filter)
+        yield SystemCommand("Sort by next column", "Cycle the sort column (o)", self.action_sort_next)
+        if self.selected_job:
+            yield SystemCommand(f"Open job {self.selected_job}", "Job detail (enter)", self.action_open)
+            yield SystemCommand("Copy job ID", "OSC 52 clipboard (c)", self.action_copy_job_id)
+        yield from self.action_commands()
 
     def current_job_id(self) -> Optional[str]:
         return self.selected_job
