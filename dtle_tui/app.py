@@ -48,7 +48,7 @@ class DtleApp(App):
     BINDINGS = [
         Binding("1", "switch_to('jobs')", "Jobs", id="app.jobs"),
         Binding("2", "switch_to('nodes')", "Nodes", id="app.nodes"),
-        Binding("3", "switch_to('orphans')", "Orphans", id="app.orphans"),
+        Binding("3", "switch_to('orphans')", "Orphans", show=False, id="app.orphans"),
         Binding("ctrl+r", "refresh_now", "Refresh", id="app.refresh"),
         Binding("C", "pick_context", "Context", show=False, id="app.context"),
         Binding("question_mark", "help", "Help", id="app.help"),
@@ -95,6 +95,13 @@ class DtleApp(App):
     def on_unmount(self) -> None:
         if self.poller is not None:
             self.poller.stop()
+
+    def check_action(self, action: str, parameters: tuple) -> Optional[bool]:
+        # `1` on the Jobs screen itself does nothing: keep its footer room for keys that do.
+        if action == "switch_to" and parameters and parameters[0] == self.current_mode \
+                and len(self.screen_stack) <= 1:
+            return False
+        return True
 
     # ---- navigation -----------------------------------------------------------------------------
     def action_switch_to(self, mode: str) -> None:

@@ -31,7 +31,9 @@ class ConsoleScreen(Screen):
     def compose_status(self) -> ComposeResult:
         app = self.console
         yield StatusBar(app.settings.nomad.addr, app.settings.read_only, app.settings.context, id="status")
-        yield Footer()
+        # Compact, and without the palette hint (it is on the help screen): at 80 columns the footer
+        # then holds the keys an operator needs most.
+        yield Footer(compact=True, show_command_palette=False)
 
     def on_mount(self) -> None:
         self._banner_for: object = None

@@ -42,10 +42,11 @@ class JobActionsMixin:
     ACTION_BINDINGS = [
         Binding("d", "delete_job", "Delete", id="job.delete"),
         Binding("P", "purge_job", "Purge", id="job.purge"),
-        Binding("G", "reset_gtid", "Reset Gtid", id="job.reset_gtid"),
+        Binding("G", "reset_gtid", "Gtid reset", id="job.reset_gtid"),
         Binding("U", "restore_gtid", "Restore Gtid", show=False, id="job.restore_gtid"),
-        Binding("a", "add_job", "Add", id="job.add"),
-        Binding("R", "readd_job", "Re-add", id="job.readd"),
+        # Shown in help and the palette; the footer keeps its room for the keys used most.
+        Binding("a", "add_job", "Add", show=False, id="job.add"),
+        Binding("R", "readd_job", "Re-add", show=False, id="job.readd"),
     ]
 
     _action_busy = False

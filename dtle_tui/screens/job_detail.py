@@ -136,7 +136,7 @@ class JobDetailScreen(JobActionsMixin, ConsoleScreen):
                 yield Static("Gtid rate ", id="rate-label", markup=False)
                 yield Sparkline([], id="rate-spark")
             yield Static("Allocations", classes="section")
-            yield KeyedTable(id="allocs")
+            yield KeyedTable(id="allocs", openable=True)
             yield Static("Events of the selected allocation, newest first", classes="section", id="events-title")
             yield KeyedTable(id="events", cursor_type="row")
         yield from self.compose_status()

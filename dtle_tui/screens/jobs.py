@@ -94,7 +94,7 @@ class JobsScreen(JobActionsMixin, ConsoleScreen):
         Binding("enter", "open", "Open", id="jobs.open"),
         Binding("slash", "filter", "Filter", id="jobs.filter"),
         Binding("escape", "clear_filter", "Clear filter", show=False, id="jobs.clear_filter"),
-        Binding("o", "sort_next", "Sort", id="jobs.sort"),
+        Binding("o", "sort_next", "Sort", show=False, id="jobs.sort"),
         Binding("O", "sort_reverse", "Reverse", show=False, id="jobs.sort_reverse"),
         Binding("c", "copy_job_id", "Copy ID", show=False, id="jobs.copy"),
         *JobActionsMixin.ACTION_BINDINGS,
@@ -112,7 +112,7 @@ class JobsScreen(JobActionsMixin, ConsoleScreen):
         yield from self.compose_banner()
         with Vertical(id="jobs-body"):
             yield Input(placeholder="filter jobs (substring), enter to apply, escape to clear", id="filter")
-            yield KeyedTable(id="jobs-table")
+            yield KeyedTable(id="jobs-table", openable=True)
             yield Static("", id="jobs-empty", classes="empty-note", markup=False)
         yield from self.compose_status()
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 from typing import Optional, Sequence
 
 from rich.text import Text
+from textual.binding import Binding
 from textual.widgets import DataTable
 
 Cell = Text
@@ -20,13 +21,22 @@ Row = tuple[str, Sequence[Cell]]
 class KeyedTable(DataTable):
     """DataTable keyed by a stable ID (job ID, allocation ID, node ID)."""
 
-    def __init__(self, *args, **kwargs) -> None:
+    # DataTable's own `enter` binding is hidden and would hide the screen's "Open" from the footer.
+    BINDINGS = [Binding("enter", "select_cursor", "Open", key_display="⏎")]
+
+    def __init__(self, *args, openable: bool = False, **kwargs) -> None:
+        self.openable = openable
         kwargs.setdefault("cursor_type", "row")
         kwargs.setdefault("zebra_stripes", False)
         super().__init__(*args, **kwargs)
         self._order: list[str] = []
         self._cells: dict[str, tuple[Cell, ...]] = {}
         self._column_keys: list[str] = []
+
+    def check_action(self, action: str, parameters: tuple) -> Optional[bool]:
+        if action == "select_cursor" and not self.openable:
+            return False  # nothing to open from this table: no "Open" in the footer
+        return super().check_action(action, parameters)
 
     def set_columns(self, columns: Sequence[tuple[str, str, Optional[int]]]) -> None:
         """(key, label, width) columns; changing them rebuilds the table (rare: on resize class change)."""
