@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, Iterable, Mapping, Optional
-from urllib.parse import urlsplit
+from urllib.parse import unquote, urlsplit
 
 __all__ = [
     "Backup",
@@ -288,3 +288,18 @@ def latest_backup(state: Path, cluster: str, job_id: str, want: str = "job") -> 
             except BackupError:
                 continue
     return None
+
+
+def saved_jobs(state: Path, cluster: str) -> list[str]:
+    """IDs of the jobs of `cluster` that have a saved spec (what `R` can re-add), sorted."""
+    root = state / "backups" / safe_segment(cluster)
+    try:
+        dirs = [p for p in root.iterdir() if p.is_dir()]
+    except OSError:
+        return []
+    found = []
+    for path in dirs:
+        job_id = unquote(path.name)
+        if latest_backup(state, cluster, job_id, want="job") is not None:
+            found.append(job_id)
+    return sorted(found)

@@ -1,36 +1,21 @@
 """The action keys in the real DtleApp against the simulator: d / P / G / R / U / a end to end, and
-read-only mode. Until the UI owner mixes JobActionsMixin into JobsScreen, a subclass does it here."""
+read-only mode."""
 
 from __future__ import annotations
 
 import json
 from pathlib import Path
 
-from textual.widgets import Input
+from textual.widgets import Input, OptionList
 
 from dtle_tui.app import DtleApp
 from dtle_tui.audit import read_entries
 from dtle_tui.screens.add_job import AddJobScreen
 from dtle_tui.screens.confirm import ConfirmScreen
-from dtle_tui.screens.job_actions import JobActionsMixin
 from dtle_tui.screens.jobs import JobsScreen
+from dtle_tui.screens.pick import PickScreen
 
 EXAMPLE = Path(__file__).parent / "fixtures" / "reference" / "dtle_job_example.json"
-
-if issubclass(JobsScreen, JobActionsMixin):
-    ActionJobsScreen = JobsScreen
-else:
-
-    class ActionJobsScreen(JobActionsMixin, JobsScreen):  # type: ignore[no-redef]
-        BINDINGS = [*JobsScreen.BINDINGS, *JobActionsMixin.ACTION_BINDINGS]
-
-        def current_job_id(self):
-            return self.selected_job
-
-
-class ActionApp(DtleApp):
-    MODES = {**DtleApp.MODES, "jobs": ActionJobsScreen}
-
 
 async def until(pilot, condition, what: str, timeout: float = 15.0) -> None:
     loop_time = pilot.app._loop.time
@@ -51,7 +36,7 @@ def row_keys(screen) -> list:
 
 
 async def select(pilot, app, job_id: str):
-    await until(pilot, lambda: isinstance(app.screen, ActionJobsScreen), "the Jobs screen")
+    await until(pilot, lambda: isinstance(app.screen, JobsScreen), "the Jobs screen")
     screen = app.screen
     await until(pilot, lambda: job_id in row_keys(screen), f"row {job_id}")
     screen.table.move_cursor(row=row_keys(screen).index(job_id))
@@ -68,7 +53,7 @@ def nomad_writes(sim) -> list:
 
 
 async def test_d_then_y_stops_the_job(sim, make_settings):
-    app = ActionApp(make_settings(sim))
+    app = DtleApp(make_settings(sim))
     async with app.run_test(size=(80, 24)) as pilot:
         await select(pilot, app, "job1")
         await pilot.press("d")
@@ -82,7 +67,7 @@ async def test_d_then_y_stops_the_job(sim, make_settings):
 
 
 async def test_d_then_escape_sends_nothing(sim, make_settings):
-    app = ActionApp(make_settings(sim))
+    app = DtleApp(make_settings(sim))
     async with app.run_test(size=(80, 24)) as pilot:
         await select(pilot, app, "job1")
         await pilot.press("d")
@@ -93,7 +78,7 @@ async def test_d_then_escape_sends_nothing(sim, make_settings):
 
 
 async def test_purge_needs_the_typed_id(sim, make_settings):
-    app = ActionApp(make_settings(sim))
+    app = DtleApp(make_settings(sim))
     async with app.run_test(size=(80, 24)) as pilot:
         await select(pilot, app, "mig-[b]ops")
         await pilot.press("P")
@@ -109,7 +94,7 @@ async def test_purge_needs_the_typed_id(sim, make_settings):
 
 
 async def test_gtid_reset_refused_while_running_then_reset_and_restore(sim, make_settings, tmp_path):
-    app = ActionApp(make_settings(sim))
+    app = DtleApp(make_settings(sim))
     async with app.run_test(size=(80, 24)) as pilot:
         await select(pilot, app, "job1")
         await pilot.press("G")
@@ -134,7 +119,7 @@ async def test_gtid_reset_refused_while_running_then_reset_and_restore(sim, make
 
 
 async def test_readd_offers_reset_first(sim, make_settings):
-    app = ActionApp(make_settings(sim))
+    app = DtleApp(make_settings(sim))
     async with app.run_test(size=(80, 24)) as pilot:
         await select(pilot, app, "job10")
         await pilot.press("P")
@@ -142,12 +127,15 @@ async def test_readd_offers_reset_first(sim, make_settings):
         await pilot.press(*"job10", "enter")
         await until(pilot, lambda: sim.scenario.job("job10") is None, "job10 purged")
         await until(pilot, lambda: not isinstance(app.screen, ConfirmScreen), "the dialog closed")
-        await pilot.pause()
-        app.screen.table.focus()
-        # A purged job has no row on the Jobs screen any more (the Orphans screen lists its leftover
-        # keys); stand in for that screen's selection through the current_job_id contract.
-        app.screen.current_job_id = lambda: "job10"
+        await until(pilot, lambda: "job10" not in row_keys(app.screen), "job10's row gone")
+        # A purged job has no row any more: R offers every job with a saved spec.
         await pilot.press("R")
+        await until(pilot, lambda: isinstance(app.screen, PickScreen), "the saved-spec picker")
+        picker = app.screen.query_one(OptionList)
+        ids = [picker.get_option_at_index(i).id for i in range(picker.option_count)]
+        assert ids == ["job10"]
+        assert "purged" in str(picker.get_option_at_index(0).prompt)
+        await pilot.press("enter")
         await until(pilot, lambda: isinstance(app.screen, ConfirmScreen), "the re-add dialog")
         shown = " ".join(str(s.render()) for s in app.screen.query("Static"))
         assert "RESUME" in shown and app.screen.query_one("#confirm-extra")
@@ -162,7 +150,7 @@ async def test_add_from_a_path(sim, make_settings, tmp_path):
     spec["Job"]["ID"] = "added-job"
     (tmp_path / "added.json").write_text(json.dumps(spec))
     (tmp_path / "bad.json").write_text("{\n  nope\n}")
-    app = ActionApp(make_settings(sim))
+    app = DtleApp(make_settings(sim))
     async with app.run_test(size=(80, 24)) as pilot:
         await select(pilot, app, "job1")
         await pilot.press("a")
@@ -180,7 +168,7 @@ async def test_add_from_a_path(sim, make_settings, tmp_path):
 
 async def test_read_only_hides_the_keys_and_refuses(sim, make_settings):
     settings = make_settings(sim, "--read-only")
-    app = ActionApp(settings)
+    app = DtleApp(settings)
     async with app.run_test(size=(120, 24)) as pilot:
         screen = await select(pilot, app, "job1")
         shown = {b.binding.key for b in screen.active_bindings.values()}

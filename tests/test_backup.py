@@ -97,3 +97,13 @@ def test_a_file_in_the_way_is_a_backup_error(tmp_path):
 def test_bad_file_names_are_refused(tmp_path):
     with pytest.raises(BackupError):
         write_backup(tmp_path, "c", "j", {"../x": b""})
+
+
+def test_saved_jobs_lists_jobs_with_a_saved_spec_only(tmp_path):
+    from dtle_tui.backup import saved_jobs, write_backup
+
+    write_backup(tmp_path, "prod", "mig-[b]ops", {"job.json": b'{"ID": "mig-[b]ops"}', "meta.json": b"{}"})
+    write_backup(tmp_path, "prod", "keys-only", {"consul.json": b'{"keys": []}', "meta.json": b"{}"})
+    write_backup(tmp_path, "staging", "other", {"job.json": b'{"ID": "other"}', "meta.json": b"{}"})
+    assert saved_jobs(tmp_path, "prod") == ["mig-[b]ops"]
+    assert saved_jobs(tmp_path, "nowhere") == []

@@ -11,11 +11,12 @@ from textual.binding import Binding
 from textual.containers import Vertical
 from textual.widgets import DataTable, Input, Static
 
-from dtle_tui import clock, fmt
+from dtle_tui import backup, clock, fmt
 from dtle_tui.clipboard import copy_and_notify
 from dtle_tui.models import Stage
 from dtle_tui.screens.base import ConsoleScreen
 from dtle_tui.screens.job_actions import JobActionsMixin
+from dtle_tui.screens.pick import PickScreen
 from dtle_tui.snapshot import JobRow, Snapshot
 from dtle_tui.textsafe import safe_text
 from dtle_tui.widgets.keyed_table import KeyedTable
@@ -200,6 +201,30 @@ class JobsScreen(JobActionsMixin, ConsoleScreen):
             yield SystemCommand(f"Open job {self.selected_job}", "Job detail (enter)", self.action_open)
             yield SystemCommand("Copy job ID", "OSC 52 clipboard (c)", self.action_copy_job_id)
         yield from self.action_commands()
+
+    def action_readd_job(self) -> None:
+        """`R` here can also bring back a purged job, which no longer has a row: pick among saved specs."""
+        if self._read_only:
+            super().action_readd_job()  # refuses, audited
+            return
+        settings = self.console.settings
+        cluster = backup.cluster_name(settings.context, settings.nomad.addr)
+        saved = backup.saved_jobs(settings.state_dir, cluster)
+        shown = {r.id: r for r in self.snapshot.rows} if self.snapshot else {}
+        items = []
+        for job in saved:
+            label = Text(safe_text(job), style="bold")
+            row = shown.get(job)
+            label.append(f"  {row.status}" if row else "  not in Nomad (purged)", style="dim")
+            items.append((job, label))
+        self.app.push_screen(
+            PickScreen("Re-add which job from its saved spec?", items, highlighted=self.selected_job,
+                       empty=f"No saved spec for cluster {cluster}: a spec is saved before each delete or purge."),
+            self._readd_picked)
+
+    def _readd_picked(self, job: Optional[str]) -> None:
+        if job:
+            self._start(lambda actions: self._readd(actions, job))
 
     def current_job_id(self) -> Optional[str]:
         return self.selected_job
