@@ -33,8 +33,8 @@ def fast_retries(monkeypatch):
     """Short back-off and short blocking waits, so a fault is met (and left) within about a second."""
     monkeypatch.setattr(poller, "BACKOFF_FIRST_S", 0.2)
     monkeypatch.setattr(poller, "BACKOFF_CAP_S", 0.5)
-    monkeypatch.setattr(poller, "BLOCK_WAIT", "1s")
-    monkeypatch.setattr(httpclient, "BLOCKING_MARGIN_S", 0.5)
+    monkeypatch.setattr(poller, "BLOCK_WAIT", "500ms")
+    monkeypatch.setattr(httpclient, "BLOCKING_MARGIN_S", 0.2)
 
 
 FAST = ("--timeout", "1", "--refresh", "0.2")
