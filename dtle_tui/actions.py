@@ -209,7 +209,8 @@ class Actions:
                 plan.refusal = self._active_reason(active)
             entries = await self._read_keys(run, job_id)
         except _Abort as abort:
-            plan.notes.append(f"could not check now: {abort.result.error}")
+            # Not knowing what is there is a reason to refuse at once, not to ask for the job ID first.
+            plan.refusal = f"could not check now: {abort.result.error}"
             return plan
         plan.gtid, binlog = gtid_of(entries, job_id)
         plan.notes.append(f"Removes {len(entries)} key(s): " + (", ".join(e.key for e in entries) or "none")

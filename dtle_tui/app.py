@@ -8,6 +8,7 @@ import sys
 import threading
 from typing import Iterable, Optional
 
+from rich.text import Text
 from textual.app import App, SystemCommand
 from textual.binding import Binding
 from textual.message import Message
@@ -15,6 +16,7 @@ from textual.screen import ModalScreen, Screen
 from textual.theme import BUILTIN_THEMES
 
 from dtle_tui.config import ConfigError, Settings, contexts, settings_for_context
+from dtle_tui.errors import redact
 from dtle_tui.poller import Poller
 from dtle_tui.screens.allocation import AllocationScreen
 from dtle_tui.screens.base import ConsoleScreen
@@ -88,6 +90,17 @@ class DtleApp(App):
         # A modal on top hides the console: the screen below catches up when it resumes.
         if isinstance(screen, ConsoleScreen):
             screen.receive(message.snapshot)
+
+    def _fatal_error(self) -> None:
+        # Textual's own crash report prints every local variable, and a local job spec holds database
+        # passwords: log the traceback (redacted, to the log file) and print one redacted line instead.
+        log.exception("dtle-tui crashed")
+        error = sys.exc_info()[1]
+        self.bell()
+        self._exit_renderables.append(
+            Text(redact(f"dtle-tui crashed: {error!r}. Details in {self.settings.log_file}"))
+        )
+        self._close_messages_no_wait()
 
     async def action_quit(self) -> None:
         self.exit(0)

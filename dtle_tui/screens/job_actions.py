@@ -22,6 +22,7 @@ from textual.widgets import Input
 
 from dtle_tui.action_report import ActionResult
 from dtle_tui.actions import Actions
+from dtle_tui.errors import redact
 from dtle_tui.screens.add_job import AddJobScreen
 from dtle_tui.screens.confirm import RESET_FIRST, ConfirmScreen
 
@@ -136,7 +137,7 @@ class JobActionsMixin:
                 raise
             except Exception as exc:  # a bug must be visible, never a silent dead key
                 log.exception("job action failed")
-                self._say(f"Action failed inside dtle-tui: {type(exc).__name__}: {exc}", "error", 30)
+                self._say(redact(f"Action failed inside dtle-tui: {type(exc).__name__}: {exc}"), "error", 30)
             finally:
                 self._action_busy = False
 
@@ -189,9 +190,18 @@ class JobActionsMixin:
         if await self._confirm(screen) is True:
             await self._run(actions, actions.purge_job(job) if purge else actions.delete_job(job))
 
+    def _consul_refusal(self, what: str) -> bool:
+        """Consul known to be down: refuse at once, naming its error, instead of asking for the job ID."""
+        snap = getattr(self.app, "snapshot", None)
+        if snap is not None and not snap.consul_enabled:
+            reason = snap.consul.error or "Consul is unavailable"
+            self._say(f"{what} refused: {reason}. Nothing was sent.", "warning")
+            return True
+        return False
+
     def action_reset_gtid(self) -> None:
         job = self._job_or_say()
-        if job:
+        if job and not self._consul_refusal("Gtid reset"):
             self._start(lambda actions: self._reset(actions, job))
 
     async def _reset(self, actions: Actions, job: str) -> None:
@@ -206,7 +216,7 @@ class JobActionsMixin:
 
     def action_restore_gtid(self) -> None:
         job = self._job_or_say()
-        if job:
+        if job and not self._consul_refusal("Gtid restore"):
             self._start(lambda actions: self._restore(actions, job))
 
     async def _restore(self, actions: Actions, job: str) -> None:
