@@ -34,7 +34,7 @@ import time
 from pathlib import Path
 from typing import List, Optional
 
-from bench import measure
+from bench import measure, soak
 from bench.report import Figure, Report, results_markdown
 
 STEPS = ("paint", "terminal", "cpu", "latency", "soak")
@@ -135,7 +135,7 @@ def run(report: Report, plan: measure.Plan, env: measure.Env, steps: List[str]) 
             measure.app_session(report, plan, env, size, ",".join(modes))
     if "soak" in steps:
         progress(f"soak: {plan.soak_seconds:g} s with the scenario moving")
-        measure.soak(report, plan, env)
+        soak.soak(report, plan, env)
 
 
 if __name__ == "__main__":

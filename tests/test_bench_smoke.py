@@ -35,7 +35,7 @@ ROWS = [
     "key->screen: cursor move (API answers in 1 s)",
     "key->screen: filter keystroke (API answers in 1 s)",
     "key->screen: open Job detail (API answers in 1 s)",
-    "soak RSS start -> end (max)",
+    "soak RSS start -> half -> end (max)",
     "soak CPU while the scenario moves",
     "soak requests/min (Nomad+Consul, moving)",
 ]
