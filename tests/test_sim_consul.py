@@ -138,3 +138,17 @@ def test_python_consul2_sync_client(sim):
     assert client.kv.get("py/key")[1]["Flags"] == FLAGS
     assert client.kv.delete("py/", recurse=True) is True
     assert client.kv.get("py/key")[1] is None
+
+
+def test_unknown_consul_token_is_refused_while_anonymous_reads_are_filtered():
+    import httpx
+
+    from dtle_tui.sim import SimCluster
+
+    with SimCluster(frozen=True, consul_token="right-token") as sim:
+        wrong = httpx.get(sim.consul_addr + "/v1/kv/dtle?recurse", headers={"X-Consul-Token": "wrong"})
+        assert (wrong.status_code, wrong.text) == (403, "ACL not found")
+        anonymous = httpx.get(sim.consul_addr + "/v1/kv/dtle?recurse")
+        assert (anonymous.status_code, anonymous.text) == (404, "")
+        right = httpx.get(sim.consul_addr + "/v1/kv/dtle?recurse", headers={"X-Consul-Token": "right-token"})
+        assert right.status_code == 200 and right.json()

@@ -42,6 +42,10 @@ class ConsulApi:
         if not path.startswith("/v1/kv/") and path != "/v1/kv":
             return text(404, "404 page not found\n")  # Go's default mux answer for unrouted paths
         key = path[len("/v1/kv/"):] if path.startswith("/v1/kv/") else ""
+        if self.token is not None and self._sent_token(request) not in (None, "", self.token):
+            # A token Consul does not know is refused outright, even for reads (consul-kv.md §4); only
+            # the anonymous token gets ACL-filtered (empty) answers.
+            return text(403, "ACL not found")
         if request.method == "GET":
             return self.get(request, key)
         if request.method == "PUT":
@@ -51,15 +55,15 @@ class ConsulApi:
         return text(405, f"method {request.method} not allowed")
 
     # ---- helpers -----------------------------------------------------------------------------------
-    def _authorized(self, request: Request) -> bool:
-        if self.token is None:
-            return True
+    def _sent_token(self, request: Request) -> str | None:
         sent = request.headers.get("X-Consul-Token")
         bearer = request.headers.get("Authorization", "")
         if not sent and bearer.lower().startswith("bearer "):
             sent = bearer[7:].strip()
-        sent = sent or request.arg("token")
-        return sent == self.token
+        return sent or request.arg("token")
+
+    def _authorized(self, request: Request) -> bool:
+        return self.token is None or self._sent_token(request) == self.token
 
     def _block(self, request: Request, key: str, prefix: bool) -> Response | None:
         raw_index = request.arg("index")
