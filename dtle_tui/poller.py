@@ -9,8 +9,9 @@ one request per feed per `wait`. When a server does not block (no index header, 
 with the same index), the feed falls back to the `--refresh` interval. Failures back off exponentially,
 capped at 30 s; `refresh_now()` retries at once.
 
-Per refresh the cost is fixed whatever the number of jobs: /v1/jobs, /v1/allocations, /v1/nodes, one
-Consul read of `dtle/` and one of `dtleJobList/`, plus what an open detail screen needs.
+Per refresh the cost is fixed whatever the number of jobs: /v1/jobs, /v1/allocations, /v1/nodes, the
+agent once, and one recursive Consul read of the prefix `dtle` (which covers `dtle/<job>/…` and
+`dtleJobList/<job>` alike), plus what an open detail screen needs.
 """
 
 from __future__ import annotations
