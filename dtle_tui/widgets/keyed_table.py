@@ -68,8 +68,32 @@ class KeyedTable(DataTable):
         self._pending_cursor = None
         wanted = [key for key, _ in rows]
         new_cells = {key: tuple(cells) for key, cells in rows}
+        gone = [k for k in self._order if k not in new_cells]
+        added = sum(1 for k in wanted if k not in self._cells)
+        if len(gone) + added > max(64, len(wanted) // 4):
+            # A filter or a context switch changes most rows: removing rows one by one costs O(rows)
+            # each in DataTable, so rebuild in one pass and put the cursor back on its key.
+            changed = self._rebuild(wanted, new_cells)
+        else:
+            changed = self._patch(wanted, new_cells, gone)
+        self._order = wanted
+        if selected is not None and selected in new_cells:
+            index = position_of(wanted, selected)
+            if index != self.cursor_row:
+                self.move_cursor(row=index, animate=False, scroll=False)
+        return changed
+
+    def _rebuild(self, wanted: list[str], new_cells: dict) -> bool:
+        self.clear(columns=False)
+        for key in wanted:
+            self.add_row(*new_cells[key], key=key)
+        self._cells = dict(new_cells)
+        return True
+
+    def _patch(self, wanted: list[str], new_cells: dict, gone: list[str]) -> bool:
         changed = False
-        for key in [k for k in self._order if k not in new_cells]:
+        appended = []
+        for key in gone:
             self.remove_row(key)
             del self._cells[key]
             changed = True
@@ -78,6 +102,7 @@ class KeyedTable(DataTable):
             old = self._cells.get(key)
             if old is None:
                 self.add_row(*cells, key=key)
+                appended.append(key)
                 changed = True
             elif old != cells:
                 for col, (before, after) in zip(self._column_keys, zip(old, cells)):
@@ -85,19 +110,14 @@ class KeyedTable(DataTable):
                         self.update_cell(key, col, after)
                 changed = True
             self._cells[key] = cells
-        current = [str(self.coordinate_to_cell_key((i, 0)).row_key.value) for i in range(self.row_count)] \
-            if changed or wanted != self._order else self._order
+        # DataTable keeps the order of what stayed and appends new rows at the end.
+        current = [k for k in self._order if k in new_cells] + appended
         if current != wanted and self._column_keys:
             position = {key: i for i, key in enumerate(wanted)}
             first = self._column_keys[0]
             by_cell = {id(self.get_cell(key, first)): position[key] for key in wanted}
             self.sort(first, key=lambda cell: by_cell[id(cell)])
             changed = True
-        self._order = wanted
-        if selected is not None and selected in new_cells:
-            index = position_of(wanted, selected)
-            if index != self.cursor_row:
-                self.move_cursor(row=index, animate=False, scroll=False)
         return changed
 
 

@@ -72,5 +72,9 @@ class StatusBar(Static):
             parts.append("  connecting…")
         key = parts.plain
         if key != self._last:  # unchanged text: no repaint
-            self._last = key
-            self.update(parts)
+            # Only a change in the number of lines needs a layout pass; the age ticking every second
+            # must repaint this one line, not the screen's tables and scrollbars.
+            lines = 1 if len(key) <= max(1, self.size.width - 2) else 2
+            relayout = lines != getattr(self, "_lines", 0)
+            self._last, self._lines = key, lines
+            self.update(parts, layout=relayout)
