@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import logging
 import pkgutil
 import sys
@@ -76,6 +77,9 @@ class DtleApp(App):
 
     # ---- lifecycle ------------------------------------------------------------------------------
     def on_mount(self) -> None:
+        # A large cluster keeps hundreds of thousands of long-lived objects (allocations, table cells);
+        # with the default thresholds the collector keeps re-walking them while a refresh allocates.
+        gc.set_threshold(10_000, 10, 10)
         self.poller = self._poller_factory(self.settings, self._from_poller)
         self.poller.start()
         self.switch_mode("jobs")

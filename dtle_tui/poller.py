@@ -45,6 +45,38 @@ BACKOFF_FIRST_S = 1.0
 BACKOFF_CAP_S = 30.0  # module constants, read at each failure: tests patch them to stay fast
 MIN_GAP_S = 0.3  # between two answers of one feed: a busy cluster must not turn blocking into a spin
 BLOCK_WAIT = "60s"
+PUBLISH_DELAY_S = 0.15
+
+# The task-state fields the Jobs screen derives from; events are kept only when they are stage events.
+_SLIM_TASK_KEYS = ("State", "Failed", "Restarts", "LastRestart", "StartedAt", "FinishedAt")
+
+
+def slim_allocations(value: Any) -> Any:
+    """Allocation stubs without their task events, except dtle's job_stage_* driver events (dtle.md §5)."""
+    if not isinstance(value, list):
+        return value  # the parser reports the wrong shape
+    out = []
+    for alloc in value:
+        states = alloc.get("TaskStates") if isinstance(alloc, dict) else None
+        if not isinstance(states, dict):
+            out.append(alloc)
+            continue
+        slim_states = {}
+        for name, state in states.items():
+            if not isinstance(state, dict):
+                continue
+            slim = {k: state.get(k) for k in _SLIM_TASK_KEYS}
+            events = state.get("Events")
+            slim["Events"] = [
+                ev for ev in events
+                if isinstance(ev, dict) and ev.get("Type") == "Driver"
+                and str(ev.get("DriverMessage") or "").startswith("job_stage_")
+            ] if isinstance(events, list) else None
+            slim_states[name] = slim
+        alloc = dict(alloc)
+        alloc["TaskStates"] = slim_states
+        out.append(alloc)
+    return out
 
 Fetch = Callable[[int, Optional[str]], Awaitable[Indexed]]
 
@@ -164,6 +196,8 @@ class Poller:
         self._positions: dict = {}
         self._progress: dict[str, GtidProgress] = {}
         self._detail_job: Optional[str] = None
+        self._detail_allocs: Optional[list] = None
+        self._derived: dict = {}
         self._job: Any = None
         self._job_error: Optional[str] = None
         self._alloc_id: Optional[str] = None
@@ -253,11 +287,14 @@ class Poller:
         if job_id == self._detail_job:
             return
         self._drop_feed("job")
-        self._detail_job, self._job, self._job_error = job_id, None, None
+        self._drop_feed("job_allocations")
+        self._detail_job, self._job, self._job_error, self._detail_allocs = job_id, None, None, None
         if job_id is not None:
             nomad = self.nomad
             assert nomad is not None
             self._add_feed("job", "Nomad", self._fetch_job(nomad, job_id), self._on_job)
+            self._add_feed("job_allocations", "Nomad",
+                           lambda i, w: nomad.job_allocations(job_id, index=i, wait=w), self._on_job_allocs)
         self.changed()
 
     def _watch_alloc(self, alloc_id: Optional[str]) -> None:
@@ -315,7 +352,22 @@ class Poller:
         self._stubs = parse_job_stubs(value, reuse={s.id: s for s in self._stubs})
 
     def _on_allocs(self, value: Any) -> None:
-        self._allocs = parse_allocations(value, reuse={a.id: a for a in self._allocs})
+        # Keep only what the Jobs screen derives from (statuses, stage events): the decoded answer,
+        # 130 MB at 15,000 allocations, is then freed. An open Job detail reads its own allocations whole.
+        if not isinstance(value, list):
+            parse_allocations(value)  # raises ParseError with the shape it got
+        previous = {a.id: a for a in self._allocs}
+        kept, changed = [], []
+        for d in value:
+            old = previous.get(d.get("ID")) if isinstance(d, dict) else None
+            if old is not None and old.modify_index and old.modify_index == d.get("ModifyIndex"):
+                kept.append(old)  # unchanged since the last answer: the same object, nothing to slim
+            else:
+                changed.append(d)
+        self._allocs = kept + parse_allocations(slim_allocations(changed))
+
+    def _on_job_allocs(self, value: Any) -> None:
+        self._detail_allocs = parse_allocations(value)
 
     def _on_nodes(self, value: Any) -> None:
         self._nodes = parse_nodes(value)
@@ -349,7 +401,8 @@ class Poller:
         """Coalesce a burst of feed answers into one snapshot."""
         if not self._dirty:
             self._dirty = True
-            self.loop.call_later(0.02, self._publish)
+            # The jobs and allocations feeds answer the same change some tens of ms apart: one snapshot.
+            self.loop.call_later(PUBLISH_DELAY_S, self._publish)
 
     def _feed_state(self, service: str) -> FeedState:
         states = [f.state for f in self.feeds.values() if f.service == service]
@@ -381,11 +434,15 @@ class Poller:
         consul_ok = consul_state.error is None
         now = time.time()
         by_job = group_by_job(self._allocs)
+        if len(self._derived) > len(self._stubs) + 256:  # forget purged jobs
+            present = {s.id for s in self._stubs}
+            self._derived = {k: v for k, v in self._derived.items() if k in present}
         rows = build_rows(self._stubs, by_job, self._positions, self._progress, now,
-                          self.settings.stall_threshold_s, consul_ok)
+                          self.settings.stall_threshold_s, consul_ok, cache=self._derived)
         detail = None
         if self._detail_job is not None:
-            detail = build_detail(self._detail_job, self._job, by_job.get(self._detail_job, []), self._job_error)
+            allocs = self._detail_allocs if self._detail_allocs is not None else by_job.get(self._detail_job, [])
+            detail = build_detail(self._detail_job, self._job, allocs, self._job_error)
         job_ids = {s.id for s in self._stubs}
         running = [r.id for r in rows if r.status == "running" and r.dest.running]
         orphans = find_orphans(job_ids, self._positions, running) if (consul_ok and self._stubs) else ()
