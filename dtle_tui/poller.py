@@ -21,10 +21,9 @@ import concurrent.futures
 import logging
 import threading
 import time
-from typing import Any, Awaitable, Callable, Coroutine, Optional
+from typing import TYPE_CHECKING, Any, Awaitable, Callable, Coroutine, Optional
 
 from dtle_tui.config import Settings
-from dtle_tui.consul_kv import ConsulKV
 from dtle_tui.errors import ApiError, redact
 from dtle_tui.gtid import GtidProgress, positions_from_kv
 from dtle_tui.models import (
@@ -38,6 +37,9 @@ from dtle_tui.models import (
 from dtle_tui.nomad import Indexed, NomadClient
 from dtle_tui.snapshot import FeedState, Snapshot, build_detail, build_rows, find_orphans, group_by_job
 from dtle_tui.textsafe import safe_text, truncate
+
+if TYPE_CHECKING:
+    from dtle_tui.consul_kv import ConsulKV
 
 log = logging.getLogger(__name__)
 
@@ -198,6 +200,7 @@ class Poller:
         self._detail_job: Optional[str] = None
         self._detail_allocs: Optional[list] = None
         self._derived: dict = {}
+        self._shown_rows = False
         self._job: Any = None
         self._job_error: Optional[str] = None
         self._alloc_id: Optional[str] = None
@@ -248,6 +251,10 @@ class Poller:
         return asyncio.run_coroutine_threadsafe(coro, self.loop)
 
     def _start_feeds(self) -> None:
+        # Imported here, on the poller's thread: python-consul2 brings requests and urllib3 (~40 ms),
+        # which the first paint of the job list does not need.
+        from dtle_tui.consul_kv import ConsulKV
+
         s = self.settings
         self.nomad = NomadClient(s.nomad, timeout=s.timeout)
         self.consul = ConsulKV(s.consul, timeout=s.timeout)
@@ -402,7 +409,8 @@ class Poller:
         if not self._dirty:
             self._dirty = True
             # The jobs and allocations feeds answer the same change some tens of ms apart: one snapshot.
-            self.loop.call_later(PUBLISH_DELAY_S, self._publish)
+            # Until the job list has been shown once, show whatever arrived at once (first paint).
+            self.loop.call_later(PUBLISH_DELAY_S if self._shown_rows else 0.0, self._publish)
 
     def _feed_state(self, service: str) -> FeedState:
         states = [f.state for f in self.feeds.values() if f.service == service]
@@ -426,6 +434,7 @@ class Poller:
             log.exception("building the snapshot failed")
             return
         self.snapshot = snapshot
+        self._shown_rows = self._shown_rows or bool(snapshot.rows)
         self.on_update(snapshot)
 
     def _build(self) -> Snapshot:
