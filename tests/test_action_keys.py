@@ -14,20 +14,10 @@ from dtle_tui.screens.add_job import AddJobScreen
 from dtle_tui.screens.confirm import ConfirmScreen
 from dtle_tui.screens.jobs import JobsScreen
 from dtle_tui.screens.pick import PickScreen
+from tests.uihelpers import until
 
 EXAMPLE = Path(__file__).parent / "fixtures" / "reference" / "dtle_job_example.json"
 
-async def until(pilot, condition, what: str, timeout: float = 15.0) -> None:
-    loop_time = pilot.app._loop.time
-    deadline = loop_time() + timeout
-    while True:
-        try:
-            if condition():
-                return
-        except Exception:  # between states: not mounted yet
-            pass
-        assert loop_time() < deadline, f"timed out waiting for {what}"
-        await pilot.pause(0.05)
 
 
 def row_keys(screen) -> list:

@@ -11,19 +11,7 @@ from dtle_tui.app import DtleApp
 from dtle_tui.screens.confirm import ConfirmScreen
 from dtle_tui.screens.orphans import KEYS_WITHOUT_JOB, OrphansScreen, key_names
 from dtle_tui.snapshot import Orphan
-
-
-async def until(pilot, condition, what: str, timeout: float = 15.0) -> None:
-    loop_time = pilot.app._loop.time
-    deadline = loop_time() + timeout
-    while True:
-        try:
-            if condition():
-                return
-        except Exception:  # between states: not mounted yet
-            pass
-        assert loop_time() < deadline, f"timed out waiting for {what}"
-        await pilot.pause(0.05)
+from tests.uihelpers import until
 
 
 def rows(screen: OrphansScreen) -> dict:

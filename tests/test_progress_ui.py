@@ -5,21 +5,13 @@ from __future__ import annotations
 
 from dtle_tui.app import DtleApp
 from dtle_tui.screens.jobs import JobsScreen
+from tests.uihelpers import until
 
 THRESHOLD_S = 6.0  # above the simulator's longest Gtid upload interval (5 s)
 
 
-async def until(pilot, condition, what: str, timeout: float = 30.0) -> None:
-    loop_time = pilot.app._loop.time
-    deadline = loop_time() + timeout
-    while True:
-        try:
-            if condition():
-                return
-        except Exception:  # between states: not mounted yet
-            pass
-        assert loop_time() < deadline, f"timed out waiting for {what}"
-        await pilot.pause(0.1)
+async def until_slow(pilot, condition, what: str, timeout: float = 30.0):
+    return await until(pilot, condition, what, timeout)
 
 
 def job_row(app, job_id: str) -> dict:
@@ -34,9 +26,9 @@ async def test_stalled_marked_within_threshold_and_rate_matches(sim, make_settin
     moving = "job1"
     app = DtleApp(make_settings(sim, "--stall-threshold", str(THRESHOLD_S)))
     async with app.run_test(size=(160, 40)) as pilot:
-        await until(pilot, lambda: isinstance(app.screen, JobsScreen) and job_row(app, stalled), "the jobs")
+        await until_slow(pilot, lambda: isinstance(app.screen, JobsScreen) and job_row(app, stalled), "the jobs")
         start = pilot.app._loop.time()
-        await until(pilot, lambda: job_row(app, stalled)["Stage"] == "STALLED", "STALLED", THRESHOLD_S + 8)
+        await until_slow(pilot, lambda: job_row(app, stalled)["Stage"] == "STALLED", "STALLED", THRESHOLD_S + 8)
         assert pilot.app._loop.time() - start <= THRESHOLD_S + 8
         assert job_row(app, moving)["Stage"] == "incr"
 
@@ -47,5 +39,5 @@ async def test_stalled_marked_within_threshold_and_rate_matches(sim, make_settin
             shown = job_row(app, moving)["Rate"]
             return shown.endswith("/s") and abs(float(shown[:-2].replace(",", "")) - expected) <= 0.25 * expected
 
-        await until(pilot, rate_close, f"a rate near {expected}/s")
+        await until_slow(pilot, rate_close, f"a rate near {expected}/s")
         assert job_row(app, moving)["Stage"] == "incr"  # moving jobs never turn STALLED

@@ -24,6 +24,11 @@ async def wait_until(pilot: Any, condition: Callable[[], Any], timeout: float = 
     raise AssertionError(f"timed out waiting for {what or condition}{detail}")
 
 
+async def until(pilot: Any, condition: Callable[[], Any], what: str, timeout: float = 15.0) -> Any:
+    """`wait_until` with the reason first, as the action tests read best."""
+    return await wait_until(pilot, condition, timeout=timeout, what=what)
+
+
 def sim_get(addr: str, path: str) -> Any:
     """What the simulator says, read directly over HTTP (the truth the screens must show)."""
     response = httpx.get(addr + path, timeout=5)
