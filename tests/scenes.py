@@ -51,8 +51,8 @@ def make_app(sim, *extra: str) -> DtleApp:
 
 async def loaded(pilot) -> None:
     app = pilot.app
-    await wait_until(pilot, lambda: app.snapshot and app.snapshot.rows and app.snapshot.consul.ok_at
-                     and app.snapshot.nodes, what="first data")
+    await wait_until(pilot, lambda: app.snapshot and app.snapshot.rows and app.snapshot.nomad.ok_at
+                     and app.snapshot.consul.ok_at and app.snapshot.nodes, what="first data")
     await wait_until(pilot, lambda: app.screen.query_one("#jobs-table").row_count == len(app.snapshot.rows))
     await pilot.pause(0.2)
 

@@ -27,6 +27,10 @@ async def open_jobs(pilot, sim) -> list[str]:
     expected = sorted(j["ID"] for j in sim_get(sim.nomad_addr, "/v1/jobs"))
     await wait_until(pilot, lambda: isinstance(pilot.app.screen, JobsScreen)
                      and jobs_table(pilot.app).row_count == len(expected), what="every job listed")
+    # The job list is shown as soon as /v1/jobs answers; stages need /v1/allocations too. nomad.ok_at is
+    # set once every Nomad feed has answered.
+    await wait_until(pilot, lambda: pilot.app.snapshot.nomad.ok_at and pilot.app.snapshot.consul.ok_at,
+                     what="every feed answered")
     return expected
 
 

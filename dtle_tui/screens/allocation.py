@@ -69,13 +69,11 @@ class AllocationScreen(ConsoleScreen):
 
     def on_mount(self) -> None:
         super().on_mount()
-        self.query_one("#alloc-events", KeyedTable).set_columns(event_columns(self.app.size.width))
+        self.fit_columns(self.app.size.width)
         self.query_one("#alloc-events", KeyedTable).focus()
 
-    def on_resize(self) -> None:
-        self.query_one("#alloc-events", KeyedTable).set_columns(event_columns(self.size.width))
-        if self.snapshot is not None:
-            self.show_snapshot(self.snapshot)
+    def fit_columns(self, width: int) -> None:
+        self.query_one("#alloc-events", KeyedTable).set_columns(event_columns(width))
 
     def show_snapshot(self, snapshot: Snapshot) -> None:
         super().show_snapshot(snapshot)

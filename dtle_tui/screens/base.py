@@ -62,6 +62,14 @@ class ConsoleScreen(Screen):
             except Exception:  # a colour Textual cannot parse: keep the theme's banner
                 pass
 
+    def fit_columns(self, width: int) -> None:
+        """Give the screen's tables the columns that suit `width`; called on mount and on resize."""
+
+    def on_resize(self) -> None:
+        self.fit_columns(self.size.width)
+        if self.snapshot is not None:
+            self.show_snapshot(self.snapshot)
+
     def on_screen_resume(self) -> None:
         snap = self.console.snapshot
         if snap is not None:

@@ -144,13 +144,11 @@ class JobDetailScreen(JobActionsMixin, ConsoleScreen):
     def on_mount(self) -> None:
         super().on_mount()
         self.query_one("#allocs", KeyedTable).set_columns(ALLOC_COLUMNS)
-        self.query_one("#events", KeyedTable).set_columns(event_columns(self.app.size.width))
+        self.fit_columns(self.app.size.width)
         self.query_one("#allocs", KeyedTable).focus()
 
-    def on_resize(self) -> None:
-        self.query_one("#events", KeyedTable).set_columns(event_columns(self.size.width))
-        if self.snapshot is not None:
-            self.show_snapshot(self.snapshot)
+    def fit_columns(self, width: int) -> None:
+        self.query_one("#events", KeyedTable).set_columns(event_columns(width))
 
     @property
     def allocs_table(self) -> KeyedTable:

@@ -123,10 +123,8 @@ class JobsScreen(JobActionsMixin, ConsoleScreen):
         self._apply_columns()
         self.query_one(KeyedTable).focus()
 
-    def on_resize(self) -> None:
+    def fit_columns(self, width: int) -> None:
         self._apply_columns()
-        if self.snapshot is not None:
-            self.show_snapshot(self.snapshot)
 
     @property
     def table(self) -> KeyedTable:

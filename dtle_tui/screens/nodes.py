@@ -67,10 +67,8 @@ class NodesScreen(ConsoleScreen):
         self._apply_columns()
         self.query_one(KeyedTable).focus()
 
-    def on_resize(self) -> None:
+    def fit_columns(self, width: int) -> None:
         self._apply_columns()
-        if self.snapshot is not None:
-            self.show_snapshot(self.snapshot)
 
     def _columns(self) -> list:
         width = self.size.width or self.app.size.width
