@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import gc
+import importlib
 import logging
 import pkgutil
 import sys
@@ -19,16 +20,16 @@ from textual.theme import BUILTIN_THEMES
 from dtle_tui.config import ConfigError, Settings, contexts, settings_for_context
 from dtle_tui.errors import redact
 from dtle_tui.poller import Poller
-from dtle_tui.screens.allocation import AllocationScreen
 from dtle_tui.screens.base import ConsoleScreen
-from dtle_tui.screens.contexts import ContextsScreen
-from dtle_tui.screens.help import HelpScreen
-from dtle_tui.screens.job_detail import JobDetailScreen
 from dtle_tui.screens.jobs import JobsScreen
-from dtle_tui.screens.nodes import NodesScreen
 from dtle_tui.snapshot import Snapshot
 
 log = logging.getLogger(__name__)
+
+
+def _screen(module: str, name: str) -> type:
+    """A screen class from dtle_tui.screens.<module>, imported on first use."""
+    return getattr(importlib.import_module(f"dtle_tui.screens.{module}"), name)
 
 
 class SnapshotUpdated(Message):
@@ -46,7 +47,13 @@ class DtleApp(App):
     # Read through the package loader, not a file path, so the styles load from inside the .pyz too.
     CSS = (pkgutil.get_data("dtle_tui", "dtle_tui.tcss") or b"").decode("utf-8")
     TITLE = "dtle-tui"
-    MODES = {"jobs": JobsScreen, "nodes": NodesScreen}
+    # Screens other than Jobs are imported when first shown: the first paint of the job list does not
+    # wait for them.
+    MODES = {
+        "jobs": JobsScreen,
+        "nodes": lambda: _screen("nodes", "NodesScreen")(),
+        "orphans": lambda: _screen("orphans", "OrphansScreen")(),
+    }
 
     BINDINGS = [
         Binding("1", "switch_to('jobs')", "Jobs", id="app.jobs"),
@@ -64,16 +71,8 @@ class DtleApp(App):
         self.snapshot: Optional[Snapshot] = None
         self.poller: Optional[Poller] = None
         self._poller_factory = poller_factory
-        self._add_orphans_mode()
         if settings.theme in BUILTIN_THEMES:
             self.theme = settings.theme
-
-    def _add_orphans_mode(self) -> None:
-        try:
-            from dtle_tui.screens.orphans import OrphansScreen
-        except ImportError:  # the Orphans screen is optional while it is being built
-            return
-        self.add_mode("orphans", OrphansScreen)
 
     # ---- lifecycle ------------------------------------------------------------------------------
     def on_mount(self) -> None:
@@ -137,12 +136,12 @@ class DtleApp(App):
     def open_job(self, job_id: str) -> None:
         if self.poller:
             self.poller.watch_job(job_id)
-        self.push_screen(JobDetailScreen(job_id))
+        self.push_screen(_screen("job_detail", "JobDetailScreen")(job_id))
 
     def open_allocation(self, alloc_id: str) -> None:
         if self.poller:
             self.poller.watch_allocation(alloc_id)
-        self.push_screen(AllocationScreen(alloc_id))
+        self.push_screen(_screen("allocation", "AllocationScreen")(alloc_id))
 
     def go_back(self) -> None:
         if len(self.screen_stack) > 1:
@@ -153,8 +152,9 @@ class DtleApp(App):
         """Fetch only what an open detail screen needs (lazy detail fetches)."""
         if self.poller is None:
             return
-        job = next((s.job_id for s in self.screen_stack if isinstance(s, JobDetailScreen)), None)
-        alloc = next((s.alloc_id for s in self.screen_stack if isinstance(s, AllocationScreen)), None)
+        detail, allocation = _screen("job_detail", "JobDetailScreen"), _screen("allocation", "AllocationScreen")
+        job = next((s.job_id for s in self.screen_stack if isinstance(s, detail)), None)
+        alloc = next((s.alloc_id for s in self.screen_stack if isinstance(s, allocation)), None)
         self.poller.watch_job(job)
         self.poller.watch_allocation(alloc)
 
@@ -165,8 +165,9 @@ class DtleApp(App):
         self.notify("Refreshing…", timeout=1.5)
 
     def action_help(self) -> None:
-        if not isinstance(self.screen, HelpScreen):
-            self.push_screen(HelpScreen(self.settings.read_only))
+        help_screen = _screen("help", "HelpScreen")
+        if not isinstance(self.screen, help_screen):
+            self.push_screen(help_screen(self.settings.read_only))
 
     def action_pick_context(self) -> None:
         if isinstance(self.screen, ModalScreen):
@@ -176,7 +177,7 @@ class DtleApp(App):
         except ConfigError as exc:
             self.notify(str(exc), severity="error", markup=False)
             return
-        self.push_screen(ContextsScreen(found, self.settings.context), self._context_chosen)
+        self.push_screen(_screen("contexts", "ContextsScreen")(found, self.settings.context), self._context_chosen)
 
     def _context_chosen(self, name: Optional[str]) -> None:
         if name and name != self.settings.context:
