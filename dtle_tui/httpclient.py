@@ -296,7 +296,9 @@ class ServiceHttp:
             base_url=self.addr,
             headers=headers,
             auth=auth,
-            verify=build_ssl_context(tls),
+            # Loading the CA store costs tens of ms at start-up; a plain-http address never uses it
+            # (redirects are not followed, so nothing can move this client to https).
+            verify=build_ssl_context(tls) if self.addr.startswith("https:") else False,
             timeout=httpx.Timeout(timeout),
             limits=httpx.Limits(max_connections=32, max_keepalive_connections=8),
             follow_redirects=False,

@@ -251,18 +251,23 @@ class Poller:
         return asyncio.run_coroutine_threadsafe(coro, self.loop)
 
     def _start_feeds(self) -> None:
+        s = self.settings
+        self.nomad = NomadClient(s.nomad, timeout=s.timeout)
+        nomad = self.nomad
+        self._add_feed("agent", "Nomad", self._fetch_agent, self._on_agent)
+        self._add_feed("jobs", "Nomad", lambda i, w: nomad.jobs(index=i, wait=w), self._on_jobs)
+        self._add_feed("allocations", "Nomad", lambda i, w: nomad.allocations(index=i, wait=w), self._on_allocs)
+        self._add_feed("nodes", "Nomad", lambda i, w: nomad.nodes(index=i, wait=w), self._on_nodes)
+        # After the Nomad feeds have sent their first requests: the import below then overlaps the wait.
+        self.loop.call_soon(self._start_consul)
+
+    def _start_consul(self) -> None:
         # Imported here, on the poller's thread: python-consul2 brings requests and urllib3 (~40 ms),
         # which the first paint of the job list does not need.
         from dtle_tui.consul_kv import ConsulKV
 
         s = self.settings
-        self.nomad = NomadClient(s.nomad, timeout=s.timeout)
-        self.consul = ConsulKV(s.consul, timeout=s.timeout)
-        nomad, consul = self.nomad, self.consul
-        self._add_feed("agent", "Nomad", self._fetch_agent, self._on_agent)
-        self._add_feed("jobs", "Nomad", lambda i, w: nomad.jobs(index=i, wait=w), self._on_jobs)
-        self._add_feed("allocations", "Nomad", lambda i, w: nomad.allocations(index=i, wait=w), self._on_allocs)
-        self._add_feed("nodes", "Nomad", lambda i, w: nomad.nodes(index=i, wait=w), self._on_nodes)
+        self.consul = consul = ConsulKV(s.consul, timeout=s.timeout)
         self._add_feed("kv", "Consul", lambda i, w: consul.get_prefix("dtle", index=i, wait=w), self._on_kv)
 
     def _add_feed(self, name: str, service: str, fetch: Fetch, on_data: Callable[[Any], None]) -> Feed:
