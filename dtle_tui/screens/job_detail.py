@@ -162,7 +162,8 @@ class JobDetailScreen(JobActionsMixin, ConsoleScreen):
         progress = self.console.poller.progress(self.job_id) if self.console.poller else None
         rate = progress.rate() if progress else None
         advanced = progress.last_advanced_s(time.time()) if progress else None
-        rate_text = f"{fmt.rate(rate)}  advanced {fmt.duration(advanced)} ago" if progress else ""
+        moved = f"advanced {fmt.duration(advanced)} ago" if advanced is not None else "not seen advancing yet"
+        rate_text = f"{fmt.rate(rate)}  {moved}" if progress else ""
         self.query_one("#summary", Static).update(summary_text(detail, snapshot, rate_text))
         spark = self.query_one("#rate-spark", Sparkline)
         history = progress.bucketed_rates(60, bucket_s=10.0) if progress else []
