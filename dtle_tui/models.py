@@ -18,7 +18,7 @@ from __future__ import annotations
 import functools
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any, Mapping, Optional
+from typing import Any, Callable, Mapping, Optional
 
 from dtle_tui.endpoints import Endpoint, MigrationEndpoints, endpoints_of
 from dtle_tui.nodes import Driver, Node, parse_nodes
@@ -365,7 +365,7 @@ _ALLOC_SHAPE = Shape(
 )
 
 
-def _allocation(d: dict) -> Allocation:
+def _allocation(d: dict, keep: Optional[Callable[[Any], Any]] = None) -> Allocation:
     g = d.get
     tracker = g("RescheduleTracker")
     return build(Allocation, _ALLOC_SHAPE.fix({
@@ -379,15 +379,17 @@ def _allocation(d: dict) -> Allocation:
         "next_allocation": g("NextAllocation", ""), "create_index": g("CreateIndex", 0),
         "modify_index": g("ModifyIndex", 0), "create_time_ns": g("CreateTime", 0),
         "modify_time_ns": g("ModifyTime", 0), "job_type": g("JobType", ""),
-        "task_states_raw": g("TaskStates"),
+        "task_states_raw": keep(g("TaskStates")) if keep else g("TaskStates"),
     }))
 
 
-def parse_allocations(data: Any, reuse: Optional[Mapping[str, Allocation]] = None) -> list[Allocation]:
+def parse_allocations(data: Any, reuse: Optional[Mapping[str, Allocation]] = None,
+                      keep_task_states: Optional[Callable[[Any], Any]] = None) -> list[Allocation]:
     """GET /v1/allocations and /v1/job/:id/allocations (stubs); full allocations work too.
 
     `reuse`: the previous refresh's allocations by ID; one whose ModifyIndex is unchanged (every client
     update of task states bumps it) is returned as the same object, lazily parsed task states included.
+    `keep_task_states`: applied to the raw TaskStates of each allocation parsed anew, to keep less of it.
     """
     out = []
     for d in top_list(data, "allocations"):
@@ -399,7 +401,7 @@ def parse_allocations(data: Any, reuse: Optional[Mapping[str, Allocation]] = Non
             if old is not None and old.modify_index == d.get("ModifyIndex") and old.modify_index:
                 out.append(old)
                 continue
-        out.append(_allocation(d))
+        out.append(_allocation(d, keep_task_states))
     return out
 
 

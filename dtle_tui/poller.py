@@ -53,32 +53,23 @@ PUBLISH_DELAY_S = 0.15
 _SLIM_TASK_KEYS = ("State", "Failed", "Restarts", "LastRestart", "StartedAt", "FinishedAt")
 
 
-def slim_allocations(value: Any) -> Any:
-    """Allocation stubs without their task events, except dtle's job_stage_* driver events (dtle.md §5)."""
-    if not isinstance(value, list):
-        return value  # the parser reports the wrong shape
-    out = []
-    for alloc in value:
-        states = alloc.get("TaskStates") if isinstance(alloc, dict) else None
-        if not isinstance(states, dict):
-            out.append(alloc)
+def slim_task_states(states: Any) -> Any:
+    """An allocation's TaskStates without task events, except dtle's job_stage_* driver events (dtle.md §5)."""
+    if not isinstance(states, dict):
+        return states
+    slim_states = {}
+    for name, state in states.items():
+        if not isinstance(state, dict):
             continue
-        slim_states = {}
-        for name, state in states.items():
-            if not isinstance(state, dict):
-                continue
-            slim = {k: state.get(k) for k in _SLIM_TASK_KEYS}
-            events = state.get("Events")
-            slim["Events"] = [
-                ev for ev in events
-                if isinstance(ev, dict) and ev.get("Type") == "Driver"
-                and str(ev.get("DriverMessage") or "").startswith("job_stage_")
-            ] if isinstance(events, list) else None
-            slim_states[name] = slim
-        alloc = dict(alloc)
-        alloc["TaskStates"] = slim_states
-        out.append(alloc)
-    return out
+        slim = {k: state.get(k) for k in _SLIM_TASK_KEYS}
+        events = state.get("Events")
+        slim["Events"] = [
+            ev for ev in events
+            if isinstance(ev, dict) and ev.get("Type") == "Driver"
+            and str(ev.get("DriverMessage") or "").startswith("job_stage_")
+        ] if isinstance(events, list) else None
+        slim_states[name] = slim
+    return slim_states
 
 Fetch = Callable[[int, Optional[str]], Awaitable[Indexed]]
 
@@ -371,17 +362,9 @@ class Poller:
     def _on_allocs(self, value: Any) -> None:
         # Keep only what the Jobs screen derives from (statuses, stage events): the decoded answer,
         # 130 MB at 15,000 allocations, is then freed. An open Job detail reads its own allocations whole.
-        if not isinstance(value, list):
-            parse_allocations(value)  # raises ParseError with the shape it got
-        previous = {a.id: a for a in self._allocs}
-        kept, changed = [], []
-        for d in value:
-            old = previous.get(d.get("ID")) if isinstance(d, dict) else None
-            if old is not None and old.modify_index and old.modify_index == d.get("ModifyIndex"):
-                kept.append(old)  # unchanged since the last answer: the same object, nothing to slim
-            else:
-                changed.append(d)
-        self._allocs = kept + parse_allocations(slim_allocations(changed))
+        # Unchanged allocations come back as the same objects, so only new ones are slimmed.
+        self._allocs = parse_allocations(value, reuse={a.id: a for a in self._allocs},
+                                         keep_task_states=slim_task_states)
 
     def _on_job_allocs(self, value: Any) -> None:
         self._detail_allocs = parse_allocations(value)

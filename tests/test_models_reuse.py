@@ -33,3 +33,19 @@ def test_unchanged_allocations_are_reused_and_changed_ones_reparsed():
     assert second[0] is not first[changed[0]["ID"]]
     assert second[0].client_status == "lost"
     assert all(a is first[a.id] for a in second[1:])
+
+
+def test_keep_task_states_applies_only_to_allocations_parsed_anew():
+    allocs = json.loads((BASE / "allocations.json").read_text())
+    first = {a.id: a for a in parse_allocations(allocs)}
+    changed = copy.deepcopy(allocs)
+    changed[0]["ModifyIndex"] += 1
+    seen = []
+
+    def keep(states):
+        seen.append(states)
+        return {}
+
+    second = parse_allocations(changed, reuse=first, keep_task_states=keep)
+    assert len(seen) == 1 and second[0].task_states == ()
+    assert all(a is first[a.id] for a in second[1:])
