@@ -29,8 +29,7 @@ class ConsoleScreen(Screen):
         yield Static("", id="banner", classes="banner")
 
     def compose_status(self) -> ComposeResult:
-        app = self.console
-        yield StatusBar(app.settings.nomad.addr, app.settings.read_only, app.settings.context, id="status")
+        yield StatusBar(id="status")
         # Compact, and without the palette hint (it is on the help screen): at 80 columns the footer
         # then holds the keys an operator needs most.
         yield Footer(compact=True, show_command_palette=False)

@@ -24,14 +24,13 @@ def connection_text(state: FeedState, service: str) -> Text:
 
 
 class StatusBar(Static):
-    """Re-rendered only when its text changes; the refresh age ticks once a second at most."""
+    """Re-rendered only when its text changes; the refresh age ticks once a second at most.
 
+    The address and read-only flag come from the app's settings at each redraw: they change when the
+    operator switches context."""
 
-    def __init__(self, address: str, read_only: bool, context: Optional[str] = None, **kwargs) -> None:
+    def __init__(self, **kwargs) -> None:
         super().__init__("", markup=False, **kwargs)
-        self.address = address
-        self.read_only = read_only
-        self.context = context
         self.snapshot: Optional[Snapshot] = None
         self._last: Optional[str] = None
 
@@ -44,17 +43,15 @@ class StatusBar(Static):
         self.redraw()
 
     def redraw(self) -> None:
-        # The app's settings change when the operator switches context: read them each time.
-        settings = getattr(self.app, "settings", None)
-        if settings is not None:
-            self.address, self.read_only = settings.nomad.addr, settings.read_only
+        settings = self.app.settings  # type: ignore[attr-defined]
+        address = settings.nomad.addr
         snap = self.snapshot
         parts = Text()
-        if self.read_only:
+        if settings.read_only:
             parts.append(" READ-ONLY ", style="reverse bold")
             parts.append(" ")
         # The scheme is noise for plain http; https stays visible.
-        parts.append(self.address[len("http://"):] if self.address.startswith("http://") else self.address)
+        parts.append(address[len("http://"):] if address.startswith("http://") else address)
         if snap is not None:
             where = "/".join(x for x in (snap.region, snap.namespace) if x)
             if where:
