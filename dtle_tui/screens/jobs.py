@@ -62,7 +62,12 @@ def alloc_cell(counts) -> Text:
     return Text(text, style="green" if counts.running else "dim")
 
 
-def row_cells(row: JobRow, columns: tuple[str, ...], now: float) -> list[Text]:
+def row_ages(row: JobRow, now: float) -> tuple[str, str]:
+    """The two age texts a row shows (job age, stage age): they change with time, not with data."""
+    return fmt.age(row.submit_time_ns, now), fmt.age(row.stage_since_ns, now)
+
+
+def row_cells(row: JobRow, columns: tuple[str, ...], ages: tuple[str, str]) -> list[Text]:
     cells = []
     for key in columns:
         if key == "id":
@@ -72,7 +77,7 @@ def row_cells(row: JobRow, columns: tuple[str, ...], now: float) -> list[Text]:
         elif key == "stage":
             cells.append(stage_cell(row))
         elif key == "since":
-            cells.append(Text(fmt.age(row.stage_since_ns, now)))
+            cells.append(Text(ages[1]))
         elif key == "src":
             cells.append(alloc_cell(row.src))
         elif key == "dest":
@@ -84,7 +89,7 @@ def row_cells(row: JobRow, columns: tuple[str, ...], now: float) -> list[Text]:
         elif key == "binlog":
             cells.append(Text(safe_text(row.binlog or "—")))
         elif key == "age":
-            cells.append(Text(fmt.age(row.submit_time_ns, now)))
+            cells.append(Text(ages[0]))
     return cells
 
 
@@ -179,11 +184,11 @@ class JobsScreen(JobActionsMixin, ConsoleScreen):
     def _cells(self, row: JobRow, now: float) -> list[Text]:
         """Cells of a row, rebuilt only when the row or a shown age changed: at 5,000 jobs most rows
         are the same objects refresh after refresh, and building Text cells is the costly part."""
-        ages = (fmt.age(row.submit_time_ns, now), fmt.age(row.stage_since_ns, now))
+        ages = row_ages(row, now)
         cached = self._cell_cache.get(row.id)
         if cached is not None and cached[0] == row and cached[1] == ages and cached[2] == self.columns:
             return cached[3]
-        cells = row_cells(row, self.columns, now)
+        cells = row_cells(row, self.columns, ages)
         self._cell_cache[row.id] = (row, ages, self.columns, cells)
         return cells
 
