@@ -19,7 +19,7 @@ from dtle_tui.screens.base import ConsoleScreen
 from dtle_tui.screens.job_actions import JobActionsMixin
 from dtle_tui.snapshot import JobDetail, Snapshot
 from dtle_tui.textsafe import safe_text
-from dtle_tui.widgets.keyed_table import KeyedTable
+from dtle_tui.widgets.keyed_table import KeyedTable, fill_column
 
 ALLOC_COLUMNS = [("id", "Alloc", 9), ("group", "Group", 6), ("node", "Node", 14), ("desired", "Desired", 8),
                  ("client", "Client", 9), ("restarts", "Restarts", 8), ("age", "Age", 6)]
@@ -27,9 +27,8 @@ EVENT_COLUMNS = [("time", "Time", 19), ("task", "Task", 5), ("type", "Type", 16)
 
 
 def event_columns(width: int) -> list:
-    """The event message takes the width left by the other columns (each cell has 2 of padding)."""
-    fixed = sum(w + 2 for key, _, w in EVENT_COLUMNS if key != "message")
-    return [(k, label, max(20, width - fixed - 4) if k == "message" else w) for k, label, w in EVENT_COLUMNS]
+    """The event message takes the width left by the other columns."""
+    return fill_column(EVENT_COLUMNS, "message", width, minimum=20)
 
 CLIENT_STYLE = {"running": "green", "pending": "yellow", "failed": "bold red", "lost": "bold red",
                 "complete": "dim"}

@@ -19,7 +19,7 @@ from dtle_tui.screens.job_actions import JobActionsMixin
 from dtle_tui.screens.pick import PickScreen
 from dtle_tui.snapshot import JobRow, Snapshot
 from dtle_tui.textsafe import safe_text
-from dtle_tui.widgets.keyed_table import KeyedTable
+from dtle_tui.widgets.keyed_table import KeyedTable, fill_column
 
 # (key, label, width, sort key). Widths keep the columns that matter visible at 80 columns; the ID
 # column takes what is left. Wide terminals get the extra columns.
@@ -138,17 +138,14 @@ class JobsScreen(JobActionsMixin, ConsoleScreen):
     def _apply_columns(self) -> None:
         width = self.size.width or self.app.size.width
         self.columns = WIDE if width >= WIDE_FROM else NARROW
-        # Every cell has one space of padding on each side; keep 2 columns for the scrollbar.
-        fixed = sum(COLUMNS[c][1] + 2 for c in self.columns if c != "id")
-        # Job names are at most 64 characters (dtle.md §1); past that the room is better left empty.
-        id_width = min(64, max(12, width - fixed - 4))
         spec = []
         for key in self.columns:
             label, w, _ = COLUMNS[key]
             if key == self.sort_key:
                 label += " ▼" if self.sort_reverse else " ▲"
-            spec.append((key, label, id_width if key == "id" else w))
-        self.table.set_columns(spec)
+            spec.append((key, label, w))
+        # Job names are at most 64 characters (dtle.md §1); past that the room is better left empty.
+        self.table.set_columns(fill_column(spec, "id", width, minimum=12, maximum=64))
 
     def visible_rows(self, snapshot: Snapshot) -> list[JobRow]:
         rows = list(snapshot.rows)

@@ -11,7 +11,7 @@ from dtle_tui.models import Node
 from dtle_tui.screens.base import ConsoleScreen
 from dtle_tui.snapshot import Snapshot
 from dtle_tui.textsafe import safe_text
-from dtle_tui.widgets.keyed_table import KeyedTable
+from dtle_tui.widgets.keyed_table import KeyedTable, fill_column
 
 NARROW = [("name", "Name", 14), ("id", "ID", 8), ("status", "Status", 6), ("elig", "Elig", 5),
           ("dtle", "dtle driver", 12), ("version", "dtle version", 12)]
@@ -75,8 +75,7 @@ class NodesScreen(ConsoleScreen):
         if width < WIDE_FROM:
             return NARROW
         # The health text (the driver's own error) takes whatever room is left.
-        fixed = sum(w + 2 for key, _, w in WIDE if key != "health")
-        return [(k, label, max(20, width - fixed - 4) if k == "health" else w) for k, label, w in WIDE]
+        return fill_column(WIDE, "health", width, minimum=20)
 
     def _apply_columns(self) -> None:
         self.query_one(KeyedTable).set_columns(self._columns())

@@ -32,6 +32,7 @@ class KeyedTable(DataTable):
         self._order: list[str] = []
         self._cells: dict[str, tuple[Cell, ...]] = {}
         self._column_keys: list[str] = []
+        self._pending_cursor: Optional[str] = None  # the selection to restore after a column change
 
     def check_action(self, action: str, parameters: tuple) -> Optional[bool]:
         if action == "select_cursor" and not self.openable:
@@ -64,7 +65,7 @@ class KeyedTable(DataTable):
 
     def sync(self, rows: Sequence[Row]) -> bool:
         """Make the table show exactly `rows`, in order. Returns True when anything changed."""
-        selected = getattr(self, "_pending_cursor", None) or self.selected_key
+        selected = self._pending_cursor or self.selected_key
         self._pending_cursor = None
         wanted = [key for key, _ in rows]
         new_cells = {key: tuple(cells) for key, cells in rows}
@@ -119,6 +120,17 @@ class KeyedTable(DataTable):
             self.sort(first, key=lambda cell: by_cell[id(cell)])
             changed = True
         return changed
+
+
+def fill_column(columns: Sequence[tuple[str, str, int]], key: str, width: int, minimum: int,
+                maximum: Optional[int] = None) -> list[tuple[str, str, int]]:
+    """(key, label, width) columns with column `key` given what the others leave of `width`: every cell
+    has one space of padding on each side, and 2 columns stay free for the scrollbar."""
+    fixed = sum(w + 2 for k, _, w in columns if k != key)
+    room = max(minimum, width - fixed - 4)
+    if maximum is not None:
+        room = min(maximum, room)
+    return [(k, label, room if k == key else w) for k, label, w in columns]
 
 
 def position_of(keys: list[str], key: str) -> int:
