@@ -59,7 +59,7 @@ async def loaded(pilot) -> None:
 
 async def select(pilot, job_id: str) -> None:
     table = pilot.app.screen.query_one("#jobs-table")
-    keys = [str(table.coordinate_to_cell_key((i, 0)).row_key.value) for i in range(table.row_count)]
+    keys = table.row_keys
     table.move_cursor(row=keys.index(job_id))
     await pilot.pause(0.1)
 
@@ -83,7 +83,7 @@ async def allocation(pilot) -> None:
     app = pilot.app
     table = app.screen.query_one("#allocs")
     failed = next(a for a in app.snapshot.detail.allocations if a.client_status == "failed")
-    keys = [str(table.coordinate_to_cell_key((i, 0)).row_key.value) for i in range(table.row_count)]
+    keys = table.row_keys
     table.move_cursor(row=keys.index(failed.id))
     await pilot.press("enter")
     await wait_until(pilot, lambda: app.snapshot.allocation is not None

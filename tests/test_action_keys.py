@@ -22,7 +22,7 @@ EXAMPLE = Path(__file__).parent / "fixtures" / "reference" / "dtle_job_example.j
 
 def row_keys(screen) -> list:
     table = screen.table
-    return [str(table.coordinate_to_cell_key((i, 0)).row_key.value) for i in range(table.row_count)]
+    return table.row_keys
 
 
 async def select(pilot, app, job_id: str):

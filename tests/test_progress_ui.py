@@ -16,7 +16,7 @@ async def until_slow(pilot, condition, what: str, timeout: float = 30.0):
 
 def job_row(app, job_id: str) -> dict:
     table = app.screen.query_one("#jobs-table")
-    labels = [str(col.label) for col in table.columns.values()]
+    labels = [label for _, label, _ in table.columns]
     row = table.get_row(job_id)
     return dict(zip(labels, (str(c) for c in row)))
 

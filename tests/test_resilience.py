@@ -57,7 +57,7 @@ def jobs_table(app: Any):
 
 
 def row_keys(table) -> list:
-    return [str(table.coordinate_to_cell_key((i, 0)).row_key.value) for i in range(table.row_count)]
+    return table.row_keys  # the Jobs table (VirtualTable) and KeyedTables alike
 
 
 def visible_lines(app: Any) -> list:

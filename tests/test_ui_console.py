@@ -20,7 +20,7 @@ def jobs_table(app):
 
 
 def row_keys(table) -> list[str]:
-    return [str(table.coordinate_to_cell_key((i, 0)).row_key.value) for i in range(table.row_count)]
+    return table.row_keys  # the Jobs table (VirtualTable) and KeyedTables alike
 
 
 async def open_jobs(pilot, sim) -> list[str]:

@@ -43,10 +43,12 @@ def screen_text(app: Any) -> str:
     from rich.console import Console
     from textual.widgets import DataTable, Static
 
+    from dtle_tui.widgets.virtual_table import VirtualTable
+
     console = Console(file=io.StringIO(), width=400, color_system=None, record=True)
     parts = []
     for widget in app.screen.query("*"):
-        if isinstance(widget, DataTable):
+        if isinstance(widget, (DataTable, VirtualTable)):
             for row in range(widget.row_count):
                 parts.append(" ".join(str(c) for c in widget.get_row_at(row)))
         elif isinstance(widget, Static):

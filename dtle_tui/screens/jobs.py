@@ -9,7 +9,7 @@ from textual import on
 from textual.app import ComposeResult, SystemCommand
 from textual.binding import Binding
 from textual.containers import Vertical
-from textual.widgets import DataTable, Input, Static
+from textual.widgets import Input, Static
 
 from dtle_tui import backup, clock, fmt
 from dtle_tui.clipboard import copy_and_notify
@@ -19,7 +19,8 @@ from dtle_tui.screens.job_actions import JobActionsMixin
 from dtle_tui.screens.pick import PickScreen
 from dtle_tui.snapshot import JobRow, Snapshot
 from dtle_tui.textsafe import safe_text
-from dtle_tui.widgets.keyed_table import KeyedTable, fill_column
+from dtle_tui.widgets.keyed_table import fill_column
+from dtle_tui.widgets.virtual_table import VirtualTable
 
 # (key, label, width, sort key). Widths keep the columns that matter visible at 80 columns; the ID
 # column takes what is left. Wide terminals get the extra columns.
@@ -67,7 +68,18 @@ def row_ages(row: JobRow, now: float) -> tuple[str, str]:
     return fmt.age(row.submit_time_ns, now), fmt.age(row.stage_since_ns, now)
 
 
+def job_key(row: JobRow) -> str:
+    return row.id
+
+
+def job_ages(row: JobRow) -> tuple[str, str]:
+    """What time changes in a row (its two ages): the table repaints a row in view when these change."""
+    return row_ages(row, clock.now())
+
+
 def row_cells(row: JobRow, columns: tuple[str, ...], ages: tuple[str, str]) -> list[Text]:
+    """The cells of a row; the table calls this only for rows it paints, and keeps the result while the
+    row and its ages stay the same."""
     cells = []
     for key in columns:
         if key == "id":
@@ -112,13 +124,13 @@ class JobsScreen(JobActionsMixin, ConsoleScreen):
         self.sort_reverse = False
         self.filter_text = ""
         self.columns: tuple[str, ...] = NARROW
-        self._cell_cache: dict[str, tuple] = {}
 
     def compose(self) -> ComposeResult:
         yield from self.compose_banner()
         with Vertical(id="jobs-body"):
             yield Input(placeholder="filter jobs (substring), enter to apply, escape to clear", id="filter")
-            yield KeyedTable(id="jobs-table", openable=True)
+            # Virtualised: at 5,000 jobs only the rows in view are formatted and painted.
+            yield VirtualTable(job_key, row_cells, job_ages, id="jobs-table", openable=True)
             yield Static("", id="jobs-empty", classes="empty-note", markup=False)
         yield from self.compose_status()
 
@@ -126,14 +138,14 @@ class JobsScreen(JobActionsMixin, ConsoleScreen):
         super().on_mount()
         self.query_one("#filter", Input).display = False
         self._apply_columns()
-        self.query_one(KeyedTable).focus()
+        self.table.focus()
 
     def fit_columns(self, width: int) -> None:
         self._apply_columns()
 
     @property
-    def table(self) -> KeyedTable:
-        return self.query_one("#jobs-table", KeyedTable)
+    def table(self) -> VirtualTable:
+        return self.query_one("#jobs-table", VirtualTable)
 
     def _apply_columns(self) -> None:
         width = self.size.width or self.app.size.width
@@ -158,12 +170,8 @@ class JobsScreen(JobActionsMixin, ConsoleScreen):
 
     def show_snapshot(self, snapshot: Snapshot) -> None:
         super().show_snapshot(snapshot)
-        now = clock.now()
         rows = self.visible_rows(snapshot)
-        self.table.sync([(r.id, self._cells(r, now)) for r in rows])
-        if len(self._cell_cache) > len(snapshot.rows) + 256:  # forget purged jobs
-            present = {r.id for r in snapshot.rows}
-            self._cell_cache = {k: v for k, v in self._cell_cache.items() if k in present}
+        self.table.set_rows(rows)
         empty = self.query_one("#jobs-empty", Static)
         if rows:
             note = ""
@@ -177,17 +185,6 @@ class JobsScreen(JobActionsMixin, ConsoleScreen):
             note = "Nomad has no jobs."
         empty.display = bool(note)
         empty.update(note)
-
-    def _cells(self, row: JobRow, now: float) -> list[Text]:
-        """Cells of a row, rebuilt only when the row or a shown age changed: at 5,000 jobs most rows
-        are the same objects refresh after refresh, and building Text cells is the costly part."""
-        ages = row_ages(row, now)
-        cached = self._cell_cache.get(row.id)
-        if cached is not None and cached[0] == row and cached[1] == ages and cached[2] == self.columns:
-            return cached[3]
-        cells = row_cells(row, self.columns, ages)
-        self._cell_cache[row.id] = (row, ages, self.columns, cells)
-        return cells
 
     # ---- keys ---------------------------------------------------------------------------------
     @property
@@ -237,14 +234,14 @@ class JobsScreen(JobActionsMixin, ConsoleScreen):
         if job:
             self.console.open_job(job)
 
-    @on(DataTable.RowSelected, "#jobs-table")
-    def _row_selected(self, event: DataTable.RowSelected) -> None:
+    @on(VirtualTable.RowSelected, "#jobs-table")
+    def _row_selected(self, event: VirtualTable.RowSelected) -> None:
         event.stop()
         self.action_open()
 
-    @on(DataTable.HeaderSelected, "#jobs-table")
-    def _header_selected(self, event: DataTable.HeaderSelected) -> None:
-        key = str(event.column_key.value)
+    @on(VirtualTable.HeaderSelected, "#jobs-table")
+    def _header_selected(self, event: VirtualTable.HeaderSelected) -> None:
+        key = event.column_key
         if key == self.sort_key:
             self.sort_reverse = not self.sort_reverse
         else:

@@ -55,6 +55,11 @@ class KeyedTable(DataTable):
         self._pending_cursor = selected
 
     @property
+    def row_keys(self) -> list[str]:
+        """The keys in display order (as VirtualTable.row_keys)."""
+        return [str(row.key.value) for row in self.ordered_rows]
+
+    @property
     def selected_key(self) -> Optional[str]:
         if not self._order or self.cursor_row < 0 or self.cursor_row >= len(self._order):
             return None
