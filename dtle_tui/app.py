@@ -8,7 +8,7 @@ import logging
 import pkgutil
 import sys
 import threading
-from typing import Iterable, Optional
+from typing import TYPE_CHECKING, Iterable, Optional
 
 from rich.text import Text
 from textual.app import App, SystemCommand
@@ -23,6 +23,9 @@ from dtle_tui.poller import Poller
 from dtle_tui.screens.base import ConsoleScreen
 from dtle_tui.screens.jobs import JobsScreen
 from dtle_tui.snapshot import Snapshot
+
+if TYPE_CHECKING:
+    from dtle_tui.cli import EarlyPoller
 
 log = logging.getLogger(__name__)
 
@@ -47,10 +50,13 @@ class DtleApp(App):
     # Read through the package loader, not a file path, so the styles load from inside the .pyz too.
     CSS = (pkgutil.get_data("dtle_tui", "dtle_tui.tcss") or b"").decode("utf-8")
     TITLE = "dtle-tui"
+    # Jobs is the first screen (get_default_screen), not a mode switched to from on_mount: a mode
+    # switch re-parses every stylesheet twice and holds repaints for 50 ms (Textual's delay_update),
+    # all before the first paint. It is registered as a mode in on_mount, so `1` comes back to it.
+    DEFAULT_MODE = "jobs"
     # Screens other than Jobs are imported when first shown: the first paint of the job list does not
     # wait for them.
     MODES = {
-        "jobs": JobsScreen,
         "nodes": lambda: _screen("nodes", "NodesScreen")(),
         "orphans": lambda: _screen("orphans", "OrphansScreen")(),
     }
@@ -65,12 +71,13 @@ class DtleApp(App):
         Binding("q", "quit", "Quit", id="app.quit"),
     ]
 
-    def __init__(self, settings: Settings, poller_factory=Poller) -> None:
+    def __init__(self, settings: Settings, poller_factory=Poller, early: Optional[EarlyPoller] = None) -> None:
         super().__init__()
         self.settings = settings
         self.snapshot: Optional[Snapshot] = None
         self.poller: Optional[Poller] = None
         self._poller_factory = poller_factory
+        self._early = early
         if settings.theme in BUILTIN_THEMES:
             self.theme = settings.theme
 
@@ -79,19 +86,42 @@ class DtleApp(App):
         # A large cluster keeps hundreds of thousands of long-lived objects (allocations, table cells);
         # with the default thresholds the collector keeps re-walking them while a refresh allocates.
         gc.set_threshold(10_000, 10, 10)
-        self.poller = self._poller_factory(self.settings, self._from_poller)
-        self.poller.start()
-        self.switch_mode("jobs")
+        # The CLI holds the collector off during start-up; back on after the first rows are painted, or
+        # after a while when none come (an unreachable cluster).
+        self.set_timer(5.0, self.start_collector)
+        early, self._early = self._early, None
+        if early is not None and early.settings is self.settings:
+            self.poller = early.take(self._from_poller)  # started by the CLI before Textual was imported
+        else:
+            self.poller = self._poller_factory(self.settings, self._from_poller)
+            self.poller.start()
+        self.add_mode("jobs", JobsScreen)
+
+    def get_default_screen(self) -> Screen:
+        return JobsScreen()
 
     def _from_poller(self, snapshot: Snapshot) -> None:
         # Called on the poller's thread: post_message is thread-safe.
         self.post_message(SnapshotUpdated(snapshot))
 
+    def start_collector(self) -> None:
+        """Turn the garbage collector back on after start-up (cli.main turned it off).
+
+        What start-up created (modules, classes, this screen's widgets) lives until exit: frozen, it is
+        never walked again by a collection (gc.freeze), so neither the first collection after the paint
+        nor every full one later pays for it."""
+        if not gc.isenabled():
+            gc.freeze()
+            gc.enable()
+
     def on_snapshot_updated(self, message: SnapshotUpdated) -> None:
+        if message.snapshot.rows and not gc.isenabled():
+            self.call_after_refresh(self.start_collector)
         self.snapshot = message.snapshot
         screen = self.screen
-        # A modal on top hides the console: the screen below catches up when it resumes.
-        if isinstance(screen, ConsoleScreen):
+        # A modal on top hides the console: the screen below catches up when it resumes. A screen still
+        # being mounted (the first snapshot can arrive first) shows app.snapshot when it resumes, too.
+        if isinstance(screen, ConsoleScreen) and screen.is_mounted:
             screen.receive(message.snapshot)
 
     def _fatal_error(self) -> None:
@@ -218,11 +248,11 @@ class DtleApp(App):
         yield from super().get_system_commands(screen)
 
 
-def run_app(settings: Settings) -> int:
+def run_app(settings: Settings, early: Optional[EarlyPoller] = None) -> int:
     if settings.theme and settings.theme not in BUILTIN_THEMES:
         names = ", ".join(sorted(BUILTIN_THEMES))
         print(f"dtle-tui: error: unknown theme {settings.theme!r} (one of: {names})", file=sys.stderr)
         return 2
-    app = DtleApp(settings)
+    app = DtleApp(settings, early=early)
     result = app.run()
     return int(result or 0) if isinstance(result, int) else 0

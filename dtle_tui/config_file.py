@@ -25,11 +25,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Optional
 
-if sys.version_info >= (3, 11):
-    import tomllib
-else:  # pragma: no cover - exercised on 3.9/3.10 only
-    import tomli as tomllib
-
 
 class ConfigError(Exception):
     """A setting that cannot be used; the message is one line for the operator."""
@@ -167,6 +162,11 @@ def read_config_file(path: Path) -> Optional[ConfigFile]:
     except OSError as exc:
         raise ConfigError(f"cannot read config file {path}: {exc.strerror or exc}") from None
     text = raw.decode("utf-8", "replace")
+    # Imported only when there is a file to read: most start-ups have none (first paint).
+    if sys.version_info >= (3, 11):
+        import tomllib
+    else:  # pragma: no cover - exercised on 3.9/3.10 only
+        import tomli as tomllib
     try:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:

@@ -103,7 +103,7 @@ def fake_app(monkeypatch):
     calls = []
     module = types.ModuleType("dtle_tui.app")
 
-    def run_app(settings):
+    def run_app(settings, early=None):
         calls.append(settings)
         logging.getLogger("dtle_tui.test").warning("token %s leaked?", settings.nomad.token)
         return 0
@@ -147,7 +147,7 @@ def test_demo_points_the_app_at_a_running_simulator(tmp_path, monkeypatch, fake_
 
     seen = {}
 
-    def run_app(settings):
+    def run_app(settings, early=None):
         seen["settings"] = settings
         seen["jobs"] = httpx.get(settings.nomad.addr + "/v1/jobs", timeout=5).json()
         return 0
