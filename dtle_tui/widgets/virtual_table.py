@@ -424,8 +424,11 @@ class VirtualTable(ScrollView, can_focus=True):
         rest = width - self._table_width
         if rest > 0:
             line.append(Segment(" " * rest, pre))
+        strip = Strip(line, max(width, self._table_width))
         x = int(self.scroll_x)
-        return Strip(line).crop(x, x + width).adjust_cell_length(width, base).simplify()
+        if x or rest < 0:  # scrolled sideways, or wider than the widget
+            strip = strip.crop(x, x + width).adjust_cell_length(width, base)
+        return strip.simplify()
 
     def _header_segments(self) -> list[Segment]:
         cached = self._segments.get("\0header")

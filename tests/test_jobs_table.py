@@ -1,0 +1,192 @@
+"""The Jobs screen's virtualised table, through Pilot against the simulator over real HTTP: the keys and the
+mouse do what they did with DataTable, the cursor stays on its job, ages tick without an idle repaint, and
+a 5,000-job cluster loads, scrolls and filters."""
+
+from __future__ import annotations
+
+import httpx
+from textual import events
+
+from dtle_tui import clock
+from dtle_tui.app import DtleApp
+from dtle_tui.screens.job_detail import JobDetailScreen
+from dtle_tui.screens.jobs import JobsScreen
+from dtle_tui.sim.scenario import dtle_spec
+from tests.uihelpers import sim_get, until
+
+
+def table_lines(app) -> list[str]:
+    """The Jobs table as painted on the terminal (header first)."""
+    table = app.screen.table
+    top = table.region.y
+    return [strip.text for strip in app.screen._compositor.render_strips()][top:top + table.region.height]
+
+
+async def jobs_listed(pilot, count: int, timeout: float = 15.0):
+    app = pilot.app
+    await until(pilot, lambda: isinstance(app.screen, JobsScreen) and app.screen.table.row_count == count
+                and app.snapshot.nomad.ok_at, f"{count} jobs listed", timeout)
+    return app.screen.table
+
+
+async def settled(pilot) -> None:
+    """Until no new snapshot has arrived for 0.6 s."""
+    app = pilot.app
+    while True:
+        generation = app.snapshot.generation
+        await pilot.pause(0.6)
+        if app.snapshot.generation == generation:
+            return
+
+
+def scroll_wheel(app, widget, down: bool) -> None:
+    """A mouse wheel notch over `widget`, as the terminal driver sends it."""
+    x, y = widget.region.x + 5, widget.region.y + 3
+    cls = events.MouseScrollDown if down else events.MouseScrollUp
+    app.post_message(cls(None, x, y, 0, 1 if down else -1, 0, False, False, False, screen_x=x, screen_y=y))
+
+
+async def test_keys_and_mouse_move_open_and_sort(frozen_sim, make_settings):
+    app = DtleApp(make_settings(frozen_sim))
+    expected = sorted(j["ID"] for j in sim_get(frozen_sim.nomad_addr, "/v1/jobs"))
+    async with app.run_test(size=(80, 24)) as pilot:
+        table = await jobs_listed(pilot, len(expected))
+        screen = app.screen
+        assert table.row_keys == expected and screen.selected_job == expected[0]
+        await pilot.press("down", "down")
+        assert screen.selected_job == expected[2]
+        await pilot.press("up")
+        assert screen.selected_job == expected[1]
+        await pilot.press("ctrl+end")
+        assert screen.selected_job == expected[-1]
+        await pilot.press("ctrl+home")
+        assert screen.selected_job == expected[0]
+        await pilot.press("pagedown")  # every job fits on one page here: the last one
+        assert screen.selected_job == expected[-1]
+        await pilot.press("pageup")
+        assert screen.selected_job == expected[0]
+
+        # A click selects a row; a click on the selected row opens it, as enter does.
+        await pilot.click("#jobs-table", offset=(3, 1 + 3))
+        await until(pilot, lambda: screen.selected_job == expected[3], "clicked row selected")
+        assert app.screen is screen
+        await pilot.click("#jobs-table", offset=(3, 1 + 3))
+        await until(pilot, lambda: isinstance(app.screen, JobDetailScreen), "detail opened by a click")
+        await pilot.press("escape")
+        await until(pilot, lambda: app.screen is screen, "back on Jobs")
+        assert screen.selected_job == expected[3]
+        await pilot.press("enter")
+        await until(pilot, lambda: isinstance(app.screen, JobDetailScreen), "detail opened by enter")
+        assert app.screen.job_id == expected[3]
+        await pilot.press("escape")
+        await until(pilot, lambda: app.screen is screen, "back on Jobs")
+
+        # A click on a header sorts by that column, a second click reverses; the cursor keeps its job.
+        status_x = table.columns[0][2] + 2 + 1
+        await pilot.click("#jobs-table", offset=(status_x, 0))
+        await until(pilot, lambda: screen.sort_key == "status" and not screen.sort_reverse, "sorted by Status")
+        statuses = {r.id: r.status for r in app.snapshot.rows}
+        keys = table.row_keys
+        assert [statuses[k] for k in keys] == sorted(statuses[k] for k in keys)
+        assert screen.selected_job == expected[3] and keys[table.cursor_row] == expected[3]
+        await pilot.click("#jobs-table", offset=(status_x, 0))
+        await until(pilot, lambda: screen.sort_reverse, "reversed")
+        assert screen.selected_job == expected[3]
+        await pilot.press("o")  # next column: Stage, shown in its header
+        await until(pilot, lambda: screen.sort_key == "stage", "sorted by Stage")
+        assert "Stage ▲" in table_lines(app)[0]
+
+
+async def test_filter_narrows_says_when_empty_and_clears(frozen_sim, make_settings):
+    app = DtleApp(make_settings(frozen_sim))
+    expected = sorted(j["ID"] for j in sim_get(frozen_sim.nomad_addr, "/v1/jobs"))
+    async with app.run_test(size=(80, 24)) as pilot:
+        table = await jobs_listed(pilot, len(expected))
+        await pilot.press("slash", *"sync")
+        await until(pilot, lambda: table.row_keys == [k for k in expected if "sync" in k], "filtered")
+        lines = table_lines(app)
+        assert all("sync" in line for line in lines[1:1 + table.row_count])
+        assert not lines[1 + table.row_count].strip()  # nothing below the last match
+        await pilot.press(*"-none")
+        await until(pilot, lambda: table.row_count == 0, "nothing matches")
+        note = app.screen.query_one("#jobs-empty")
+        assert note.display and "No job matches the filter 'sync-none'" in str(note.content)
+        await pilot.press("escape")  # leaves the box
+        await pilot.press("escape")  # clears the filter
+        await until(pilot, lambda: table.row_keys == expected, "filter cleared")
+        assert not app.screen.query_one("#jobs-empty").display
+
+
+async def test_cursor_stays_on_its_job_while_the_cluster_moves(sim, make_settings):
+    app = DtleApp(make_settings(sim))
+    async with app.run_test(size=(80, 24)) as pilot:
+        table = await jobs_listed(pilot, len(sim_get(sim.nomad_addr, "/v1/jobs")))
+        table.move_cursor(row=table.row_keys.index("job10"))
+        generation = app.snapshot.generation
+        await until(pilot, lambda: app.snapshot.generation >= generation + 3, "three new snapshots")
+        assert app.screen.selected_job == "job10"
+        assert table.row_keys[table.cursor_row] == "job10"
+
+
+async def test_ages_tick_repaint_only_their_line_and_an_idle_table_paints_nothing(frozen_sim, make_settings):
+    app = DtleApp(make_settings(frozen_sim))
+    spec = dtle_spec("fresh-job", "mysql-src.prod", "mysql-dst.prod", "db", "pw")
+    httpx.post(frozen_sim.nomad_addr + "/v1/jobs", json={"Job": spec}, timeout=5).raise_for_status()
+    submitted = sim_get(frozen_sim.nomad_addr, "/v1/job/fresh-job")["SubmitTime"] / 1e9
+    clock.freeze(submitted + 5)
+    try:
+        async with app.run_test(size=(80, 24)) as pilot:
+            table = await jobs_listed(pilot, len(sim_get(frozen_sim.nomad_addr, "/v1/jobs")))
+            await settled(pilot)
+            line = 1 + table.row_keys.index("fresh-job")
+            assert " 5s " in table_lines(app)[line]
+            painted: list[int] = []
+            paint = table.render_line
+            table.render_line = lambda y: painted.append(y) or paint(y)  # type: ignore[method-assign]
+
+            await pilot.pause(2.5)  # two clock ticks, nothing changed: nothing painted
+            assert painted == []
+
+            clock.freeze(submitted + 6)
+            await until(pilot, lambda: " 6s " in table_lines(app)[line], "the age ticked")
+            await pilot.pause(1.2)
+            assert set(painted) == {line}  # the other jobs' ages (minutes, hours) did not change
+    finally:
+        clock.freeze(None)
+
+
+async def test_five_thousand_jobs_load_scroll_and_filter(make_settings):
+    from dtle_tui.sim import SimCluster
+
+    with SimCluster(dialect="1.1", jobs=5000, frozen=True) as sim:
+        app = DtleApp(make_settings(sim))
+        async with app.run_test(size=(80, 24)) as pilot:
+            table = await jobs_listed(pilot, 5000, timeout=60)
+            screen = app.screen
+            assert table.row_keys[:2] == ["mig-00000", "mig-00001"]
+            assert table_lines(app)[1].startswith(" mig-00000 ")
+            rows_in_view = table.region.height - 1 - (1 if table.show_horizontal_scrollbar else 0)
+
+            await pilot.press("ctrl+end")
+            await until(pilot, lambda: table_lines(app)[-1].startswith(" mig-04999 "), "scrolled to the end")
+            assert screen.selected_job == "mig-04999" and table.scroll_y == table.max_scroll_y
+            await pilot.press("pageup")
+            assert screen.selected_job == f"mig-{4999 - rows_in_view:05d}"  # one page up, as DataTable
+
+            # The wheel scrolls the view, not the cursor.
+            await pilot.press("ctrl+home")
+            for _ in range(4):
+                scroll_wheel(app, table, down=True)
+            await until(pilot, lambda: table.scroll_y > 0, "scrolled by the wheel")
+            assert screen.selected_job == "mig-00000"
+            first = int(table.scroll_y)
+            await until(pilot, lambda: table_lines(app)[1].startswith(f" mig-{first:05d} "), "rows follow the view")
+            await pilot.press("down")  # a key brings the cursor's row back into view
+            await until(pilot, lambda: table.scroll_y <= 1, "cursor in view")
+            assert screen.selected_job == "mig-00001"
+
+            await pilot.press("slash", *"4999")
+            await until(pilot, lambda: table.row_keys == ["mig-04999"], "filtered to one job")
+            await pilot.press("escape", "escape")
+            await until(pilot, lambda: table.row_count == 5000, "filter cleared")
+            assert screen.selected_job == "mig-04999"  # the only row left under the cursor while filtered
