@@ -7,7 +7,8 @@ app under test always in a child process, killed at the end whatever happens):
    dtle_tui` when the script is not installed) on a pseudo-terminal of 80x24, TERM=xterm-256color,
    against a frozen 10-job cluster; wall time from spawn until the first job ID arrives in the output
    (escape codes stripped). The floor is bench/minimal_app.py (one DataTable, one row) run the same way,
-   interleaved with the app in the same run. Median of 5; the ratio is the figure.
+   interleaved with the app in the same run. Median of 5; the ratio is the figure. Our modules are
+   byte-compiled first, as pip/pipx do at install (an editable install does not).
 2. idle bytes/s: the same pty session, frozen cluster, after start-up settled: bytes read from the pty
    master over 30 s, also per 1-second bucket.
 3. requests: the simulator's request log. Idle: over the same 30 s, scaled to a minute. Per refresh:
