@@ -10,8 +10,8 @@ idle screen writes nothing.
 
 Keys, mouse and look are DataTable's with a row cursor, so the operator sees no difference: up/down,
 pageup/pagedown, ctrl+home/ctrl+end move the cursor; home/end/left/right scroll sideways; enter, or a
-click on the cursor's row, selects; a click on the header selects a column. The component classes mirror
-DataTable's, with the same theme variables.
+click on the cursor's row, selects; a click on the header selects a column. Its styles (dtle_tui.tcss) are
+DataTable's rules for the same component classes, with the same theme variables.
 """
 
 from __future__ import annotations
@@ -60,48 +60,6 @@ class VirtualTable(ScrollView, can_focus=True):
         "virtual-table--cursor",
         "virtual-table--hover",
     }
-
-    # The same rules and theme variables as DataTable's, so both kinds of table look alike.
-    DEFAULT_CSS = """
-    VirtualTable {
-        background: $surface;
-        color: $foreground;
-        height: auto;
-        max-height: 100%;
-
-        &:focus {
-            background-tint: $foreground 5%;
-            & > .virtual-table--cursor {
-                background: $block-cursor-background;
-                color: $block-cursor-foreground;
-                text-style: $block-cursor-text-style;
-            }
-            & > .virtual-table--header {
-                background-tint: $foreground 5%;
-            }
-        }
-        & > .virtual-table--header {
-            text-style: bold;
-            background: $panel;
-            color: $foreground;
-        }
-        &:ansi > .virtual-table--header {
-            background: ansi_bright_blue;
-            color: ansi_default;
-        }
-        & > .virtual-table--cursor {
-            background: $block-cursor-blurred-background;
-            color: $block-cursor-blurred-foreground;
-            text-style: $block-cursor-blurred-text-style;
-        }
-        & > .virtual-table--header-hover {
-            background: $accent 30%;
-        }
-        & > .virtual-table--hover {
-            background: $block-hover-background;
-        }
-    }
-    """
 
     class RowSelected(Message):
         """Enter, or a click on the cursor's row."""
@@ -155,6 +113,7 @@ class VirtualTable(ScrollView, can_focus=True):
         self._hover: Optional[int] = None  # row under the mouse (HEADER for the header), when shown
         # key -> (row, stamp, segments without the line's style): the formatted rows seen lately.
         self._segments: dict[str, tuple[Any, Hashable, list[Segment]]] = {}
+        self._header: Optional[list[Segment]] = None
         self._styles: dict[str, Style] = {}
 
     def on_mount(self) -> None:  # Textual also runs ScrollView's own on_mount
@@ -211,6 +170,7 @@ class VirtualTable(ScrollView, can_focus=True):
             x += width + 2 * PADDING
         self._table_width = x
         self._segments.clear()
+        self._header = None
         self._update_virtual_size()
         self.refresh()
 
@@ -431,13 +391,9 @@ class VirtualTable(ScrollView, can_focus=True):
         return strip.simplify()
 
     def _header_segments(self) -> list[Segment]:
-        cached = self._segments.get("\0header")
-        if cached is not None and cached[0] == self._columns:
-            return cached[2]
-        labels = [Text(label) for _, label, _ in self._columns]
-        segments = self._cell_segments(labels)
-        self._segments["\0header"] = (self._columns, None, segments)
-        return segments
+        if self._header is None:
+            self._header = self._cell_segments([Text(label) for _, label, _ in self._columns])
+        return self._header
 
     def _row_segments(self, row: Any) -> list[Segment]:
         key = self._key(row)
