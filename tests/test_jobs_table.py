@@ -89,9 +89,12 @@ async def test_keys_and_mouse_move_open_and_sort(frozen_sim, make_settings):
         keys = table.row_keys
         assert [statuses[k] for k in keys] == sorted(statuses[k] for k in keys)
         assert screen.selected_job == expected[3] and keys[table.cursor_row] == expected[3]
+        header = table_lines(app)[0]
+        assert "Status▲" in header and "ID ▲" not in header  # the mark fits the narrow column
         await pilot.click("#jobs-table", offset=(status_x, 0))
         await until(pilot, lambda: screen.sort_reverse, "reversed")
         assert screen.selected_job == expected[3]
+        await until(pilot, lambda: "Status▼" in table_lines(app)[0], "the header says reversed")
         await pilot.press("o")  # next column: Stage, shown in its header
         await until(pilot, lambda: screen.sort_key == "stage", "sorted by Stage")
         assert "Stage ▲" in table_lines(app)[0]

@@ -105,6 +105,14 @@ def row_cells(row: JobRow, columns: tuple[str, ...], ages: tuple[str, str]) -> l
     return cells
 
 
+def sorted_label(label: str, width: int, mark: str) -> str:
+    """`Status ▲`, or `Status▲` / `Stage sinc▲` where the column is too narrow: the mark stays visible.
+    The ID column (width 0 here) takes the remaining room and always has space."""
+    if not width or len(label) + 2 <= width:
+        return f"{label} {mark}"
+    return label[: width - 1] + mark
+
+
 class JobsScreen(JobActionsMixin, ConsoleScreen):
     TITLE_TEXT = "dtle jobs"
 
@@ -155,7 +163,7 @@ class JobsScreen(JobActionsMixin, ConsoleScreen):
         for key in self.columns:
             label, w, _ = COLUMNS[key]
             if key == self.sort_key:
-                label += " ▼" if self.sort_reverse else " ▲"
+                label = sorted_label(label, w, "▼" if self.sort_reverse else "▲")
             spec.append((key, label, w))
         # Job names are at most 64 characters (dtle.md §1); past that the room is better left empty.
         self.table.set_columns(fill_column(spec, "id", width, minimum=12, maximum=64))
