@@ -338,6 +338,13 @@ class GtidProgress:
         since = self._advanced_at if self._advanced_at is not None else self._samples[0][0]
         return now - since >= threshold_s
 
+    def stall_at(self, threshold_s: float) -> Optional[float]:
+        """When is_stalled() turns true if no growth is seen meanwhile (None without samples)."""
+        if not self._samples:
+            return None
+        since = self._advanced_at if self._advanced_at is not None else self._samples[0][0]
+        return since + threshold_s
+
     def history(self, n: int) -> list[float]:
         """The last `n` sample-to-sample rates (transactions/s), oldest first, for a sparkline."""
         if n <= 0:

@@ -15,11 +15,12 @@ import os
 import re
 import ssl
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Generic, Mapping, Optional, TypeVar, Union
+from typing import TYPE_CHECKING, Any, Callable, Generic, Mapping, Optional, TypeVar, Union
 
 import httpx
 
 from dtle_tui.errors import ApiError, ErrorKind, add_secret
+from dtle_tui.jsonlist import ListDecoder
 
 if TYPE_CHECKING:
     from dtle_tui.config import ConsulSettings, NomadSettings, TlsSettings
@@ -247,6 +248,49 @@ def decode_json(service: str, response: httpx.Response, expect: Optional[type] =
             response.status_code,
             f"an unexpected answer: expected {_shape(expect)}, got {_shape(type(value))}",
         )
+    return value
+
+
+async def decode_json_list(service: str, response: httpx.Response, each: Optional[Callable[[Any], Any]] = None,
+                           addr: str = "", timeout: float = 0.0) -> list:
+    """A streamed JSON list body decoded element by element (jsonlist.py), `each` applied to every element.
+
+    The same errors as decode_json: BAD_RESPONSE for HTML, invalid JSON or a body that is not a list;
+    transport failures while reading the body as transport_error. The response is closed here.
+    """
+    decoder = ListDecoder(each)
+    head = b""  # the body's first bytes, for the error message
+    try:
+        if looks_like_html(response, b"", sniff=False):
+            raise html_error(service, response, await response.aread())
+        chunks = response.aiter_bytes()
+        async for chunk in chunks:
+            if len(head) < 60:
+                if not head.strip() and (head + chunk).lstrip()[:1] == b"<":  # an HTML page without its type
+                    page = head + chunk + b"".join([rest async for rest in chunks])
+                    raise html_error(service, response, page)
+                head += chunk[: 60 - len(head)]
+            # The collector paused per chunk: decoding creates many containers, none in a cycle, and
+            # every collection meanwhile would walk them all (see loads_without_gc).
+            enabled = gc.isenabled()
+            gc.disable()
+            try:
+                decoder.feed(chunk)
+            finally:
+                if enabled:
+                    gc.enable()
+        value = decoder.close()
+    except ValueError as exc:
+        snippet = head.decode("utf-8", "replace")
+        raise ApiError(service, ErrorKind.BAD_RESPONSE, response.status_code,
+                       f"invalid JSON: {exc} (body starts {snippet!r})") from None
+    except (httpx.HTTPError, ssl.SSLError) as exc:
+        raise transport_error(service, addr, exc, timeout) from None
+    finally:
+        await response.aclose()
+    if not decoder.is_list:
+        raise ApiError(service, ErrorKind.BAD_RESPONSE, response.status_code,
+                       f"an unexpected answer: expected a list, got {_shape(type(value))}")
     return value
 
 

@@ -16,6 +16,7 @@ endpoints (where a job copies from/to), nodes (Node, Driver), stage (stage detec
 from __future__ import annotations
 
 import functools
+import sys
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Callable, Mapping, Optional
@@ -44,6 +45,7 @@ __all__ = [
     "JobStub", "Task", "TaskGroup", "Job", "Endpoint", "MigrationEndpoints", "Driver", "Node",
     "StageInfo", "parse_job_stubs", "parse_job", "parse_job_summary", "parse_allocations",
     "parse_allocation", "parse_nodes", "detect_stage", "stage_timeline", "ns_to_datetime", "parse_time",
+    "slim_allocation", "slim_task_states",
 ]
 
 
@@ -403,6 +405,67 @@ def parse_allocations(data: Any, reuse: Optional[Mapping[str, Allocation]] = Non
                 continue
         out.append(_allocation(d, keep_task_states))
     return out
+
+
+# What the Jobs screen derives from an allocation (counts, stage; the node and age in the moment before an
+# opened Job detail has read its own allocations). A slim Allocation holds only these; every other field
+# reads as its class default.
+_SLIM_SHAPE = Shape(
+    strs=("id", "job_id", "task_group", "desired_status", "client_status", "next_allocation", "node_id",
+          "node_name"),
+    ints=("create_index", "modify_index", "create_time_ns"),
+)
+_intern = sys.intern
+
+
+def slim_task_states(states: Any) -> Optional[dict]:
+    """TaskStates reduced to what the Jobs screen reads: per task, dtle's job_stage_* Driver events
+    (Type, Time, DriverMessage; dtle.md §5) and Restarts when not 0; tasks with neither are left out."""
+    if not isinstance(states, dict):
+        return None
+    slim_states = None
+    for name, state in states.items():
+        if not isinstance(state, dict):
+            continue
+        slim: dict = {}
+        restarts = state.get("Restarts")
+        if restarts:
+            slim["Restarts"] = restarts
+        events = state.get("Events")
+        if isinstance(events, list):
+            stage = [{"Type": "Driver", "Time": ev.get("Time"), "DriverMessage": msg} for ev in events
+                     if isinstance(ev, dict) and ev.get("Type") == "Driver"
+                     and type(msg := ev.get("DriverMessage")) is str and msg.startswith("job_stage_")]
+            if stage:
+                slim["Events"] = stage
+        if slim:
+            if slim_states is None:
+                slim_states = {}
+            slim_states[name] = slim
+    return slim_states
+
+
+def slim_allocation(d: dict) -> Allocation:
+    """One element of /v1/allocations (or an event's Allocation) kept as the Jobs screen needs it.
+
+    About a tenth of a full one in memory (15,000 of them at 5,000 jobs). The strings most allocations
+    share (group, statuses, node, job ID) are interned. Job detail and the Allocation screen read their
+    own allocations whole; `task_states` of a slim one only knows restarts and stage events.
+    """
+    g = d.get
+    values = _SLIM_SHAPE.fix({
+        "id": g("ID", ""), "job_id": g("JobID", ""), "task_group": g("TaskGroup", ""),
+        "desired_status": g("DesiredStatus", ""), "client_status": g("ClientStatus", ""),
+        "next_allocation": g("NextAllocation", ""), "node_id": g("NodeID", ""), "node_name": g("NodeName", ""),
+        "create_index": g("CreateIndex", 0), "modify_index": g("ModifyIndex", 0),
+        "create_time_ns": g("CreateTime", 0),
+    })
+    for key in ("job_id", "task_group", "desired_status", "client_status", "node_id", "node_name"):
+        values[key] = _intern(values[key])
+    states = slim_task_states(g("TaskStates"))
+    if states is not None:
+        values["task_states_raw"] = states
+    return build(Allocation, values)
 
 
 def parse_allocation(data: Any) -> Allocation:

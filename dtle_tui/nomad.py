@@ -7,7 +7,7 @@ the shape differences are the parser's business (models.py), not the client's.
 from __future__ import annotations
 
 import ssl
-from typing import TYPE_CHECKING, Any, AsyncIterator, Optional
+from typing import TYPE_CHECKING, Any, AsyncIterator, Callable, Optional
 from urllib.parse import quote
 
 import httpx
@@ -19,6 +19,7 @@ from dtle_tui.httpclient import (
     ServiceHttp,
     blocking_timeout,
     decode_json,
+    decode_json_list,
     index_of,
     transport_error,
 )
@@ -61,6 +62,7 @@ class NomadClient:
         index: int = 0,
         wait: Optional[str] = None,
         params: Optional[dict] = None,
+        each: Optional[Callable[[Any], Any]] = None,
     ) -> Indexed:
         query = dict(self._params)
         query.update(params or {})
@@ -71,6 +73,12 @@ class NomadClient:
             query["wait"] = wait
             timeout = blocking_timeout(self.timeout, wait)
         request = self._http.build("GET", path, params=query, timeout=timeout)
+        if expect is list:
+            # Lists are decoded as they arrive, element by element (jsonlist.py): never the whole answer
+            # at once. `each` turns each element into what the caller keeps.
+            response = await self._http.send(request, stream=True)
+            value = await decode_json_list(SERVICE, response, each, self._http.addr, timeout)
+            return Indexed(value, index_of(response, "X-Nomad-Index"))
         response = await self._http.send(request)
         return Indexed(decode_json(SERVICE, response, expect), index_of(response, "X-Nomad-Index"))
 
@@ -83,23 +91,28 @@ class NomadClient:
 
     # -- reads --------------------------------------------------------------------------------------
 
-    async def jobs(self, index: int = 0, wait: Optional[str] = None) -> Indexed[list]:
-        return await self._read("/v1/jobs", list, index, wait)
+    async def jobs(self, index: int = 0, wait: Optional[str] = None, each: Optional[Callable[[Any], Any]] = None
+                   ) -> Indexed[list]:
+        """`each` (all list reads): applied to every element as it is decoded; the list holds its results."""
+        return await self._read("/v1/jobs", list, index, wait, each=each)
 
     async def job(self, job_id: str, index: int = 0, wait: Optional[str] = None) -> Indexed[dict]:
         return await self._read(f"/v1/job/{_q(job_id)}", dict, index, wait)
 
-    async def job_allocations(self, job_id: str, index: int = 0, wait: Optional[str] = None) -> Indexed[list]:
-        return await self._read(f"/v1/job/{_q(job_id)}/allocations", list, index, wait)
+    async def job_allocations(self, job_id: str, index: int = 0, wait: Optional[str] = None,
+                              each: Optional[Callable[[Any], Any]] = None) -> Indexed[list]:
+        return await self._read(f"/v1/job/{_q(job_id)}/allocations", list, index, wait, each=each)
 
-    async def allocations(self, index: int = 0, wait: Optional[str] = None) -> Indexed[list]:
-        return await self._read("/v1/allocations", list, index, wait)
+    async def allocations(self, index: int = 0, wait: Optional[str] = None,
+                          each: Optional[Callable[[Any], Any]] = None) -> Indexed[list]:
+        return await self._read("/v1/allocations", list, index, wait, each=each)
 
     async def allocation(self, alloc_id: str, index: int = 0, wait: Optional[str] = None) -> Indexed[dict]:
         return await self._read(f"/v1/allocation/{_q(alloc_id)}", dict, index, wait)
 
-    async def nodes(self, index: int = 0, wait: Optional[str] = None) -> Indexed[list]:
-        return await self._read("/v1/nodes", list, index, wait)
+    async def nodes(self, index: int = 0, wait: Optional[str] = None,
+                    each: Optional[Callable[[Any], Any]] = None) -> Indexed[list]:
+        return await self._read("/v1/nodes", list, index, wait, each=each)
 
     async def agent_self(self) -> dict:
         return (await self._read("/v1/agent/self", dict)).value

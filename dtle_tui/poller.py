@@ -3,15 +3,22 @@
 It runs its own asyncio loop in a daemon thread, so JSON decoding and parsing of a large cluster never
 stall the UI's event loop. Each endpoint has exactly one loop ("feed"), so there is never more than one
 request in flight per endpoint, and a slow answer is never cancelled by a timer tick (the trap of
-`set_interval` + exclusive workers, ../shared/STYLE.md). Feeds use blocking queries (index/wait,
-nomad-api.md §3, consul-kv.md §5): a change comes back as soon as it happens and an idle cluster costs
-one request per feed per `wait`. When a server does not block (no index header, or it answers at once
-with the same index), the feed falls back to the `--refresh` interval. Failures back off exponentially,
-capped at 30 s; `refresh_now()` retries at once.
+`set_interval` + exclusive workers, ../shared/STYLE.md).
 
-Per refresh the cost is fixed whatever the number of jobs: /v1/jobs, /v1/allocations, /v1/nodes, the
-agent once, and one recursive Consul read of the prefix `dtle` (which covers `dtle/<job>/…` and
-`dtleJobList/<job>` alike), plus what an open detail screen needs.
+Nomad's lists (/v1/jobs, /v1/allocations, /v1/nodes) are read in full once, decoded element by element
+as they arrive and slimmed at once (nothing keeps a whole answer). Then, on Nomad 1.1, one event stream
+brings each change as it happens and the list feeds rest (eventfeed.py); on 0.11, or wherever the
+stream is not available, the list feeds use blocking queries (index/wait, nomad-api.md §3): a change
+comes back as soon as it happens and an idle cluster costs one request per feed per `wait`. When a
+server does not block (no index header, or it answers at once with the same index), a feed falls back
+to the `--refresh` interval. Failures back off exponentially, capped at 30 s; `refresh_now()` (ctrl+r)
+re-reads every list and restarts the stream.
+
+What arrives goes into the store (nomadstore.py), which records which jobs changed; a snapshot then
+rebuilds only those jobs' rows (snapshot.RowBook). Per refresh the number of requests is fixed whatever
+the number of jobs: none for a change that comes by the stream; on ctrl+r /v1/jobs, /v1/allocations,
+/v1/nodes, the agent, the stream, and one recursive Consul read of the prefix `dtle` (which covers
+`dtle/<job>/…` and `dtleJobList/<job>` alike), plus what an open detail screen needs.
 """
 
 from __future__ import annotations
@@ -25,17 +32,23 @@ from typing import TYPE_CHECKING, Any, Awaitable, Callable, Coroutine, Optional
 
 from dtle_tui.config import Settings
 from dtle_tui.errors import ApiError, redact
+from dtle_tui.eventfeed import EventFeed
 from dtle_tui.gtid import GtidProgress, positions_from_kv
 from dtle_tui.models import (
+    Allocation,
+    JobStub,
     ParseError,
     parse_allocation,
     parse_allocations,
     parse_job,
     parse_job_stubs,
     parse_nodes,
+    slim_allocation,
+    slim_task_states,  # noqa: F401 - re-exported: it lived here before models.py had it
 )
 from dtle_tui.nomad import Indexed, NomadClient
-from dtle_tui.snapshot import FeedState, Snapshot, build_detail, build_rows, find_orphans, group_by_job
+from dtle_tui.nomadstore import NomadStore
+from dtle_tui.snapshot import FeedState, RowBook, Snapshot, build_detail, find_orphans
 from dtle_tui.textsafe import safe_text, truncate
 
 if TYPE_CHECKING:
@@ -49,28 +62,6 @@ MIN_GAP_S = 0.3  # between two answers of one feed: a busy cluster must not turn
 BLOCK_WAIT = "60s"
 PUBLISH_DELAY_S = 0.15
 
-# The task-state fields the Jobs screen derives from; events are kept only when they are stage events.
-_SLIM_TASK_KEYS = ("State", "Failed", "Restarts", "LastRestart", "StartedAt", "FinishedAt")
-
-
-def slim_task_states(states: Any) -> Any:
-    """An allocation's TaskStates without task events, except dtle's job_stage_* driver events (dtle.md §5)."""
-    if not isinstance(states, dict):
-        return states
-    slim_states = {}
-    for name, state in states.items():
-        if not isinstance(state, dict):
-            continue
-        slim = {k: state.get(k) for k in _SLIM_TASK_KEYS}
-        events = state.get("Events")
-        slim["Events"] = [
-            ev for ev in events
-            if isinstance(ev, dict) and ev.get("Type") == "Driver"
-            and str(ev.get("DriverMessage") or "").startswith("job_stage_")
-        ] if isinstance(events, list) else None
-        slim_states[name] = slim
-    return slim_states
-
 Fetch = Callable[[int, Optional[str]], Awaitable[Indexed]]
 
 
@@ -82,23 +73,50 @@ def backoff_delay(failures: int) -> float:
 class Feed:
     """One endpoint polled in one loop: blocking when the server blocks, else every `interval`."""
 
-    def __init__(self, poller: Poller, name: str, service: str, fetch: Fetch, on_data: Callable[[Any], None]):
+    def __init__(self, poller: Poller, name: str, service: str, fetch: Fetch, on_data: Callable[[Any], None],
+                 follows_stream: bool = False):
         self.poller = poller
         self.name = name
         self.service = service
         self.fetch = fetch
         self.on_data = on_data
+        self.follows_stream = follows_stream  # one of Nomad's lists: rests while the event stream is live
         self.index = 0
+        self.read_index = 0  # X-Nomad-Index of the last answer (kept through failures: the stream resumes there)
+        self.answer_index = 0  # the index of the answer being handled, for on_data
         self.state = FeedState()
         self.wake = asyncio.Event()
         self.task: Optional[asyncio.Task] = None
         self._inflight: Optional[asyncio.Future] = None
         self._inflight_blocking = False
         self._force_read = False
+        self._yielded = False
+
+    async def _rest_while_streaming(self) -> None:
+        """While the event stream covers this list (or its first verdict is pending), do not read it."""
+        events = self.poller.events
+        # A failing feed keeps retrying: its error is on the status line until a read succeeds again.
+        while (events is not None and self.read_index and events.covers_lists and not self._force_read
+               and self.state.error is None):
+            self.wake.clear()
+            waits = [asyncio.ensure_future(self.wake.wait()), asyncio.ensure_future(events.changed.wait())]
+            try:
+                await asyncio.wait(waits, return_when=asyncio.FIRST_COMPLETED)
+            finally:
+                for waiter in waits:
+                    waiter.cancel()
+
+    def yield_to_stream(self) -> None:
+        """The stream went live: end a held blocking query (its answer would re-read the whole list)."""
+        if self._inflight is not None and self._inflight_blocking and not self._inflight.done():
+            self._yielded = True
+            self._inflight.cancel()
 
     async def run(self) -> None:
         blocking = True
         while True:
+            if self.follows_stream:
+                await self._rest_while_streaming()
             started = time.monotonic()
             wait = BLOCK_WAIT if (blocking and self.index and not self._force_read) else None
             self._force_read = False
@@ -110,14 +128,18 @@ class Feed:
             except asyncio.CancelledError:  # the feed itself is stopped: take the request with it
                 self._inflight.cancel()
                 raise
-            if self._inflight.cancelled():  # ctrl+r ended a held blocking query: read again at once
-                self.index = 0
+            if self._inflight.cancelled():
+                if self._yielded:  # the event stream took over
+                    self._yielded = False
+                    continue
+                self.index = 0  # ctrl+r ended a held blocking query: read again at once
                 continue
             try:
                 result = self._inflight.result()
-                # Drop the decoded answer as soon as it is parsed: held until the next answer, 15,000
-                # allocations' JSON (130 MB) would sit in memory and double the peak when the next arrives.
+                # Drop the answer as soon as it is handled: held until the next answer it would double
+                # the peak when the next arrives.
                 self._inflight = None
+                self.answer_index = result.index
                 self.on_data(result.value)
                 result_index = result.index
                 del result
@@ -137,7 +159,10 @@ class Feed:
             elapsed = time.monotonic() - started
             previous = self.index
             self.index = result_index if result_index > 0 else 0
+            self.read_index = self.index
             self.state = FeedState(ok_at=time.time())
+            if self.follows_stream and self.poller.events is not None:
+                self.poller.events.poke()
             self.poller.changed()
             # A server that does not hold blocking queries (no index, or the same index at once) is
             # polled on the fallback interval instead (e.g. a caching proxy in front of Nomad).
@@ -187,15 +212,19 @@ class Poller:
         self.nomad: Optional[NomadClient] = None
         self.consul: Optional[ConsulKV] = None
         self.feeds: dict[str, Feed] = {}
+        self.events: Optional[EventFeed] = None
+        self.store = NomadStore()
         self.snapshot = Snapshot(namespace=settings.nomad.namespace or "default", region=settings.nomad.region or "")
-        self._stubs: list = []
-        self._allocs: list = []
-        self._nodes: list = []
+        self._rows = RowBook()
         self._positions: dict = {}
+        self._positions_changed = False
         self._progress: dict[str, GtidProgress] = {}
+        self._orphans: tuple = ()
+        self._orphans_key: Any = None
+        self._orphans_positions: Optional[dict] = None
+        self._nodes: tuple = ()
         self._detail_job: Optional[str] = None
         self._detail_allocs: Optional[list] = None
-        self._derived: dict = {}
         self._shown_rows = False
         self._job: Any = None
         self._job_error: Optional[str] = None
@@ -229,6 +258,8 @@ class Poller:
         self.loop.run_forever()
 
     async def _shutdown(self) -> None:
+        if self.events is not None:
+            self.events.stop()
         for feed in self.feeds.values():
             if feed.task:
                 feed.task.cancel()
@@ -250,10 +281,16 @@ class Poller:
         s = self.settings
         self.nomad = NomadClient(s.nomad, timeout=s.timeout)
         nomad = self.nomad
+        self.events = EventFeed(self)
         self._add_feed("agent", "Nomad", self._fetch_agent, self._on_agent)
-        self._add_feed("jobs", "Nomad", lambda i, w: nomad.jobs(index=i, wait=w), self._on_jobs)
-        self._add_feed("allocations", "Nomad", lambda i, w: nomad.allocations(index=i, wait=w), self._on_allocs)
-        self._add_feed("nodes", "Nomad", lambda i, w: nomad.nodes(index=i, wait=w), self._on_nodes)
+        self._add_feed("jobs", "Nomad", lambda i, w: nomad.jobs(index=i, wait=w, each=self.job_item),
+                       self._on_jobs, follows_stream=True)
+        self._add_feed("allocations", "Nomad",
+                       lambda i, w: nomad.allocations(index=i, wait=w, each=self.allocation_item),
+                       self._on_allocs, follows_stream=True)
+        self._add_feed("nodes", "Nomad", lambda i, w: nomad.nodes(index=i, wait=w), self._on_nodes,
+                       follows_stream=True)
+        self.events.task = self.loop.create_task(self.events.run())
         # After the Nomad feeds have sent their first requests: the import below then overlaps the wait.
         self.loop.call_soon(self._start_consul)
 
@@ -266,8 +303,9 @@ class Poller:
         self.consul = consul = ConsulKV(s.consul, timeout=s.timeout)
         self._add_feed("kv", "Consul", lambda i, w: consul.get_prefix("dtle", index=i, wait=w), self._on_kv)
 
-    def _add_feed(self, name: str, service: str, fetch: Fetch, on_data: Callable[[Any], None]) -> Feed:
-        feed = Feed(self, name, service, fetch, on_data)
+    def _add_feed(self, name: str, service: str, fetch: Fetch, on_data: Callable[[Any], None],
+                  follows_stream: bool = False) -> Feed:
+        feed = Feed(self, name, service, fetch, on_data, follows_stream)
         self.feeds[name] = feed
         feed.task = self.loop.create_task(feed.run())
         return feed
@@ -284,6 +322,14 @@ class Poller:
     def _kick_all(self) -> None:
         for feed in self.feeds.values():
             feed.kick()
+        if self.events is not None:
+            self.events.kick()
+
+    def list_feeds(self) -> list[Feed]:
+        return [f for f in self.feeds.values() if f.follows_stream]
+
+    def backoff(self, failures: int) -> float:
+        return backoff_delay(failures)
 
     def watch_job(self, job_id: Optional[str]) -> None:
         self.call_soon(lambda: self._watch_job(job_id))
@@ -355,22 +401,34 @@ class Poller:
             version = version.get("Version", "")
         self._agent = (str(version or ""), str(config.get("Region") or ""))
 
-    def _on_jobs(self, value: Any) -> None:
+    # Elements of the list answers, turned into what is kept as each is decoded (nomad.py `each`).
+    def job_item(self, d: Any) -> Optional[JobStub]:
         # Unchanged entries come back as the same objects: cheap to parse, cheap to diff.
-        self._stubs = parse_job_stubs(value, reuse={s.id: s for s in self._stubs})
+        stubs = parse_job_stubs([d], reuse=self.store.jobs) if isinstance(d, dict) else ()
+        return stubs[0] if stubs else None
+
+    def allocation_item(self, d: Any) -> Optional[Allocation]:
+        # Only what the Jobs screen derives from is kept (statuses, stage events; an open Job detail
+        # reads its job's allocations whole). An unchanged allocation (same ModifyIndex: every client
+        # update bumps it) is the same object as before, so only changed ones are slimmed.
+        if not isinstance(d, dict):
+            return None
+        held = self.store.held_allocation(d.get("ID"))
+        if held is not None and held.modify_index and held.modify_index == d.get("ModifyIndex"):
+            return held
+        return slim_allocation(d)
+
+    def _on_jobs(self, value: Any) -> None:
+        self.store.load_jobs([s for s in value if s is not None], self.feeds["jobs"].answer_index)
 
     def _on_allocs(self, value: Any) -> None:
-        # Keep only what the Jobs screen derives from (statuses, stage events): the decoded answer,
-        # 130 MB at 15,000 allocations, is then freed. An open Job detail reads its own allocations whole.
-        # Unchanged allocations come back as the same objects, so only new ones are slimmed.
-        self._allocs = parse_allocations(value, reuse={a.id: a for a in self._allocs},
-                                         keep_task_states=slim_task_states)
+        self.store.load_allocations([a for a in value if a is not None], self.feeds["allocations"].answer_index)
 
     def _on_job_allocs(self, value: Any) -> None:
         self._detail_allocs = parse_allocations(value)
 
     def _on_nodes(self, value: Any) -> None:
-        self._nodes = parse_nodes(value)
+        self.store.load_nodes(parse_nodes(value), self.feeds["nodes"].answer_index)
 
     def _on_kv(self, value: Any) -> None:
         positions = positions_from_kv(value)
@@ -382,7 +440,9 @@ class Poller:
             if prog is None:
                 prog = self._progress[job_id] = GtidProgress()
             prog.feed(now, pos.gtid.transactions)
-        self._positions = positions
+        if positions != self._positions:
+            self._positions = positions
+        self._positions_changed = True  # rates move with every answer, even when positions are equal
 
     def _on_job(self, value: Any) -> None:
         if value is None:
@@ -405,10 +465,20 @@ class Poller:
             # Until the job list has been shown once, show whatever arrived at once (first paint).
             self.loop.call_later(PUBLISH_DELAY_S if self._shown_rows else 0.0, self._publish)
 
+    def _state_of(self, feed: Feed) -> FeedState:
+        state = feed.state
+        events = self.events
+        # A live stream (events, or a heartbeat at least every 30 s) keeps the lists it covers fresh.
+        if feed.follows_stream and events is not None and events.state == "live" and events.ok_at and (
+                not state.error and (state.ok_at or 0) < events.ok_at):
+            return FeedState(ok_at=events.ok_at)
+        return state
+
     def _feed_state(self, service: str) -> FeedState:
-        states = [f.state for f in self.feeds.values() if f.service == service]
+        states = [self._state_of(f) for f in self.feeds.values() if f.service == service]
         # The agent is read once: its success time says nothing about how fresh the data is.
-        ages = [f.state for name, f in self.feeds.items() if f.service == service and name != "agent"] or states
+        ages = [self._state_of(f) for name, f in self.feeds.items()
+                if f.service == service and name != "agent"] or states
         failing = [s for s in states if s.error]
         if failing:
             first = min(failing, key=lambda s: s.stale_since or 0)
@@ -435,27 +505,36 @@ class Poller:
         consul_state = self._feed_state("Consul")
         consul_ok = consul_state.error is None
         now = time.time()
-        by_job = group_by_job(self._allocs)
-        if len(self._derived) > len(self._stubs) + 256:  # forget purged jobs
-            present = {s.id for s in self._stubs}
-            self._derived = {k: v for k, v in self._derived.items() if k in present}
-        rows = build_rows(self._stubs, by_job, self._positions, self._progress, now,
-                          self.settings.stall_threshold_s, consul_ok, cache=self._derived)
+        store = self.store
+        changed, reordered = store.take_changes()
+        positions = self._positions if consul_ok else {}
+        rows = self._rows.update(store.jobs, store.allocations_of, changed, reordered, positions, self._progress,
+                                 now, self.settings.stall_threshold_s, consul_ok, self._positions_changed)
+        self._positions_changed = False
+        if store.nodes_changed:
+            store.nodes_changed = False
+            self._nodes = tuple(store.nodes.values())
         detail = None
         if self._detail_job is not None:
-            allocs = self._detail_allocs if self._detail_allocs is not None else by_job.get(self._detail_job, [])
+            allocs = self._detail_allocs if self._detail_allocs is not None else store.allocations_of(self._detail_job)
             detail = build_detail(self._detail_job, self._job, allocs, self._job_error)
-        job_ids = {s.id for s in self._stubs}
-        running = [r.id for r in rows if r.status == "running" and r.dest.running]
-        orphans = find_orphans(job_ids, self._positions, running) if (consul_ok and self._stubs) else ()
+        # Orphans compare every job with every position: only worth redoing when one of those moved.
+        orphans_key = (consul_ok, bool(store.jobs))
+        if (reordered or self._rows.running_changed or orphans_key != self._orphans_key
+                or self._orphans_positions is not self._positions):
+            self._orphans_positions = self._positions
+            self._rows.running_changed = False
+            self._orphans_key = orphans_key
+            self._orphans = find_orphans(set(store.jobs), self._positions, sorted(self._rows.running)) \
+                if (consul_ok and store.jobs) else ()
         version, region = getattr(self, "_agent", ("", ""))
         self._generation += 1
         return Snapshot(
             generation=self._generation,
             rows=rows,
-            nodes=tuple(self._nodes),
-            positions=dict(self._positions) if consul_ok else {},
-            orphans=orphans,
+            nodes=self._nodes,
+            positions=positions,
+            orphans=self._orphans,
             nomad=nomad_state,
             consul=consul_state,
             nomad_version=version,

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from dataclasses import dataclass, field
-from typing import Iterable, Mapping, Optional
+from typing import Callable, Iterable, Mapping, Optional
 
 from dtle_tui.gtid import GtidProgress, JobPosition
 from dtle_tui.models import Allocation, Job, JobStub, Node, Stage, StageInfo, detect_stage, stage_timeline
@@ -153,6 +153,57 @@ def group_by_job(allocs: Iterable[Allocation]) -> dict[str, list[Allocation]]:
     return grouped
 
 
+def build_row(
+    stub: JobStub,
+    allocs: list[Allocation],
+    pos: Optional[JobPosition],
+    prog: Optional[GtidProgress],
+    now: float,
+    stall_threshold_s: float,
+    consul_ok: bool,
+    cache: Optional[dict] = None,
+) -> JobRow:
+    """One job's row. `cache` (job ID -> derived counts and stage) skips the work when the job's
+    allocations are the same objects as last time: the parser and the poller's store hand back unchanged
+    allocations as the very same objects."""
+    key = tuple(map(id, allocs))
+    hit = cache.get(stub.id) if cache is not None else None
+    if hit is not None and hit[0] == key:
+        src, dest, info = hit[1], hit[2], hit[3]
+    else:
+        src, dest = count_allocations(allocs)
+        info = detect_stage(allocs)
+        if cache is not None:
+            # The allocations are kept in the entry, so their ids cannot be reused meanwhile.
+            cache[stub.id] = (key, src, dest, info, allocs)
+    if not consul_ok:
+        pos = None
+    running = dest.running > 0 and src.running > 0
+    stalled = bool(
+        consul_ok
+        and prog is not None
+        and info.stage is Stage.INCREMENTAL
+        and running
+        and not stub.stop
+        and prog.is_stalled(now, stall_threshold_s)
+    )
+    return JobRow(
+        id=stub.id,
+        status=stub.display_status,
+        stage=info.stage,
+        stage_since_ns=info.since_ns,
+        src=src,
+        dest=dest,
+        transactions=(pos.gtid.transactions if pos and pos.gtid is not None else None),
+        gtid_text=(pos.gtid_text if pos else None),
+        binlog=(str(pos.binlog) if pos and pos.binlog else None),
+        rate=(prog.rate() if prog and consul_ok else None),
+        stalled=stalled,
+        submit_time_ns=stub.submit_time_ns,
+        stop=stub.stop,
+    )
+
+
 def build_rows(
     stubs: Iterable[JobStub],
     allocs_by_job: Mapping[str, list[Allocation]],
@@ -163,8 +214,7 @@ def build_rows(
     consul_ok: bool,
     cache: Optional[dict] = None,
 ) -> tuple[JobRow, ...]:
-    """`cache` (job ID -> derived counts and stage) skips the work for jobs whose allocations are the
-    same objects as last time: the parser hands back unchanged allocations as the very same objects."""
+    """Every row at once (see RowBook for the incremental way). `cache` as in build_row."""
     rows = []
     seen: set[str] = set()
     for stub in stubs:
@@ -173,46 +223,101 @@ def build_rows(
         if not stub.id or stub.id in seen:
             continue
         seen.add(stub.id)
-        allocs = allocs_by_job.get(stub.id, [])
-        key = tuple(map(id, allocs))
-        hit = cache.get(stub.id) if cache is not None else None
-        if hit is not None and hit[0] == key:
-            src, dest, info = hit[1], hit[2], hit[3]
-        else:
-            src, dest = count_allocations(allocs)
-            info = detect_stage(allocs)
-            if cache is not None:
-                # The allocations are kept in the entry, so their ids cannot be reused meanwhile.
-                cache[stub.id] = (key, src, dest, info, allocs)
-        pos = positions.get(stub.id) if consul_ok else None
-        prog = progress.get(stub.id)
-        running = dest.running > 0 and src.running > 0
-        stalled = bool(
-            consul_ok
-            and prog is not None
-            and info.stage is Stage.INCREMENTAL
-            and running
-            and not stub.stop
-            and prog.is_stalled(now, stall_threshold_s)
-        )
-        rows.append(
-            JobRow(
-                id=stub.id,
-                status=stub.display_status,
-                stage=info.stage,
-                stage_since_ns=info.since_ns,
-                src=src,
-                dest=dest,
-                transactions=(pos.gtid.transactions if pos and pos.gtid is not None else None),
-                gtid_text=(pos.gtid_text if pos else None),
-                binlog=(str(pos.binlog) if pos and pos.binlog else None),
-                rate=(prog.rate() if prog and consul_ok else None),
-                stalled=stalled,
-                submit_time_ns=stub.submit_time_ns,
-                stop=stub.stop,
-            )
-        )
+        rows.append(build_row(stub, allocs_by_job.get(stub.id, []), positions.get(stub.id),
+                              progress.get(stub.id), now, stall_threshold_s, consul_ok, cache))
     return tuple(rows)
+
+
+class RowBook:
+    """The Jobs screen's rows kept from one snapshot to the next: per change, only the rows of the jobs
+    that changed are rebuilt; every other row is the very same object as before (screens can skip it by
+    identity), in the same order.
+
+    Everything else a row shows is re-derived for all jobs only when it can have changed for all: a new
+    Consul answer (positions, rates), Consul turning unreachable or back, or the moment the earliest
+    not-yet-stalled job would cross the stall threshold.
+    """
+
+    def __init__(self) -> None:
+        self.rows: dict[str, JobRow] = {}
+        self._order: list[str] = []
+        self._slot: dict[str, int] = {}
+        self._list: list[JobRow] = []
+        self._tuple: tuple[JobRow, ...] = ()
+        self._cache: dict = {}
+        self._consul_ok: Optional[bool] = None
+        self.stall_due = float("inf")
+        self.running: set[str] = set()  # src and dest running, job status running (orphans' input)
+        self.running_changed = False
+
+    def update(
+        self,
+        stubs: Mapping[str, JobStub],
+        allocs_of: Callable[[str], list[Allocation]],
+        changed: Iterable[str],
+        reordered: bool,
+        positions: Mapping[str, JobPosition],
+        progress: Mapping[str, GtidProgress],
+        now: float,
+        stall_threshold_s: float,
+        consul_ok: bool,
+        consul_changed: bool,
+    ) -> tuple[JobRow, ...]:
+        everything = consul_changed or consul_ok != self._consul_ok or now >= self.stall_due
+        self._consul_ok = consul_ok
+        if reordered:
+            self._order = [job_id for job_id in stubs if job_id]
+            self._slot = {job_id: i for i, job_id in enumerate(self._order)}
+            for gone in [job_id for job_id in self.rows if job_id not in self._slot]:
+                del self.rows[gone]
+                self._cache.pop(gone, None)
+                if gone in self.running:
+                    self.running.discard(gone)
+                    self.running_changed = True
+        if everything:
+            todo = self._order
+        else:
+            todo = [j for j in changed if j in self._slot]
+            if reordered:  # a job listed again after a purge and a re-register may not be in `changed`
+                todo.extend(j for j in self._order if j not in self.rows and j not in changed)
+        if everything:
+            self.stall_due = float("inf")
+        rows = self.rows
+        touched = False
+        for job_id in todo:
+            stub = stubs[job_id]
+            prog = progress.get(job_id)
+            row = build_row(stub, allocs_of(job_id), positions.get(job_id), prog, now, stall_threshold_s,
+                            consul_ok, self._cache)
+            old = rows.get(job_id)
+            if old is not None and old == row:
+                row = old  # equal rows stay the same object
+            else:
+                rows[job_id] = row
+                touched = True
+            self._note_running(row)
+            if prog is not None and consul_ok and not row.stalled and row.stage is Stage.INCREMENTAL:
+                due = prog.stall_at(stall_threshold_s)
+                if due is not None and due < self.stall_due:
+                    self.stall_due = due
+        if reordered:
+            self._list = [rows[job_id] for job_id in self._order]
+            self._tuple = tuple(self._list)
+        elif touched:
+            slot, lst = self._slot, self._list
+            for job_id in todo:
+                lst[slot[job_id]] = rows[job_id]
+            self._tuple = tuple(lst)
+        return self._tuple
+
+    def _note_running(self, row: JobRow) -> None:
+        running = row.status == "running" and row.dest.running > 0
+        if running != (row.id in self.running):
+            self.running_changed = True
+            if running:
+                self.running.add(row.id)
+            else:
+                self.running.discard(row.id)
 
 
 def last_error_event(allocs: Iterable[Allocation]) -> Optional[tuple[int, str, str]]:

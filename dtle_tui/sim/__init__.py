@@ -60,9 +60,13 @@ class SimCluster:
                                  self._consul_api.fault_body, seed + 1)
         for server in (self._nomad, self._consul):
             server.peers = {"nomad": self.nomad_faults, "consul": self.consul_faults}
+        # A fault switched on reaches the long-lived event streams too: a proxy or agent that starts
+        # failing drops them (and a new stream then meets the fault like any other request).
+        self.nomad_faults.on_fault(lambda _knob: self._nomad_api.drop_event_streams())
 
     # ---- lifecycle ----------------------------------------------------------------------------------
     def start(self, nomad_port: int = 0, consul_port: int = 0) -> SimCluster:
+        self.state.start_streaming()  # from here on changes are kept for the event stream (1.1.2)
         self._nomad.start(nomad_port)
         self._consul.start(consul_port)
         if not self.frozen:
@@ -101,6 +105,10 @@ class SimCluster:
 
     def reset_requests(self) -> None:
         self.requests.reset()
+
+    def drop_event_streams(self) -> None:
+        """Cut every open /v1/event/stream (1.1.2): the stream ends as if a proxy or the leader dropped it."""
+        self._nomad_api.drop_event_streams()
 
     # ---- used by the Nomad API ----------------------------------------------------------------------
     def node_for(self, job: dict):

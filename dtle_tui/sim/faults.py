@@ -22,6 +22,7 @@ class Faults:
         object.__setattr__(self, "_lock", threading.Lock())
         object.__setattr__(self, "_changed", threading.Condition(self._lock))
         object.__setattr__(self, "_on_down", None)
+        object.__setattr__(self, "_on_fault", None)
         self.latency = 0.0
         self.error_rate = 0.0
         self.status = None
@@ -40,6 +41,12 @@ class Faults:
             self._changed.notify_all()
         if name == "down" and old is not None and old != value and self._on_down is not None:
             self._on_down(value)
+        if value and old != value and self._on_fault is not None:
+            self._on_fault(name)
+
+    def on_fault(self, callback: Callable[[str], None] | None) -> None:
+        """Called with the knob's name when a fault is switched on (not when one is cleared)."""
+        object.__setattr__(self, "_on_fault", callback)
 
     def on_down_change(self, callback: Callable[[bool], None] | None) -> None:
         object.__setattr__(self, "_on_down", callback)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import random
 import re
 import threading
@@ -10,7 +9,7 @@ import time
 
 from . import register as reg
 from . import shapes
-from .gocompat import GoParseError, parse_bool, parse_duration, parse_uint
+from .gocompat import GoParseError, parse_bool, parse_duration, parse_int, parse_uint
 from .logs import logs_endpoint
 from .server import JSON, Request, Response, json_response, text
 from .state import dumps
@@ -30,6 +29,8 @@ class NomadApi:
         self.acl_token = acl_token
         self.stopping = stopping
         self._jitter = random.Random(11)
+        self.heartbeat_s = 30.0
+        self._stream_generation = 0
 
     # ---- plumbing ----------------------------------------------------------------------------------
     def meta(self, *tables: str) -> dict:
@@ -278,35 +279,62 @@ class NomadApi:
 
     # ---- event stream (1.1.2 only, §6) ---------------------------------------------------------------
     def event_stream(self, request: Request) -> Response:
+        """command/agent/event_endpoint.go@v1.1.2: `index` (Atoi), repeated `topic=Topic[:key]`, namespace."""
+        raw = request.arg("index") or "0"
         try:
-            start = parse_uint(request.arg("index", "0"))
+            start = parse_int(raw)
         except GoParseError as exc:
-            return text(400, f"Unable to parse index: {exc}")
-        return Response(200, b"", JSON, {"Cache-Control": "no-cache"}, stream=self._events(start))
+            return text(400, f"Unable to parse index: {str(exc).replace('ParseInt', 'Atoi')}")
+        topics: dict[str, list[str]] = {}
+        for topic in request.query.get("topic", []):
+            parts = topic.split(":")
+            if len(parts) > 2:
+                return text(400, "Invalid topic query: error parsing topics: Invalid key value pair for topic, "
+                                 f"topic: {topic}")
+            topics.setdefault(parts[0], []).append(parts[1] if len(parts) == 2 else "*")
+        if not topics:
+            topics = {"*": ["*"]}
+        namespace = request.arg("namespace") or "default"
+        return Response(200, b"", JSON, {"Cache-Control": "no-cache"},
+                        stream=self._events(start % 2**64, topics, namespace))  # uint64(index), as Go does
 
-    def _events(self, start: int):
-        yield b"{}\n"
-        sent, last_beat = start, time.monotonic()
-        while not self.stopping.is_set():
+    def drop_event_streams(self) -> None:
+        """End every open event stream (tests: a proxy or a leader change cutting the connection)."""
+        with self.state.changed:
+            self._stream_generation += 1
+            self.state.changed.notify_all()
+
+    def _events(self, start: int, topics: dict, namespace: str):
+        generation = self._stream_generation
+        yield b"{}\n"  # at open, then every heartbeat_s (nomad/stream/ndjson.go)
+        last_beat = time.monotonic()
+        sent: int | None = None
+        with self.state.lock:
+            frames = self.state.events
+            # EventBroker.Subscribe: from the frame at `index`, else the closest one after it, else (the
+            # index is past the newest) the newest; index 0 starts at the oldest frame still buffered.
+            if start and frames and not any(i >= start for i, _ in frames):
+                sent = frames[-2][0] if len(frames) > 1 else -1
+            elif start:
+                sent = start - 1
+        while not self.stopping.is_set() and generation == self._stream_generation:
             with self.state.changed:
-                fresh = [e for e in self.state.events if e[0] > sent]
+                fresh = [(i, evs) for i, evs in self.state.events if sent is None or i > sent]
                 if not fresh:
                     self.state.changed.wait(0.5)
-            for index, topic, kind, key in fresh:
-                payload = self._payload(topic, key)
-                event = {"FilterKeys": None, "Index": index, "Key": key, "Namespace": "default",
-                         "Payload": payload, "Topic": topic, "Type": kind}
-                yield json.dumps({"Events": [event], "Index": index}, sort_keys=True,
-                                 separators=(",", ":")).encode() + b"\n"
+            for index, events in fresh:
                 sent = index
-            if time.monotonic() - last_beat >= 30:
+                chosen = [e.body for e in events if _matches(e, topics, namespace)]
+                if chosen:
+                    yield b'{"Events":[' + b",".join(chosen) + b'],"Index":%d}\n' % index
+            if time.monotonic() - last_beat >= self.heartbeat_s:
                 last_beat = time.monotonic()
                 yield b"{}\n"
 
-    def _payload(self, topic: str, key: str) -> dict:
-        with self.state.lock:
-            if topic == "Job":
-                record = self.state.jobs.get(key)
-                return {"Job": record.job if record else None}
-            alloc = self.state.allocs.get(key)
-            return {"Allocation": shapes.alloc_stub(self.dialect, alloc) if alloc else None}
+
+def _matches(event, topics: dict, namespace: str) -> bool:
+    """nomad/stream/subscription.go@v1.1.2 filter(): namespace, then topic and key (or a filter key)."""
+    if namespace and event.namespace and event.namespace != namespace:
+        return False
+    keys = list(topics.get("*", [])) + list(topics.get(event.topic, []))
+    return any(key == "*" or key == event.key or key in event.filter_keys for key in keys)

@@ -132,6 +132,7 @@ def register(state: ClusterState, driver: DtleDriver, job: dict, node_for) -> di
         eval_id = state.uuid()
         if record is not None and same_spec(record.job, job):
             index = state.bump("evals")  # unchanged: same Version/JobModifyIndex, still a new eval (§4.6)
+            state.eval_event(job["ID"], eval_id, "JobRegistered", "job-register", index, record.job["JobModifyIndex"])
             return _write_body(eval_id, index, record.job["JobModifyIndex"], Warnings="")
         index = state.next_index()
         job["CreateIndex"] = record.job["CreateIndex"] if record else index
@@ -145,10 +146,11 @@ def register(state: ClusterState, driver: DtleDriver, job: dict, node_for) -> di
         record.job = job
         record.cache.clear()
         state.bump("jobs", index=index)
-        state.record_event("Job", "JobRegistered", job["ID"], index)
+        state.job_event(record, "JobRegistered", index)
         # 0.11 writes the eval in a second raft entry; 1.1.2 registers job and eval atomically.
         eval_index = state.next_index() if state.dialect == "0.11.1" else index
         state.bump("evals", index=eval_index)
+        state.eval_event(job["ID"], eval_id, "JobRegistered", "job-register", eval_index, index)
         for alloc in old_allocs:
             if not alloc.terminal:
                 driver.stop(alloc, "alloc not needed due to job update")
@@ -169,13 +171,16 @@ def deregister(state: ClusterState, driver: DtleDriver, job_id: str, purge: bool
         eval_index = state.next_index() if state.dialect == "0.11.1" else index
         state.bump("evals", index=eval_index)
         if record is None:  # unknown job: still 200 with a real EvalID (§4.7)
+            state.eval_event(job_id, eval_id, "JobDeregistered", "job-deregister", eval_index, index)
             return _write_body(eval_id, eval_index, index, VolumeEvalID="", VolumeEvalIndex=0)
         if purge:
             del state.jobs[job_id]
             for alloc in record.allocs:
                 state.allocs.pop(alloc.id, None)
             state.bump("jobs", "job_summary", "allocs", index=index)
-            state.record_event("Job", "JobDeregistered", job_id, index)
+            # Deleting a job emits no Job event in 1.1.2 (events.go handles deletes of nodes and ACL
+            # objects only): the stream tells of a purge through the deregistration's evaluation alone.
+            state.eval_event(job_id, eval_id, "JobDeregistered", "job-deregister", eval_index, index)
             state._cache.clear()
             return _write_body(eval_id, eval_index, index, VolumeEvalID="", VolumeEvalIndex=0)
         if not record.job["Stop"]:
@@ -185,7 +190,8 @@ def deregister(state: ClusterState, driver: DtleDriver, job_id: str, purge: bool
             record.job = job
             record.cache.clear()
         state.bump("jobs", index=index)
-        state.record_event("Job", "JobDeregistered", job_id, index)
+        state.job_event(record, "JobDeregistered", index)
+        state.eval_event(job_id, eval_id, "JobDeregistered", "job-deregister", eval_index, index)
         for alloc in record.allocs:
             driver.stop(alloc, "alloc not needed due to job update")
         state.refresh_job(record, state.table_index("allocs"))

@@ -235,6 +235,7 @@ class Scenario:
                           JobModifyIndex=index, SubmitTime=at)
         record.cache.clear()
         st.bump("jobs", index=index)
+        st.job_event(record, "JobDeregistered", index)
         for alloc in record.allocs:
             self.driver.stop(alloc, "alloc not needed due to job update", at=at)
 

@@ -283,7 +283,18 @@ class SimServer:
         if self.faults.garbage and response.stream is None:
             body = response.body or b'[{"ID":"'
             response = Response(200, body[: max(1, len(body) // 2)] + b"\x00}", JSON, response.headers)
+        elif self.faults.garbage and response.content_type == JSON:  # a JSON stream: its first line cut
+            response.stream = _cut_stream(response.stream)
         return response
+
+
+def _cut_stream(stream) -> Iterator[bytes]:
+    for chunk in stream:
+        yield chunk[: max(1, len(chunk) // 2)] + b"\x00}\n"
+        break
+    close = getattr(stream, "close", None)
+    if close:
+        close()
 
 
 def _make_handler(server: SimServer):

@@ -20,6 +20,7 @@ from . import shapes
 
 FROZEN_EPOCH_NS = 1_795_766_400 * shapes.SEC  # 2026-11-27T08:00:00Z, the fixed clock of frozen mode
 TERMINAL = ("complete", "failed", "lost")
+EVENT_BUFFER_SIZE = 100  # frames (raft entries with events): Nomad 1.1's default event_buffer_size
 
 
 def dumps(obj) -> bytes:
@@ -35,6 +36,7 @@ class Node:
         self.registered = registered
         self.driver_time = registered + 250_000_000
         self.create_index = self.modify_index = index
+        self.streamed: bytes | None = None  # the node as the event stream last told it
 
 
 class TaskRun:
@@ -95,6 +97,15 @@ class Alloc:
         return self.cache["full"]
 
 
+class StreamEvent:
+    """One event of the 1.1.2 stream, serialized when it happened; what subscriptions filter on."""
+
+    __slots__ = ("topic", "key", "namespace", "filter_keys", "body")
+
+    def __init__(self, topic: str, key: str, namespace: str, filter_keys, body: bytes) -> None:
+        self.topic, self.key, self.namespace, self.filter_keys, self.body = topic, key, namespace, filter_keys, body
+
+
 class JobRecord:
     def __init__(self, job: dict) -> None:
         self.job = job
@@ -116,7 +127,12 @@ class ClusterState:
         self.jobs: dict[str, JobRecord] = {}
         self.allocs: dict[str, Alloc] = {}
         self.nodes: list[Node] = []
-        self.events: list[tuple] = []  # (index, topic, type, key) for the 1.1.2 event stream
+        # The 1.1.2 event stream's buffer: frames (index, [StreamEvent]), one per raft transaction, oldest
+        # first. Recorded once the Nomad server is up (`streaming`): nothing subscribes while the scenario
+        # is being built, and Nomad's buffer after a restart does not hold history either.
+        self.events: list[tuple[int, list[StreamEvent]]] = []
+        self.event_buffer_size = EVENT_BUFFER_SIZE
+        self.streaming = False
         self._offset_ns = 0
         self._timers: list = []
         self._seq = itertools.count()
@@ -162,8 +178,27 @@ class ClusterState:
             index = index or self.next_index()
             for table in tables:
                 self.tables[table] = index
+            if "nodes" in tables:
+                self.node_events(index)
             self.changed.notify_all()
             return index
+
+    def start_streaming(self) -> None:
+        with self.lock:
+            for node in self.nodes:
+                node.streamed = dumps(shapes.node_full(self.dialect, node))
+            self.streaming = True
+
+    def node_events(self, index: int) -> None:
+        """A write to the nodes table: a Node event (the sanitized full Node) for each node it changed."""
+        if not self.streaming:
+            return
+        for node in self.nodes:
+            full = shapes.node_full(self.dialect, node)
+            body = dumps(full)
+            if getattr(node, "streamed", None) != body:
+                node.streamed = body
+                self.record_event("Node", "NodeEvent", node.id, index, lambda full=full: full, namespace="")
 
     def table_index(self, *tables: str) -> int:
         with self.lock:
@@ -178,10 +213,49 @@ class ClusterState:
                     return
                 self.changed.wait(min(remaining, 0.5))
 
-    def record_event(self, topic: str, kind: str, key: str, index: int) -> None:
-        if self.dialect == "1.1.2":
-            self.events.append((index, topic, kind, key))
-            del self.events[:-500]
+    def record_event(self, topic: str, kind: str, key: str, index: int, payload: Callable[[], dict],
+                     filter_keys: list | None = None, namespace: str = "default", new_frame: bool = False) -> None:
+        """One event of the raft entry `index` (nomad/state/events.go@v1.1.2). `payload` is called now, so
+        the event carries the object as it is at this index. Events of one transaction share a frame;
+        `new_frame` starts another frame at the same index (1.1.2 writes a deregistration's eval in a
+        transaction of its own after the job's)."""
+        if self.dialect != "1.1.2" or not self.streaming:
+            return
+        event = StreamEvent(topic, key, namespace, filter_keys or (), dumps({
+            "FilterKeys": filter_keys, "Index": index, "Key": key, "Namespace": namespace,
+            "Payload": {topic: payload()}, "Topic": topic, "Type": kind}))
+        with self.changed:
+            if self.events and self.events[-1][0] == index and not new_frame:
+                self.events[-1][1].append(event)
+            else:
+                self.events.append((index, [event]))
+                del self.events[:-self.event_buffer_size]
+            self.changed.notify_all()
+
+    def job_event(self, record: JobRecord, kind: str, index: int, new_frame: bool = False) -> None:
+        self.record_event("Job", kind, record.job["ID"], index, lambda: record.job, new_frame=new_frame)
+
+    def alloc_event(self, alloc: Alloc, kind: str, index: int) -> None:
+        # The full Allocation with its Job removed "to help keep size of alloc event down" (events.go).
+        def payload() -> dict:
+            full = dict(shapes.alloc_full(self.dialect, alloc))
+            full["Job"] = None
+            return full
+        self.record_event("Allocation", kind, alloc.id, index, payload,
+                          filter_keys=[alloc.job_id, alloc.deployment_id])
+
+    def eval_event(self, job_id: str, eval_id: str, kind: str, triggered_by: str, index: int,
+                   job_modify_index: int) -> None:
+        """The evaluation a register/deregister creates (omitempty fields: only the set ones)."""
+        now = self.now()
+        record = self.jobs.get(job_id)
+        body = {"CreateIndex": index, "CreateTime": now, "ID": eval_id, "JobID": job_id,
+                "JobModifyIndex": job_modify_index, "ModifyIndex": index, "ModifyTime": now,
+                "Namespace": "default", "Priority": record.job["Priority"] if record else 50,
+                "Status": "pending", "TriggeredBy": triggered_by,
+                "Type": record.job["Type"] if record else "service"}
+        self.record_event("Evaluation", kind, eval_id, index, lambda: body, filter_keys=[job_id, ""],
+                          new_frame=True)
 
     # ---- allocation lifecycle primitives ----------------------------------------------------------
     def touch(self, alloc: Alloc, index: int | None = None, client: bool = True) -> int:
@@ -195,16 +269,18 @@ class ClusterState:
             alloc.cache.clear()
             self._cache.clear()
             self.bump("allocs", index=index)
-            self.record_event("Allocation", "AllocationUpdated", alloc.id, index)
+            # A client's update (task states) vs the scheduler's plan (placement, desired status).
+            kind = "AllocationUpdated" if client else "PlanResult"
+            self.alloc_event(alloc, kind, index)
             record = self.jobs.get(alloc.job_id)
             if record is not None and alloc in record.allocs:
-                self.refresh_job(record, index)
+                self.refresh_job(record, index, kind)
             return index
 
     def event(self, alloc: Alloc, task: str, event: dict) -> None:
         alloc.task_states[task].add(event)
 
-    def refresh_job(self, record: JobRecord, index: int) -> None:
+    def refresh_job(self, record: JobRecord, index: int, kind: str = "AllocationUpdated") -> None:
         """Recompute JobSummary and Status from the allocations (§4.1)."""
         job = record.job
         record.summary_index = index
@@ -222,6 +298,8 @@ class ClusterState:
             job["Status"] = status
             job["ModifyIndex"] = index
             self.bump("jobs", index=index)
+            # The status is written in the same transaction as the allocation: same frame, same Type.
+            self.job_event(record, kind, index)
         record.cache.clear()
         self._cache.clear()
 

@@ -1,0 +1,252 @@
+"""Following Nomad's event stream instead of re-reading whole lists (Nomad 1.1.2; poller.py starts it).
+
+After the first full reads of /v1/jobs, /v1/allocations and /v1/nodes, one stream (`index=` the lowest
+of their X-Nomad-Index values, topics Job, Allocation, Node, Evaluation) brings each change as it
+happens, and the list feeds rest: a change to one allocation costs one small line instead of the
+whole 50 MB list at 15,000 allocations.
+
+- Unsupported (0.11's 404, an ACL 403, a 400, HTML or a silent proxy that holds the first line back):
+  the list feeds go back to blocking queries until ctrl+r tries the stream again.
+- Dropped (end of stream, connection lost, no heartbeat within 45 s): reconnect at once from the last
+  index seen (Nomad replays from there); if that fails the list feeds take over and the stream is
+  retried with the feeds' back-off.
+- Nomad's buffer holds the last 100 transactions; a resume from an index it no longer holds starts at
+  the oldest one it has, and a garbage collection leaves no Job/Allocation event at all. So the lists
+  are read again in full every RECONCILE_S while the stream is live, and on ctrl+r (which also retries
+  a stream that is off; a live one stays open).
+- A purge emits no Job event in 1.1.2 (nomad/state/events.go ignores deleted jobs), only the
+  deregistration's Evaluation; a stop emits a Job event (Stop: true) at the same index first. An
+  Evaluation "JobDeregistered" without that Job event is checked with GET /v1/job/<id> (404 = purged).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from typing import TYPE_CHECKING, Any, Optional
+
+from dtle_tui.errors import ApiError, ErrorKind
+from dtle_tui.eventstream import EventFrame, EventStream
+from dtle_tui.models import ParseError, parse_job_stubs, parse_nodes
+
+if TYPE_CHECKING:
+    from dtle_tui.poller import Poller
+
+log = logging.getLogger(__name__)
+
+TOPICS = ("Job", "Allocation", "Node", "Evaluation")
+RECONCILE_S = 300.0  # full re-read of the lists while the stream is live (module constant: tests patch it)
+PENDING, LIVE, OFF = "pending", "live", "off"
+
+
+def _unsupported(exc: ApiError) -> bool:
+    """Failures that say the stream is not available here (as opposed to Nomad being down)."""
+    if exc.kind in (ErrorKind.NOT_FOUND, ErrorKind.FORBIDDEN, ErrorKind.BAD_REQUEST, ErrorKind.BAD_RESPONSE,
+                    ErrorKind.TIMEOUT):
+        return True
+    # 1.1.2 reports a subscription its token may not make as 500 "Permission denied"; 501 from a proxy.
+    return exc.status == 501 or (exc.status == 500 and "ermission denied" in exc.detail)
+
+
+class EventFeed:
+    def __init__(self, poller: Poller) -> None:
+        self.poller = poller
+        self.state = PENDING
+        self.ok_at: Optional[float] = None  # wall time of the last line (event or heartbeat)
+        self.last_index = 0
+        self.lists_moved = False  # the list feeds answered while the stream was not live
+        self.failures = 0
+        self.changed = asyncio.Event()  # replaced at every state change; the list feeds wait on it
+        self.task: Optional[asyncio.Task] = None
+        self._reader: Optional[asyncio.Task] = None
+        self._wake = asyncio.Event()
+        self._job_event_at: dict[str, int] = {}
+        self._reconcile: Optional[asyncio.TimerHandle] = None
+        self._proven = False  # was live since the start or the last ctrl+r
+        self._lines = 0  # lines of the current connection
+        self._silent = 0  # connections in a row that brought no more than the opening heartbeat
+
+    @property
+    def covers_lists(self) -> bool:
+        """The list feeds rest: the stream is live, or its first verdict is still to come."""
+        return self.state in (PENDING, LIVE)
+
+    def _set(self, state: str) -> None:
+        if state == self.state:
+            return
+        self.state = state
+        old, self.changed = self.changed, asyncio.Event()
+        old.set()
+        if state == LIVE:
+            self.lists_moved = False
+            for feed in self.poller.list_feeds():
+                feed.yield_to_stream()
+            self._schedule_reconcile()
+        elif self._reconcile is not None:
+            self._reconcile.cancel()
+            self._reconcile = None
+        self.poller.changed()
+
+    def poke(self) -> None:
+        """A list feed answered: the stream may start (first reads done) or resume from the lists' index."""
+        if self.state != LIVE:
+            self.lists_moved = True
+        self._wake.set()
+
+    def kick(self) -> None:
+        """ctrl+r: a stream that is off (unsupported, or failing) is tried again at once: the operator may
+        have fixed the token or the proxy. A live one is left alone: its heartbeats prove it works (a
+        dead one is noticed within 45 s), and the full re-read ctrl+r also does repairs whatever it
+        missed. A connection attempt under way is left to finish: never two streams in flight."""
+        self.failures = self._silent = 0
+        if self.state == OFF:
+            self._proven = False
+            self._set(PENDING)
+            self._wake.set()
+
+    # ---- the loop --------------------------------------------------------------------------------
+    async def run(self) -> None:
+        while True:
+            await self._lists_read()
+            self._reader = asyncio.ensure_future(self._follow(self._start_index()))
+            try:
+                await asyncio.wait({self._reader})
+            except asyncio.CancelledError:
+                self._reader.cancel()
+                raise
+            if self._reader.cancelled():  # ctrl+r: connect again at once
+                continue
+            exc = self._reader.exception()
+            was_live = self.state == LIVE
+            silent = self._lines <= 1
+            self._silent = self._silent + 1 if silent else 0
+            # Never live, or only ever the opening heartbeat three times in a row (a proxy that passes the
+            # first line and holds the rest back): not available here.
+            unsupported = isinstance(exc, ApiError) and _unsupported(exc) and not self._proven
+            if unsupported or self._silent >= 3:
+                log.info("event stream not available (%s): blocking queries instead",
+                         exc.one_line() if isinstance(exc, ApiError) else exc)
+                self._set(OFF)
+                await self._until_kicked()
+                continue
+            self.failures += 1
+            message = exc.one_line() if isinstance(exc, ApiError) else f"{type(exc).__name__}: {exc}"
+            log.warning("event stream: %s", message)
+            if was_live and self.failures == 1:
+                self._set(PENDING)  # a drop: resume at once from the last index; the lists keep resting
+                continue
+            self._set(OFF)
+            await self._sleep(self.poller.backoff(self.failures))
+
+    async def _follow(self, index: int) -> None:
+        nomad = self.poller.nomad
+        assert nomad is not None
+        stream = EventStream(nomad, index, TOPICS, first_timeout=self.poller.settings.timeout)
+        self._lines = 0
+        try:
+            async for frame in stream:
+                self.ok_at = time.time()
+                self._lines += 1
+                if self._lines == 2:
+                    self.failures = 0  # more than the opening heartbeat came through: it really works
+                if self.state != LIVE:
+                    self._proven = True
+                    self._set(LIVE)
+                if frame is not None:
+                    self.apply(frame)
+                self.poller.changed()  # a heartbeat too: the status line's age says how fresh the data is
+            raise ApiError("Nomad", ErrorKind.UNREACHABLE, None, "the event stream ended", addr=nomad.addr)
+        finally:
+            await stream.aclose()
+
+    def _start_index(self) -> int:
+        indexes = [f.read_index for f in self.poller.list_feeds()]
+        if self.lists_moved or not self.last_index:
+            return min(indexes) if indexes else 0
+        return self.last_index
+
+    async def _lists_read(self) -> None:
+        """Until every list feed has answered once: the stream starts where those answers left off."""
+        while not all(f.read_index or f.state.ok_at for f in self.poller.list_feeds()):
+            self._wake.clear()
+            await self._wake.wait()
+
+    async def _until_kicked(self) -> None:
+        while self.state == OFF:
+            self._wake.clear()
+            await self._wake.wait()
+
+    async def _sleep(self, seconds: float) -> None:
+        self._wake.clear()
+        try:
+            await asyncio.wait_for(self._wake.wait(), timeout=seconds)
+        except asyncio.TimeoutError:
+            pass
+
+    def _schedule_reconcile(self) -> None:
+        if self._reconcile is not None:
+            self._reconcile.cancel()
+        self._reconcile = self.poller.loop.call_later(RECONCILE_S, self._reconcile_now)
+
+    def _reconcile_now(self) -> None:
+        self._reconcile = None
+        if self.state == LIVE:
+            for feed in self.poller.list_feeds():
+                feed.kick()
+            self._schedule_reconcile()
+
+    def stop(self) -> None:
+        if self._reconcile is not None:
+            self._reconcile.cancel()
+        for task in (self._reader, self.task):
+            if task is not None:
+                task.cancel()
+
+    # ---- events into the store ----------------------------------------------------------------------
+    def apply(self, frame: EventFrame) -> None:
+        store = self.poller.store
+        for ev in frame.events:
+            payload = ev.payload
+            if ev.topic == "Allocation" and isinstance(payload, dict):
+                store.put_allocation(self.poller.allocation_item(payload))
+            elif ev.topic == "Job" and isinstance(payload, dict):
+                for stub in parse_job_stubs([payload]):
+                    store.put_job(stub)
+                    self._job_event_at[stub.id] = ev.index
+            elif ev.topic == "Node":
+                if ev.type == "NodeDeregistration":
+                    store.drop_node(ev.key)
+                elif isinstance(payload, dict):
+                    store.put_node(parse_nodes(payload)[0])
+            elif ev.topic == "Evaluation" and ev.type == "JobDeregistered":
+                job_id = _eval_job(payload, ev.filter_keys)
+                if job_id and job_id in store.jobs and self._job_event_at.get(job_id) != ev.index:
+                    self.poller.loop.create_task(self._check_purged(job_id))
+        if len(self._job_event_at) > 20_000:
+            self._job_event_at.clear()
+        self.last_index = max(self.last_index, frame.index)
+
+    async def _check_purged(self, job_id: str) -> None:
+        nomad = self.poller.nomad
+        assert nomad is not None
+        try:
+            answer = await nomad.job(job_id)
+        except ApiError as exc:
+            if exc.status == 404:
+                self.poller.store.drop_job(job_id)
+                self.poller.changed()
+            return  # anything else: the next full read settles it
+        try:
+            for stub in parse_job_stubs([answer.value]):
+                self.poller.store.put_job(stub)
+        except ParseError:
+            return
+        self.poller.changed()
+
+
+def _eval_job(payload: Any, filter_keys: tuple) -> str:
+    job_id = payload.get("JobID") if isinstance(payload, dict) else None
+    if isinstance(job_id, str) and job_id:
+        return job_id
+    return filter_keys[0] if filter_keys else ""
