@@ -119,8 +119,9 @@ class EventFeed:
                 continue
             exc = self._reader.exception()
             was_live = self.state == LIVE
-            silent = self._lines <= 1
-            self._silent = self._silent + 1 if silent else 0
+            # Opened (the heartbeat came) and then nothing more before it ended or timed out.
+            silent = self._lines == 1
+            self._silent = self._silent + 1 if silent else 0 if self._lines else self._silent
             # Never live, or only ever the opening heartbeat three times in a row (a proxy that passes the
             # first line and holds the rest back): not available here.
             unsupported = isinstance(exc, ApiError) and _unsupported(exc) and not self._proven

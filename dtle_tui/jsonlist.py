@@ -14,6 +14,7 @@ import re
 from typing import Any, Callable, Optional
 
 _WS = re.compile(r"[ \t\n\r]*")
+_NUMBER_TAIL = frozenset(".eE+-0123456789")
 _START, _FIRST, _ITEM, _AFTER, _DONE = range(5)
 
 
@@ -103,8 +104,8 @@ class ListDecoder:
                         raise
                     self._need = 2 * (end - pos)
                     break
-                if stop >= end and not final:
-                    break  # a number cut by the chunk boundary decodes as a shorter number: wait
+                if not final and (stop >= end or (type(value) in (int, float) and text[stop] in _NUMBER_TAIL)):
+                    break  # a number cut by the chunk boundary ("12|34", "0.|5") decodes short: wait
                 self._need = 0
                 items.append(each(value) if each is not None else value)
                 state, pos = _AFTER, stop
