@@ -132,6 +132,7 @@ class JobsScreen(JobActionsMixin, ConsoleScreen):
         self.sort_reverse = False
         self.filter_text = ""
         self.columns: tuple[str, ...] = NARROW
+        self._empty_note: Optional[str] = None
         self._sorted_rows: Optional[tuple[tuple[JobRow, ...], str, bool, list[JobRow]]] = None
 
     def compose(self) -> ComposeResult:
@@ -178,13 +179,12 @@ class JobsScreen(JobActionsMixin, ConsoleScreen):
     def _sorted(self, snapshot: Snapshot) -> list[JobRow]:
         """Every row in the sort order, kept for the snapshot: a filter keystroke then only filters
         (filtering keeps the order), it does not sort 5,000 rows again."""
-        order = (snapshot.rows, self.sort_key, self.sort_reverse)
         cached = self._sorted_rows
-        if cached is not None and cached[0] is order[0] and cached[1:] == order[1:]:
+        if cached is not None and cached[0] is snapshot.rows and cached[1:3] == (self.sort_key, self.sort_reverse):
             return cached[3]
         keyfn = COLUMNS[self.sort_key][2]
         rows = sorted(snapshot.rows, key=lambda r: (keyfn(r), r.id), reverse=self.sort_reverse)
-        self._sorted_rows = (*order, rows)
+        self._sorted_rows = (snapshot.rows, self.sort_key, self.sort_reverse, rows)
         return rows
 
     def show_snapshot(self, snapshot: Snapshot) -> None:
@@ -202,8 +202,10 @@ class JobsScreen(JobActionsMixin, ConsoleScreen):
             note = "Connecting to Nomad…"
         else:
             note = "Nomad has no jobs."
-        empty.display = bool(note)
-        empty.update(note)
+        if note != self._empty_note:  # Static.update costs a layout pass: only when the note changes
+            self._empty_note = note
+            empty.display = bool(note)
+            empty.update(note)
 
     # ---- keys ---------------------------------------------------------------------------------
     @property

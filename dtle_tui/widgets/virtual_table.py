@@ -350,6 +350,7 @@ class VirtualTable(ScrollView, can_focus=True):
         # The component styles depend on focus and theme: read them once per paint.
         get = self.get_component_rich_style
         self._styles = {
+            "base": self.rich_style,
             "header": self.get_component_styles("virtual-table--header").rich_style,
             "header-hover": get("virtual-table--header-hover"),
             "cursor": get("virtual-table--cursor"),
@@ -359,7 +360,7 @@ class VirtualTable(ScrollView, can_focus=True):
 
     def render_line(self, y: int) -> Strip:
         width = self.size.width
-        base = self.rich_style
+        base = self._styles["base"]
         if y == 0:
             return self._paint(self._header_segments(), self._styles["header"], HEADER, width, base)
         index = y - 1 + int(self.scroll_y)
