@@ -94,6 +94,9 @@ def parse_job_summary(data: Any) -> dict[str, GroupSummary]:
 
 @dataclass(frozen=True)
 class JobStub:
+    """A job as GET /v1/jobs lists it, or as an event stream's Job (then `summary` is empty: the stream's
+    Job carries no JobSummary; no screen reads it, the allocation counts come from the allocations)."""
+
     id: str
     name: str = ""
     namespace: str = "default"

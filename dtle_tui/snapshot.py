@@ -6,6 +6,7 @@ frozen dataclasses so a screen can tell an unchanged row by equality and skip re
 
 from __future__ import annotations
 
+import functools
 from collections import defaultdict
 from dataclasses import dataclass, field
 from typing import Callable, Iterable, Mapping, Optional
@@ -114,10 +115,15 @@ class Snapshot:
     consul_enabled: bool = True
 
     def row(self, job_id: str) -> Optional[JobRow]:
+        return self._rows_by_id.get(job_id)
+
+    @functools.cached_property
+    def _rows_by_id(self) -> dict[str, JobRow]:
+        # Built on first use, once per snapshot (a frozen dataclass still has a __dict__ for this).
+        by_id: dict[str, JobRow] = {}
         for row in self.rows:
-            if row.id == job_id:
-                return row
-        return None
+            by_id.setdefault(row.id, row)
+        return by_id
 
 
 def count_allocations(allocs: Iterable[Allocation]) -> tuple[AllocCounts, AllocCounts]:

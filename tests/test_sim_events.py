@@ -11,6 +11,7 @@ import httpx
 import pytest
 
 from dtle_tui.eventstream import parse_event_line
+from dtle_tui.models import ParseError
 from dtle_tui.sim import SimCluster
 
 REAL = Path(__file__).parent / "fixtures" / "real-nomad"
@@ -64,6 +65,9 @@ def test_the_first_line_and_key_order_match_the_recording(sim):
             lines = answer.iter_lines()
             first, job_line = next(lines), next(lines)
     assert first + "\n" == recorded[0]
+    assert parse_event_line(recorded[0]) is None  # the heartbeat
+    with pytest.raises(ParseError):  # the recorded lines are cut: a clear error, not a crash
+        parse_event_line(recorded[1])
     # Same structure and key order as the real JobRegistered line (recorded cut at 1,500 characters).
     shape = re.compile(r'\{"Events":\[\{"FilterKeys":null,"Index":\d+,"Key":"real-ok","Namespace":"default",'
                        r'"Payload":\{"Job":\{"Affinities":null,"AllAtOnce":false,"Constraints":null,')
