@@ -5,8 +5,9 @@ of their X-Nomad-Index values, topics Job, Allocation, Node, Evaluation) brings 
 happens, and the list feeds rest: a change to one allocation costs one small line instead of the
 whole 50 MB list at 15,000 allocations.
 
-- Unsupported (0.11's 404, an ACL 403, a 400, HTML or a silent proxy that holds the first line back):
-  the list feeds go back to blocking queries until ctrl+r tries the stream again.
+- Unsupported (0.11's 404, an ACL 403, a 400, HTML, or three connections in a row that stayed silent
+  past the opening heartbeat: a proxy that buffers): the list feeds go back to blocking queries; the
+  stream is tried again every RECONCILE_S and on ctrl+r.
 - Dropped (end of stream, connection lost, no heartbeat within 45 s): reconnect at once from the last
   index seen (Nomad replays from there); if that fails the list feeds take over and the stream is
   retried with the feeds' back-off.
@@ -36,14 +37,15 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 TOPICS = ("Job", "Allocation", "Node", "Evaluation")
-RECONCILE_S = 300.0  # full re-read of the lists while the stream is live (module constant: tests patch it)
+# Full re-read of the lists while the stream is live, and how long an unavailable stream waits before it is
+# tried again (module constant: tests patch it).
+RECONCILE_S = 300.0
 PENDING, LIVE, OFF = "pending", "live", "off"
 
 
 def _unsupported(exc: ApiError) -> bool:
     """Failures that say the stream is not available here (as opposed to Nomad being down)."""
-    if exc.kind in (ErrorKind.NOT_FOUND, ErrorKind.FORBIDDEN, ErrorKind.BAD_REQUEST, ErrorKind.BAD_RESPONSE,
-                    ErrorKind.TIMEOUT):
+    if exc.kind in (ErrorKind.NOT_FOUND, ErrorKind.FORBIDDEN, ErrorKind.BAD_REQUEST, ErrorKind.BAD_RESPONSE):
         return True
     # 1.1.2 reports a subscription its token may not make as 500 "Permission denied"; 501 from a proxy.
     return exc.status == 501 or (exc.status == 500 and "ermission denied" in exc.detail)
@@ -119,17 +121,21 @@ class EventFeed:
                 continue
             exc = self._reader.exception()
             was_live = self.state == LIVE
-            # Opened (the heartbeat came) and then nothing more before it ended or timed out.
-            silent = self._lines == 1
-            self._silent = self._silent + 1 if silent else 0 if self._lines else self._silent
-            # Never live, or only ever the opening heartbeat three times in a row (a proxy that passes the
-            # first line and holds the rest back): not available here.
+            # Nothing at all within the timeout, or the opening heartbeat and then nothing more: a proxy
+            # that holds the stream back, or a server too slow to answer yet. Three in a row: not
+            # available here. (Refused connections and errors say nothing either way.)
+            timed_out = isinstance(exc, ApiError) and exc.kind is ErrorKind.TIMEOUT
+            if self._lines == 1 or (self._lines == 0 and timed_out):
+                self._silent += 1
+            elif self._lines > 1:
+                self._silent = 0
             unsupported = isinstance(exc, ApiError) and _unsupported(exc) and not self._proven
             if unsupported or self._silent >= 3:
                 log.info("event stream not available (%s): blocking queries instead",
                          exc.one_line() if isinstance(exc, ApiError) else exc)
                 self._set(OFF)
-                await self._until_kicked()
+                await self._sleep(RECONCILE_S)  # tried again now and then, and on ctrl+r
+                self._proven, self._silent = False, 0
                 continue
             self.failures += 1
             message = exc.one_line() if isinstance(exc, ApiError) else f"{type(exc).__name__}: {exc}"
@@ -170,11 +176,6 @@ class EventFeed:
     async def _lists_read(self) -> None:
         """Until every list feed has answered once: the stream starts where those answers left off."""
         while not all(f.read_index or f.state.ok_at for f in self.poller.list_feeds()):
-            self._wake.clear()
-            await self._wake.wait()
-
-    async def _until_kicked(self) -> None:
-        while self.state == OFF:
             self._wake.clear()
             await self._wake.wait()
 

@@ -11,8 +11,8 @@ import bisect
 import json
 import re
 from collections import deque
-from dataclasses import dataclass
-from typing import Any, Iterable, Iterator, Optional
+from dataclasses import dataclass, field
+from typing import Any, Iterable, Iterator, Mapping, Optional
 
 __all__ = ["GtidSet", "BinlogFilePos", "JobPosition", "positions_from_kv", "GtidProgress"]
 
@@ -204,6 +204,8 @@ class JobPosition:
     gtid_error: Optional[str] = None
     binlog_text: str = ""
     nats_addr: str = ""
+    # The KV entries it was made from, to hand it back unchanged when they are (positions_from_kv reuse).
+    source: tuple = field(default=(), compare=False, repr=False)
 
     @property
     def has_progress(self) -> bool:
@@ -246,37 +248,46 @@ def _job_of(key: str) -> tuple[Optional[str], str]:
     return None, ""
 
 
-def positions_from_kv(entries: Iterable[Any]) -> dict[str, JobPosition]:
+def positions_from_kv(entries: Iterable[Any], reuse: Optional[Mapping[str, JobPosition]] = None
+                      ) -> dict[str, JobPosition]:
     """Group KV entries per job. An entry is `(key, value_bytes, modify_index)` or anything with
-    `.key`, `.value`, `.modify_index` (consul_kv.KvEntry). Unrelated keys are ignored."""
-    fields: dict[str, dict[str, Any]] = {}
+    `.key`, `.value`, `.modify_index` (consul_kv.KvEntry). Unrelated keys are ignored.
+
+    `reuse`: the previous answer's positions; a job whose keys, values and indexes are all unchanged
+    gets the same JobPosition object back, unparsed (an answer usually moves a few of 5,000 jobs)."""
+    grouped: dict[str, list] = {}
     for entry in entries:
         key, value, index = _entry_parts(entry)
         job, leaf = _job_of(key)
         if job is None:
             continue
-        f = fields.setdefault(job, {"job_id": job, "keys": []})
-        f["keys"].append(key)
-        text = value.decode("utf-8", "replace") if value is not None else ""
-        if leaf == "Gtid":
-            f["gtid_text"], f["modify_index"] = text, index
-            try:
-                f["gtid"] = GtidSet.parse(text)
-            except ValueError as exc:
-                f["gtid_error"] = str(exc)
-        elif leaf == "BinlogFilePos":
-            f["binlog_text"], f["binlog"] = text, BinlogFilePos.parse(text)
-        elif leaf == "NatsAddr":
-            f["nats_addr"] = text
-        elif leaf == "dtleJobList":
-            try:
-                parsed = json.loads(text) if text else None
-            except ValueError:
-                parsed = None
-            f["job_list"] = parsed if isinstance(parsed, dict) else None
+        grouped.setdefault(job, []).append((key, leaf, value, index))
     out = {}
-    for job, f in fields.items():
-        f["keys"] = tuple(sorted(f["keys"]))
+    for job, items in grouped.items():
+        source = tuple(items)
+        old = reuse.get(job) if reuse else None
+        if old is not None and old.source == source:
+            out[job] = old
+            continue
+        f: dict[str, Any] = {"job_id": job, "keys": tuple(sorted(key for key, _, _, _ in items)), "source": source}
+        for _key, leaf, value, index in items:
+            text = value.decode("utf-8", "replace") if value is not None else ""
+            if leaf == "Gtid":
+                f["gtid_text"], f["modify_index"] = text, index
+                try:
+                    f["gtid"] = GtidSet.parse(text)
+                except ValueError as exc:
+                    f["gtid_error"] = str(exc)
+            elif leaf == "BinlogFilePos":
+                f["binlog_text"], f["binlog"] = text, BinlogFilePos.parse(text)
+            elif leaf == "NatsAddr":
+                f["nats_addr"] = text
+            elif leaf == "dtleJobList":
+                try:
+                    parsed = json.loads(text) if text else None
+                except ValueError:
+                    parsed = None
+                f["job_list"] = parsed if isinstance(parsed, dict) else None
         out[job] = JobPosition(**f)
     return out
 

@@ -431,7 +431,7 @@ class Poller:
         self.store.load_nodes(parse_nodes(value), self.feeds["nodes"].answer_index)
 
     def _on_kv(self, value: Any) -> None:
-        positions = positions_from_kv(value)
+        positions = positions_from_kv(value, reuse=self._positions)
         now = time.time()
         for job_id, pos in positions.items():
             if pos.gtid is None:

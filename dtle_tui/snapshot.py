@@ -252,6 +252,7 @@ class RowBook:
         self._tuple: tuple[JobRow, ...] = ()
         self._cache: dict = {}
         self._consul_ok: Optional[bool] = None
+        self._consul_keys: dict[str, tuple] = {}
         self.stall_due = float("inf")
         self.running: set[str] = set()  # src and dest running, job status running (orphans' input)
         self.running_changed = False
@@ -269,7 +270,8 @@ class RowBook:
         consul_ok: bool,
         consul_changed: bool,
     ) -> tuple[JobRow, ...]:
-        everything = consul_changed or consul_ok != self._consul_ok or now >= self.stall_due
+        flipped = consul_ok != self._consul_ok
+        everything = consul_changed or flipped or now >= self.stall_due
         self._consul_ok = consul_ok
         if reordered:
             self._order = [job_id for job_id in stubs if job_id]
@@ -277,6 +279,7 @@ class RowBook:
             for gone in [job_id for job_id in self.rows if job_id not in self._slot]:
                 del self.rows[gone]
                 self._cache.pop(gone, None)
+                self._consul_keys.pop(gone, None)
                 if gone in self.running:
                     self.running.discard(gone)
                     self.running_changed = True
@@ -290,22 +293,31 @@ class RowBook:
             self.stall_due = float("inf")
         rows = self.rows
         touched = False
+        changed_jobs = changed if isinstance(changed, (set, frozenset)) else set(changed)
+        consul_keys = self._consul_keys
         for job_id in todo:
             stub = stubs[job_id]
             prog = progress.get(job_id)
-            row = build_row(stub, allocs_of(job_id), positions.get(job_id), prog, now, stall_threshold_s,
-                            consul_ok, self._cache)
+            pos = positions.get(job_id)
+            # What a row takes from Consul and the clock; the same object for an unchanged position
+            # (positions_from_kv reuse). A job whose Nomad side and this did not move keeps its row.
+            key = (pos, prog.rate() if prog is not None and consul_ok else None,
+                   prog.is_stalled(now, stall_threshold_s) if prog is not None else False)
+            old_key = consul_keys.get(job_id)
+            consul_keys[job_id] = key
             old = rows.get(job_id)
+            if (old is not None and not flipped and job_id not in changed_jobs and old_key is not None
+                    and old_key[0] is pos and old_key[1:] == key[1:]):
+                self._note_stall_due(old, prog, consul_ok, stall_threshold_s)
+                continue
+            row = build_row(stub, allocs_of(job_id), pos, prog, now, stall_threshold_s, consul_ok, self._cache)
             if old is not None and old == row:
                 row = old  # equal rows stay the same object
             else:
                 rows[job_id] = row
                 touched = True
             self._note_running(row)
-            if prog is not None and consul_ok and not row.stalled and row.stage is Stage.INCREMENTAL:
-                due = prog.stall_at(stall_threshold_s)
-                if due is not None and due < self.stall_due:
-                    self.stall_due = due
+            self._note_stall_due(row, prog, consul_ok, stall_threshold_s)
         if reordered:
             self._list = [rows[job_id] for job_id in self._order]
             self._tuple = tuple(self._list)
@@ -315,6 +327,12 @@ class RowBook:
                 lst[slot[job_id]] = rows[job_id]
             self._tuple = tuple(lst)
         return self._tuple
+
+    def _note_stall_due(self, row: JobRow, prog: Optional[GtidProgress], consul_ok: bool, threshold: float) -> None:
+        if prog is not None and consul_ok and not row.stalled and row.stage is Stage.INCREMENTAL:
+            due = prog.stall_at(threshold)
+            if due is not None and due < self.stall_due:
+                self.stall_due = due
 
     def _note_running(self, row: JobRow) -> None:
         running = row.status == "running" and row.dest.running > 0
