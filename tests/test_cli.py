@@ -161,3 +161,34 @@ def test_demo_points_the_app_at_a_running_simulator(tmp_path, monkeypatch, fake_
     assert seen["jobs"] and "Namespace" not in seen["jobs"][0]  # 0.11 job stubs have no Namespace
     with pytest.raises(httpx.HTTPError):  # stopped when the app returned
         httpx.get(settings.nomad.addr + "/v1/jobs", timeout=1)
+
+
+async def test_the_poller_started_before_textual_hands_its_snapshot_to_the_app(frozen_sim, make_settings):
+    """cli.main starts the poller before importing Textual: the app takes that poller (no second one)
+    and shows the snapshot it already holds."""
+    import time
+
+    from dtle_tui.app import DtleApp
+    from tests.uihelpers import sim_get, wait_until
+
+    settings = make_settings(frozen_sim)
+    early = cli.EarlyPoller(settings)
+    try:
+        deadline = time.monotonic() + 10
+        while early._held is None or not early._held.rows:  # the app is not there yet: held, not lost
+            assert time.monotonic() < deadline, "no snapshot with rows held"
+            time.sleep(0.05)
+        app = DtleApp(settings, early=early)
+        async with app.run_test(size=(80, 24)) as pilot:
+            expected = sorted(j["ID"] for j in sim_get(frozen_sim.nomad_addr, "/v1/jobs"))
+            await wait_until(pilot, lambda: app.screen.query_one("#jobs-table").row_keys == expected,
+                             what="the held rows on screen")
+            assert app.poller is early.poller and early.taken
+            await pilot.press("2")
+            await wait_until(pilot, lambda: app.current_mode == "nodes", what="Nodes")
+            await pilot.press("1")  # Jobs is the first screen, not a switched-to mode: `1` still returns
+            await wait_until(pilot, lambda: app.current_mode == "jobs"
+                             and app.screen.query_one("#jobs-table").row_keys == expected, what="Jobs again")
+        assert early.poller._stopped  # the app stops the poller it took
+    finally:
+        early.stop()
