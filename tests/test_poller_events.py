@@ -79,7 +79,10 @@ def stream_state(w: Watcher) -> Optional[str]:
 
 
 def live(w: Watcher) -> None:
-    w.until(lambda: stream_state(w) == "live" and w.last.rows and w.last.nomad.ok, "the stream live")
+    """The stream live and every first answer in (Consul's too: its positions change every row)."""
+    w.until(lambda: stream_state(w) == "live" and w.last.rows and w.last.nomad.ok and w.last.consul.ok
+            and w.last.positions and all(r.transactions is not None for r in w.last.rows
+                                         if r.id in w.last.positions), "the stream live, Consul read")
 
 
 def touch_dest(sim, job_id: str, status: Optional[str] = None):
