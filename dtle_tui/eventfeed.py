@@ -41,6 +41,7 @@ TOPICS = ("Job", "Allocation", "Node", "Evaluation")
 # tried again (module constant: tests patch it).
 RECONCILE_S = 300.0
 PENDING, LIVE, OFF = "pending", "live", "off"
+EVENT_PUBLISH_DELAY_S = 0.04  # a transaction's events come in one line; a burst of lines still makes one snapshot
 
 
 def _unsupported(exc: ApiError) -> bool:
@@ -162,7 +163,8 @@ class EventFeed:
                     self._set(LIVE)
                 if frame is not None:
                     self.apply(frame)
-                self.poller.changed()  # a heartbeat too: the status line's age says how fresh the data is
+                # A heartbeat too: the status line's age says how fresh the data is.
+                self.poller.changed(EVENT_PUBLISH_DELAY_S)
             raise ApiError("Nomad", ErrorKind.UNREACHABLE, None, "the event stream ended", addr=nomad.addr)
         finally:
             await stream.aclose()

@@ -457,13 +457,15 @@ class Poller:
             self._alloc, self._alloc_error = parse_allocation(value), None
 
     # ---- snapshot ------------------------------------------------------------------------------
-    def changed(self) -> None:
+    def changed(self, delay: Optional[float] = None) -> None:
         """Coalesce a burst of feed answers into one snapshot."""
         if not self._dirty:
             self._dirty = True
             # The jobs and allocations feeds answer the same change some tens of ms apart: one snapshot.
+            # The event stream sends a transaction's events in one line, so it needs less (`delay`).
             # Until the job list has been shown once, show whatever arrived at once (first paint).
-            self.loop.call_later(PUBLISH_DELAY_S if self._shown_rows else 0.0, self._publish)
+            wait = PUBLISH_DELAY_S if delay is None else delay
+            self.loop.call_later(wait if self._shown_rows else 0.0, self._publish)
 
     def _state_of(self, feed: Feed) -> FeedState:
         state = feed.state
