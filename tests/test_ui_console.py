@@ -219,11 +219,15 @@ async def reads_of_one_refresh(jobs: int, make_settings) -> list:
         async with app.run_test(size=(80, 24)) as pilot:
             await wait_until(pilot, lambda: jobs_table(app).row_count == jobs, timeout=30)
             await wait_until(pilot, lambda: app.snapshot.consul.ok_at and app.snapshot.nodes, timeout=10)
+            # The event stream is opened after the first full reads: counted from before it is live, its
+            # own request would be counted as the refresh's.
+            await wait_until(pilot, lambda: app.poller.events is not None and app.poller.events.state == "live",
+                             timeout=10)
             sim.reset_requests()
             await pilot.press("ctrl+r")
 
             def reads() -> list:
-                # The refresh's reads; each feed then re-arms one held blocking query (index + wait).
+                # The refresh's reads; a feed that blocks then re-arms one held query (index + wait).
                 return [e for e in sim.requests.entries() if "wait=" not in e[3]]
 
             await wait_until(pilot, lambda: len(reads()) >= 5, timeout=10, what=f"reads at {jobs} jobs")
