@@ -10,7 +10,7 @@ from __future__ import annotations
 import bisect
 import json
 import re
-from collections import deque
+from array import array
 from dataclasses import dataclass, field
 from typing import Any, Iterable, Iterator, Mapping, Optional
 
@@ -292,51 +292,66 @@ def positions_from_kv(entries: Iterable[Any], reuse: Optional[Mapping[str, JobPo
     return out
 
 
+# Samples kept per job: at least SAMPLE_GAP_S apart (a newer sample replaces a closer one, so the newest
+# count is always exact), and none older than KEEP_S, which covers the Job detail sparkline's 60 windows
+# of 10 s and the 5-minute rate. Samples come with every Consul answer under dtle/, i.e. every second or
+# so per moving job: kept all, 720 per job were 1 MB per 10 minutes at 12 jobs and ~400 MB at 5,000.
+SAMPLE_GAP_S = 5.0
+KEEP_S = 660.0
+
+
 class GtidProgress:
     """Transactions over time for one job, fed from each refresh of its Gtid: rate, stall, sparkline.
 
-    Memory is bounded (deque maxlen). A drop in the count (a Gtid reset, dtle.md §4) starts over.
+    Memory is bounded by time and count (two flat arrays, not tuples). A drop in the count (a Gtid
+    reset, dtle.md §4) starts over.
     """
 
-    def __init__(self, maxlen: int = 720) -> None:
-        self._samples: deque[tuple[float, int]] = deque(maxlen=maxlen)
-        self._rates: deque[float] = deque(maxlen=maxlen)
+    __slots__ = ("_times", "_counts", "_advanced_at", "_first_at", "_maxlen")
+
+    def __init__(self, maxlen: int = 256) -> None:
+        self._times = array("d")
+        self._counts = array("q")
         self._advanced_at: Optional[float] = None
+        self._first_at: Optional[float] = None  # kept apart: pruning moves the oldest sample forward
+        self._maxlen = max(2, maxlen)
 
     def feed(self, timestamp_s: float, transactions: int) -> None:
-        if self._samples:
-            last_t, last_n = self._samples[-1]
-            if timestamp_s <= last_t:
+        times, counts = self._times, self._counts
+        if times:
+            if timestamp_s <= times[-1]:
                 return  # out of order or duplicate refresh
-            if transactions < last_n:
-                self._samples.clear()
-                self._rates.clear()
+            if transactions < counts[-1]:
+                del times[:], counts[:]
                 self._advanced_at = None
-            else:
-                self._rates.append((transactions - last_n) / (timestamp_s - last_t))
-                if transactions > last_n:
-                    self._advanced_at = timestamp_s
-        self._samples.append((timestamp_s, transactions))
+            elif transactions > counts[-1]:
+                self._advanced_at = timestamp_s
+        if not times:
+            self._first_at = timestamp_s
+        if len(times) >= 2 and times[-1] - times[-2] < SAMPLE_GAP_S:
+            times[-1], counts[-1] = timestamp_s, transactions
+        else:
+            times.append(timestamp_s)
+            counts.append(transactions)
+        if len(times) > self._maxlen or timestamp_s - times[0] > KEEP_S + 60:
+            cut = max(bisect.bisect_left(times, timestamp_s - KEEP_S), len(times) - self._maxlen)
+            del times[:cut], counts[:cut]
 
     add = feed
 
     @property
     def transactions(self) -> Optional[int]:
-        return self._samples[-1][1] if self._samples else None
+        return self._counts[-1] if self._counts else None
 
     def rate(self, window_s: float = 300) -> Optional[float]:
         """Transactions per second over the last `window_s` seconds of samples; None below 2 samples."""
-        if len(self._samples) < 2:
+        times, counts = self._times, self._counts
+        if len(times) < 2:
             return None
-        t_last, n_last = self._samples[-1]
-        t_first, n_first = self._samples[-2]
-        for t, n in reversed(self._samples):
-            if t_last - t > window_s:
-                break
-            t_first, n_first = t, n
-        if t_last <= t_first:
+        first = min(bisect.bisect_left(times, times[-1] - window_s), len(times) - 2)
+        if times[-1] <= times[first]:
             return None
-        return (n_last - n_first) / (t_last - t_first)
+        return (counts[-1] - counts[first]) / (times[-1] - times[first])
 
     def last_advanced_s(self, now: float) -> Optional[float]:
         """Seconds since the count last grew; None when no growth was seen yet."""
@@ -344,39 +359,37 @@ class GtidProgress:
 
     def is_stalled(self, now: float, threshold_s: float) -> bool:
         """No growth for `threshold_s` seconds (counted from the first sample if it never grew)."""
-        if not self._samples:
-            return False
-        since = self._advanced_at if self._advanced_at is not None else self._samples[0][0]
-        return now - since >= threshold_s
+        at = self.stall_at(threshold_s)
+        return at is not None and now >= at
 
     def stall_at(self, threshold_s: float) -> Optional[float]:
         """When is_stalled() turns true if no growth is seen meanwhile (None without samples)."""
-        if not self._samples:
+        if not self._times:
             return None
-        since = self._advanced_at if self._advanced_at is not None else self._samples[0][0]
-        return since + threshold_s
-
-    def history(self, n: int) -> list[float]:
-        """The last `n` sample-to-sample rates (transactions/s), oldest first, for a sparkline."""
-        if n <= 0:
-            return []
-        return list(self._rates)[-n:]
+        since = self._advanced_at if self._advanced_at is not None else self._first_at
+        return (since or 0.0) + threshold_s
 
     def bucketed_rates(self, n: int, bucket_s: float = 10.0) -> list[float]:
         """Mean rates over the last `n` fixed windows of `bucket_s` seconds, oldest first.
 
-        Samples arrive whenever any key under dtle/ changes, so sample-to-sample rates jump between 0 and
-        a burst; fixed windows give the sparkline a steady line.
+        Samples arrive whenever any key under dtle/ changes and are kept about SAMPLE_GAP_S apart; the
+        count at a window's edge is interpolated between the samples around it, so the sparkline is a
+        steady line rather than jumps between 0 and a burst.
         """
-        if n <= 0 or len(self._samples) < 2:
+        times, counts = self._times, self._counts
+        if n <= 0 or len(times) < 2:
             return []
-        times = [t for t, _ in self._samples]
-        counts = [c for _, c in self._samples]
         t_end = times[-1]
         windows = min(n, int((t_end - times[0]) // bucket_s))
 
-        def count_at(t: float) -> int:
-            return counts[max(0, bisect.bisect_right(times, t) - 1)]
+        def count_at(t: float) -> float:
+            i = bisect.bisect_right(times, t)
+            if i <= 0:
+                return float(counts[0])
+            if i >= len(times):
+                return float(counts[-1])
+            t0, t1 = times[i - 1], times[i]
+            return counts[i - 1] + (counts[i] - counts[i - 1]) * (t - t0) / (t1 - t0)
 
         out = []
         for i in range(windows, 0, -1):

@@ -11,7 +11,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from dtle_tui.gtid import BinlogFilePos, GtidProgress, GtidSet, JobPosition, positions_from_kv
+from dtle_tui.gtid import KEEP_S, SAMPLE_GAP_S, BinlogFilePos, GtidProgress, GtidSet, JobPosition, positions_from_kv
 
 A = "acd7d195-06cd-11e9-928f-02000aba3e28"
 U1 = "00003306-0000-0000-0000-000000003306"
@@ -185,7 +185,6 @@ def test_progress_rate_and_stall():
     p.feed(20, 400)
     assert p.rate() == pytest.approx(15.0)
     assert p.rate(window_s=10) == pytest.approx(20.0)
-    assert p.history(5) == [10.0, 20.0] and p.history(1) == [20.0] and p.history(0) == []
     p.feed(30, 400)
     p.feed(30, 999)  # duplicate timestamp ignored
     assert p.last_advanced_s(now=50) == 30 and not p.is_stalled(now=50, threshold_s=60)
@@ -202,10 +201,27 @@ def test_progress_never_advancing_is_stalled_from_first_sample():
 def test_progress_reset_starts_over_and_memory_is_bounded():
     p = GtidProgress(maxlen=10)
     for i in range(100):
-        p.feed(i, i * 10)
-    assert len(p.history(1000)) == 10
-    p.feed(100, 3)  # Gtid reset: the count dropped
-    assert p.rate() is None and p.history(10) == [] and p.transactions == 3
+        p.feed(i * 10, i * 10)
+    assert len(p._times) == 10 and p.transactions == 990 and p.rate() == pytest.approx(1.0)
+    p.feed(1000, 3)  # Gtid reset: the count dropped
+    assert p.rate() is None and p.bucketed_rates(10) == [] and p.transactions == 3
+
+
+def test_progress_keeps_samples_apart_and_only_the_sparkline_span():
+    """A sample a second for an hour keeps ~KEEP_S / SAMPLE_GAP_S samples, the newest count exact."""
+    p = GtidProgress()
+    for t in range(3600):
+        p.feed(t, 10 * t)
+    assert len(p._times) <= (KEEP_S + 60) / SAMPLE_GAP_S + 2  # pruned once a minute past KEEP_S
+    assert p._times[-1] == 3599 and p.transactions == 35990
+    assert p._times[-1] - p._times[0] <= KEEP_S + 60
+    assert all(b - a >= SAMPLE_GAP_S for a, b in zip(p._times[:-2], p._times[1:-1]))
+    assert p.rate() == pytest.approx(10.0) and p.bucketed_rates(60) == [pytest.approx(10.0)] * 60
+    # a job that never moves is still stalled from its first sample, after the pruning
+    q = GtidProgress()
+    for t in range(0, 2000, 3):
+        q.feed(t, 7)
+    assert q.is_stalled(1999, threshold_s=1800) and not q.is_stalled(1700, threshold_s=1800)
 
 
 REF = Path(__file__).parent / "fixtures" / "reference"
@@ -273,5 +289,3 @@ def test_bucketed_rates_are_steady_when_samples_arrive_unevenly():
     rates = p.bucketed_rates(6, bucket_s=10)
     assert rates == [pytest.approx(10.0)] * 5 or rates == [pytest.approx(10.0)] * 6
     assert p.bucketed_rates(0) == [] and GtidProgress().bucketed_rates(5) == []
-    # The plain sample-to-sample history jumps between 0 and 50/s for the same input.
-    assert set(p.history(10)) == {0.0, 50.0}
