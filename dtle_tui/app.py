@@ -178,6 +178,11 @@ class DtleApp(App):
             return
         if self.current_mode != mode:
             self.switch_mode(mode)
+        else:
+            # The key of the screen already in front, pressed on something opened from it (Job detail,
+            # Allocation, Logs): back to the list itself, as the key's name says.
+            while len(self.screen_stack) > 1:
+                self.pop_screen()
         self.call_after_refresh(self._sync_watches)
 
     def open_job(self, job_id: str) -> None:

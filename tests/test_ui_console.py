@@ -265,3 +265,22 @@ async def test_read_only_palette_has_no_write_actions(frozen_sim, make_settings)
         await open_jobs(pilot, frozen_sim)
         titles = " ".join(c.title for c in app.get_system_commands(app.screen))
         assert "Delete" not in titles and "Purge" not in titles and "Reset Gtid" not in titles
+
+
+async def test_screen_key_on_a_detail_returns_to_its_list(frozen_sim, make_settings):
+    """`1` on Job detail or Allocation (opened from Jobs) goes back to the Jobs list and stops their reads."""
+    app = DtleApp(make_settings(frozen_sim))
+    async with app.run_test(size=(100, 30)) as pilot:
+        await open_jobs(pilot, frozen_sim)
+        await select_job(pilot, "job10")
+        await pilot.press("enter")
+        await wait_until(pilot, lambda: isinstance(app.screen, JobDetailScreen))
+        await pilot.press("1")
+        await wait_until(pilot, lambda: isinstance(app.screen, JobsScreen) and len(app.screen_stack) == 1,
+                         what="back on the Jobs list")
+        await wait_until(pilot, lambda: app.poller._detail_job is None, what="the detail's reads stopped")
+        assert app.screen.selected_job == "job10"
+        # on the list itself, `1` changes nothing
+        await pilot.press("1")
+        await pilot.pause(0.2)
+        assert isinstance(app.screen, JobsScreen) and app.screen.selected_job == "job10"
