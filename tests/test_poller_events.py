@@ -23,6 +23,7 @@ from dtle_tui.sim import SimCluster
 from dtle_tui.sim.server import text
 from dtle_tui.snapshot import Snapshot
 from tests.conftest import settings_for
+from tests.uihelpers import touch_dest
 
 LISTS = ("/v1/jobs", "/v1/allocations", "/v1/nodes")
 FIXTURES = Path(__file__).parent / "fixtures" / "reference"
@@ -83,17 +84,6 @@ def live(w: Watcher) -> None:
     w.until(lambda: stream_state(w) == "live" and w.last.rows and w.last.nomad.ok and w.last.consul.ok
             and w.last.positions and all(r.transactions is not None for r in w.last.rows
                                          if r.id in w.last.positions), "the stream live, Consul read")
-
-
-def touch_dest(sim, job_id: str, status: Optional[str] = None):
-    state = sim.state
-    with state.lock:
-        alloc = next(a for a in state.allocs.values() if a.job_id == job_id and a.task_group == "dest"
-                     and a.desired_status == "run")
-        if status:
-            alloc.client_status = status
-        state.touch(alloc)
-    return alloc
 
 
 def test_a_change_comes_by_the_stream_and_only_its_row_is_rebuilt(frozen):

@@ -13,6 +13,7 @@ import pytest
 from dtle_tui.eventstream import parse_event_line
 from dtle_tui.models import ParseError
 from dtle_tui.sim import SimCluster
+from tests.uihelpers import touch_dest
 
 REAL = Path(__file__).parent / "fixtures" / "real-nomad"
 TOPICS = [("topic", "Job"), ("topic", "Allocation"), ("topic", "Node"), ("topic", "Evaluation")]
@@ -41,17 +42,6 @@ def frames(sim, params, count: int) -> list:
 
 def current_index(sim) -> int:
     return int(httpx.get(sim.nomad_addr + "/v1/jobs").headers["X-Nomad-Index"])
-
-
-def touch_dest(sim, job_id: str, status: str | None = None):
-    state = sim.state
-    with state.lock:
-        alloc = next(a for a in state.allocs.values() if a.job_id == job_id and a.task_group == "dest"
-                     and a.desired_status == "run")
-        if status:
-            alloc.client_status = status
-        state.touch(alloc)
-    return alloc
 
 
 def test_the_first_line_and_key_order_match_the_recording(sim):

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import time
-from typing import Any, Callable
+from typing import Any, Callable, Optional
 
 import httpx
 
@@ -59,3 +59,16 @@ def screen_text(app: Any) -> str:
                 console.print(content)
                 parts.append(console.export_text(clear=True))
     return "\n".join(parts)
+
+
+def touch_dest(sim: Any, job_id: str, status: Optional[str] = None) -> Any:
+    """Change a job's current dest allocation in the simulator (optionally its ClientStatus), as a client
+    update would: a new ModifyIndex, and on 1.1.2 one AllocationUpdated event."""
+    state = sim.state
+    with state.lock:
+        alloc = next(a for a in state.allocs.values() if a.job_id == job_id and a.task_group == "dest"
+                     and a.desired_status == "run")
+        if status:
+            alloc.client_status = status
+        state.touch(alloc)
+    return alloc
