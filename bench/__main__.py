@@ -10,7 +10,8 @@ app under test always in a child process, killed at the end whatever happens):
    interleaved with the app in the same run. Median of 5; the ratio is the figure. Our modules are
    byte-compiled first, as pip/pipx do at install (an editable install does not).
 2. idle bytes/s: the same pty session, frozen cluster, after start-up settled: bytes read from the pty
-   master over 30 s, also per 1-second bucket.
+   master over 30 s, grouped into updates (writes < 100 ms apart); the target holds when no update is
+   over 200 B and there is at most one a second. The largest 1-second bucket is shown too.
 3. requests: the simulator's request log. Idle: over the same 30 s, scaled to a minute. Per refresh:
    requests in the 2 quiet seconds after one ctrl+r, and after one poll cycle (one allocation changes in
    the frozen cluster, so the blocking queries answer). At 10, 1,000 and 5,000 jobs (15,000 allocations).
