@@ -193,3 +193,27 @@ async def test_five_thousand_jobs_load_scroll_and_filter(make_settings):
             await pilot.press("escape", "escape")
             await until(pilot, lambda: table.row_count == 5000, "filter cleared")
             assert screen.selected_job == "mig-04999"  # the only row left under the cursor while filtered
+
+
+async def test_a_row_that_reads_the_same_is_not_repainted(frozen_sim, make_settings):
+    """New row objects whose cells read as painted (the rate moved; 80 columns do not show it) repaint
+    nothing; a row whose shown Gtid count moved repaints its line only."""
+    import dataclasses
+
+    app = DtleApp(make_settings(frozen_sim))
+    async with app.run_test(size=(80, 24)) as pilot:
+        table = await jobs_listed(pilot, len(sim_get(frozen_sim.nomad_addr, "/v1/jobs")))
+        await settled(pilot)
+        painted: list[int] = []
+        paint = table.render_line
+        table.render_line = lambda y: painted.append(y) or paint(y)  # type: ignore[method-assign]
+        rows = list(table.rows)
+        table.set_rows([dataclasses.replace(r, rate=(r.rate or 0.0) + 7.5) for r in rows])
+        await pilot.pause(0.3)
+        assert painted == []
+        moved = next(i for i, r in enumerate(rows) if r.transactions is not None and i != table.cursor_row)
+        table.set_rows([dataclasses.replace(r, transactions=r.transactions + 1) if i == moved else r
+                        for i, r in enumerate(table.rows)])
+        await until(pilot, lambda: painted, "the moved row repainted")
+        await pilot.pause(0.3)
+        assert set(painted) == {moved + 1}  # line 0 is the header

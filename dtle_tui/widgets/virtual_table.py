@@ -191,9 +191,27 @@ class VirtualTable(ScrollView, can_focus=True):
             before = old_rows[index] if index < len(old_rows) else None
             after = rows[index] if index < len(rows) else None
             moved = (index == old_cursor) != (index == self.cursor_row)
-            if moved or not (before is after or (before is not None and after is not None and before == after)):
-                self._refresh_row(index)
+            if not moved:
+                if before is after or (before is not None and after is not None and before == after):
+                    continue
+                if before is not None and after is not None and self._reads_the_same(before, after):
+                    continue
+            self._refresh_row(index)
         self._forget_old_segments()
+
+    def _reads_the_same(self, before: Any, after: Any) -> bool:
+        """A new row for the same key whose cells read exactly as painted: a field this layout does not
+        show moved (e.g. the rate at 80 columns, when Consul's held query answers unchanged). Such a line
+        is not repainted; the new row takes over the painted segments."""
+        key = self._key(after)
+        cached = self._segments.get(key)
+        if key != self._key(before) or cached is None or cached[1] != self._stamp(after):
+            return False
+        segments = self._cell_segments(self._format(after, self._column_keys, cached[1]))
+        if segments != cached[2]:
+            return False
+        self._segments[key] = (after, cached[1], cached[2])
+        return True
 
     def _index_of(self, key: str, fallback: int) -> int:
         key_of = self._key
