@@ -52,6 +52,15 @@ def _unsupported(exc: ApiError) -> bool:
     return exc.status == 501 or (exc.status == 500 and "ermission denied" in exc.detail)
 
 
+async def sleep_unless_woken(wake: asyncio.Event, seconds: float) -> None:
+    """Wait `seconds`, or less if `wake` is set meanwhile (ctrl+r, a stop): the feeds' one way to pause."""
+    wake.clear()
+    try:
+        await asyncio.wait_for(wake.wait(), timeout=seconds)
+    except asyncio.TimeoutError:
+        pass
+
+
 class EventFeed:
     def __init__(self, poller: Poller) -> None:
         self.poller = poller
@@ -182,11 +191,7 @@ class EventFeed:
             await self._wake.wait()
 
     async def _sleep(self, seconds: float) -> None:
-        self._wake.clear()
-        try:
-            await asyncio.wait_for(self._wake.wait(), timeout=seconds)
-        except asyncio.TimeoutError:
-            pass
+        await sleep_unless_woken(self._wake, seconds)
 
     def _schedule_reconcile(self) -> None:
         if self._reconcile is not None:

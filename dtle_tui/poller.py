@@ -32,7 +32,7 @@ from typing import TYPE_CHECKING, Any, Awaitable, Callable, Coroutine, Optional
 
 from dtle_tui.config import Settings
 from dtle_tui.errors import ApiError, redact
-from dtle_tui.eventfeed import EventFeed
+from dtle_tui.eventfeed import EventFeed, sleep_unless_woken
 from dtle_tui.gtid import GtidProgress, positions_from_kv
 from dtle_tui.models import (
     Allocation,
@@ -44,7 +44,6 @@ from dtle_tui.models import (
     parse_job_stubs,
     parse_nodes,
     slim_allocation,
-    slim_task_states,  # noqa: F401 - re-exported: it lived here before models.py had it
 )
 from dtle_tui.nomad import Indexed, NomadClient
 from dtle_tui.nomadstore import NomadStore
@@ -188,11 +187,7 @@ class Feed:
         self.poller.changed()
 
     async def _sleep(self, seconds: float) -> None:
-        self.wake.clear()
-        try:
-            await asyncio.wait_for(self.wake.wait(), timeout=seconds)
-        except asyncio.TimeoutError:
-            pass
+        await sleep_unless_woken(self.wake, seconds)
 
     def kick(self) -> None:
         """Refresh now: wake a feed waiting out a back-off or an interval, and end a held blocking query

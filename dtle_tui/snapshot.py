@@ -152,13 +152,6 @@ def count_allocations(allocs: Iterable[Allocation]) -> tuple[AllocCounts, AllocC
     )
 
 
-def group_by_job(allocs: Iterable[Allocation]) -> dict[str, list[Allocation]]:
-    grouped: dict[str, list[Allocation]] = defaultdict(list)
-    for alloc in allocs:
-        grouped[alloc.job_id].append(alloc)
-    return grouped
-
-
 def build_row(
     stub: JobStub,
     allocs: list[Allocation],
