@@ -30,7 +30,7 @@ from typing import Any, Callable, List, Optional
 from textual import events
 
 from dtle_tui.app import DtleApp
-from dtle_tui.config import load_settings
+from dtle_tui.config.settings import load_settings
 
 
 def emit(obj: dict) -> None:

@@ -17,15 +17,16 @@ from textual.message import Message
 from textual.screen import ModalScreen, Screen
 from textual.theme import BUILTIN_THEMES
 
-from dtle_tui.config import ConfigError, Settings, contexts, settings_for_context
-from dtle_tui.errors import redact
-from dtle_tui.poller import Poller
+from dtle_tui.api.errors import redact
+from dtle_tui.api.http import check_tls_files
+from dtle_tui.config.settings import ConfigError, Settings, contexts, settings_for_context
+from dtle_tui.live.poller import Poller
+from dtle_tui.live.snapshot import Snapshot
 from dtle_tui.screens.base import ConsoleScreen
 from dtle_tui.screens.jobs import JobsScreen
-from dtle_tui.snapshot import Snapshot
 
 if TYPE_CHECKING:
-    from dtle_tui.cli import EarlyPoller
+    from dtle_tui.live.startup import EarlyPoller
 
 log = logging.getLogger(__name__)
 
@@ -239,6 +240,7 @@ class DtleApp(App):
         """Point the whole console at another cluster: new settings, a new poller, no stale rows."""
         try:
             settings = settings_for_context(self.settings, name)
+            check_tls_files(settings)
         except ConfigError as exc:
             self.notify(str(exc), severity="error", markup=False)
             return

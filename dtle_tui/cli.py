@@ -10,56 +10,16 @@ import gc
 import logging
 import os
 import sys
-import threading
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Callable, Optional, Sequence
+from typing import TYPE_CHECKING, Optional, Sequence
 
-from dtle_tui.config import ConfigError, Settings, demo_settings, describe_settings, load_settings
-from dtle_tui.errors import add_secret, redact
+from dtle_tui.api.errors import add_secret, redact
+from dtle_tui.config.settings import ConfigError, Settings, demo_settings, describe_settings, load_settings
 
 if TYPE_CHECKING:
-    from dtle_tui.poller import Poller
-    from dtle_tui.snapshot import Snapshot
+    from dtle_tui.live.startup import EarlyPoller
 
 log = logging.getLogger("dtle_tui")
-
-
-class EarlyPoller:
-    """The poller, started before Textual is imported, and its snapshots held until the app takes them.
-
-    First paint: the first requests, their answers and the parsing then overlap Textual's import and the
-    app's start-up instead of following them. Only the newest snapshot is held (a newer one replaces it).
-    """
-
-    def __init__(self, settings: Settings) -> None:
-        from dtle_tui.poller import Poller  # here, not at the top: --help and --show-config need no HTTP client
-
-        self.settings = settings
-        self._lock = threading.Lock()
-        self._deliver: Optional[Callable[[Snapshot], Any]] = None
-        self._held: Optional[Snapshot] = None
-        self.taken = False
-        self.poller: Poller = Poller(settings, self._on_update)
-        self.poller.start()
-
-    def _on_update(self, snapshot: Snapshot) -> None:  # the poller's thread
-        with self._lock:
-            if self._deliver is None:
-                self._held = snapshot
-            else:
-                self._deliver(snapshot)
-
-    def take(self, deliver: Callable[[Snapshot], Any]) -> Poller:
-        """Hand the running poller to the app: `deliver` gets the held snapshot now and every later one."""
-        with self._lock:  # delivered under the lock, so a newer snapshot can never overtake the held one
-            self._deliver, held, self._held = deliver, self._held, None
-            self.taken = True
-            if held is not None:
-                deliver(held)
-        return self.poller
-
-    def stop(self) -> None:
-        self.poller.stop()
 
 
 class _RedactingFilter(logging.Filter):
@@ -131,6 +91,12 @@ def _main(args: list) -> int:
         return int(exc.code or 0)
     except ConfigError as exc:
         return _error(str(exc))
+    try:
+        from dtle_tui.api.http import check_tls_files  # httpx: the poller imports it next anyway
+
+        check_tls_files(settings)
+    except ConfigError as exc:
+        return _error(str(exc))
     add_secret(settings.nomad.token)
     add_secret(settings.consul.token)
     for auth in (settings.nomad.http_auth, settings.consul.http_auth):
@@ -160,6 +126,8 @@ def _main(args: list) -> int:
         )
         for note in settings.notes:
             log.warning("%s", note)
+        from dtle_tui.live.startup import EarlyPoller  # the poller: --help and --show-config need no HTTP client
+
         early = EarlyPoller(settings)
         from dtle_tui.app import run_app  # lazily: --help and --version must not load Textual
 

@@ -7,7 +7,7 @@ from typing import Callable, Iterator
 
 import pytest
 
-from dtle_tui.config import Settings, load_settings
+from dtle_tui.config.settings import Settings, load_settings
 
 FIXTURES = Path(__file__).parent / "fixtures"
 

@@ -14,9 +14,9 @@ import time
 from pathlib import Path
 from typing import Awaitable, Callable, Dict
 
-from dtle_tui import clock
 from dtle_tui.app import DtleApp
-from dtle_tui.config import load_settings
+from dtle_tui.config.settings import load_settings
+from dtle_tui.text import clock
 from tests.uihelpers import wait_until
 
 NOMAD_PORT, CONSUL_PORT = 46460, 46461

@@ -9,7 +9,7 @@ from pathlib import Path
 from textual.widgets import Input, OptionList
 
 from dtle_tui.app import DtleApp
-from dtle_tui.audit import read_entries
+from dtle_tui.ops.audit import read_entries
 from dtle_tui.screens.add_job import AddJobScreen
 from dtle_tui.screens.confirm import ConfirmScreen
 from dtle_tui.screens.jobs import JobsScreen

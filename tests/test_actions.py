@@ -9,12 +9,12 @@ from pathlib import Path
 
 import pytest
 
-from dtle_tui.actions import Actions
-from dtle_tui.audit import read_entries
-from dtle_tui.backup import latest_backup, load_backup
-from dtle_tui.consul_kv import ConsulKV
-from dtle_tui.errors import ApiError
-from dtle_tui.nomad import NomadClient
+from dtle_tui.api.consul_kv import ConsulKV
+from dtle_tui.api.errors import ApiError
+from dtle_tui.api.nomad import NomadClient
+from dtle_tui.ops.actions import Actions
+from dtle_tui.ops.audit import read_entries
+from dtle_tui.ops.backup import latest_backup, load_backup
 
 EXAMPLE = Path(__file__).parent / "fixtures" / "reference" / "dtle_job_example.json"
 

@@ -8,7 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from dtle_tui.backup import (
+from dtle_tui.api.consul_kv import KvEntry
+from dtle_tui.ops.backup import (
     BackupError,
     backup_root,
     cluster_name,
@@ -19,7 +20,6 @@ from dtle_tui.backup import (
     state_dir,
     write_backup,
 )
-from dtle_tui.consul_kv import KvEntry
 
 
 def mode(path: Path) -> int:
@@ -100,7 +100,7 @@ def test_bad_file_names_are_refused(tmp_path):
 
 
 def test_saved_jobs_lists_jobs_with_a_saved_spec_only(tmp_path):
-    from dtle_tui.backup import saved_jobs, write_backup
+    from dtle_tui.ops.backup import saved_jobs, write_backup
 
     write_backup(tmp_path, "prod", "mig-[b]ops", {"job.json": b'{"ID": "mig-[b]ops"}', "meta.json": b"{}"})
     write_backup(tmp_path, "prod", "keys-only", {"consul.json": b'{"keys": []}', "meta.json": b"{}"})

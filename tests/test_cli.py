@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 
 from dtle_tui import __version__, cli
+from dtle_tui.live.startup import EarlyPoller
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -172,7 +173,7 @@ async def test_the_poller_started_before_textual_hands_its_snapshot_to_the_app(f
     from tests.uihelpers import sim_get, wait_until
 
     settings = make_settings(frozen_sim)
-    early = cli.EarlyPoller(settings)
+    early = EarlyPoller(settings)
     try:
         deadline = time.monotonic() + 10
         while early._held is None or not early._held.rows:  # the app is not there yet: held, not lost

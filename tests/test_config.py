@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from dtle_tui.config import (
+from dtle_tui.config.settings import (
     ConfigError,
     Settings,
     demo_settings,

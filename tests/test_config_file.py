@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from dtle_tui.config import ConfigError, list_contexts, load_settings
-from dtle_tui.config_file import find_line
+from dtle_tui.config.file import find_line
+from dtle_tui.config.settings import ConfigError, list_contexts, load_settings
 
 CONFIG = """\
 # dtle-tui

@@ -9,10 +9,10 @@ import warnings
 import httpx
 import pytest
 
-from dtle_tui.config import ConsulSettings
-from dtle_tui.consul_kv import ConsulKV, KvEntry
-from dtle_tui.errors import ApiError, ErrorKind
-from dtle_tui.nomad import Indexed
+from dtle_tui.api.consul_kv import ConsulKV, KvEntry
+from dtle_tui.api.errors import ApiError, ErrorKind
+from dtle_tui.api.nomad import Indexed
+from dtle_tui.config.settings import ConsulSettings
 from dtle_tui.sim import SimCluster
 
 DTLE_FLAGS = 3304740253564472344

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dtle_tui.app import DtleApp
-from dtle_tui.config import load_settings
+from dtle_tui.config.settings import load_settings
 from dtle_tui.screens.contexts import ContextsScreen
 from dtle_tui.sim import SimCluster
 from dtle_tui.widgets.status_bar import StatusBar

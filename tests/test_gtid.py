@@ -11,7 +11,15 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from dtle_tui.gtid import KEEP_S, SAMPLE_GAP_S, BinlogFilePos, GtidProgress, GtidSet, JobPosition, positions_from_kv
+from dtle_tui.model.gtid import (
+    KEEP_S,
+    SAMPLE_GAP_S,
+    BinlogFilePos,
+    GtidProgress,
+    GtidSet,
+    JobPosition,
+    positions_from_kv,
+)
 
 A = "acd7d195-06cd-11e9-928f-02000aba3e28"
 U1 = "00003306-0000-0000-0000-000000003306"

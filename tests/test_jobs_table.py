@@ -7,11 +7,11 @@ from __future__ import annotations
 import httpx
 from textual import events
 
-from dtle_tui import clock
 from dtle_tui.app import DtleApp
 from dtle_tui.screens.job_detail import JobDetailScreen
 from dtle_tui.screens.jobs import JobsScreen
 from dtle_tui.sim.scenario import dtle_spec
+from dtle_tui.text import clock
 from tests.uihelpers import sim_get, until
 
 

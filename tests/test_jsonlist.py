@@ -7,10 +7,10 @@ import json
 import httpx
 import pytest
 
-from dtle_tui.config import NomadSettings
-from dtle_tui.errors import ApiError, ErrorKind
-from dtle_tui.jsonlist import ListDecoder
-from dtle_tui.nomad import NomadClient
+from dtle_tui.api.errors import ApiError, ErrorKind
+from dtle_tui.api.jsonlist import ListDecoder
+from dtle_tui.api.nomad import NomadClient
+from dtle_tui.config.settings import NomadSettings
 
 DOC = [
     {"ID": "a-1", "Name": "héllo wörld 🚀", "Events": [{"Msg": "x,]}\" [{", "Time": 1795766400000000001}]},

@@ -8,8 +8,8 @@ import json
 
 import pytest
 
-from dtle_tui.errors import ApiError, ErrorKind
-from dtle_tui.logtail import FrameDecoder, LineSplitter, LogTail, file_index
+from dtle_tui.api.errors import ApiError, ErrorKind
+from dtle_tui.live.logtail import FrameDecoder, LineSplitter, LogTail, file_index
 
 
 def frame(data: bytes, end: int, file: str = "alloc/logs/dest.stdout.0") -> bytes:

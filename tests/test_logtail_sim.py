@@ -6,8 +6,8 @@ import asyncio
 
 import pytest
 
-from dtle_tui.logtail import LogTail
-from dtle_tui.nomad import NomadClient
+from dtle_tui.api.nomad import NomadClient
+from dtle_tui.live.logtail import LogTail
 
 
 def alloc_of(sim, job_id: str, group: str = "dest", status: str = ""):

@@ -8,20 +8,11 @@ from pathlib import Path
 
 import pytest
 
-from dtle_tui.models import (
-    Allocation,
-    Job,
-    JobStub,
-    ParseError,
-    Stage,
-    parse_allocation,
-    parse_allocations,
-    parse_job,
-    parse_job_stubs,
-    parse_job_summary,
-    parse_nodes,
-    parse_time,
-)
+from dtle_tui.model.allocations import Allocation, parse_allocation, parse_allocations
+from dtle_tui.model.jobs import Job, JobStub, parse_job, parse_job_stubs, parse_job_summary
+from dtle_tui.model.nodes import parse_nodes
+from dtle_tui.model.stage import Stage
+from dtle_tui.model.wire import ParseError, parse_time
 
 REF = Path(__file__).parent / "fixtures" / "reference"
 
@@ -247,7 +238,7 @@ def test_register_bodies_parse_as_jobs(name):
 
 
 def test_v2_monitor_gtid_set_parses():
-    from dtle_tui.gtid import GtidSet
+    from dtle_tui.model.gtid import GtidSet
 
     coords = load("dtle_v2_monitor_task_response_docs.json")["tasks_status"]["current_coordinates"]
     gs = GtidSet.parse(coords["gtid_set"])

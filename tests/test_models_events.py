@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from dtle_tui.models import parse_allocations
-from dtle_tui.wire import go_duration
+from dtle_tui.model.allocations import parse_allocations
+from dtle_tui.model.wire import go_duration
 
 S = 1_000_000_000
 

@@ -11,22 +11,11 @@ from pathlib import Path
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from dtle_tui.models import (
-    Allocation,
-    Job,
-    JobStub,
-    Node,
-    ParseError,
-    Stage,
-    StageInfo,
-    detect_stage,
-    parse_allocation,
-    parse_allocations,
-    parse_job,
-    parse_job_stubs,
-    parse_nodes,
-    stage_timeline,
-)
+from dtle_tui.model.allocations import Allocation, parse_allocation, parse_allocations
+from dtle_tui.model.jobs import Job, JobStub, parse_job, parse_job_stubs
+from dtle_tui.model.nodes import Node, parse_nodes
+from dtle_tui.model.stage import Stage, StageInfo, detect_stage, stage_timeline
+from dtle_tui.model.wire import ParseError
 
 FIX = Path(__file__).parent / "fixtures"
 REF = FIX / "reference"

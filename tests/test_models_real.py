@@ -8,19 +8,10 @@ from pathlib import Path
 
 import pytest
 
-from dtle_tui.models import (
-    Allocation,
-    Job,
-    Node,
-    Stage,
-    detect_stage,
-    parse_allocation,
-    parse_allocations,
-    parse_job,
-    parse_job_stubs,
-    parse_nodes,
-    stage_timeline,
-)
+from dtle_tui.model.allocations import Allocation, parse_allocation, parse_allocations
+from dtle_tui.model.jobs import Job, parse_job, parse_job_stubs
+from dtle_tui.model.nodes import Node, parse_nodes
+from dtle_tui.model.stage import Stage, detect_stage, stage_timeline
 
 REAL = Path(__file__).parent / "fixtures" / "real-nomad"
 DIALECTS = ["0.11.1", "1.1.2"]

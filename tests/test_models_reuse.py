@@ -6,7 +6,8 @@ import copy
 import json
 from pathlib import Path
 
-from dtle_tui.models import parse_allocations, parse_job_stubs
+from dtle_tui.model.allocations import parse_allocations
+from dtle_tui.model.jobs import parse_job_stubs
 
 BASE = Path(__file__).parent / "fixtures" / "real-nomad" / "1.1.2"
 

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from dtle_tui.models import Stage, StageInfo, detect_stage, parse_allocations, stage_timeline
+from dtle_tui.model.allocations import parse_allocations
+from dtle_tui.model.stage import Stage, StageInfo, detect_stage, stage_timeline
 
 S = 1_000_000_000
 

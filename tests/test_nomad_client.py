@@ -7,9 +7,9 @@ import time
 
 import pytest
 
-from dtle_tui.config import NomadSettings
-from dtle_tui.errors import ApiError, ErrorKind
-from dtle_tui.nomad import Indexed, NomadClient
+from dtle_tui.api.errors import ApiError, ErrorKind
+from dtle_tui.api.nomad import Indexed, NomadClient
+from dtle_tui.config.settings import NomadSettings
 from dtle_tui.sim import SimCluster
 
 

@@ -11,9 +11,9 @@ import time
 import httpx
 import pytest
 
-from dtle_tui.config import NomadSettings
-from dtle_tui.errors import ApiError, ErrorKind, add_secret, redact
-from dtle_tui.nomad import NomadClient
+from dtle_tui.api.errors import ApiError, ErrorKind, add_secret, redact
+from dtle_tui.api.nomad import NomadClient
+from dtle_tui.config.settings import NomadSettings
 from dtle_tui.sim import SimCluster
 
 TOKEN = "5b7f7c59-3d44-4b43-a1b4-6e2c0f1d9a77"

@@ -8,9 +8,9 @@ import json
 from textual.widgets import Input
 
 from dtle_tui.app import DtleApp
+from dtle_tui.live.snapshot import Orphan
 from dtle_tui.screens.confirm import ConfirmScreen
 from dtle_tui.screens.orphans import KEYS_WITHOUT_JOB, OrphansScreen, key_names
-from dtle_tui.snapshot import Orphan
 from tests.uihelpers import until
 
 

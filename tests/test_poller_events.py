@@ -16,12 +16,12 @@ from typing import Callable, Optional
 import httpx
 import pytest
 
-from dtle_tui.eventfeed import EventFeed
-from dtle_tui.eventstream import parse_event_line
-from dtle_tui.poller import Poller
+from dtle_tui.api.eventstream import parse_event_line
+from dtle_tui.live.eventfeed import EventFeed
+from dtle_tui.live.poller import Poller
+from dtle_tui.live.snapshot import Snapshot
 from dtle_tui.sim import SimCluster
 from dtle_tui.sim.server import text
-from dtle_tui.snapshot import Snapshot
 from tests.conftest import settings_for
 from tests.uihelpers import touch_dest
 
@@ -174,10 +174,10 @@ def test_a_dropped_stream_resumes_from_the_last_index(frozen):
 
 
 def test_when_nomad_goes_down_the_lists_take_over_and_the_stream_comes_back(frozen, monkeypatch):
-    from dtle_tui import poller
+    from dtle_tui.live import feeds
 
-    monkeypatch.setattr(poller, "BACKOFF_FIRST_S", 0.1)
-    monkeypatch.setattr(poller, "BACKOFF_CAP_S", 0.2)
+    monkeypatch.setattr(feeds, "BACKOFF_FIRST_S", 0.1)
+    monkeypatch.setattr(feeds, "BACKOFF_CAP_S", 0.2)
     w, sim = frozen, frozen.sim
     live(w)
     sim.nomad_faults.down = True
@@ -202,7 +202,7 @@ def test_heartbeats_keep_the_data_fresh(frozen):
 
 
 def test_periodic_reconciliation_reads_the_lists_again(frozen, monkeypatch):
-    from dtle_tui import eventfeed
+    from dtle_tui.live import eventfeed
 
     w, sim = frozen, frozen.sim
     live(w)
@@ -223,14 +223,12 @@ def test_the_documented_node_frame_applies():
     frame = parse_event_line(json.dumps(json.loads((FIXTURES / "nomad_event_stream_frame.json").read_text())))
     assert frame.index == 7 and frame.events[0].type == "NodeRegistration"
 
-    class Owner:  # what EventFeed.apply uses of the poller
-        from dtle_tui.nomadstore import NomadStore
+    from dtle_tui.live.store import NomadStore
 
-        store = NomadStore()
-
-    feed = EventFeed.__new__(EventFeed)
-    feed.poller, feed.last_index, feed._job_event_at = Owner(), 0, {}
+    store = NomadStore()
+    feed = EventFeed(None, store, list_feeds=list, changed=lambda *a: None, allocation_item=lambda d: d,
+                     timeout=1.0)  # type: ignore[arg-type]  (apply never calls Nomad for a Node frame)
     feed.apply(frame)
-    node = Owner.store.nodes["ccc4ce56-7f0a-4124-b8b1-a4015aa82c40"]
+    node = store.nodes["ccc4ce56-7f0a-4124-b8b1-a4015aa82c40"]
     assert (node.name, node.address, node.status) == ("nomad-4", "127.0.0.1", "initializing")
     assert feed.last_index == 7

@@ -15,9 +15,11 @@ from typing import Any
 
 import pytest
 
-from dtle_tui import httpclient, poller
+from dtle_tui.api import http as httpclient
+from dtle_tui.api.errors import ApiError, ErrorKind
+from dtle_tui.api.nomad import Indexed
 from dtle_tui.app import DtleApp
-from dtle_tui.errors import ApiError, ErrorKind
+from dtle_tui.live import feeds, poller
 from dtle_tui.screens.help import HelpScreen
 from dtle_tui.screens.jobs import JobsScreen
 from dtle_tui.screens.nodes import NodesScreen
@@ -31,9 +33,9 @@ STALE = re.compile(r"(Nomad|Consul) stale since \d\d:\d\d:\d\d: ")
 @pytest.fixture
 def fast_retries(monkeypatch):
     """Short back-off and short blocking waits, so a fault is met (and left) within about a second."""
-    monkeypatch.setattr(poller, "BACKOFF_FIRST_S", 0.2)
-    monkeypatch.setattr(poller, "BACKOFF_CAP_S", 0.5)
-    monkeypatch.setattr(poller, "BLOCK_WAIT", "500ms")
+    monkeypatch.setattr(feeds, "BACKOFF_FIRST_S", 0.2)
+    monkeypatch.setattr(feeds, "BACKOFF_CAP_S", 0.5)
+    monkeypatch.setattr(feeds, "BLOCK_WAIT", "500ms")
     monkeypatch.setattr(httpclient, "BLOCKING_MARGIN_S", 0.2)
 
 
@@ -86,8 +88,8 @@ def gtid_cell(app: Any, job_id: str) -> str:
 
 # ---- back-off --------------------------------------------------------------------------------------
 def test_backoff_doubles_from_one_second_and_is_capped_at_30():
-    assert [poller.backoff_delay(n) for n in range(1, 9)] == [1, 2, 4, 8, 16, 30, 30, 30]
-    assert poller.backoff_delay(10_000) == 30
+    assert [feeds.backoff_delay(n) for n in range(1, 9)] == [1, 2, 4, 8, 16, 30, 30, 30]
+    assert feeds.backoff_delay(10_000) == 30
 
 
 async def test_a_failing_feed_backs_off_and_starts_over_after_a_success(make_settings, frozen_sim):
@@ -99,9 +101,9 @@ async def test_a_failing_feed_backs_off_and_starts_over_after_a_success(make_set
     async def fetch(index, wait):
         if outcomes.pop(0) == "fail":
             raise ApiError("Nomad", ErrorKind.UNREACHABLE, None, "connection refused", addr="http://x")
-        return poller.Indexed([], 0)
+        return Indexed([], 0)
 
-    feed = poller.Feed(p, "jobs", "Nomad", fetch, lambda value: None)
+    feed = feeds.Feed("jobs", "Nomad", fetch, lambda value: None, changed=p.changed, refresh_s=p.settings.refresh)
 
     async def record(seconds):
         sleeps.append(seconds)
@@ -121,7 +123,7 @@ async def test_a_failing_feed_backs_off_and_starts_over_after_a_success(make_set
 
 # ---- outages ----------------------------------------------------------------------------------------
 async def test_unreachable_at_start_then_recovers_by_itself(tmp_path, fast_retries):
-    from dtle_tui.config import load_settings
+    from dtle_tui.config.settings import load_settings
     from dtle_tui.sim import SimCluster
 
     nomad_port, consul_port = dead_port(), dead_port()
@@ -169,11 +171,11 @@ async def test_ctrl_r_retries_at_once_during_a_long_backoff(frozen_sim, make_set
     app = DtleApp(make_settings(sim, *FAST))
     async with app.run_test(size=(80, 24)) as pilot:
         await loaded(pilot, sim)
-        monkeypatch.setattr(poller, "BACKOFF_FIRST_S", 600.0)  # no retry of its own within this test
-        monkeypatch.setattr(poller, "BACKOFF_CAP_S", 600.0)
+        monkeypatch.setattr(feeds, "BACKOFF_FIRST_S", 600.0)  # no retry of its own within this test
+        monkeypatch.setattr(feeds, "BACKOFF_CAP_S", 600.0)
         sim.nomad_faults.down = True
-        feeds = [app.poller.feeds[name] for name in ("jobs", "allocations", "nodes")]
-        await wait_until(pilot, lambda: all(f.state.error for f in feeds), what="every Nomad read failing")
+        nomad_feeds = [app.poller.feeds[name] for name in ("jobs", "allocations", "nodes")]
+        await wait_until(pilot, lambda: all(f.state.error for f in nomad_feeds), what="every Nomad read failing")
         sim.nomad_faults.down = False
         sim.reset_requests()
         await pilot.press("ctrl+r")

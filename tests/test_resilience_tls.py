@@ -7,9 +7,9 @@ from __future__ import annotations
 import pytest
 import trustme
 
+from dtle_tui.api.consul_kv import ConsulKV
+from dtle_tui.api.errors import ApiError, ErrorKind
 from dtle_tui.app import DtleApp
-from dtle_tui.consul_kv import ConsulKV
-from dtle_tui.errors import ApiError, ErrorKind
 from tests.test_resilience import STALE, status_line
 from tests.test_tls import Server, server_ctx, settings
 from tests.uihelpers import wait_until

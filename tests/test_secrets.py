@@ -10,7 +10,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from dtle_tui.secrets import SECRET_MASK, collect_secrets, is_secret_key, mask_secrets, redact_text
+from dtle_tui.text.secrets import SECRET_MASK, collect_secrets, is_secret_key, mask_secrets, redact_text
 
 REF = Path(__file__).parent / "fixtures" / "reference"
 

@@ -19,8 +19,9 @@ from pathlib import Path
 import httpx
 import pytest
 
-from dtle_tui import cli, poller
+from dtle_tui import cli
 from dtle_tui.app import DtleApp
+from dtle_tui.live import poller
 from dtle_tui.screens.confirm import ConfirmScreen
 from dtle_tui.screens.job_detail import JobDetailScreen
 from dtle_tui.screens.jobs import JobsScreen

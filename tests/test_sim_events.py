@@ -10,8 +10,8 @@ from pathlib import Path
 import httpx
 import pytest
 
-from dtle_tui.eventstream import parse_event_line
-from dtle_tui.models import ParseError
+from dtle_tui.api.eventstream import parse_event_line
+from dtle_tui.model.wire import ParseError
 from dtle_tui.sim import SimCluster
 from tests.uihelpers import touch_dest
 

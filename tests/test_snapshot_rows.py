@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import random
 
-from dtle_tui.gtid import GtidProgress, positions_from_kv
-from dtle_tui.models import parse_job_stubs, slim_allocation
-from dtle_tui.nomadstore import NomadStore
-from dtle_tui.snapshot import RowBook, build_rows
+from dtle_tui.live.snapshot import RowBook, build_rows
+from dtle_tui.live.store import NomadStore
+from dtle_tui.model.allocations import slim_allocation
+from dtle_tui.model.gtid import GtidProgress, positions_from_kv
+from dtle_tui.model.jobs import parse_job_stubs
 
 
 def stub(job_id: str, modify: int = 10, status: str = "running", stop: bool = False):

@@ -22,7 +22,7 @@ def frozen_cluster():
 
 @pytest.fixture(autouse=True)
 def pinned_clock():
-    from dtle_tui import clock
+    from dtle_tui.text import clock
 
     scenes.pin_environment()
     yield

@@ -6,7 +6,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from dtle_tui.textsafe import display_width, safe_text, truncate
+from dtle_tui.text.textsafe import display_width, safe_text, truncate
 
 
 def test_markup_like_text_is_left_alone():

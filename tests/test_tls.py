@@ -14,10 +14,10 @@ from pathlib import Path
 import pytest
 import trustme
 
-from dtle_tui.config import load_settings
-from dtle_tui.consul_kv import ConsulKV
-from dtle_tui.errors import ApiError, ErrorKind
-from dtle_tui.nomad import NomadClient
+from dtle_tui.api.consul_kv import ConsulKV
+from dtle_tui.api.errors import ApiError, ErrorKind
+from dtle_tui.api.nomad import NomadClient
+from dtle_tui.config.settings import load_settings
 
 
 class _Handler(BaseHTTPRequestHandler):
@@ -195,9 +195,23 @@ async def test_https_to_a_plain_http_server(serve, tmp_path):
 
 
 def test_bad_pem_is_a_config_error(tmp_path):
-    from dtle_tui.config import ConfigError
+    from dtle_tui.api.http import check_tls_files
+    from dtle_tui.config.file import ConfigError
 
     bad = tmp_path / "bad.pem"
     bad.write_text("not a certificate")
-    with pytest.raises(ConfigError, match="TLS files unusable"):
-        load_settings([], {"HOME": str(tmp_path), "NOMAD_CACERT": str(bad)})
+    settings = load_settings([], {"HOME": str(tmp_path), "NOMAD_CACERT": str(bad)})
+    with pytest.raises(ConfigError, match="nomad TLS files unusable"):
+        check_tls_files(settings)
+
+
+def test_bad_pem_stops_the_cli_with_one_line(tmp_path, capsys, monkeypatch):
+    from dtle_tui import cli
+
+    bad = tmp_path / "bad.pem"
+    bad.write_text("not a certificate")
+    monkeypatch.setenv("HOME", str(tmp_path))
+    monkeypatch.setenv("CONSUL_CACERT", str(bad))
+    assert cli.main(["--show-config"]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "consul TLS files unusable" in err[0]

@@ -59,7 +59,7 @@ async def test_jobs_screen_shows_every_job_with_status_stage_and_gtid(dialect, m
             assert rows[scenario.failed_job].dest.failed >= 1
             text = screen_text(app)
             assert "mig-[b]ops" in text  # markup shown literally, not as bold "mig-ops"
-            from dtle_tui.gtid import GtidSet
+            from dtle_tui.model.gtid import GtidSet
 
             want = GtidSet.parse(scenario.gtid("job10")).transactions
             assert rows["job10"].transactions == want

@@ -17,7 +17,7 @@ from textual.containers import Horizontal, Vertical
 from textual.screen import ModalScreen
 from textual.widgets import Button, Input, Static
 
-from dtle_tui.textsafe import safe_text
+from dtle_tui.text.textsafe import safe_text
 
 Check = Callable[[str], Awaitable[Optional[str]]]
 

@@ -8,12 +8,12 @@ from textual.binding import Binding
 from textual.containers import VerticalScroll
 from textual.widgets import Static
 
-from dtle_tui import fmt
-from dtle_tui.models import Allocation
+from dtle_tui.live.snapshot import Snapshot
+from dtle_tui.model.allocations import Allocation
 from dtle_tui.screens.base import ConsoleScreen
 from dtle_tui.screens.job_detail import CLIENT_STYLE, event_columns, event_rows
-from dtle_tui.snapshot import Snapshot
-from dtle_tui.textsafe import safe_text
+from dtle_tui.text import fmt
+from dtle_tui.text.textsafe import safe_text
 from dtle_tui.widgets.keyed_table import KeyedTable
 
 

@@ -9,11 +9,11 @@ from textual.app import ComposeResult, SystemCommand
 from textual.screen import Screen
 from textual.widgets import Footer, Static
 
-from dtle_tui.snapshot import Snapshot
+from dtle_tui.live.snapshot import Snapshot
 from dtle_tui.widgets.status_bar import StatusBar
 
 if TYPE_CHECKING:
-    from dtle_tui.app import DtleApp
+    from dtle_tui.console import Console
 
 
 class ConsoleScreen(Screen):
@@ -22,7 +22,7 @@ class ConsoleScreen(Screen):
     TITLE_TEXT = ""
 
     @property
-    def console(self) -> DtleApp:
+    def console(self) -> Console:
         return self.app  # type: ignore[return-value]
 
     def compose_banner(self) -> ComposeResult:

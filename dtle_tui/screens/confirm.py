@@ -19,7 +19,7 @@ from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.screen import ModalScreen
 from textual.widgets import Button, Input, Static
 
-from dtle_tui.textsafe import safe_text
+from dtle_tui.text.textsafe import safe_text
 
 Answer = Union[bool, str]
 RESET_FIRST = "reset-first"

@@ -12,7 +12,7 @@ from textual.screen import ModalScreen
 from textual.widgets import OptionList, Static
 from textual.widgets.option_list import Option
 
-from dtle_tui.textsafe import safe_text
+from dtle_tui.text.textsafe import safe_text
 
 
 def context_label(ctx, current: Optional[str]) -> Text:

@@ -20,11 +20,11 @@ from textual import events
 from textual.binding import Binding
 from textual.widgets import Input
 
-from dtle_tui.errors import redact
+from dtle_tui.api.errors import redact
 
 if TYPE_CHECKING:
-    from dtle_tui.action_report import ActionResult
-    from dtle_tui.actions import Actions
+    from dtle_tui.ops.actions import Actions
+    from dtle_tui.ops.report import ActionResult
     from dtle_tui.screens.confirm import ConfirmScreen
 
 # The actions, their backups and the confirmation screens are imported at the first write key, not
@@ -118,7 +118,7 @@ class JobActionsMixin:
         if poller is None or poller.nomad is None or poller.consul is None:
             self._say("Not connected yet: try again in a moment. Nothing was sent.", "warning")
             return None
-        from dtle_tui.actions import Actions
+        from dtle_tui.ops.actions import Actions
 
         return Actions(poller.nomad, poller.consul, self.app.settings)  # type: ignore[attr-defined]
 

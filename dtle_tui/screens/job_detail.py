@@ -12,13 +12,14 @@ from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
 from textual.widgets import DataTable, Sparkline, Static
 
-from dtle_tui import clock, fmt
 from dtle_tui.clipboard import copy_and_notify
-from dtle_tui.models import Allocation, Stage
+from dtle_tui.live.snapshot import JobDetail, Snapshot
+from dtle_tui.model.allocations import Allocation
+from dtle_tui.model.stage import Stage
 from dtle_tui.screens.base import ConsoleScreen
 from dtle_tui.screens.job_actions import JobActionsMixin
-from dtle_tui.snapshot import JobDetail, Snapshot
-from dtle_tui.textsafe import safe_text
+from dtle_tui.text import clock, fmt
+from dtle_tui.text.textsafe import safe_text
 from dtle_tui.widgets.keyed_table import KeyedTable, fill_column
 
 ALLOC_COLUMNS = [("id", "Alloc", 9), ("group", "Group", 6), ("node", "Node", 14), ("desired", "Desired", 8),

@@ -11,14 +11,15 @@ from textual.binding import Binding
 from textual.containers import Vertical
 from textual.widgets import Input, Static
 
-from dtle_tui import backup, clock, fmt
 from dtle_tui.clipboard import copy_and_notify
-from dtle_tui.models import Stage
+from dtle_tui.live.snapshot import JobRow, Snapshot
+from dtle_tui.model.stage import Stage
+from dtle_tui.ops import backup
 from dtle_tui.screens.base import ConsoleScreen
 from dtle_tui.screens.job_actions import JobActionsMixin
 from dtle_tui.screens.pick import PickScreen
-from dtle_tui.snapshot import JobRow, Snapshot
-from dtle_tui.textsafe import safe_text
+from dtle_tui.text import clock, fmt
+from dtle_tui.text.textsafe import safe_text
 from dtle_tui.widgets.keyed_table import fill_column
 from dtle_tui.widgets.virtual_table import VirtualTable
 

@@ -21,9 +21,9 @@ from textual.binding import Binding
 from textual.message import Message
 from textual.widgets import Input, Log, Static
 
-from dtle_tui.logtail import LogTail, TailState
+from dtle_tui.live.logtail import LogTail, TailState
 from dtle_tui.screens.base import ConsoleScreen
-from dtle_tui.textsafe import safe_text
+from dtle_tui.text.textsafe import safe_text
 
 DEFAULT_LOG_LINES = 10000
 MATCH_STYLE = "bold black on yellow"

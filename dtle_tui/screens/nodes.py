@@ -7,10 +7,10 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.widgets import Static
 
-from dtle_tui.models import Node
+from dtle_tui.live.snapshot import Snapshot
+from dtle_tui.model.nodes import Node
 from dtle_tui.screens.base import ConsoleScreen
-from dtle_tui.snapshot import Snapshot
-from dtle_tui.textsafe import safe_text
+from dtle_tui.text.textsafe import safe_text
 from dtle_tui.widgets.keyed_table import KeyedTable, fill_column
 
 NARROW = [("name", "Name", 14), ("id", "ID", 8), ("status", "Status", 6), ("elig", "Elig", 5),

@@ -24,10 +24,10 @@ from textual.containers import Vertical
 from textual.widgets import DataTable, Static
 
 from dtle_tui.clipboard import copy_and_notify
+from dtle_tui.live.snapshot import Orphan, Snapshot
 from dtle_tui.screens.base import ConsoleScreen
 from dtle_tui.screens.job_actions import JobActionsMixin
-from dtle_tui.snapshot import Orphan, Snapshot
-from dtle_tui.textsafe import safe_text
+from dtle_tui.text.textsafe import safe_text
 from dtle_tui.widgets.keyed_table import KeyedTable
 
 KEYS_WITHOUT_JOB = "keys without job"

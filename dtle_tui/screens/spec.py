@@ -12,8 +12,8 @@ from textual.containers import VerticalScroll
 from textual.screen import ModalScreen
 from textual.widgets import Static
 
-from dtle_tui.secrets import mask_secrets
-from dtle_tui.textsafe import safe_text
+from dtle_tui.text.secrets import mask_secrets
+from dtle_tui.text.textsafe import safe_text
 
 
 def masked_spec_text(spec: Any) -> str:

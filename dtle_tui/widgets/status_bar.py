@@ -7,8 +7,8 @@ from typing import Optional
 from rich.text import Text
 from textual.widgets import Static
 
-from dtle_tui import clock, fmt
-from dtle_tui.snapshot import FeedState, Snapshot
+from dtle_tui.live.snapshot import FeedState, Snapshot
+from dtle_tui.text import clock, fmt
 
 
 def connection_text(state: FeedState, service: str) -> Text:

@@ -24,9 +24,10 @@ from rich.text import Text
 from textual import events
 from textual.binding import Binding, BindingType
 from textual.geometry import Region, Size
-from textual.message import Message
 from textual.scroll_view import ScrollView
 from textual.strip import Strip
+
+from dtle_tui.widgets.table_events import HeaderSelected, RowSelected
 
 Column = tuple[str, str, int]  # (key, label, width without the one-space padding on each side)
 PADDING = 1
@@ -61,29 +62,8 @@ class VirtualTable(ScrollView, can_focus=True):
         "virtual-table--hover",
     }
 
-    class RowSelected(Message):
-        """Enter, or a click on the cursor's row."""
-
-        def __init__(self, table: VirtualTable, key: str) -> None:
-            super().__init__()
-            self.table = table
-            self.key = key
-
-        @property
-        def control(self) -> VirtualTable:
-            return self.table
-
-    class HeaderSelected(Message):
-        """A click on a column's header."""
-
-        def __init__(self, table: VirtualTable, column_key: str) -> None:
-            super().__init__()
-            self.table = table
-            self.column_key = column_key
-
-        @property
-        def control(self) -> VirtualTable:
-            return self.table
+    RowSelected = RowSelected
+    HeaderSelected = HeaderSelected
 
     def __init__(
         self,

@@ -13,8 +13,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Mapping, Optional, Sequence, Tuple
 
-from dtle_tui.config_file import ConfigError, Context, contexts_of, list_contexts, read_config_file
-from dtle_tui.config_sources import (
+from dtle_tui.config.file import ConfigError, Context, contexts_of, list_contexts, read_config_file
+from dtle_tui.config.sources import (
     DEFAULT_CONSUL_ADDR,
     DEFAULT_NOMAD_ADDR,
     Lazy,
@@ -197,7 +197,6 @@ def _load(argv: list, environ: Mapping[str, str], switch_to: Optional[str]) -> S
         if bool(settings.client_cert) != bool(settings.client_key):
             missing = p + ("client_key" if settings.client_cert else "client_cert")
             raise ConfigError(f"{missing} is needed too: a client certificate needs its key and the other way round")
-        _check_tls(service, settings, sources)
         return settings
 
     nomad_tls = tls("nomad")
@@ -249,22 +248,6 @@ def _load(argv: list, environ: Mapping[str, str], switch_to: Optional[str]) -> S
         notes=tuple(notes),
         inputs=(tuple(argv), env_kept),
     )
-
-
-def _check_tls(service: str, tls: TlsSettings, sources: dict) -> None:
-    """Load the certificates now, so a bad PEM is a start-up error rather than a failed request."""
-    if not (tls.ca_cert or tls.ca_path or tls.client_cert):
-        return
-    import ssl
-
-    from dtle_tui.httpclient import build_ssl_context
-
-    try:
-        build_ssl_context(tls)
-    except (ssl.SSLError, OSError) as exc:
-        which = [k for k in ("ca_cert", "client_cert") if getattr(tls, k)]
-        where = ", ".join(f"{sources.get(f'{service}.tls.{k}')}" for k in which)
-        raise ConfigError(f"{service} TLS files unusable ({where}): {getattr(exc, 'reason', None) or exc}") from None
 
 
 def _check_color(color: str, source: str) -> None:

@@ -28,174 +28,26 @@ import concurrent.futures
 import logging
 import threading
 import time
-from typing import TYPE_CHECKING, Any, Awaitable, Callable, Coroutine, Optional
+from typing import TYPE_CHECKING, Any, Callable, Coroutine, Optional
 
-from dtle_tui.config import Settings
-from dtle_tui.errors import ApiError, redact
-from dtle_tui.eventfeed import EventFeed, sleep_unless_woken
-from dtle_tui.gtid import GtidProgress, positions_from_kv
-from dtle_tui.models import (
-    Allocation,
-    JobStub,
-    ParseError,
-    parse_allocation,
-    parse_allocations,
-    parse_job,
-    parse_job_stubs,
-    parse_nodes,
-    slim_allocation,
-)
-from dtle_tui.nomad import Indexed, NomadClient
-from dtle_tui.nomadstore import NomadStore
-from dtle_tui.snapshot import FeedState, RowBook, Snapshot, build_detail, find_orphans
-from dtle_tui.textsafe import safe_text, truncate
+from dtle_tui.api.errors import ApiError
+from dtle_tui.api.nomad import Indexed, NomadClient
+from dtle_tui.config.settings import Settings
+from dtle_tui.live.eventfeed import EventFeed
+from dtle_tui.live.feeds import Feed, Fetch
+from dtle_tui.live.snapshot import FeedState, RowBook, Snapshot, build_detail, find_orphans
+from dtle_tui.live.store import NomadStore
+from dtle_tui.model.allocations import Allocation, parse_allocation, parse_allocations, slim_allocation
+from dtle_tui.model.gtid import GtidProgress, positions_from_kv
+from dtle_tui.model.jobs import JobStub, parse_job, parse_job_stubs
+from dtle_tui.model.nodes import parse_nodes
 
 if TYPE_CHECKING:
-    from dtle_tui.consul_kv import ConsulKV
+    from dtle_tui.api.consul_kv import ConsulKV
 
 log = logging.getLogger(__name__)
 
-BACKOFF_FIRST_S = 1.0
-BACKOFF_CAP_S = 30.0  # module constants, read at each failure: tests patch them to stay fast
-MIN_GAP_S = 0.3  # between two answers of one feed: a busy cluster must not turn blocking into a spin
-BLOCK_WAIT = "60s"
 PUBLISH_DELAY_S = 0.15
-
-Fetch = Callable[[int, Optional[str]], Awaitable[Indexed]]
-
-
-def backoff_delay(failures: int) -> float:
-    """Seconds to wait after the `failures`-th failure in a row: 1, 2, 4, … at most BACKOFF_CAP_S."""
-    return min(BACKOFF_CAP_S, BACKOFF_FIRST_S * 2.0 ** max(0, min(failures - 1, 30)))
-
-
-class Feed:
-    """One endpoint polled in one loop: blocking when the server blocks, else every `interval`."""
-
-    def __init__(self, poller: Poller, name: str, service: str, fetch: Fetch, on_data: Callable[[Any], None],
-                 follows_stream: bool = False):
-        self.poller = poller
-        self.name = name
-        self.service = service
-        self.fetch = fetch
-        self.on_data = on_data
-        self.follows_stream = follows_stream  # one of Nomad's lists: rests while the event stream is live
-        self.index = 0
-        self.read_index = 0  # X-Nomad-Index of the last answer (kept through failures: the stream resumes there)
-        self.answer_index = 0  # the index of the answer being handled, for on_data
-        self.state = FeedState()
-        self.wake = asyncio.Event()
-        self.task: Optional[asyncio.Task] = None
-        self._inflight: Optional[asyncio.Future] = None
-        self._inflight_blocking = False
-        self._force_read = False
-        self._yielded = False
-
-    async def _rest_while_streaming(self) -> None:
-        """While the event stream covers this list (or its first verdict is pending), do not read it."""
-        events = self.poller.events
-        # A failing feed keeps retrying: its error is on the status line until a read succeeds again.
-        while (events is not None and self.read_index and events.covers_lists and not self._force_read
-               and self.state.error is None):
-            self.wake.clear()
-            waits = [asyncio.ensure_future(self.wake.wait()), asyncio.ensure_future(events.changed.wait())]
-            try:
-                await asyncio.wait(waits, return_when=asyncio.FIRST_COMPLETED)
-            finally:
-                for waiter in waits:
-                    waiter.cancel()
-
-    def yield_to_stream(self) -> None:
-        """The stream went live: end a held blocking query (its answer would re-read the whole list)."""
-        if self._inflight is not None and self._inflight_blocking and not self._inflight.done():
-            self._yielded = True
-            self._inflight.cancel()
-
-    async def run(self) -> None:
-        blocking = True
-        while True:
-            if self.follows_stream:
-                await self._rest_while_streaming()
-            started = time.monotonic()
-            wait = BLOCK_WAIT if (blocking and self.index and not self._force_read) else None
-            self._force_read = False
-            # The clients block whenever an index is given: a plain read passes none.
-            self._inflight = asyncio.ensure_future(self.fetch(self.index if wait else 0, wait))
-            self._inflight_blocking = wait is not None
-            try:
-                await asyncio.wait({self._inflight})
-            except asyncio.CancelledError:  # the feed itself is stopped: take the request with it
-                self._inflight.cancel()
-                raise
-            if self._inflight.cancelled():
-                if self._yielded:  # the event stream took over
-                    self._yielded = False
-                    continue
-                self.index = 0  # ctrl+r ended a held blocking query: read again at once
-                continue
-            try:
-                result = self._inflight.result()
-                # Drop the answer as soon as it is handled: held until the next answer it would double
-                # the peak when the next arrives.
-                self._inflight = None
-                self.answer_index = result.index
-                self.on_data(result.value)
-                result_index = result.index
-                del result
-            except (ApiError, ParseError) as exc:
-                if isinstance(exc, ApiError):
-                    message = exc.one_line()
-                else:
-                    message = f"{self.service} sent an unexpected shape: {exc}"
-                self._failed(message)
-                await self._sleep(backoff_delay(self.state.failures))
-                continue
-            except Exception as exc:  # a bug must not kill the feed: log it, show it, retry later
-                log.exception("feed %s failed", self.name)
-                self._failed(f"{self.service}: internal error: {type(exc).__name__}: {exc}")
-                await self._sleep(backoff_delay(self.state.failures))
-                continue
-            elapsed = time.monotonic() - started
-            previous = self.index
-            self.index = result_index if result_index > 0 else 0
-            self.read_index = self.index
-            self.state = FeedState(ok_at=time.time())
-            if self.follows_stream and self.poller.events is not None:
-                self.poller.events.poke()
-            self.poller.changed()
-            # A server that does not hold blocking queries (no index, or the same index at once) is
-            # polled on the fallback interval instead (e.g. a caching proxy in front of Nomad).
-            blocking = self.index > 0 and not (wait and self.index == previous and elapsed < 1.0)
-            if not blocking:
-                await self._sleep(self.poller.settings.refresh)
-            elif elapsed < MIN_GAP_S:
-                await self._sleep(MIN_GAP_S - elapsed)
-
-    def _failed(self, message: str) -> None:
-        # One line on the status bar, no escape sequences from a server's body, and never a token (an
-        # internal error's text has not been through ApiError's redaction).
-        message = truncate(" ".join(safe_text(redact(message), single_line=False).split()), 400)
-        old = self.state
-        self.index = 0
-        self.state = FeedState(
-            ok_at=old.ok_at,
-            error=message,
-            stale_since=old.stale_since or time.time(),
-            failures=old.failures + 1,
-        )
-        log.warning("feed %s: %s", self.name, message)
-        self.poller.changed()
-
-    async def _sleep(self, seconds: float) -> None:
-        await sleep_unless_woken(self.wake, seconds)
-
-    def kick(self) -> None:
-        """Refresh now: wake a feed waiting out a back-off or an interval, and end a held blocking query
-        (the operator asked for a fresh read; this is the one time a request is cut short)."""
-        self._force_read = True
-        self.wake.set()
-        if self._inflight is not None and self._inflight_blocking and not self._inflight.done():
-            self._inflight.cancel()
 
 
 class Poller:
@@ -276,7 +128,8 @@ class Poller:
         s = self.settings
         self.nomad = NomadClient(s.nomad, timeout=s.timeout)
         nomad = self.nomad
-        self.events = EventFeed(self)
+        self.events = EventFeed(nomad, self.store, list_feeds=self.list_feeds, changed=self.changed,
+                                allocation_item=self.allocation_item, timeout=s.timeout)
         self._add_feed("agent", "Nomad", self._fetch_agent, self._on_agent)
         self._add_feed("jobs", "Nomad", lambda i, w: nomad.jobs(index=i, wait=w, each=self.job_item),
                        self._on_jobs, follows_stream=True)
@@ -292,7 +145,7 @@ class Poller:
     def _start_consul(self) -> None:
         # Imported here, on the poller's thread: python-consul2 brings requests and urllib3 (~40 ms),
         # which the first paint of the job list does not need.
-        from dtle_tui.consul_kv import ConsulKV
+        from dtle_tui.api.consul_kv import ConsulKV
 
         s = self.settings
         self.consul = consul = ConsulKV(s.consul, timeout=s.timeout)
@@ -300,7 +153,8 @@ class Poller:
 
     def _add_feed(self, name: str, service: str, fetch: Fetch, on_data: Callable[[Any], None],
                   follows_stream: bool = False) -> Feed:
-        feed = Feed(self, name, service, fetch, on_data, follows_stream)
+        feed = Feed(name, service, fetch, on_data, changed=self.changed, refresh_s=self.settings.refresh,
+                    stream=self.events if follows_stream else None, follows_stream=follows_stream)
         self.feeds[name] = feed
         feed.task = self.loop.create_task(feed.run())
         return feed
@@ -322,9 +176,6 @@ class Poller:
 
     def list_feeds(self) -> list[Feed]:
         return [f for f in self.feeds.values() if f.follows_stream]
-
-    def backoff(self, failures: int) -> float:
-        return backoff_delay(failures)
 
     def watch_job(self, job_id: Optional[str]) -> None:
         self.call_soon(lambda: self._watch_job(job_id))

@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Iterable, Optional
 
-from dtle_tui.wire import as_int, as_list, as_str
+from dtle_tui.model.wire import as_int, as_list, as_str
 
 # Task role comes from the task name, case-insensitive (dtle.md §1).
 _SRC_NAMES = frozenset({"src", "source"})

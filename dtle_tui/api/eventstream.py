@@ -17,12 +17,12 @@ from typing import TYPE_CHECKING, Any, AsyncIterator, Optional, Sequence
 
 import httpx
 
-from dtle_tui.errors import ApiError, ErrorKind
-from dtle_tui.httpclient import transport_error
-from dtle_tui.wire import ParseError, as_int, as_str, shape_error
+from dtle_tui.api.errors import ApiError, ErrorKind
+from dtle_tui.api.http import transport_error
+from dtle_tui.model.wire import ParseError, as_int, as_str, shape_error
 
 if TYPE_CHECKING:
-    from dtle_tui.nomad import NomadClient
+    from dtle_tui.api.nomad import NomadClient
 
 HEARTBEAT_S = 30.0  # nomad/stream/ndjson.go: a `{}` line at least this often on a live stream
 SERVICE = "Nomad"

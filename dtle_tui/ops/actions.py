@@ -18,8 +18,11 @@ from typing import Any, Awaitable, Callable, Optional, Union
 from urllib.parse import quote, urlencode
 
 from dtle_tui import __version__
-from dtle_tui import backup as bk
-from dtle_tui.action_report import (
+from dtle_tui.api.errors import ApiError
+from dtle_tui.model.jobspec import SpecError, load_spec
+from dtle_tui.ops import backup as bk
+from dtle_tui.ops.audit import os_user, record, utc_now_iso
+from dtle_tui.ops.report import (
     ACTIVE,
     GTID_NOTE,
     ActionResult,
@@ -32,10 +35,7 @@ from dtle_tui.action_report import (
     resumes_from,
     sql_quote,
 )
-from dtle_tui.audit import os_user, record, utc_now_iso
-from dtle_tui.errors import ApiError
-from dtle_tui.jobspec import SpecError, load_spec
-from dtle_tui.secrets import collect_secrets
+from dtle_tui.text.secrets import collect_secrets
 
 __all__ = ["ActionResult", "Actions", "Plan", "SpecError", "load_spec", "resumes_from"]
 

@@ -13,7 +13,7 @@ from typing import Any, Callable, Mapping, Optional, Tuple
 from urllib.parse import urlsplit
 
 from dtle_tui import __version__
-from dtle_tui.config_file import CONTEXT_KEYS, TOP_LEVEL, ConfigError, ConfigFile
+from dtle_tui.config.file import CONTEXT_KEYS, TOP_LEVEL, ConfigError, ConfigFile
 
 DEFAULT_NOMAD_ADDR = "http://127.0.0.1:4646"
 DEFAULT_CONSUL_ADDR = "127.0.0.1:8500"

@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Optional
 
-from dtle_tui.wire import as_bool, as_dict, as_int, as_str, parse_time, top_list
+from dtle_tui.model.wire import as_bool, as_dict, as_int, as_str, parse_time, top_list
 
 
 @dataclass(frozen=True)

@@ -20,18 +20,11 @@ from urllib.parse import quote
 import consul
 import consul.base
 
-from dtle_tui.errors import ApiError, ErrorKind
-from dtle_tui.httpclient import (
-    DEFAULT_BLOCKING_WAIT,
-    Indexed,
-    ServiceHttp,
-    blocking_timeout,
-    html_error,
-    looks_like_html,
-)
+from dtle_tui.api.errors import ApiError, ErrorKind
+from dtle_tui.api.http import DEFAULT_BLOCKING_WAIT, Indexed, ServiceHttp, blocking_timeout, html_error, looks_like_html
 
 if TYPE_CHECKING:
-    from dtle_tui.config import ConsulSettings
+    from dtle_tui.config.settings import ConsulSettings
 
 __all__ = ["ConsulKV", "Indexed", "KvEntry"]
 

@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Optional
 
-from dtle_tui.wire import (
+from dtle_tui.model.wire import (
     as_bool,
     as_dict,
     as_int,

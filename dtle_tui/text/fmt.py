@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime, timezone
 from typing import Optional
 
-from dtle_tui import clock
+from dtle_tui.text import clock
 
 
 def age(ns: Optional[int], now: Optional[float] = None) -> str:

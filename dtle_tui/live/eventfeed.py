@@ -25,14 +25,16 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from typing import TYPE_CHECKING, Any, Optional
+from typing import Any, Callable, Optional
 
-from dtle_tui.errors import ApiError, ErrorKind
-from dtle_tui.eventstream import EventFrame, EventStream
-from dtle_tui.models import ParseError, parse_job_stubs, parse_nodes
-
-if TYPE_CHECKING:
-    from dtle_tui.poller import Poller
+from dtle_tui.api.errors import ApiError, ErrorKind
+from dtle_tui.api.eventstream import EventFrame, EventStream
+from dtle_tui.api.nomad import NomadClient
+from dtle_tui.live.feeds import Feed, backoff_delay, sleep_unless_woken
+from dtle_tui.live.store import NomadStore
+from dtle_tui.model.jobs import parse_job_stubs
+from dtle_tui.model.nodes import parse_nodes
+from dtle_tui.model.wire import ParseError
 
 log = logging.getLogger(__name__)
 
@@ -52,18 +54,22 @@ def _unsupported(exc: ApiError) -> bool:
     return exc.status == 501 or (exc.status == 500 and "ermission denied" in exc.detail)
 
 
-async def sleep_unless_woken(wake: asyncio.Event, seconds: float) -> None:
-    """Wait `seconds`, or less if `wake` is set meanwhile (ctrl+r, a stop): the feeds' one way to pause."""
-    wake.clear()
-    try:
-        await asyncio.wait_for(wake.wait(), timeout=seconds)
-    except asyncio.TimeoutError:
-        pass
-
-
 class EventFeed:
-    def __init__(self, poller: Poller) -> None:
-        self.poller = poller
+    """The stream's state (pending / live / off) and the loop that follows it into the store.
+
+    It knows the poller only through what it is given: the Nomad client, the store, the list feeds
+    (`list_feeds()`, which it rests and wakes), `changed(delay)` (a snapshot is due) and `allocation_item`
+    (how the poller keeps an allocation: slim, or whole for the open job).
+    """
+
+    def __init__(self, nomad: NomadClient, store: NomadStore, *, list_feeds: Callable[[], list[Feed]],
+                 changed: Callable[..., None], allocation_item: Callable[[Any], Any], timeout: float) -> None:
+        self.nomad = nomad
+        self.store = store
+        self.list_feeds = list_feeds
+        self.notify_changed = changed
+        self.allocation_item = allocation_item
+        self.timeout = timeout
         self.state = PENDING
         self.ok_at: Optional[float] = None  # wall time of the last line (event or heartbeat)
         self.last_index = 0
@@ -92,13 +98,13 @@ class EventFeed:
         old.set()
         if state == LIVE:
             self.lists_moved = False
-            for feed in self.poller.list_feeds():
+            for feed in self.list_feeds():
                 feed.yield_to_stream()
             self._schedule_reconcile()
         elif self._reconcile is not None:
             self._reconcile.cancel()
             self._reconcile = None
-        self.poller.changed()
+        self.notify_changed()
 
     def poke(self) -> None:
         """A list feed answered: the stream may start (first reads done) or resume from the lists' index."""
@@ -154,12 +160,11 @@ class EventFeed:
                 self._set(PENDING)  # a drop: resume at once from the last index; the lists keep resting
                 continue
             self._set(OFF)
-            await self._sleep(self.poller.backoff(self.failures))
+            await self._sleep(backoff_delay(self.failures))
 
     async def _follow(self, index: int) -> None:
-        nomad = self.poller.nomad
-        assert nomad is not None
-        stream = EventStream(nomad, index, TOPICS, first_timeout=self.poller.settings.timeout)
+        nomad = self.nomad
+        stream = EventStream(nomad, index, TOPICS, first_timeout=self.timeout)
         self._lines = 0
         try:
             async for frame in stream:
@@ -173,20 +178,20 @@ class EventFeed:
                 if frame is not None:
                     self.apply(frame)
                 # A heartbeat too: the status line's age says how fresh the data is.
-                self.poller.changed(EVENT_PUBLISH_DELAY_S)
+                self.notify_changed(EVENT_PUBLISH_DELAY_S)
             raise ApiError("Nomad", ErrorKind.UNREACHABLE, None, "the event stream ended", addr=nomad.addr)
         finally:
             await stream.aclose()
 
     def _start_index(self) -> int:
-        indexes = [f.read_index for f in self.poller.list_feeds()]
+        indexes = [f.read_index for f in self.list_feeds()]
         if self.lists_moved or not self.last_index:
             return min(indexes) if indexes else 0
         return self.last_index
 
     async def _lists_read(self) -> None:
         """Until every list feed has answered once: the stream starts where those answers left off."""
-        while not all(f.read_index or f.state.ok_at for f in self.poller.list_feeds()):
+        while not all(f.read_index or f.state.ok_at for f in self.list_feeds()):
             self._wake.clear()
             await self._wake.wait()
 
@@ -196,12 +201,12 @@ class EventFeed:
     def _schedule_reconcile(self) -> None:
         if self._reconcile is not None:
             self._reconcile.cancel()
-        self._reconcile = self.poller.loop.call_later(RECONCILE_S, self._reconcile_now)
+        self._reconcile = asyncio.get_running_loop().call_later(RECONCILE_S, self._reconcile_now)
 
     def _reconcile_now(self) -> None:
         self._reconcile = None
         if self.state == LIVE:
-            for feed in self.poller.list_feeds():
+            for feed in self.list_feeds():
                 feed.kick()
             self._schedule_reconcile()
 
@@ -214,11 +219,11 @@ class EventFeed:
 
     # ---- events into the store ----------------------------------------------------------------------
     def apply(self, frame: EventFrame) -> None:
-        store = self.poller.store
+        store = self.store
         for ev in frame.events:
             payload = ev.payload
             if ev.topic == "Allocation" and isinstance(payload, dict):
-                store.put_allocation(self.poller.allocation_item(payload))
+                store.put_allocation(self.allocation_item(payload))
             elif ev.topic == "Job" and isinstance(payload, dict):
                 for stub in parse_job_stubs([payload]):
                     store.put_job(stub)
@@ -231,27 +236,26 @@ class EventFeed:
             elif ev.topic == "Evaluation" and ev.type == "JobDeregistered":
                 job_id = _eval_job(payload, ev.filter_keys)
                 if job_id and job_id in store.jobs and self._job_event_at.get(job_id) != ev.index:
-                    self.poller.loop.create_task(self._check_purged(job_id))
+                    asyncio.get_running_loop().create_task(self._check_purged(job_id))
         if len(self._job_event_at) > 20_000:
             self._job_event_at.clear()
         self.last_index = max(self.last_index, frame.index)
 
     async def _check_purged(self, job_id: str) -> None:
-        nomad = self.poller.nomad
-        assert nomad is not None
+        nomad = self.nomad
         try:
             answer = await nomad.job(job_id)
         except ApiError as exc:
             if exc.status == 404:
-                self.poller.store.drop_job(job_id)
-                self.poller.changed()
+                self.store.drop_job(job_id)
+                self.notify_changed()
             return  # anything else: the next full read settles it
         try:
             for stub in parse_job_stubs([answer.value]):
-                self.poller.store.put_job(stub)
+                self.store.put_job(stub)
         except ParseError:
             return
-        self.poller.changed()
+        self.notify_changed()
 
 
 def _eval_job(payload: Any, filter_keys: tuple) -> str:

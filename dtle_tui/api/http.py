@@ -19,11 +19,11 @@ from typing import TYPE_CHECKING, Any, Callable, Generic, Mapping, Optional, Typ
 
 import httpx
 
-from dtle_tui.errors import ApiError, ErrorKind, add_secret
-from dtle_tui.jsonlist import ListDecoder
+from dtle_tui.api.errors import ApiError, ErrorKind, add_secret
+from dtle_tui.api.jsonlist import ListDecoder
 
 if TYPE_CHECKING:
-    from dtle_tui.config import ConsulSettings, NomadSettings, TlsSettings
+    from dtle_tui.config.settings import ConsulSettings, NomadSettings, Settings, TlsSettings
 
 T = TypeVar("T")
 
@@ -65,6 +65,25 @@ def blocking_timeout(timeout: float, wait: Optional[str]) -> float:
         return timeout
     wait_s = parse_go_duration(wait)
     return timeout + wait_s + wait_s / 16 + BLOCKING_MARGIN_S
+
+
+def check_tls_files(settings: Settings) -> None:
+    """Load each service's certificates now, so a bad PEM is a start-up error rather than a failed request.
+
+    Here and not in config: building an SSL context is the transport's business (config stays below it).
+    """
+    from dtle_tui.config.file import ConfigError
+
+    for service, tls in (("nomad", settings.nomad.tls), ("consul", settings.consul.tls)):
+        if not (tls.ca_cert or tls.ca_path or tls.client_cert):
+            continue
+        try:
+            build_ssl_context(tls)
+        except (ssl.SSLError, OSError) as exc:
+            which = [k for k in ("ca_cert", "client_cert") if getattr(tls, k)]
+            where = ", ".join(f"{settings.sources.get(f'{service}.tls.{k}')}" for k in which)
+            reason = getattr(exc, "reason", None) or exc
+            raise ConfigError(f"{service} TLS files unusable ({where}): {reason}") from None
 
 
 def build_ssl_context(tls: TlsSettings) -> ssl.SSLContext:

@@ -39,7 +39,7 @@ from collections import deque
 from dataclasses import dataclass
 from typing import Any, AsyncIterator, Callable, Optional
 
-from dtle_tui.errors import ApiError, ErrorKind
+from dtle_tui.api.errors import ApiError, ErrorKind
 
 log = logging.getLogger(__name__)
 

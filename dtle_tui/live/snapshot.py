@@ -11,9 +11,12 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from typing import Callable, Iterable, Mapping, Optional
 
-from dtle_tui.gtid import GtidProgress, JobPosition
-from dtle_tui.models import Allocation, Job, JobStub, Node, Stage, StageInfo, detect_stage, stage_timeline
-from dtle_tui.taskevents import is_error_event
+from dtle_tui.model.allocations import Allocation
+from dtle_tui.model.gtid import GtidProgress, JobPosition
+from dtle_tui.model.jobs import Job, JobStub
+from dtle_tui.model.nodes import Node
+from dtle_tui.model.stage import Stage, StageInfo, detect_stage, stage_timeline
+from dtle_tui.model.taskevents import is_error_event
 
 
 @dataclass(frozen=True)

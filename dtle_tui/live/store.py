@@ -11,7 +11,9 @@ from __future__ import annotations
 
 from typing import Iterable, Optional
 
-from dtle_tui.models import Allocation, JobStub, Node
+from dtle_tui.model.allocations import Allocation
+from dtle_tui.model.jobs import JobStub
+from dtle_tui.model.nodes import Node
 
 
 class NomadStore:

@@ -11,8 +11,8 @@ from pathlib import Path
 from typing import Any, Awaitable, Optional
 from urllib.parse import urlsplit, urlunsplit
 
-from dtle_tui.errors import ApiError
-from dtle_tui.secrets import redact_text
+from dtle_tui.api.errors import ApiError
+from dtle_tui.text.secrets import redact_text
 
 ACTIVE = ("pending", "running")
 GTID_NOTE = ("The target database's dtle.gtid_executed_v4 rows are NOT touched; to re-apply transactions, "

@@ -10,10 +10,10 @@ from datetime import datetime
 from enum import Enum
 from typing import TYPE_CHECKING, Iterable, Optional
 
-from dtle_tui.wire import as_int, ns_to_datetime
+from dtle_tui.model.wire import as_int, ns_to_datetime
 
 if TYPE_CHECKING:
-    from dtle_tui.models import Allocation
+    from dtle_tui.model.allocations import Allocation
 
 
 class Stage(Enum):

@@ -12,8 +12,8 @@ from urllib.parse import quote
 
 import httpx
 
-from dtle_tui.errors import ApiError, ErrorKind
-from dtle_tui.httpclient import (
+from dtle_tui.api.errors import ApiError, ErrorKind
+from dtle_tui.api.http import (
     DEFAULT_BLOCKING_WAIT,
     Indexed,
     ServiceHttp,
@@ -25,7 +25,7 @@ from dtle_tui.httpclient import (
 )
 
 if TYPE_CHECKING:
-    from dtle_tui.config import NomadSettings
+    from dtle_tui.config.settings import NomadSettings
 
 __all__ = ["Indexed", "LogStream", "NomadClient"]
 

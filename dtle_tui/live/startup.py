@@ -1,0 +1,50 @@
+"""Start-up: the poller started before Textual is imported, its snapshots held until the app takes them."""
+
+from __future__ import annotations
+
+import threading
+from typing import TYPE_CHECKING, Any, Callable, Optional
+
+from dtle_tui.config.settings import Settings
+
+if TYPE_CHECKING:
+    from dtle_tui.live.poller import Poller
+    from dtle_tui.live.snapshot import Snapshot
+
+
+class EarlyPoller:
+    """The poller, started before Textual is imported, and its snapshots held until the app takes them.
+
+    First paint: the first requests, their answers and the parsing then overlap Textual's import and the
+    app's start-up instead of following them. Only the newest snapshot is held (a newer one replaces it).
+    """
+
+    def __init__(self, settings: Settings) -> None:
+        from dtle_tui.live.poller import Poller  # here, not at the top: --help and --show-config need no HTTP client
+
+        self.settings = settings
+        self._lock = threading.Lock()
+        self._deliver: Optional[Callable[[Snapshot], Any]] = None
+        self._held: Optional[Snapshot] = None
+        self.taken = False
+        self.poller: Poller = Poller(settings, self._on_update)
+        self.poller.start()
+
+    def _on_update(self, snapshot: Snapshot) -> None:  # the poller's thread
+        with self._lock:
+            if self._deliver is None:
+                self._held = snapshot
+            else:
+                self._deliver(snapshot)
+
+    def take(self, deliver: Callable[[Snapshot], Any]) -> Poller:
+        """Hand the running poller to the app: `deliver` gets the held snapshot now and every later one."""
+        with self._lock:  # delivered under the lock, so a newer snapshot can never overtake the held one
+            self._deliver, held, self._held = deliver, self._held, None
+            self.taken = True
+            if held is not None:
+                deliver(held)
+        return self.poller
+
+    def stop(self) -> None:
+        self.poller.stop()

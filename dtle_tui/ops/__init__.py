@@ -1,0 +1,2 @@
+"""Operations that change the cluster: plan, back up, act, audit, report. Nothing of Textual.
+"""
