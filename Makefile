@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-stamp
 
-.PHONY: demo test bench screenshots pyz lint clean
+.PHONY: demo test test-fast bench screenshots pyz lint clean
 
 # Re-installs only when pyproject.toml changed since the last install (idempotent).
 $(STAMP): pyproject.toml
@@ -18,6 +18,10 @@ demo: $(STAMP)
 
 test: $(STAMP)
 	$(BIN)/python -m pytest -q -p no:cacheprovider
+
+# The fast part alone (no terminal, no subprocess): the core and the simulator.
+test-fast: $(STAMP)
+	$(BIN)/python -m pytest -q -p no:cacheprovider -m "unit or sim or core"
 
 bench: $(STAMP)
 	$(BIN)/python -m bench

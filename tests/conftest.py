@@ -57,3 +57,16 @@ def make_settings(tmp_path: Path) -> Callable[..., Settings]:
         return settings_for(sim, tmp_path, *extra, env=env)
 
     return make
+
+
+# Tests are grouped by layer in folders; each folder is also a marker, so `pytest -m "unit or sim"` runs the
+# fast part alone (`make test-fast`). `make test` runs everything.
+LAYER_MARKERS = ("unit", "sim", "core", "ui", "e2e")
+
+
+def pytest_collection_modifyitems(config, items) -> None:
+    for item in items:
+        parts = Path(str(item.fspath)).parts
+        for marker in LAYER_MARKERS:
+            if marker in parts[-3:-1]:
+                item.add_marker(marker)

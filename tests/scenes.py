@@ -1,12 +1,15 @@
 """Screen states on the frozen scenario, shared by the snapshot tests and `make screenshots`.
 
 Everything that could differ between runs is pinned: the simulator is frozen (fixed timestamps, nothing
-moves) on fixed loopback ports (the status line shows the address), the screens' clock is pinned to the
-simulator's, and the time zone is UTC.
+moves) on fixed loopback ports (the status line shows the address, so the SVGs hold it), the screens'
+clock is pinned to the simulator's, and the time zone is UTC. Fixed ports and the fixed home would collide
+between two runs on one machine (two checkouts, a helper's run beside CI): a run holds an exclusive lock
+on them while its simulator runs, and another run waits for it instead of failing.
 """
 
 from __future__ import annotations
 
+import fcntl
 import os
 import shutil
 import tempfile
@@ -28,8 +31,23 @@ Scene = Callable[..., Awaitable[None]]
 def start_frozen_sim():
     from dtle_tui.sim import SimCluster
 
+    lock = open(Path(tempfile.gettempdir()) / "dtle-tui-scenes.lock", "w")  # noqa: SIM115 (held until stop)
+    fcntl.flock(lock, fcntl.LOCK_EX)
     sim = SimCluster(dialect="1.1", seed=1, frozen=True)
-    sim.start(nomad_port=NOMAD_PORT, consul_port=CONSUL_PORT)
+    try:
+        sim.start(nomad_port=NOMAD_PORT, consul_port=CONSUL_PORT)
+    except BaseException:
+        lock.close()
+        raise
+    stop = sim.stop
+
+    def stop_and_unlock() -> None:
+        try:
+            stop()
+        finally:
+            lock.close()
+
+    sim.stop = stop_and_unlock
     return sim
 
 

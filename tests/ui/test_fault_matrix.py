@@ -16,7 +16,7 @@ import pytest
 
 from dtle_tui.app import DtleApp
 from dtle_tui.sim.server import Response
-from tests.test_resilience import FAST, STALE, fast_retries, jobs_table, loaded, row_keys, status_line  # noqa: F401
+from tests.ui.test_resilience import FAST, STALE, fast_retries, jobs_table, loaded, row_keys, status_line  # noqa: F401
 from tests.uihelpers import wait_until
 
 pytestmark = pytest.mark.usefixtures("fast_retries")

@@ -16,9 +16,10 @@ from pathlib import Path
 
 import pytest
 
+from tests.paths import ROOT
 from tests.ptyrun import run_on_pty
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = ROOT
 
 
 def interpreters() -> dict:

@@ -11,7 +11,9 @@ from pathlib import Path
 
 import pytest
 
-PACKAGE = Path(__file__).resolve().parent.parent / "dtle_tui"
+from tests.paths import ROOT
+
+PACKAGE = ROOT / "dtle_tui"
 
 # Rank of each layer: a module may import its own layer and lower ones only. The simulator stands apart.
 RANKS = {

@@ -10,14 +10,14 @@ from __future__ import annotations
 
 import json
 import re
-from pathlib import Path
 
 import httpx
 import pytest
 
 from dtle_tui.sim import SimCluster
+from tests.paths import FIXTURES
 
-REAL = Path(__file__).parent / "fixtures" / "real-nomad"
+REAL = FIXTURES / "real-nomad"
 DIALECTS = ["0.11.1", "1.1.2"]
 WALK_MAPS = {"TaskStates", "Drivers", "Summary", "TaskResources", "TaskLifecycles", "Tasks"}
 SKIP_MAPS = {"Meta", "Config", "Details", "Attributes", "Env", "NodesAvailable", "Scores"}
@@ -207,7 +207,7 @@ def test_logs_answers(cluster):
 
 def test_register_answer_shape():
     recorded = json.loads((REAL / "1.1.2" / "register_answers.json").read_text())
-    spec = json.loads((Path(__file__).parent / "fixtures" / "reference" / "dtle_job_example.json").read_text())
+    spec = json.loads((FIXTURES / "reference" / "dtle_job_example.json").read_text())
     spec["Job"]["ID"] = "brand-new"
     with SimCluster(dialect="1.1.2", frozen=True) as sim:
         got = httpx.post(sim.nomad_addr + "/v1/jobs", json=spec)

@@ -21,7 +21,7 @@ from dtle_tui.sim import shapes
 from dtle_tui.sim.scenario import dtle_spec
 from dtle_tui.sim.server import text
 from dtle_tui.text.textsafe import safe_text
-from tests.test_resilience import jobs_table, loaded, row_keys, status_line, visible_lines
+from tests.ui.test_resilience import jobs_table, loaded, row_keys, status_line, visible_lines
 from tests.uihelpers import screen_text, wait_until
 
 CLICK = "[@click=app.quit]click-me"

@@ -4,15 +4,15 @@ from __future__ import annotations
 
 import copy
 import json
-from pathlib import Path
 
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
 from dtle_tui.text.secrets import SECRET_MASK, collect_secrets, is_secret_key, mask_secrets, redact_text
+from tests.paths import FIXTURES
 
-REF = Path(__file__).parent / "fixtures" / "reference"
+REF = FIXTURES / "reference"
 
 
 @pytest.mark.parametrize("name", ["dtle_job_example.json", "dtle4_job_example.json"])
@@ -52,7 +52,7 @@ def test_scalars_and_non_str_keys_pass_through():
 
 def test_real_job_answers_carry_no_secret_keys_except_tokens():
     for dialect in ("0.11.1", "1.1.2"):
-        path = Path(__file__).parent / "fixtures" / "real-nomad" / dialect / "job" / "real-ok.json"
+        path = FIXTURES / "real-nomad" / dialect / "job" / "real-ok.json"
         job = json.loads(path.read_text())
         masked = mask_secrets(job)
         assert masked["ID"] == "real-ok"

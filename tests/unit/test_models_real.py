@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 from datetime import datetime
-from pathlib import Path
 
 import pytest
 
@@ -12,8 +11,9 @@ from dtle_tui.model.allocations import Allocation, parse_allocation, parse_alloc
 from dtle_tui.model.jobs import Job, parse_job, parse_job_stubs
 from dtle_tui.model.nodes import Node, parse_nodes
 from dtle_tui.model.stage import Stage, detect_stage, stage_timeline
+from tests.paths import FIXTURES
 
-REAL = Path(__file__).parent / "fixtures" / "real-nomad"
+REAL = FIXTURES / "real-nomad"
 DIALECTS = ["0.11.1", "1.1.2"]
 JOB_IDS = ["job1", "job10", "mig-[b]ops", "real-fail", "real-ok", "real-stop"]
 

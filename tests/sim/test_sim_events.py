@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import json
 import re
-from pathlib import Path
 
 import httpx
 import pytest
@@ -13,9 +12,10 @@ import pytest
 from dtle_tui.api.eventstream import parse_event_line
 from dtle_tui.model.wire import ParseError
 from dtle_tui.sim import SimCluster
+from tests.paths import FIXTURES
 from tests.uihelpers import touch_dest
 
-REAL = Path(__file__).parent / "fixtures" / "real-nomad"
+REAL = FIXTURES / "real-nomad"
 TOPICS = [("topic", "Job"), ("topic", "Allocation"), ("topic", "Node"), ("topic", "Evaluation")]
 
 

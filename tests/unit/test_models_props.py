@@ -6,7 +6,6 @@ from __future__ import annotations
 import dataclasses
 import json
 from datetime import datetime
-from pathlib import Path
 
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -16,8 +15,9 @@ from dtle_tui.model.jobs import Job, JobStub, parse_job, parse_job_stubs
 from dtle_tui.model.nodes import Node, parse_nodes
 from dtle_tui.model.stage import Stage, StageInfo, detect_stage, stage_timeline
 from dtle_tui.model.wire import ParseError
+from tests.paths import FIXTURES
 
-FIX = Path(__file__).parent / "fixtures"
+FIX = FIXTURES
 REF = FIX / "reference"
 
 

@@ -6,14 +6,14 @@ import base64
 import copy
 import json
 import time
-from pathlib import Path
 
 import httpx
 import pytest
 
 from dtle_tui.sim import SimCluster
+from tests.paths import FIXTURES
 
-EXAMPLE = json.loads((Path(__file__).parent / "fixtures" / "reference" / "dtle_job_example.json").read_text())
+EXAMPLE = json.loads((FIXTURES / "reference" / "dtle_job_example.json").read_text())
 
 
 def stage_events(alloc: dict) -> list[str]:

@@ -15,8 +15,9 @@ from dtle_tui.api.nomad import NomadClient
 from dtle_tui.ops.actions import Actions
 from dtle_tui.ops.audit import read_entries
 from dtle_tui.ops.backup import latest_backup, load_backup
+from tests.paths import FIXTURES
 
-EXAMPLE = Path(__file__).parent / "fixtures" / "reference" / "dtle_job_example.json"
+EXAMPLE = FIXTURES / "reference" / "dtle_job_example.json"
 
 
 @pytest.fixture

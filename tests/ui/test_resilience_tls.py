@@ -10,8 +10,8 @@ import trustme
 from dtle_tui.api.consul_kv import ConsulKV
 from dtle_tui.api.errors import ApiError, ErrorKind
 from dtle_tui.app import DtleApp
-from tests.test_resilience import STALE, status_line
-from tests.test_tls import Server, server_ctx, settings
+from tests.ui.test_resilience import STALE, status_line
+from tests.unit.test_tls import Server, server_ctx, settings
 from tests.uihelpers import wait_until
 
 

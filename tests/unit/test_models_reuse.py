@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import copy
 import json
-from pathlib import Path
 
 from dtle_tui.model.allocations import parse_allocations
 from dtle_tui.model.jobs import parse_job_stubs
+from tests.paths import FIXTURES
 
-BASE = Path(__file__).parent / "fixtures" / "real-nomad" / "1.1.2"
+BASE = FIXTURES / "real-nomad" / "1.1.2"
 
 
 def test_unchanged_job_stubs_are_reused_and_changed_ones_reparsed():

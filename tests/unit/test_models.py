@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 from datetime import datetime, timezone
-from pathlib import Path
 
 import pytest
 
@@ -13,8 +12,9 @@ from dtle_tui.model.jobs import Job, JobStub, parse_job, parse_job_stubs, parse_
 from dtle_tui.model.nodes import parse_nodes
 from dtle_tui.model.stage import Stage
 from dtle_tui.model.wire import ParseError, parse_time
+from tests.paths import FIXTURES
 
-REF = Path(__file__).parent / "fixtures" / "reference"
+REF = FIXTURES / "reference"
 
 
 def load(name: str):

@@ -10,7 +10,6 @@ from __future__ import annotations
 import json
 import threading
 import time
-from pathlib import Path
 from typing import Callable, Optional
 
 import httpx
@@ -23,10 +22,11 @@ from dtle_tui.live.snapshot import Snapshot
 from dtle_tui.sim import SimCluster
 from dtle_tui.sim.server import text
 from tests.conftest import settings_for
+from tests.paths import FIXTURES
 from tests.uihelpers import touch_dest
 
 LISTS = ("/v1/jobs", "/v1/allocations", "/v1/nodes")
-FIXTURES = Path(__file__).parent / "fixtures" / "reference"
+FIXTURES = FIXTURES / "reference"
 
 
 class Watcher:

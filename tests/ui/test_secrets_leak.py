@@ -28,7 +28,8 @@ from dtle_tui.screens.jobs import JobsScreen
 from dtle_tui.screens.spec import SpecScreen
 from dtle_tui.sim import SimCluster
 from dtle_tui.sim.server import text
-from tests.test_resilience import dead_port, jobs_table, notifications, row_keys, status_line, visible_lines
+from tests.paths import ROOT
+from tests.ui.test_resilience import dead_port, jobs_table, notifications, row_keys, status_line, visible_lines
 from tests.uihelpers import screen_text, wait_until
 
 NOMAD_TOKEN = "6f1c3a52-9d0e-4b7a-8c11-2e9f00d7a1b3"
@@ -171,7 +172,7 @@ def test_the_cli_against_dead_ports_prints_nothing_and_quits_cleanly(tmp_path):
     fcntl.ioctl(child, termios.TIOCSWINSZ, struct.pack("HHHH", 24, 80, 0, 0))
     # Textual paints on stderr (the terminal); anything printed to stdout would be a stray diagnostic.
     proc = subprocess.Popen([sys.executable, "-m", "dtle_tui", "--timeout", "1"], stdin=child,
-                            stdout=subprocess.PIPE, stderr=child, env=env, cwd=str(Path(__file__).parent.parent),
+                            stdout=subprocess.PIPE, stderr=child, env=env, cwd=str(ROOT),
                             start_new_session=True)
     os.close(child)
     out = b""

@@ -14,8 +14,9 @@ import pytest
 
 from dtle_tui import __version__, cli
 from dtle_tui.live.startup import EarlyPoller
+from tests.paths import ROOT
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = ROOT
 
 
 def run(*argv: str, env: dict | None = None, home: Path) -> subprocess.CompletedProcess:

@@ -17,7 +17,7 @@ from dtle_tui.screens.jobs import JobsScreen
 from dtle_tui.screens.logs import LogsScreen
 from dtle_tui.screens.nodes import NodesScreen
 from dtle_tui.screens.spec import SpecScreen
-from tests.test_resilience import jobs_table, loaded, row_keys, visible_lines
+from tests.ui.test_resilience import jobs_table, loaded, row_keys, visible_lines
 from tests.uihelpers import wait_until
 
 SMALL, NORMAL = (60, 20), (80, 24)

@@ -10,15 +10,15 @@ import json
 import shutil
 import subprocess
 import sys
-from pathlib import Path
 
 import pytest
 
 from dtle_tui.sim import SimCluster
+from tests.paths import FIXTURES
 
 pytestmark = pytest.mark.skipif(shutil.which("curl") is None, reason="curl not installed")
 JQ = "jq" if shutil.which("jq") else f"{sys.executable} -m json.tool"
-EXAMPLE = Path(__file__).parent / "fixtures" / "reference" / "dtle_job_example.json"
+EXAMPLE = FIXTURES / "reference" / "dtle_job_example.json"
 
 
 @pytest.fixture

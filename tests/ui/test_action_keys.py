@@ -4,7 +4,6 @@ read-only mode."""
 from __future__ import annotations
 
 import json
-from pathlib import Path
 
 from textual.widgets import Input, OptionList
 
@@ -14,9 +13,10 @@ from dtle_tui.screens.add_job import AddJobScreen
 from dtle_tui.screens.confirm import ConfirmScreen
 from dtle_tui.screens.jobs import JobsScreen
 from dtle_tui.screens.pick import PickScreen
+from tests.paths import FIXTURES
 from tests.uihelpers import until
 
-EXAMPLE = Path(__file__).parent / "fixtures" / "reference" / "dtle_job_example.json"
+EXAMPLE = FIXTURES / "reference" / "dtle_job_example.json"
 
 
 

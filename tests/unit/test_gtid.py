@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import base64
 import json
-from pathlib import Path
 from types import SimpleNamespace
 
 import pytest
@@ -20,6 +19,7 @@ from dtle_tui.model.gtid import (
     JobPosition,
     positions_from_kv,
 )
+from tests.paths import FIXTURES
 
 A = "acd7d195-06cd-11e9-928f-02000aba3e28"
 U1 = "00003306-0000-0000-0000-000000003306"
@@ -232,7 +232,7 @@ def test_progress_keeps_samples_apart_and_only_the_sparkline_span():
     assert q.is_stalled(1999, threshold_s=1800) and not q.is_stalled(1700, threshold_s=1800)
 
 
-REF = Path(__file__).parent / "fixtures" / "reference"
+REF = FIXTURES / "reference"
 
 
 def _kv_json_entries(entries: list) -> list:

@@ -9,9 +9,10 @@ from __future__ import annotations
 import re
 import subprocess
 import sys
-from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
+from tests.paths import ROOT
+
+ROOT = ROOT
 
 ROWS = [
     "first paint: dtle-tui, pty 80x24",
