@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import time
 from typing import Optional
 
@@ -120,6 +121,7 @@ class JobDetailScreen(JobActionsMixin, ConsoleScreen):
         Binding("s", "spec", "Spec", id="detail.spec"),
         Binding("l", "logs", "Logs", id="detail.logs"),
         Binding("c", "copy_gtid", "Copy Gtid", show=False, id="detail.copy"),
+        Binding("E", "incident_report", "Report", show=False, id="dtle.job_detail.report"),
         *[b for b in JobActionsMixin.ACTION_BINDINGS if b.key != "a"],
         Binding("tab", "focus_next", "Next pane", show=False),
     ]
@@ -212,6 +214,8 @@ class JobDetailScreen(JobActionsMixin, ConsoleScreen):
         yield SystemCommand("Logs of the selected allocation", "stdout / stderr (l)", self.action_logs)
         yield SystemCommand("Open the selected allocation", "Allocation detail (enter)", self.action_open_alloc)
         yield SystemCommand("Copy the Gtid set", "OSC 52 clipboard (c)", self.action_copy_gtid)
+        yield SystemCommand("Incident report", "Write this job's Markdown report for a ticket (E)",
+                            self.action_incident_report)
         yield SystemCommand("Back", "Back to Jobs (escape)", self.action_back)
         yield from self.action_commands()
 
@@ -243,3 +247,29 @@ class JobDetailScreen(JobActionsMixin, ConsoleScreen):
         from dtle_tui.screens.spec import SpecScreen
 
         self.app.push_screen(SpecScreen(self.job_id, detail.job.raw))
+
+    def action_incident_report(self) -> None:
+        """`E`: a Markdown report of this job under the state directory (it changes nothing on the
+        cluster, so read-only allows it); written off the UI thread, then the path is shown."""
+        from dtle_tui.ops.incident import report_job
+
+        snapshot = self.snapshot
+        progress = self.console.poller.progress(self.job_id) if self.console.poller else None
+        rate = progress.rate() if progress else None
+        advanced = progress.last_advanced_s(time.time()) if progress else None
+        settings, job_id = self.console.settings, self.job_id
+
+        async def write() -> None:
+            from dtle_tui.ops.incident import ReportError
+
+            try:
+                path = await asyncio.to_thread(report_job, settings, snapshot, job_id, rate, advanced)
+            except ReportError as exc:
+                self.app.notify(f"Incident report: {exc}", severity="error", timeout=8, markup=False)
+                return
+            self.app.notify(f"Incident report written: {path}", timeout=12, markup=False)
+
+        if snapshot is None:
+            self.flash("Nothing loaded yet: try again in a moment.", "warning")
+            return
+        self.app.run_worker(write(), group="incident-report")
