@@ -72,10 +72,14 @@ class Alerter:
         self.write = write or self._driver_write
         self.env = env
         self.clock = clock
-        self.watch = TransitionWatch()
+        self.watch = TransitionWatch(self._threshold())
         self.gate = gate or AlertGate()
         self._timer: Any = None
         self.delivered: deque = deque(maxlen=100)  # the last alerts that reached the operator, in order
+
+    def _threshold(self) -> Optional[float]:
+        settings = getattr(self.app, "settings", None)
+        return getattr(settings, "stall_threshold_s", None)
 
     def _driver_write(self, text: str) -> None:
         # Textual has no public raw write; its driver is what App.bell and copy_to_clipboard write to.
@@ -85,7 +89,7 @@ class Alerter:
 
     def reset(self) -> None:
         """Another cluster (context switch): its first snapshot is the new starting point."""
-        self.watch = TransitionWatch()
+        self.watch = TransitionWatch(self._threshold())
         self.gate = AlertGate(self.gate.burst, self.gate.window_s)
         self._stop_timer()
 

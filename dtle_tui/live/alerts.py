@@ -29,6 +29,7 @@ from typing import Iterable, Optional
 from dtle_tui.live.snapshot import JobRow, Snapshot
 from dtle_tui.model.nodes import Node
 from dtle_tui.model.stage import Stage
+from dtle_tui.text import fmt
 
 __all__ = ["Alert", "AlertGate", "TransitionWatch", "summarize", "KINDS"]
 
@@ -51,9 +52,10 @@ class Alert:
     count: int = 1  # how many alerts a summary stands for
 
 
-def _stalled(job_id: str, row: JobRow) -> Alert:
+def _stalled(job_id: str, threshold_s: Optional[float]) -> Alert:
+    how_long = f"{fmt.duration(threshold_s)} (the stall threshold)" if threshold_s else "the stall threshold"
     return Alert("stalled", job_id, f"dtle job {job_id} STALLED",
-                 "Its Gtid has not moved for the stall threshold while incremental and running.", True)
+                 f"Its Gtid has not moved for {how_long} while incremental and running.", True)
 
 
 def _dest_failed(job_id: str, row: JobRow) -> Alert:
@@ -95,7 +97,8 @@ def _known(snapshot: Snapshot) -> tuple[bool, bool]:
 class TransitionWatch:
     """What the console last knew, per job and per node; `observe` returns what newly happened."""
 
-    def __init__(self) -> None:
+    def __init__(self, stall_threshold_s: Optional[float] = None) -> None:
+        self.stall_threshold_s = stall_threshold_s  # only for the alert's words
         self._clear()
 
     def _clear(self) -> None:
@@ -162,7 +165,7 @@ class TransitionWatch:
                 if row.stalled and job_id not in self._stalled:
                     self._stalled.add(job_id)
                     if not first:
-                        alerts.append(_stalled(job_id, row))
+                        alerts.append(_stalled(job_id, self.stall_threshold_s))
                 elif not row.stalled:
                     self._stalled.discard(job_id)
         for gone in [job_id for job_id in previous if job_id not in current]:
@@ -210,6 +213,7 @@ class AlertGate:
         self.window_s = window_s
         self._sent: deque = deque()
         self._held: list[Alert] = []
+        self._waited = False
 
     @property
     def due(self) -> Optional[float]:
@@ -228,9 +232,14 @@ class AlertGate:
             sent.popleft()
         room = self.burst - len(sent)
         held = self._held
-        if not held or room <= 0:
+        if not held:
             return []
-        out = held if len(held) <= room else [summarize(held)]
+        if room <= 0:
+            self._waited = True
+            return []
+        # What had to wait for room was a burst too: it goes out as one summary.
+        out = held if len(held) <= room and not (self._waited and len(held) > 1) else [summarize(held)]
         self._held = []
+        self._waited = False
         sent.extend(now for _ in out)
         return out
