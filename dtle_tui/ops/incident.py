@@ -70,7 +70,7 @@ def _table(header: list, rows: Iterable[list]) -> list:
 
 
 def _since(ns: Optional[int], now: float) -> str:
-    return f"since {utc(ns)} ({fmt.age(ns, now)} ago)" if ns else "since: no stage event seen"
+    return f"since {utc(ns)} ({fmt.age(ns, now)} ago)" if ns else "(no stage event on the current dest allocation)"
 
 
 def _status_rows(detail: JobDetail, row: Optional[JobRow], now: float, stall_threshold_s: float) -> list:
