@@ -15,6 +15,7 @@ Only `Alerter` writes, and the app creates one only with `--notify` (config `not
 
 from __future__ import annotations
 
+import logging
 import os
 import time
 from collections import deque
@@ -27,6 +28,8 @@ from dtle_tui.live.snapshot import Snapshot
 __all__ = ["Alerter", "notification_sequences", "osc9", "osc777", "terminal_safe"]
 
 MAX_TEXT = 200
+
+log = logging.getLogger(__name__)
 
 
 def terminal_safe(text: str, limit: int = MAX_TEXT) -> str:
@@ -105,6 +108,7 @@ class Alerter:
 
     def _deliver(self, alerts: list[Alert]) -> list[Alert]:
         for alert in alerts:
+            log.info("alert: %s: %s", terminal_safe(alert.title), terminal_safe(alert.body))
             self.write(notification_sequences(alert, self.env))
             severity = "warning" if alert.bell else "information"
             self.app.notify(f"{alert.title}\n{alert.body}", severity=severity, timeout=10, markup=False)

@@ -119,3 +119,42 @@ async def test_E_writes_the_report_in_read_only_mode_without_secrets(frozen_sim,
         password = spec["TaskGroups"][0]["Tasks"][0]["Config"]["ConnectionConfig"]["Password"]
         assert password and password not in text
         assert [c.title for c in app.screen.palette_commands() if "report" in c.title.lower()] == ["Incident report"]
+
+
+async def test_a_context_switch_is_a_new_start_and_notify_is_per_context(tmp_path, terminal):
+    from dtle_tui.config.settings import load_settings
+    from dtle_tui.sim import SimCluster
+
+    with SimCluster(frozen=True) as staging, SimCluster(jobs=5, frozen=True) as prod:
+        config = tmp_path / "config" / "dtle-tui" / "config.toml"
+        config.parent.mkdir(parents=True)
+        config.write_text(
+            'default_context = "staging"\n\n'
+            f'[contexts.staging]\nnomad_addr = "{staging.nomad_addr}"\nconsul_addr = "{staging.consul_addr}"\n'
+            'notify = true\n\n'
+            f'[contexts.prod]\nnomad_addr = "{prod.nomad_addr}"\nconsul_addr = "{prod.consul_addr}"\n'
+            'notify = true\n\n'
+            f'[contexts.quiet]\nnomad_addr = "{staging.nomad_addr}"\nconsul_addr = "{staging.consul_addr}"\n'
+        )
+        env = {"HOME": str(tmp_path), "XDG_CONFIG_HOME": str(tmp_path / "config"),
+               "XDG_STATE_HOME": str(tmp_path / "state")}
+        app = DtleApp(load_settings(["--refresh", "0.5"], env))
+        async with app.run_test(size=(80, 24)) as pilot:
+            await until(pilot, lambda: app.alerter is not None and app.alerter.watch.started, "staging watched")
+            app.switch_context("prod")
+            prod_jobs = {j["ID"] for j in prod.scenario.jobs()}
+            await until(pilot, lambda: {r.id for r in app.snapshot.rows} == prod_jobs
+                        and app.snapshot.nomad.ok_at and app.alerter.watch.started, "prod's jobs watched")
+            # Whatever prod's jobs already were (another cluster's start-up) is not news.
+            assert list(app.alerter.delivered) == []
+            job = next(r.id for r in app.snapshot.rows if r.dest.running and not r.dest.failed)
+            touch_dest(prod, job, status="failed")
+            await until(pilot, lambda: [(a.kind, a.subject) for a in app.alerter.delivered] == [("dest_failed", job)],
+                        "prod's alert")
+            app.switch_context("quiet")
+            assert app.alerter is None
+            before = "".join(terminal)
+            await until(pilot, lambda: app.snapshot.rows and app.snapshot.nomad.ok_at, "quiet's jobs")
+            touch_dest(staging, "job1", status="failed")
+            await until(pilot, lambda: app.snapshot.row("job1").dest.failed == 1, "job1 failed")
+            assert "]777;" not in "".join(terminal)[len(before):]
