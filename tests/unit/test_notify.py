@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import pytest
+
 from dtle_tui.live.alerts import Alert, AlertGate
 from dtle_tui.live.snapshot import AllocCounts, FeedState, JobRow, Snapshot
 from dtle_tui.model.stage import Stage
@@ -98,3 +100,23 @@ def test_alerter_reset_stops_a_pending_release() -> None:
     assert len(app.timers) == 1
     alerter.reset()
     assert app.timers[0].stopped
+
+
+def test_notify_is_off_by_default_and_set_by_flag_file_or_context(tmp_path) -> None:
+    from dtle_tui.config.settings import ConfigError, describe_settings, load_settings
+
+    env = {"HOME": str(tmp_path), "XDG_CONFIG_HOME": str(tmp_path / "config")}
+    assert load_settings([], env).notify is False
+    flagged = load_settings(["--notify"], env)
+    assert flagged.notify is True
+    assert ("notify", "True", "flag --notify") in describe_settings(flagged)
+    config = tmp_path / "config" / "dtle-tui" / "config.toml"
+    config.parent.mkdir(parents=True)
+    config.write_text('notify = true\n[contexts.quiet]\nnomad_addr = "http://127.0.0.1:4646"\nnotify = false\n')
+    from_file = load_settings([], env)
+    assert from_file.notify is True and from_file.sources["notify"].startswith("config file")
+    quiet = load_settings(["--context", "quiet"], env)
+    assert quiet.notify is False and quiet.sources["notify"] == "config context quiet"
+    config.write_text('notify = "yes"\n')
+    with pytest.raises(ConfigError, match="notify"):
+        load_settings([], env)
