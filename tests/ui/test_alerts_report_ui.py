@@ -158,3 +158,20 @@ async def test_a_context_switch_is_a_new_start_and_notify_is_per_context(tmp_pat
             touch_dest(staging, "job1", status="failed")
             await until(pilot, lambda: app.snapshot.row("job1").dest.failed == 1, "job1 failed")
             assert "]777;" not in "".join(terminal)[len(before):]
+
+
+async def test_on_a_quiet_cluster_jobs_crossing_the_threshold_together_make_one_summary(frozen_sim, make_settings,
+                                                                                       terminal):
+    # Nothing moves in the frozen cluster: no feed answers when the threshold passes, so this also needs the
+    # poller's own rebuild at the stall due time.
+    app = DtleApp(make_settings(frozen_sim, "--notify", "--stall-threshold", "2"))
+    async with app.run_test(size=(80, 24)) as pilot:
+        await open_jobs(pilot, frozen_sim)
+        await until(pilot, lambda: list(app.alerter.delivered), "an alert", timeout=20)
+        stalled = sorted(r.id for r in app.snapshot.rows if r.stalled)
+        assert len(stalled) > 3  # more than the burst: one summary
+        (summary,) = app.alerter.delivered
+        assert summary.kind == "summary" and summary.count == len(stalled) and summary.bell
+        assert f"{len(stalled)} stalled: " in summary.body
+        assert len(re.findall(r"\x1b\]777;notify;", "".join(terminal))) == 1 and bells(terminal) == 1
+        assert f"dtle: {len(stalled)} alerts" in toasts(app)

@@ -180,3 +180,27 @@ def test_summary_of_summaries_counts_every_alert() -> None:
     inner = summarize([alert("a"), alert("b")])
     outer = summarize([inner, alert("c", "dest_failed")])
     assert outer.count == 3 and outer.title == "dtle: 3 alerts"
+
+
+def test_the_stall_due_time_counts_only_jobs_that_can_stall() -> None:
+    # The poller rebuilds at RowBook.stall_due so a quiet cluster shows (and alerts) a stall on time; a job
+    # that cannot be marked STALLED (its src is down) must not hold a due time in the past.
+    from dtle_tui.live.snapshot import RowBook
+    from dtle_tui.model.gtid import GtidProgress, positions_from_kv
+    from tests.unit.test_snapshot_rows import alloc, cluster, rows_now
+
+    store, book = cluster(2), RowBook()
+    rows_now(book, store)
+    kv = [(f"dtle/job{i:03d}/Gtid", f"4f3c9b1e-5d1a-11ee-9b8d-0242ac120002:1-{100 + i}".encode(), 7) for i in range(2)]
+    positions = positions_from_kv(kv)
+    progress = {job: GtidProgress() for job in positions}
+    progress["job000"].feed(1000.0, 100)
+    progress["job001"].feed(1100.0, 101)
+    rows_now(book, store, positions, progress, now=1100.0, consul_changed=True)
+    assert book.stall_due == 1300.0
+    src = next(a for a in store.allocations_of("job000") if a.task_group == "src")
+    store.put_allocation(alloc(src.id, "job000", "src", status="failed", modify=50))
+    rows_now(book, store, positions, progress, now=1100.0)
+    # At job000's old due time every row is derived again: job000 cannot stall, so the next due is job001's.
+    rows = rows_now(book, store, positions, progress, now=1301.0)
+    assert not any(r.stalled for r in rows) and book.stall_due == 1400.0
