@@ -97,10 +97,14 @@ class Alerter:
         self._stop_timer()
 
     def on_snapshot(self, snapshot: Snapshot) -> list[Alert]:
-        alerts = self.watch.observe(snapshot)
-        if not alerts:
+        try:
+            alerts = self.watch.observe(snapshot)
+            if not alerts:
+                return []
+            return self._deliver(self.gate.offer(alerts, self.clock()))
+        except Exception:  # an alert is worth less than the console showing the cluster
+            log.exception("alerts: snapshot %s not compared", snapshot.generation)
             return []
-        return self._deliver(self.gate.offer(alerts, self.clock()))
 
     def release_held(self) -> list[Alert]:
         self._timer = None
