@@ -27,6 +27,7 @@ from dtle_tui.screens.jobs import JobsScreen
 
 if TYPE_CHECKING:
     from dtle_tui.live.startup import EarlyPoller
+    from dtle_tui.notify import Alerter
 
 log = logging.getLogger(__name__)
 
@@ -86,6 +87,7 @@ class DtleApp(App):
         self._early = early
         self._collector_held = collector_held  # cli.main turned the garbage collector off for start-up
         self._large_gc_thresholds = False
+        self.alerter: Optional[Alerter] = None
         if settings.theme in BUILTIN_THEMES:
             self.theme = settings.theme
 
@@ -101,6 +103,7 @@ class DtleApp(App):
             self.poller = self._poller_factory(self.settings, self._from_poller)
             self.poller.start()
         self.add_mode("jobs", JobsScreen)
+        self._sync_alerter()
 
     def get_default_screen(self) -> Screen:
         return JobsScreen()
@@ -136,6 +139,8 @@ class DtleApp(App):
             self.call_after_refresh(self.start_collector)
         self._fit_gc_thresholds(message.snapshot)
         self.snapshot = message.snapshot
+        if self.alerter is not None:
+            self.alerter.on_snapshot(message.snapshot)
         screen = self.screen
         # A modal on top hides the console: the screen below catches up when it resumes. A screen still
         # being mounted (the first snapshot can arrive first) shows app.snapshot when it resumes, too.
@@ -257,8 +262,23 @@ class DtleApp(App):
             self.screen.receive(self.snapshot)
         if settings.theme in BUILTIN_THEMES:
             self.theme = settings.theme
+        self._sync_alerter()
         self.poller.start()
         self.notify(f"Switched to context {name}: {settings.nomad.addr}", markup=False)
+
+    def _sync_alerter(self) -> None:
+        """Alerts only with --notify (config `notify`, per context): without it no Alerter exists, so
+        nothing of them is ever written to the terminal. A new cluster starts a new watch."""
+        if not self.settings.notify:
+            if self.alerter is not None:
+                self.alerter.reset()  # stops a release of held alerts still pending
+            self.alerter = None
+        elif self.alerter is None:
+            from dtle_tui.notify import Alerter
+
+            self.alerter = Alerter(self)
+        else:
+            self.alerter.reset()
 
     def get_system_commands(self, screen: Screen) -> Iterable[SystemCommand]:
         yield SystemCommand("Jobs", "Show the Jobs screen (1)", lambda: self.switch_to("jobs"))

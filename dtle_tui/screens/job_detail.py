@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import logging
 import time
 from typing import Optional
 
@@ -21,6 +23,8 @@ from dtle_tui.screens.job_actions import JobActionsMixin
 from dtle_tui.text import clock, fmt
 from dtle_tui.text.textsafe import safe_text
 from dtle_tui.widgets.keyed_table import KeyedTable, fill_column
+
+log = logging.getLogger(__name__)
 
 ALLOC_COLUMNS = [("id", "Alloc", 9), ("group", "Group", 6), ("node", "Node", 14), ("desired", "Desired", 8),
                  ("client", "Client", 9), ("restarts", "Restarts", 8), ("age", "Age", 6)]
@@ -120,6 +124,7 @@ class JobDetailScreen(JobActionsMixin, ConsoleScreen):
         Binding("s", "spec", "Spec", id="detail.spec"),
         Binding("l", "logs", "Logs", id="detail.logs"),
         Binding("c", "copy_gtid", "Copy Gtid", show=False, id="detail.copy"),
+        Binding("E", "incident_report", "Report", show=False, id="dtle.job_detail.report"),
         *[b for b in JobActionsMixin.ACTION_BINDINGS if b.key != "a"],
         Binding("tab", "focus_next", "Next pane", show=False),
     ]
@@ -212,6 +217,8 @@ class JobDetailScreen(JobActionsMixin, ConsoleScreen):
         yield SystemCommand("Logs of the selected allocation", "stdout / stderr (l)", self.action_logs)
         yield SystemCommand("Open the selected allocation", "Allocation detail (enter)", self.action_open_alloc)
         yield SystemCommand("Copy the Gtid set", "OSC 52 clipboard (c)", self.action_copy_gtid)
+        yield SystemCommand("Incident report", "Write this job's Markdown report for a ticket (E)",
+                            self.action_incident_report)
         yield SystemCommand("Back", "Back to Jobs (escape)", self.action_back)
         yield from self.action_commands()
 
@@ -243,3 +250,31 @@ class JobDetailScreen(JobActionsMixin, ConsoleScreen):
         from dtle_tui.screens.spec import SpecScreen
 
         self.app.push_screen(SpecScreen(self.job_id, detail.job.raw))
+
+    def action_incident_report(self) -> None:
+        """`E`: a Markdown report of this job under the state directory (it changes nothing on the
+        cluster, so read-only allows it); written off the UI thread, then the path is shown."""
+        from dtle_tui.ops.incident import ReportError, report_job
+
+        snapshot = self.snapshot
+        if snapshot is None:
+            self.flash("Nothing loaded yet: try again in a moment.", "warning")
+            return
+        progress = self.console.poller.progress(self.job_id) if self.console.poller else None
+        rate = progress.rate() if progress else None
+        advanced = progress.last_advanced_s(time.time()) if progress else None
+        settings, job_id = self.console.settings, self.job_id
+
+        async def write() -> None:
+            try:
+                path = await asyncio.to_thread(report_job, settings, snapshot, job_id, rate, advanced)
+            except ReportError as exc:
+                self.app.notify(f"Incident report: {exc}", severity="error", timeout=8, markup=False)
+            except Exception:  # a bug must not take the console down with it: the log has the traceback
+                log.exception("incident report of %s failed", job_id)
+                self.app.notify(f"Incident report failed; details in {settings.log_file}", severity="error",
+                                timeout=8, markup=False)
+            else:
+                self.app.notify(f"Incident report written: {path}", timeout=12, markup=False)
+
+        self.app.run_worker(write(), group="incident-report")
