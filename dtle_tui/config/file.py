@@ -41,6 +41,8 @@ TOP_LEVEL = {
     "stall_threshold": (_NUM, "stall_threshold_s"),
     "log_file": (str, "log_file"),
     "log_lines": (int, "log_lines"),
+    "dtle_api": (str, "dtle_api"),
+    "send_nomad_token_to_dtle": (bool, "dtle_api_nomad_token"),
 }
 CONTEXT_KEYS = {
     "nomad_addr": (str, "nomad.addr"),
@@ -59,6 +61,8 @@ CONTEXT_KEYS = {
     "color": (str, "context_color"),
     "description": (str, None),
     "consul_ssl": (bool, "consul.ssl"),
+    "dtle_api": (str, "dtle_api"),
+    "send_nomad_token_to_dtle": (bool, "dtle_api_nomad_token"),
 }
 for _svc in ("nomad", "consul"):
     CONTEXT_KEYS.update(
