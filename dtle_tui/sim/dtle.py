@@ -125,6 +125,7 @@ class DtleDriver:
             delay = 3.0
         else:
             delay = self.full_copy_seconds.get(job_id) or self.state.rng.uniform(60.0, 240.0)
+            self.full_copy_seconds[job_id] = delay  # the dtle API's rows and ETA advance over it
         self.state.after(delay if not self.state.frozen or delay > 3.0 else 0.0, lambda: self.go_incr(alloc))
 
     def new_replication(self, job_id: str) -> Replication:
