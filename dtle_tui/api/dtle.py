@@ -15,6 +15,7 @@ TLS and timeouts are Nomad's settings. The Nomad token goes to a node's Nomad ag
 
 from __future__ import annotations
 
+import asyncio
 import ssl
 import time
 from dataclasses import dataclass
@@ -84,6 +85,7 @@ class DtleClient:
         self._agents = httpx.AsyncClient(headers=agent_headers, verify=verify, timeout=httpx.Timeout(self.timeout),
                                          follow_redirects=False, trust_env=False)
         self._nodes: dict[str, tuple[float, Target]] = {}  # node ID -> (looked up at, target)
+        self._locks: dict[str, asyncio.Lock] = {}
 
     # ---- where -------------------------------------------------------------------------------------
     async def target(self, node_id: str) -> Target:
@@ -91,9 +93,14 @@ class DtleClient:
         if not self.nodes_mode:
             assert self.url is not None
             return Target(self.url)
-        held = self._nodes.get(node_id)
-        if held is not None and time.monotonic() - held[0] < NODE_CACHE_S:
-            return held[1]
+        lock = self._locks.setdefault(node_id, asyncio.Lock())
+        async with lock:  # the tasks of one node wait for one lookup instead of each making its own
+            held = self._nodes.get(node_id)
+            if held is not None and time.monotonic() - held[0] < NODE_CACHE_S:
+                return held[1]
+            return await self._look_up(node_id)
+
+    async def _look_up(self, node_id: str) -> Target:
         node = await self.nomad.node(node_id)
         http_addr = node_http_addr(node)
         if not http_addr:

@@ -20,6 +20,7 @@ from dtle_tui.model.wire import ParseError, as_int, as_str
 # Below this the timestamp is seconds (the Kafka dest), above it nanoseconds (MySQL src and dest), §1.4.
 _NS_TIMESTAMP_FROM = 10**14
 _GO_DURATION = re.compile(r"^(?:(\d+)h)?(?:(\d+)m)?(?:(\d+(?:\.\d+)?)s)?$")
+FROZEN_AFTER_S = 20.0  # delay and Gtid unchanged this long (dtle resets an idle delay every 15 s): frozen
 FULL_BACKLOG_CAP = 16  # the dest's fullBytesQueue (§2.2): a dest backlog `n/16` is the full copy
 
 
@@ -150,6 +151,10 @@ class JobProgress:
     gtid_set: str = ""
     notes: tuple[str, ...] = ()  # what a figure is when it is not what it looks like
     errors: tuple[str, ...] = ()  # one line per task that could not be read
+
+    @property
+    def delay_frozen(self) -> bool:
+        return self.delay_frozen_s >= FROZEN_AFTER_S
 
     @property
     def over_100(self) -> bool:
