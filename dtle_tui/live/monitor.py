@@ -184,8 +184,7 @@ class DtleMonitor:
         now = time.time()
         task.still_since = frozen_since(task.previous, monitor, task.still_since, task.previous_at)
         task.previous, task.previous_at = monitor, now
-        frozen_for = now - task.still_since if task.still_since is not None else 0.0
-        task.reading = TaskReading(task.task, monitor, None, now, frozen_for)
+        task.reading = TaskReading(task.task, monitor, None, now, task.still_since)
 
     def _publish(self, job_id: str) -> None:
         readings = [t for t in self._tasks.values() if t.job_id == job_id and t.reading is not None]
@@ -195,7 +194,7 @@ class DtleMonitor:
         dest_ids = {a.id for a in allocs if a.task_group.lower() not in ("src", "source")}
         src = next((t.reading for t in readings if t.alloc_id not in dest_ids), None)
         dest = next((t.reading for t in readings if t.alloc_id in dest_ids), None)
-        progress = job_progress(self.stage_of(job_id), src, dest, self.kafka_of(job_id))
+        progress = job_progress(self.stage_of(job_id), src, dest, self.kafka_of(job_id), time.time())
         if self._view.get(job_id) != progress:
             view = dict(self._view)
             view[job_id] = progress

@@ -128,7 +128,7 @@ class TaskReading:
     monitor: Optional[TaskMonitor] = None
     error: Optional[str] = None
     at: float = 0.0  # time.time() of the last answer or failure
-    frozen_for_s: float = 0.0  # how long delay and Gtid have stayed the same while the delay is above 0
+    still_since: Optional[float] = None  # since when delay (above 0) and Gtid have stayed the same
 
 
 @dataclass(frozen=True)
@@ -144,7 +144,7 @@ class JobProgress:
     eta_text: str = ""
     eta_s: Optional[float] = None
     delay_s: Optional[int] = None
-    delay_frozen_s: float = 0.0  # > 0: the delay has not changed while the Gtid stood still this long
+    delay_frozen_since: Optional[float] = None  # the delay has not changed, nor the Gtid, since then
     backlog: Optional[tuple[int, int]] = None
     file: str = ""
     position: int = 0
@@ -154,7 +154,7 @@ class JobProgress:
 
     @property
     def delay_frozen(self) -> bool:
-        return self.delay_frozen_s >= FROZEN_AFTER_S
+        return self.delay_frozen_since is not None
 
     @property
     def over_100(self) -> bool:
@@ -172,7 +172,7 @@ def _phase(stage_label: str, dest: Optional[TaskMonitor]) -> str:
 
 
 def job_progress(stage_label: str, src: Optional[TaskReading], dest: Optional[TaskReading],
-                 kafka_dest: bool = False) -> JobProgress:
+                 kafka_dest: bool = False, now: float = 0.0) -> JobProgress:
     """Combine the two tasks' readings. `stage_label` is Nomad's stage ("full", "incr", other: unknown),
     which is reliable where dtle's `stage` text is not (§2.5); `kafka_dest` comes from the job spec."""
     s = src.monitor if src is not None else None
@@ -184,11 +184,13 @@ def job_progress(stage_label: str, src: Optional[TaskReading], dest: Optional[Ta
     out: dict[str, Any] = {}
     # Delay: the larger of src and dest (§2.3), shown in the incremental only (0 during the full copy).
     delays = [m.delay_s for m in (s, d) if m is not None and m.delay_s is not None]
-    frozen = max([r.frozen_for_s for r in (src, dest) if r is not None and r.monitor is not None] or [0.0])
+    # Frozen once delay and Gtid have stood still FROZEN_AFTER_S (dtle resets an idle delay every 15 s).
+    stills = [r.still_since for r in (src, dest) if r is not None and r.monitor is not None and r.still_since]
+    frozen = min(stills) if stills and now - min(stills) >= FROZEN_AFTER_S else None
     if phase != "full" and delays:
         out["delay_s"] = max(delays)
-        if frozen > 0 and out["delay_s"] > 0:
-            out["delay_frozen_s"] = frozen
+        if frozen is not None and out["delay_s"] > 0:
+            out["delay_frozen_since"] = frozen
         if out["delay_s"] < 0:
             notes.append("negative delay: the dtle host's clock is behind the source MySQL's")
     applied = d if d is not None and (d.file or d.gtid_set) else None

@@ -20,6 +20,7 @@ from dtle_tui.screens.base import ConsoleScreen
 from dtle_tui.screens.job_actions import JobActionsMixin
 from dtle_tui.text import clock, fmt
 from dtle_tui.text.textsafe import safe_text
+from dtle_tui.widgets.dtle_progress import DtleProgressPanel
 from dtle_tui.widgets.keyed_table import KeyedTable, fill_column
 
 ALLOC_COLUMNS = [("id", "Alloc", 9), ("group", "Group", 6), ("node", "Node", 14), ("desired", "Desired", 8),
@@ -135,6 +136,7 @@ class JobDetailScreen(JobActionsMixin, ConsoleScreen):
             with Horizontal(id="rate-row"):
                 yield Static("Gtid rate ", id="rate-label", markup=False)
                 yield Sparkline([], id="rate-spark")
+            yield DtleProgressPanel(id="dtle-progress")
             yield Static("Allocations", classes="section")
             yield KeyedTable(id="allocs", openable=True)
             yield Static("Events of the selected allocation, newest first", classes="section", id="events-title")
@@ -170,6 +172,8 @@ class JobDetailScreen(JobActionsMixin, ConsoleScreen):
         self.query_one("#rate-row").display = len(history) > 1
         if history and list(spark.data or []) != history:
             spark.data = history
+        running = any(a.client_status == "running" for a in detail.allocations)
+        self.query_one(DtleProgressPanel).show(snapshot.dtle.get(self.job_id), snapshot.dtle_api, running)
         now = clock.now()
         self.allocs_table.sync([(a.id, alloc_cells(a, now)) for a in detail.allocations])
         self._show_events(detail)
