@@ -207,7 +207,8 @@ def job_progress(stage_label: str, src: Optional[TaskReading], dest: Optional[Ta
             if source.progress > 100.0:
                 notes.append("over 100 %: the row total is InnoDB's table_rows estimate, which was low")
             if which == "src":
-                notes.append("from src (dest not readable): rows sent, not rows applied")
+                why = "dest not readable" if dest is not None else "no running dest"
+                notes.append(f"from src ({why}): rows sent, not rows applied")
             if not source.read_rows and source.progress == 0.0:
                 notes.append("no row estimate (SkipCreateDbTable, or an incremental-only job)")
     if d is not None and d.backlog is not None:
