@@ -75,8 +75,9 @@ class JobFigures:
 class DtleNode:
     """The dtle API and the client agent of one node; `nomad_addr` is its dtle plugin config's."""
 
-    def __init__(self, cluster, node: Node, faults: Faults, log: RequestLog) -> None:
+    def __init__(self, cluster, node: Node, faults: Faults, log: RequestLog, lost: set) -> None:
         self.cluster = cluster
+        self.lost = lost
         self.node = node
         self.nomad_addr = ""  # set once the agent listens: its HTTPAddr, the configuration that works
         self.dtle = SimServer("dtle", self, faults, log, self.fault_body, host=node.address)
@@ -161,6 +162,8 @@ class DtleNode:
     def local(self, alloc: Alloc | None, alloc_id: str, task: str) -> Response:
         """The answer of GetTaskStatistics on this node (caller holds the state lock)."""
         run = alloc.task_states.get(task) if alloc is not None and alloc.node is self.node else None
+        if (alloc_id, task) in self.lost:
+            run = None  # Nomad says running, dtle's registry has no such task (a restart under way, §1.5)
         if run is None or run.state != "running" or alloc is None or alloc.terminal:
             return _error(f"can not find the task. allocation_id={alloc_id} task_name={task}")
         status = self.figures(alloc, task, run)
@@ -254,7 +257,8 @@ class DtleApis:
 
     def __init__(self, cluster, log: RequestLog) -> None:
         self.faults = Faults()  # shared by every node's dtle API
-        self.nodes = [DtleNode(cluster, node, self.faults, log) for node in cluster.state.nodes]
+        self.lost: set = set()  # (allocation ID, task) every dtle answers "can not find the task" for
+        self.nodes = [DtleNode(cluster, node, self.faults, log, self.lost) for node in cluster.state.nodes]
         # One knob set for all: `down` closes (and re-opens) every listening node's dtle API.
         self.faults.on_down_change(self._set_down)
 
