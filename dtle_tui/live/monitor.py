@@ -50,7 +50,7 @@ class _Task:
     previous: Optional[TaskMonitor] = None
     previous_at: float = 0.0
     still_since: Optional[float] = None
-    due: float = 0.0  # monotonic
+    done_at: Optional[float] = None  # monotonic, when the last answer or failure came
     failures: int = 0
     busy: bool = False
 
@@ -141,7 +141,7 @@ class DtleMonitor:
             task = self._tasks.get(key)
             if task is None:
                 task = self._tasks[key] = _Task(job_id, alloc.id, alloc.node_id, key[1])
-            if task.busy or now < task.due:
+            if task.busy or now < self._due(task, detail):
                 continue
             task.busy = True
             asyncio.ensure_future(self._ask(task, detail))
@@ -152,8 +152,18 @@ class DtleMonitor:
                 del self._seen[job_id]
             self._view = {j: p for j, p in self._view.items() if j not in stale}
 
-    async def _ask(self, task: _Task, detail: bool) -> None:
+    @staticmethod
+    def _due(task: _Task, detail: bool) -> float:
+        """When to ask again: the interval of where it is shown now (a row's task opened in Job detail is
+        asked at the detail's pace at once), doubled per failure in a row up to BACKOFF_CAP_S."""
+        if task.done_at is None:
+            return 0.0
         interval = DETAIL_S if detail else ROWS_S
+        if task.failures:
+            interval = min(BACKOFF_CAP_S, interval * 2 ** task.failures)
+        return task.done_at + interval
+
+    async def _ask(self, task: _Task, detail: bool) -> None:
         try:
             if detail:
                 monitor = await self._fetch(task)
@@ -162,18 +172,17 @@ class DtleMonitor:
                     monitor = await self._fetch(task)
             self._got(task, monitor)
             task.failures = 0
-            task.due = time.monotonic() + interval
         except (ApiError, Exception) as exc:  # noqa: B014 - one line on the panel whatever it is
             if not isinstance(exc, ApiError):
                 log.exception("dtle monitor of %s %s failed", task.alloc_id, task.task)
             task.failures += 1
             message = exc.one_line() if isinstance(exc, ApiError) else f"internal error: {type(exc).__name__}"
             task.reading = TaskReading(task.task, None, _one_line(message), time.time())
-            task.due = time.monotonic() + min(BACKOFF_CAP_S, interval * 2 ** task.failures)
             if self.client.nodes_mode:
                 self.client.forget(task.node_id)  # the node may have moved or restarted: look it up again
         finally:
             task.busy = False
+            task.done_at = time.monotonic()
             self._publish(task.job_id)
 
     async def _fetch(self, task: _Task) -> TaskMonitor:
