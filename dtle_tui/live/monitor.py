@@ -23,6 +23,7 @@ from dtle_tui.api.dtle import DtleClient
 from dtle_tui.api.errors import ApiError, redact
 from dtle_tui.model.allocations import Allocation
 from dtle_tui.model.monitor import JobProgress, TaskMonitor, TaskReading, frozen_since, job_progress
+from dtle_tui.text import fmt
 from dtle_tui.text.textsafe import safe_text, truncate
 
 if TYPE_CHECKING:
@@ -177,7 +178,11 @@ class DtleMonitor:
                 log.exception("dtle monitor of %s %s failed", task.alloc_id, task.task)
             task.failures += 1
             message = exc.one_line() if isinstance(exc, ApiError) else f"internal error: {type(exc).__name__}"
-            task.reading = TaskReading(task.task, None, _one_line(message), time.time())
+            # The last good figures stay, said to be old: a blip must not blank the panel.
+            kept = task.reading.monitor if task.reading is not None else None
+            if kept is not None:
+                message += f" (figures of {fmt.hms(task.previous_at)} kept)"
+            task.reading = TaskReading(task.task, kept, _one_line(message), time.time(), task.still_since)
             if self.client.nodes_mode:
                 self.client.forget(task.node_id)  # the node may have moved or restarted: look it up again
         finally:

@@ -199,7 +199,12 @@ def job_progress(stage_label: str, src: Optional[TaskReading], dest: Optional[Ta
     if kafka:
         return JobProgress(phase=phase, kafka=True, notes=tuple(notes), errors=errors, **out)
     if phase == "full" or phase == "":
-        source, which = (d, "dest") if d is not None and d.progress is not None else (s, "src")
+        # The dest is exact in rows; the src stands in when the dest has no figures, or only old ones
+        # (kept through a failure) while the src's are fresh.
+        dest_ok = d is not None and d.progress is not None
+        src_fresh = s is not None and s.progress is not None and src is not None and not src.error
+        use_src = not dest_ok or (dest is not None and dest.error is not None and src_fresh)
+        source, which = (s, "src") if use_src else (d, "dest")
         if source is not None and source.progress is not None:
             out.update(percent=source.progress, percent_from=which, eta_text=source.eta_text, eta_s=source.eta_s)
             if source.read_rows or source.exec_rows:

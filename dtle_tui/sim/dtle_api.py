@@ -180,9 +180,10 @@ class DtleNode:
         dest_start = (dest.task_states["dest"].started_at if dest else None) or run.started_at or now
         incr = rep is not None and rep.since is not None
         incr_only = bool(alloc.job["TaskGroups"][0]["Tasks"][0].get("Config", {}).get("Gtid"))
-        full_s = self.driver.full_copy_seconds.get(job_id) or 120.0
+        # The rows reach the real count when the driver moves the job to incremental.
+        ends = self.driver.full_copy_ends.get(job_id) or dest_start + 120 * S
         elapsed_full = max(0.0, (now - dest_start) / S)
-        frac = 1.0 if incr else min(1.0, elapsed_full / full_s)
+        frac = 1.0 if incr else min(1.0, elapsed_full / max(1.0, (ends - dest_start) / S))
         rows = 0 if incr_only else int(f.actual * frac)
         stalled = rep is not None and rep.stalled
         tick = (now // S) // 3  # moves every 3 s: the delay and queues jitter a little

@@ -175,6 +175,7 @@ class Scenario:
                 driver.put(job_id, "Gtid", "")  # a full+incr job writes "" right after it starts (dtle.md §3)
                 # Kept: the dtle API's rows and ETA advance to the end of this full copy (sim/dtle_api.py).
                 full_s = driver.full_copy_seconds[job_id] = self.rng.uniform(60.0, 240.0)
+                driver.full_copy_ends[job_id] = now + int(full_s * S)
                 st.after(full_s, lambda a=allocs["dest"]: driver.go_incr(a))
                 continue
             if plan == "incr-multi":

@@ -94,6 +94,8 @@ async def test_failures_are_one_line_on_the_panel_only(sim, make_settings, monke
                 await until(pilot, lambda: "(src)" in panel(app) and "dest not readable" in panel(app), "src fallback")
             line = next(line for line in panel(app).splitlines() if text in line)
             assert line.strip().startswith(("dest:", "src:"))
+            if fault != "lost":  # the last good figures stay on the panel, said to be old
+                assert "full copy" in panel(app) and re.search(r"\(figures of \d\d:\d\d:\d\d kept\)", line)
             assert "dtle" not in status_line(app) and app.snapshot.nomad.error is None
             assert app.screen.query_one("#allocs").row_count == len(app.snapshot.detail.allocations)
         finally:

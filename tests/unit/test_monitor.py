@@ -167,3 +167,12 @@ def test_dtle_plugin_config_from_agent_self():
                                                            "Name": "raw_exec"}]}}).found
     assert not dtle_plugin_config("garbage").found
     assert host_of("127.0.3.21:4646") == "127.0.3.21" and host_of("[::1]:4646") == "::1"
+
+
+def test_kept_dest_figures_give_way_to_fresh_src_ones():
+    kept = TaskReading("dest", TaskMonitor(progress_text="50.0", exec_rows=50, read_rows=100), "timed out", 0.0)
+    src = reading("src", progress_text="52.0", exec_rows=52, read_rows=100)
+    p = job_progress("full", src, kept)
+    assert p.percent_from == "src" and p.errors == ("dest: timed out",)
+    alone = job_progress("full", None, kept)  # nothing fresher: the dest's last figures, with the error
+    assert alone.percent == 50.0 and alone.percent_from == "dest" and alone.errors == ("dest: timed out",)
