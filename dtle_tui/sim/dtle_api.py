@@ -80,6 +80,7 @@ class DtleNode:
         self.lost = lost
         self.node = node
         self.nomad_addr = ""  # set once the agent listens: its HTTPAddr, the configuration that works
+        self.tokens_seen: list = []  # the X-Nomad-Token of each request to this dtle API (None: none sent)
         self.dtle = SimServer("dtle", self, faults, log, self.fault_body, host=node.address)
         self.agent = SimServer("nomad-client", self.agent_app, Faults(), log,
                                cluster._nomad_api.fault_body, host=node.address)
@@ -110,6 +111,9 @@ class DtleNode:
     # ---- the client agent ----------------------------------------------------------------------------
     def agent_app(self, request: Request) -> Response:
         if request.path == "/v1/agent/self":
+            denied = self.cluster._nomad_api._acl(request)  # agent:read under ACLs, as the servers' own
+            if denied is not None:
+                return denied
             body = self.cluster.agent_self()
             config = dict(body["config"], NodeName=self.node.name)
             config["Plugins"] = [
@@ -124,6 +128,7 @@ class DtleNode:
 
     # ---- the dtle API --------------------------------------------------------------------------------
     def __call__(self, request: Request) -> Response:
+        self.tokens_seen.append(request.headers.get("X-Nomad-Token"))  # dtle wants none (§1.1): tests check
         if request.path != "/v2/monitor/task" or request.method != "GET":
             return _error("Not Found", 404)
         alloc_id, task = request.arg("allocation_id", ""), request.arg("task_name", "")

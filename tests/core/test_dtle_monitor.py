@@ -199,3 +199,75 @@ def test_rows_in_view_are_asked_once_per_interval_and_at_most_four_at_once(sim, 
     asked = [q for s, _m, _p, q in sim.requests.entries() if s == "dtle"]
     assert len(asked) == len(set(asked))
     assert snap.dtle["users-stalled"].delay_s and snap.dtle["events-kafka"].kafka
+
+
+# ---- tokens and TLS ------------------------------------------------------------------------------------
+
+ACL = "2f1c6a3e-8a41-4f3b-9d55-1c0e4e9b7a10"
+
+
+def test_the_nomad_token_goes_to_the_agents_never_to_dtle_unless_configured(make_settings, tmp_path):
+    from dtle_tui.sim import SimCluster
+
+    with SimCluster(dialect="1.1", seed=1, acl_token=ACL) as sim:
+        dest = running(sim, "job1", "dest")
+        api = sim.dtle_node_at(dest.node.address)
+        settings = make_settings(sim, "--dtle-api", "nodes", env={"NOMAD_TOKEN": ACL})
+
+        async def ask(client: DtleClient):
+            return await client.monitor_task(await client.target(dest.node.id), dest.id, "dest")
+
+        assert run(with_client(settings, ask)).delay_s is not None
+        assert api.tokens_seen == [None]  # agent/self took the token (ACL on), dtle got none
+        cfg = tmp_path / "config" / "dtle-tui"
+        cfg.mkdir(parents=True)
+        (cfg / "config.toml").write_text("send_nomad_token_to_dtle = true\n")
+        run(with_client(make_settings(sim, "--dtle-api", "nodes", env={"NOMAD_TOKEN": ACL}), ask))
+        assert api.tokens_seen == [None, ACL]
+        api.agent.faults.status = 403  # a token without agent:read: dtle's defaults stand in
+        target = run(with_client(settings, lambda c: c.target(dest.node.id)))
+        assert target.nomad_http_address == "127.0.0.1:4646" and target.base.endswith(":8190")
+
+
+def test_https_url_uses_nomads_tls_settings(make_settings, tmp_path, sim):
+    import ssl
+    import threading
+    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+    import trustme
+
+    from tests.conftest import FIXTURES
+
+    body = (FIXTURES / "reference" / "dtle_v2_monitor_task_response_docs.json").read_bytes()
+
+    class Handler(BaseHTTPRequestHandler):
+        def log_message(self, *args):
+            pass
+
+        def do_GET(self):
+            self.send_response(200)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+    ca = trustme.CA()
+    ca_pem = tmp_path / "ca.pem"
+    ca.cert_pem.write_to_path(str(ca_pem))
+    ctx = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    ca.issue_cert("127.0.0.1").configure_cert(ctx)
+    httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    httpd.socket = ctx.wrap_socket(httpd.socket, server_side=True)
+    threading.Thread(target=httpd.serve_forever, args=(0.05,), daemon=True).start()
+    url = f"https://127.0.0.1:{httpd.server_port}"
+    try:
+        trusted = make_settings(sim, "--dtle-api", url, env={"NOMAD_CACERT": str(ca_pem)})
+        m = run(with_client(trusted, lambda c: c.monitor_task(Target(url), "a" * 36, "src")))
+        assert m.backlog == (0, 128)
+        untrusted = make_settings(sim, "--dtle-api", url, "--timeout", "2")
+        with pytest.raises(ApiError) as info:
+            run(with_client(untrusted, lambda c: c.monitor_task(Target(url), "a" * 36, "src")))
+        assert info.value.kind is ErrorKind.TLS and "certificate verify failed" in info.value.one_line()
+    finally:
+        httpd.shutdown()
+        httpd.server_close()
