@@ -196,6 +196,11 @@ def job_progress(stage_label: str, src: Optional[TaskReading], dest: Optional[Ta
     applied = d if d is not None and (d.file or d.gtid_set) else None
     if applied is not None:
         out.update(file=applied.file, position=applied.position, gtid_set=applied.gtid_set)
+    for name, m in (("dest", d), ("src", s)):
+        if m is not None and m.stage == "TODO":  # dtle 4.22.11+ answers dummy zeros (§1.1)
+            notes.append(f"{name}: dtle 4.x does not implement /v2/monitor/task (its figures are zeros)")
+        elif m is not None and not m.has_runner:
+            notes.append(f"{name}: dtle holds no runner for this task (it started while the job was paused)")
     if kafka:
         return JobProgress(phase=phase, kafka=True, notes=tuple(notes), errors=errors, **out)
     if phase == "full" or phase == "":

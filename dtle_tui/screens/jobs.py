@@ -158,8 +158,8 @@ class JobsScreen(JobActionsMixin, ConsoleScreen):
         self.query_one("#filter", Input).display = False
         self._apply_columns()
         self.table.focus()
-        if self.console.settings.dtle_api:  # scrolling changes the rows in view without a snapshot
-            self.set_interval(2.0, self._report_rows_in_view)
+        # Scrolling changes the rows in view without a snapshot (asks nothing while the column is off).
+        self.set_interval(2.0, self._report_rows_in_view)
 
     def fit_columns(self, width: int) -> None:
         self._apply_columns()
@@ -233,7 +233,10 @@ class JobsScreen(JobActionsMixin, ConsoleScreen):
         super().show_snapshot(snapshot)
         rows = self.visible_rows(snapshot)
         self.table.set_rows(rows)
-        if self.console.settings.dtle_api:
+        wanted = bool(self.console.settings.dtle_api) and (self.size.width or self.app.size.width) >= DTLE_FROM
+        if wanted != ("dtle" in self.columns):
+            self._apply_columns()  # another context, with or without dtle's API
+        if snapshot.dtle_api:
             self.call_after_refresh(self._report_rows_in_view)
         empty = self.query_one("#jobs-empty", Static)
         if rows:

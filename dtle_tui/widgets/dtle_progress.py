@@ -72,11 +72,12 @@ def panel_text(p: Optional[JobProgress], setting: str, running: bool) -> Text:
         out.append("full copy ", style="cyan")
         out.append(_pct(p.percent), style="bold yellow" if p.over_100 else "bold")
         out.append(f" ({p.percent_from})", style="dim")
-        if p.rows_estimated:
-            out.append(f"  rows {fmt.count(p.rows_done)} of ≈{fmt.count(p.rows_estimated)}")
         out.append(f"  ETA {_eta(p)}")
         if p.backlog is not None:
             out.append(f"  backlog {p.backlog[0]}/{p.backlog[1]}")
+        if p.rows_estimated:
+            out.append(f"\n  rows {fmt.count(p.rows_done)} of ≈{fmt.count(p.rows_estimated)}")
+            out.append(" (total: InnoDB's table_rows estimate)", style="dim")
     elif p.delay_s is not None or p.kafka or p.phase == "incr":
         out.append("incremental " if not p.kafka else "kafka ", style="green")
         if p.delay_s is not None:

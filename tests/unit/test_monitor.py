@@ -176,3 +176,11 @@ def test_kept_dest_figures_give_way_to_fresh_src_ones():
     assert p.percent_from == "src" and p.errors == ("dest: timed out",)
     alone = job_progress("full", None, kept)  # nothing fresher: the dest's last figures, with the error
     assert alone.percent == 50.0 and alone.percent_from == "dest" and alone.errors == ("dest: timed out",)
+
+
+def test_dtle4_dummy_answers_and_a_task_without_runner_are_said_for_what_they_are():
+    dummy = reading("dest", stage="TODO", progress_text="0.0")
+    assert any("dtle 4.x" in n for n in job_progress("full", None, dummy).notes)
+    nil = TaskReading("dest", parse_task_monitor(json.loads(NIL_RUNNER)), None, 0.0)
+    p = job_progress("incr", None, nil)
+    assert p.delay_s is None and any("no runner" in n and "paused" in n for n in p.notes)
