@@ -87,6 +87,7 @@ class DtleMonitor:
         self.row_jobs: tuple[str, ...] = ()
         self._tasks: dict[tuple[str, str], _Task] = {}  # (allocation ID, task) -> _Task
         self._seen: dict[str, float] = {}  # job ID -> last time it was on screen (monotonic)
+        self._on_screen: set = set()  # the jobs on screen at the last schedule
         self._view: Mapping[str, JobProgress] = {}
         self._wake = asyncio.Event()
         self._rows_gate = asyncio.Semaphore(ROWS_CONCURRENCY)
@@ -126,6 +127,7 @@ class DtleMonitor:
         jobs = ([(self.detail_job, True)] if self.detail_job else []) + \
             [(j, False) for j in self.row_jobs if j != self.detail_job]
         now = time.monotonic()
+        self._on_screen = {job_id for job_id, _ in jobs}
         for job_id, detail in jobs:
             self._seen[job_id] = now
             allocs, full = self.allocations_of(job_id, detail)
@@ -136,7 +138,11 @@ class DtleMonitor:
     def _schedule(self) -> None:
         wanted = self._wanted()
         now = time.monotonic()
-        for key in [k for k, t in self._tasks.items() if k not in wanted and not t.busy]:
+        # A task is dropped when its job, on screen, no longer runs it (a new allocation), or when its job has
+        # been off screen for FORGET_S: a row scrolled out and back in is not asked again before it is due.
+        on_screen = self._on_screen
+        for key in [k for k, t in self._tasks.items() if k not in wanted and not t.busy
+                    and (t.job_id in on_screen or t.job_id not in self._seen)]:
             del self._tasks[key]
         for key, (job_id, alloc, detail) in wanted.items():
             task = self._tasks.get(key)

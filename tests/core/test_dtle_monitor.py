@@ -271,3 +271,28 @@ def test_https_url_uses_nomads_tls_settings(make_settings, tmp_path, sim):
     finally:
         httpd.shutdown()
         httpd.server_close()
+
+
+def test_a_row_scrolled_out_and_back_is_not_asked_before_its_interval(sim, make_settings):
+    settings = make_settings(sim, "--dtle-api", "nodes")
+    snaps = []
+    poller = Poller(settings, snaps.append)
+    poller.start()
+    try:
+        deadline = time.monotonic() + 15
+        while time.monotonic() < deadline and not (snaps and snaps[-1].rows):
+            time.sleep(0.05)
+        poller.watch_dtle_rows(("job1",))
+        while time.monotonic() < deadline and "job1" not in snaps[-1].dtle:
+            time.sleep(0.05)
+        asked = sim.request_count("dtle")
+        assert asked == 2  # src and dest
+        poller.watch_dtle_rows(("job10",))  # scrolled away, then back
+        while time.monotonic() < deadline and "job10" not in snaps[-1].dtle:
+            time.sleep(0.05)
+        poller.watch_dtle_rows(("job1", "mig-[b]ops"))  # back, with a new row: its answer shows a round ran
+        while time.monotonic() < deadline and "mig-[b]ops" not in snaps[-1].dtle:
+            time.sleep(0.05)
+        assert sim.request_count("dtle") == asked + 4  # job10's and mig-[b]ops' tasks; job1 waits for its 15 s
+    finally:
+        poller.stop()
