@@ -160,6 +160,32 @@ class JobProgress:
     def over_100(self) -> bool:
         return self.percent is not None and self.percent > 100.0
 
+    def markdown(self) -> str:
+        """A Markdown table of the figures, for the incident report (ops/incident.py renders `markdown()`)."""
+        def cell(value: object) -> str:
+            return " ".join(str(value).split()).replace("\\", "\\\\").replace("|", "\\|").replace("`", "\\`")
+
+        rows = [("stage (dtle's view)", {"full": "full copy", "incr": "incremental"}.get(self.phase, "unknown"))]
+        if self.kafka:
+            rows.append(("destination", "Kafka (no percentage, ETA nor backlog)"))
+        if self.percent is not None:
+            rows.append(("full copy", f"{self.percent:.1f} % (from {self.percent_from})"))
+        if self.rows_estimated:
+            rows.append(("rows", f"{self.rows_done} of about {self.rows_estimated} (InnoDB table_rows estimate)"))
+        if self.eta_text:
+            rows.append(("ETA (dtle's estimate)", self.eta_text))
+        if self.delay_s is not None:
+            frozen = " (frozen: unchanged while the Gtid stood still)" if self.delay_frozen else ""
+            rows.append(("delay", f"{self.delay_s} s{frozen}"))
+        if self.backlog is not None:
+            rows.append(("backlog", f"{self.backlog[0]}/{self.backlog[1]}"))
+        if self.file:
+            rows.append(("applied position", f"{self.file}:{self.position}"))
+        if self.gtid_set:
+            rows.append(("applied Gtid set", self.gtid_set))
+        rows += [("note", n) for n in self.notes] + [("error", e) for e in self.errors]
+        return "\n".join(["| Figure | Value |", "|---|---|"] + [f"| {cell(k)} | {cell(v)} |" for k, v in rows])
+
 
 def _phase(stage_label: str, dest: Optional[TaskMonitor]) -> str:
     if stage_label in ("full", "incr"):

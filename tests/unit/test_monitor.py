@@ -184,3 +184,16 @@ def test_dtle4_dummy_answers_and_a_task_without_runner_are_said_for_what_they_ar
     nil = TaskReading("dest", parse_task_monitor(json.loads(NIL_RUNNER)), None, 0.0)
     p = job_progress("incr", None, nil)
     assert p.delay_s is None and any("no runner" in n and "paused" in n for n in p.notes)
+
+
+def test_markdown_for_the_incident_report_escapes_the_wire():
+    dest = reading("dest", progress_text="104.2", exec_rows=1042, read_rows=1000, eta_text="0s",
+                   backlog_text="3/16", file="mysql|bin.000001", position=9)
+    text = job_progress("full", None, dest).markdown()
+    lines = text.splitlines()
+    assert lines[:2] == ["| Figure | Value |", "|---|---|"]
+    assert "| full copy | 104.2 % (from dest) |" in lines
+    assert "| rows | 1042 of about 1000 (InnoDB table_rows estimate) |" in lines
+    assert "| applied position | mysql\\|bin.000001:9 |" in lines
+    assert any(line.startswith("| note | over 100 %") for line in lines)
+    assert all(line.count("|") - line.count("\\|") == 3 for line in lines)
