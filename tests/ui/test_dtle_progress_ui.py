@@ -67,7 +67,7 @@ async def test_stalled_delay_is_marked_frozen(sim, make_settings, monkeypatch):
     app = DtleApp(make_settings(sim, "--dtle-api", "nodes"))
     async with app.run_test(size=(160, 40)) as pilot:
         await open_detail(pilot, "users-stalled")
-        await until(pilot, lambda: "FROZEN" in panel(app) and "Gtid not moving" in panel(app), "FROZEN", timeout=8)
+        await until(pilot, lambda: "FROZEN" in panel(app) and "Gtid not moving" in panel(app), "FROZEN", timeout=20)
         await pilot.press("escape")
         await open_detail(pilot, "job1")  # a moving job's delay is never frozen
         await until(pilot, lambda: "incremental delay" in panel(app), "job1's delay")
