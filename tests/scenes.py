@@ -154,6 +154,17 @@ async def filtered(pilot) -> None:
     await pilot.pause(0.3)
 
 
+async def dtle_progress(pilot) -> None:
+    """Job detail of a job in its full copy, with dtle's figures (the app started with --dtle-api nodes)."""
+    await loaded(pilot)
+    await select(pilot, "billing-migrate")
+    await pilot.press("enter")
+    app = pilot.app
+    await wait_until(pilot, lambda: app.snapshot.detail and app.snapshot.detail.job is not None
+                     and "full copy" in app.screen.query_one("#dtle-progress").content.plain, what="dtle figures")
+    await pilot.pause(0.2)
+
+
 SCENES: Dict[str, Scene] = {
     "jobs": jobs,
     "jobs_filtered": filtered,

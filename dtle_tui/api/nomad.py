@@ -114,6 +114,10 @@ class NomadClient:
                     each: Optional[Callable[[Any], Any]] = None) -> Indexed[list]:
         return await self._read("/v1/nodes", list, index, wait, each=each)
 
+    async def node(self, node_id: str) -> dict:
+        """GET /v1/node/<id>: the whole node, with HTTPAddr (the list stubs lack it)."""
+        return (await self._read(f"/v1/node/{_q(node_id)}", dict)).value
+
     async def agent_self(self) -> dict:
         return (await self._read("/v1/agent/self", dict)).value
 

@@ -42,6 +42,8 @@ TOP_LEVEL = {
     "log_file": (str, "log_file"),
     "log_lines": (int, "log_lines"),
     "notify": (bool, "notify"),
+    "dtle_api": (str, "dtle_api"),
+    "send_nomad_token_to_dtle": (bool, "dtle_api_nomad_token"),
 }
 CONTEXT_KEYS = {
     "nomad_addr": (str, "nomad.addr"),
@@ -61,6 +63,8 @@ CONTEXT_KEYS = {
     "description": (str, None),
     "consul_ssl": (bool, "consul.ssl"),
     "notify": (bool, "notify"),
+    "dtle_api": (str, "dtle_api"),
+    "send_nomad_token_to_dtle": (bool, "dtle_api_nomad_token"),
 }
 for _svc in ("nomad", "consul"):
     CONTEXT_KEYS.update(

@@ -24,6 +24,7 @@ from dtle_tui.config.sources import (
     file_layer,
     flag_layer,
     parse_addr,
+    parse_dtle_api,
 )
 
 __all__ = [
@@ -88,6 +89,10 @@ class Settings:
     stall_threshold_s: float = 300.0
     log_lines: int = 10000
     notify: bool = False  # alerts on transitions (live/alerts.py), written to the terminal only when on
+    # dtle's own API (/v2/monitor/task): None (off), "nodes", "nodes:PORT" or a URL. TLS and timeout are
+    # Nomad's; the Nomad token goes along only when dtle_api_nomad_token says so.
+    dtle_api: Optional[str] = None
+    dtle_api_nomad_token: bool = False
     sources: dict = field(default_factory=dict, compare=False)  # setting name -> where it came from
     config_file: Optional[Path] = None  # the file contexts are read from (may not exist)
     notes: tuple = ()  # e.g. "env NOMAD_ADDR overrides nomad_addr of context prod"
@@ -97,7 +102,7 @@ class Settings:
 
 # ---- resolution ---------------------------------------------------------------------------------------
 
-_RELEVANT_ENV_PREFIXES = ("NOMAD_", "CONSUL_", "XDG_", "DTLE_TUI_")
+_RELEVANT_ENV_PREFIXES = ("NOMAD_", "CONSUL_", "XDG_", "DTLE_TUI_", "DTLE_API_")
 
 
 def load_settings(argv: Sequence[str], environ: Mapping[str, str]) -> Settings:
@@ -227,6 +232,8 @@ def _load(argv: list, environ: Mapping[str, str], switch_to: Optional[str]) -> S
         state_dir="env XDG_STATE_HOME" if environ.get("XDG_STATE_HOME") else "default",
         config_dir="env XDG_CONFIG_HOME" if environ.get("XDG_CONFIG_HOME") else "default",
     )
+    dtle_api = get("dtle_api", None)
+    dtle_api = parse_dtle_api(dtle_api, sources["dtle_api"]) if dtle_api is not None else None
     env_kept = tuple((k, v) for k, v in environ.items() if k.startswith(_RELEVANT_ENV_PREFIXES) or k == "HOME")
     return Settings(
         nomad=nomad,
@@ -245,6 +252,8 @@ def _load(argv: list, environ: Mapping[str, str], switch_to: Optional[str]) -> S
         stall_threshold_s=number("stall_threshold_s", 300.0, 0.0),
         log_lines=log_lines,
         notify=bool(get("notify", False)),
+        dtle_api=dtle_api,
+        dtle_api_nomad_token=bool(get("dtle_api_nomad_token", False)),
         sources=sources,
         config_file=config_path,
         notes=tuple(notes),
@@ -264,8 +273,12 @@ def _check_color(color: str, source: str) -> None:
 
 
 def demo_settings(settings: Settings, nomad_addr: str, consul_addr: str) -> Settings:
-    """`settings` pointed at the in-process simulator: no tokens, no TLS, nothing of a real cluster."""
+    """`settings` pointed at the in-process simulator: no tokens, no TLS, nothing of a real cluster.
+    dtle's API is asked on each simulated node (their loopback addresses), unless the operator set it."""
     src = dict(settings.sources)
+    dtle_api = settings.dtle_api
+    if dtle_api is None:
+        dtle_api, src["dtle_api"] = "nodes", "demo simulator"
     for name in list(src):
         if name.startswith(("nomad.", "consul.")):
             src[name] = "demo simulator" if name.endswith(".addr") else "default"
@@ -274,6 +287,7 @@ def demo_settings(settings: Settings, nomad_addr: str, consul_addr: str) -> Sett
         nomad=NomadSettings(addr=nomad_addr),
         consul=ConsulSettings(addr=consul_addr),
         demo=True,
+        dtle_api=dtle_api,
         context="demo",
         context_color=None,
         sources=src,
@@ -319,6 +333,8 @@ def describe_settings(settings: Settings) -> list:
         "demo",
         "demo_dialect",
         "notify",
+        "dtle_api",
+        "dtle_api_nomad_token",
     ):
         rows.append((name, _mask(name, getattr(settings, name)), settings.sources.get(name, "default")))
     return rows

@@ -77,6 +77,12 @@ def build_parser() -> argparse.ArgumentParser:
     )
     a("--notify", action="store_const", const=True,
       help="terminal notifications (OSC 777/9) and the bell when a job stalls, fails or turns incremental")
+    a(
+        "--dtle-api",
+        metavar="URL|nodes[:PORT]",
+        help="dtle's own API for full-copy progress and delay: a URL, or `nodes` to ask each allocation's "
+        "node (env DTLE_API_ADDR; default off)",
+    )
     a("--theme", metavar="NAME", help="colour theme")
     a("--log-file", metavar="PATH", help="log file (default $XDG_STATE_HOME/dtle-tui/dtle-tui.log)")
     a("--demo", action="store_const", const=True, help="run against a built-in simulated cluster")
@@ -164,6 +170,27 @@ def parse_addr(service: str, value: str, source: str, consul_ssl: bool = False) 
     return text.rstrip("/")
 
 
+DTLE_API_OFF = ("", "off", "none", "false", "0")
+
+
+def parse_dtle_api(value: str, source: str) -> str | None:
+    """`nodes`, `nodes:PORT`, or an http(s) URL (dtle-monitor.md §5); None for off.
+
+    Returned as given but normalised: `nodes`, `nodes:8190`, `http://host:8190` (no trailing slash).
+    """
+    text = value.strip()
+    if text.lower() in DTLE_API_OFF:
+        return None
+    if text == "nodes" or text.startswith("nodes:"):
+        port = text[len("nodes:"):] if text != "nodes" else ""
+        if port and not (port.isdigit() and 0 < int(port) < 65536):
+            raise ConfigError(f"invalid dtle_api {value!r} ({source}): the port after nodes: must be 1-65535")
+        return text
+    if "://" not in text:
+        raise ConfigError(f"invalid dtle_api {value!r} ({source}): use a URL (http://host:8190), nodes or nodes:PORT")
+    return parse_addr("dtle API", text, source)
+
+
 # ---- the layers --------------------------------------------------------------------------------------
 
 Layer = dict  # setting name -> (value or Lazy, source)
@@ -185,6 +212,7 @@ def flag_layer(ns: argparse.Namespace, environ: Mapping[str, str]) -> Layer:
         "demo": "demo",
         "demo_dialect": "demo_dialect",
         "notify": "notify",
+        "dtle_api": "dtle_api",
     }
     for attr, name in simple.items():
         value = getattr(ns, attr)
@@ -230,6 +258,8 @@ def env_layer(environ: Mapping[str, str]) -> Layer:
     if environ.get("CONSUL_HTTP_TOKEN_FILE") and "consul.token" not in out:
         source = "env CONSUL_HTTP_TOKEN_FILE"
         out["consul.token"] = (_token_file(environ["CONSUL_HTTP_TOKEN_FILE"], source, environ), source)
+    if environ.get("DTLE_API_ADDR"):
+        out["dtle_api"] = (environ["DTLE_API_ADDR"], "env DTLE_API_ADDR")
     if environ.get("NOMAD_SKIP_VERIFY"):
         out["nomad.tls.verify"] = (
             not _go_bool(environ["NOMAD_SKIP_VERIFY"], "env NOMAD_SKIP_VERIFY"),

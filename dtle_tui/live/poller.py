@@ -35,6 +35,7 @@ from dtle_tui.api.nomad import Indexed, NomadClient
 from dtle_tui.config.settings import Settings
 from dtle_tui.live.eventfeed import EventFeed
 from dtle_tui.live.feeds import Feed, Fetch
+from dtle_tui.live.monitor import DtleMonitor, for_poller
 from dtle_tui.live.snapshot import FeedState, RowBook, Snapshot, build_detail, find_orphans
 from dtle_tui.live.store import NomadStore
 from dtle_tui.model.allocations import Allocation, parse_allocation, parse_allocations, slim_allocation
@@ -83,6 +84,7 @@ class Poller:
         self._stopped = False
         self._stall_timer: Optional[asyncio.TimerHandle] = None
         self._stall_fired = 0.0
+        self.monitor: Optional[DtleMonitor] = None  # dtle's own progress (live/monitor.py), when dtle_api is set
 
     # ---- lifecycle -------------------------------------------------------------------------
     def start(self) -> None:
@@ -109,6 +111,8 @@ class Poller:
     async def _shutdown(self) -> None:
         if self.events is not None:
             self.events.stop()
+        if self.monitor is not None and self.monitor.task is not None:
+            self.monitor.task.cancel()
         for feed in self.feeds.values():
             if feed.task:
                 feed.task.cancel()
@@ -141,6 +145,10 @@ class Poller:
         self._add_feed("nodes", "Nomad", lambda i, w: nomad.nodes(index=i, wait=w), self._on_nodes,
                        follows_stream=True)
         self.events.task = self.loop.create_task(self.events.run())
+        if s.dtle_api:
+            self.monitor = for_poller(self, s, nomad)
+            self.monitor.watch_detail(self._detail_job)
+            self.monitor.task = self.loop.create_task(self.monitor.run())
         # After the Nomad feeds have sent their first requests: the import below then overlaps the wait.
         self.loop.call_soon(self._start_consul)
 
@@ -182,6 +190,10 @@ class Poller:
     def watch_job(self, job_id: Optional[str]) -> None:
         self.call_soon(lambda: self._watch_job(job_id))
 
+    def watch_dtle_rows(self, job_ids: tuple) -> None:
+        """The running jobs of the Jobs rows in view, for dtle's progress column (nothing when it is off)."""
+        self.call_soon(lambda: self.monitor.watch_rows(job_ids) if self.monitor is not None else None)
+
     def watch_allocation(self, alloc_id: Optional[str]) -> None:
         self.call_soon(lambda: self._watch_alloc(alloc_id))
 
@@ -197,6 +209,8 @@ class Poller:
             self._add_feed("job", "Nomad", self._fetch_job(nomad, job_id), self._on_job)
             self._add_feed("job_allocations", "Nomad",
                            lambda i, w: nomad.job_allocations(job_id, index=i, wait=w), self._on_job_allocs)
+        if self.monitor is not None:
+            self.monitor.watch_detail(job_id)
         self.changed()
 
     def _watch_alloc(self, alloc_id: Optional[str]) -> None:
@@ -409,6 +423,8 @@ class Poller:
             allocation=self._alloc,
             allocation_error=self._alloc_error,
             consul_enabled=consul_ok,
+            dtle=self.monitor.view() if self.monitor is not None else {},
+            dtle_api=self.settings.dtle_api or "",
         )
 
     def progress(self, job_id: str) -> Optional[GtidProgress]:

@@ -14,6 +14,7 @@ from typing import Callable, Iterable, Mapping, Optional
 from dtle_tui.model.allocations import Allocation
 from dtle_tui.model.gtid import GtidProgress, JobPosition
 from dtle_tui.model.jobs import Job, JobStub
+from dtle_tui.model.monitor import JobProgress
 from dtle_tui.model.nodes import Node
 from dtle_tui.model.stage import Stage, StageInfo, detect_stage, stage_timeline
 from dtle_tui.model.taskevents import is_error_event
@@ -116,6 +117,9 @@ class Snapshot:
     allocation: Optional[Allocation] = None
     allocation_error: Optional[str] = None
     consul_enabled: bool = True
+    # dtle's own figures (live/monitor.py), job ID -> model.monitor.JobProgress; dtle_api "" when off.
+    dtle: Mapping[str, JobProgress] = field(default_factory=dict)
+    dtle_api: str = ""
 
     def row(self, job_id: str) -> Optional[JobRow]:
         return self._rows_by_id.get(job_id)

@@ -268,9 +268,9 @@ def report_job(settings: Any, snapshot: Any, job_id: str, rate: Optional[float] 
         position=snapshot.positions.get(job_id), consul_enabled=snapshot.consul_enabled, rate=rate,
         advanced_s=advanced_s, nodes=snapshot.nodes, audit=job_audit(state, cluster, job_id),
         stall_threshold_s=settings.stall_threshold_s, secrets=[t for t in tokens if t],
-        # HOOKS: other parts of the console attach these to the JobDetail (issues 12 and 13); the names
-        # are the ones to wire after the merge.
+        # HOOK: the placement failures of issue 12, wired when the JobDetail carries them.
         placement=getattr(detail, "placement_failures", None),
-        dtle_progress=getattr(detail, "dtle_progress", None),
+        # dtle's own figures (live/monitor.py), when the dtle_api setting is on and the job was polled.
+        dtle_progress=getattr(snapshot, "dtle", {}).get(job_id),
     )
     return write_report(state, cluster, job_id, markdown)

@@ -22,6 +22,7 @@ from dtle_tui.screens.base import ConsoleScreen
 from dtle_tui.screens.job_actions import JobActionsMixin
 from dtle_tui.text import clock, fmt
 from dtle_tui.text.textsafe import safe_text
+from dtle_tui.widgets.dtle_progress import DtleProgressPanel
 from dtle_tui.widgets.keyed_table import KeyedTable, fill_column
 
 log = logging.getLogger(__name__)
@@ -140,6 +141,7 @@ class JobDetailScreen(JobActionsMixin, ConsoleScreen):
             with Horizontal(id="rate-row"):
                 yield Static("Gtid rate ", id="rate-label", markup=False)
                 yield Sparkline([], id="rate-spark")
+            yield DtleProgressPanel(id="dtle-progress")
             yield Static("Allocations", classes="section")
             yield KeyedTable(id="allocs", openable=True)
             yield Static("Events of the selected allocation, newest first", classes="section", id="events-title")
@@ -175,6 +177,8 @@ class JobDetailScreen(JobActionsMixin, ConsoleScreen):
         self.query_one("#rate-row").display = len(history) > 1
         if history and list(spark.data or []) != history:
             spark.data = history
+        running = any(a.client_status == "running" for a in detail.allocations)
+        self.query_one(DtleProgressPanel).show(snapshot.dtle.get(self.job_id), snapshot.dtle_api, running)
         now = clock.now()
         self.allocs_table.sync([(a.id, alloc_cells(a, now)) for a in detail.allocations])
         self._show_events(detail)

@@ -20,6 +20,7 @@ from dtle_tui.screens.job_actions import JobActionsMixin
 from dtle_tui.screens.pick import PickScreen
 from dtle_tui.text import clock, fmt
 from dtle_tui.text.textsafe import safe_text
+from dtle_tui.widgets.dtle_progress import dtle_cell
 from dtle_tui.widgets.keyed_table import fill_column
 from dtle_tui.widgets.virtual_table import VirtualTable
 
@@ -38,8 +39,12 @@ COLUMNS: dict[str, tuple[str, int, Callable[[JobRow], Any]]] = {
     "rate": ("Rate", 9, lambda r: r.rate if r.rate is not None else -1.0),
     "binlog": ("BinlogFilePos", 24, lambda r: r.binlog or ""),
     "age": ("Age", 5, lambda r: -(r.submit_time_ns or 0)),
+    "dtle": ("Progress/Delay", 14, lambda r: r.stage.label),
 }
 WIDE_FROM = 130
+# dtle's own Progress / Delay column (live/monitor.py), when the setting dtle_api is on and there is room.
+DTLE_FROM = 150
+WIDE_DTLE = WIDE[:8] + ("dtle",) + WIDE[8:]
 
 
 def status_cell(row: JobRow) -> Text:
@@ -103,6 +108,9 @@ def row_cells(row: JobRow, columns: tuple[str, ...], ages: tuple[str, str]) -> l
             cells.append(Text(safe_text(row.binlog or "—")))
         elif key == "age":
             cells.append(Text(ages[0]))
+        elif key == "dtle":  # its text and style come in the stamp (JobsScreen._stamp): dtle's, not the row's
+            plain, style = ages[2] if len(ages) > 2 else ("—", "dim")
+            cells.append(Text(plain, style=style, justify="right"))
     return cells
 
 
@@ -141,7 +149,7 @@ class JobsScreen(JobActionsMixin, ConsoleScreen):
         with Vertical(id="jobs-body"):
             yield Input(placeholder="filter jobs (substring), enter to apply, escape to clear", id="filter")
             # Virtualised: at 5,000 jobs only the rows in view are formatted and painted.
-            yield VirtualTable(job_key, row_cells, job_ages, id="jobs-table", openable=True)
+            yield VirtualTable(job_key, row_cells, self._stamp, id="jobs-table", openable=True)
             yield Static("", id="jobs-empty", classes="empty-note", markup=False)
         yield from self.compose_status()
 
@@ -150,6 +158,8 @@ class JobsScreen(JobActionsMixin, ConsoleScreen):
         self.query_one("#filter", Input).display = False
         self._apply_columns()
         self.table.focus()
+        # Scrolling changes the rows in view without a snapshot (asks nothing while the column is off).
+        self.set_interval(2.0, self._report_rows_in_view)
 
     def fit_columns(self, width: int) -> None:
         self._apply_columns()
@@ -161,6 +171,8 @@ class JobsScreen(JobActionsMixin, ConsoleScreen):
     def _apply_columns(self) -> None:
         width = self.size.width or self.app.size.width
         self.columns = WIDE if width >= WIDE_FROM else NARROW
+        if width >= DTLE_FROM and self.console.settings.dtle_api:
+            self.columns = WIDE_DTLE
         spec = []
         for key in self.columns:
             label, w, _ = COLUMNS[key]
@@ -188,10 +200,44 @@ class JobsScreen(JobActionsMixin, ConsoleScreen):
         self._sorted_rows = (snapshot.rows, self.sort_key, self.sort_reverse, rows)
         return rows
 
+    # ---- dtle's Progress / Delay column ------------------------------------------------------------
+    def _stamp(self, row: JobRow) -> tuple:
+        """What changes a row's texts without changing the row: its ages and, with the column shown, dtle's
+        figures (the table repaints a row in view when this changes)."""
+        ages = job_ages(row)
+        if "dtle" not in self.columns:
+            return ages
+        snapshot = self.snapshot
+        cell = dtle_cell(snapshot.dtle.get(row.id) if snapshot is not None else None)
+        return ages + ((cell.plain, str(cell.style)),)
+
+    def _report_rows_in_view(self) -> None:
+        """Tell the poller which running jobs are in view (none when the column is not shown)."""
+        poller = self.console.poller
+        if poller is None:
+            return
+        ids: tuple = ()
+        if "dtle" in self.columns and self.is_current:
+            table = self.table
+            top = int(table.scroll_y)
+            rows = table.rows[top: top + max(0, table.size.height - 1)]
+            ids = tuple(r.id for r in rows if r.status == "running" and r.dest.running)
+        if ids != getattr(self, "_dtle_rows", None):
+            self._dtle_rows = ids
+            poller.watch_dtle_rows(ids)
+
+    def on_screen_suspend(self) -> None:
+        self._report_rows_in_view()  # covered by another screen: its rows are not in view
+
     def show_snapshot(self, snapshot: Snapshot) -> None:
         super().show_snapshot(snapshot)
         rows = self.visible_rows(snapshot)
         self.table.set_rows(rows)
+        wanted = bool(self.console.settings.dtle_api) and (self.size.width or self.app.size.width) >= DTLE_FROM
+        if wanted != ("dtle" in self.columns):
+            self._apply_columns()  # another context, with or without dtle's API
+        if snapshot.dtle_api:
+            self.call_after_refresh(self._report_rows_in_view)
         empty = self.query_one("#jobs-empty", Static)
         if rows:
             note = ""

@@ -11,6 +11,7 @@ import threading
 
 from .consul_api import ConsulApi
 from .dtle import DtleDriver
+from .dtle_api import DtleApis
 from .faults import Faults
 from .kvstore import KVStore
 from .logs import LogStore
@@ -58,14 +59,18 @@ class SimCluster:
                                 self._nomad_api.fault_body, seed)
         self._consul = SimServer("consul", self._consul_api, self.consul_faults, self.requests,
                                  self._consul_api.fault_body, seed + 1)
+        # Each node's client agent and dtle API on the node's loopback address (sim/dtle_api.py).
+        self.dtle_apis = DtleApis(self, self.requests)
+        self.dtle_faults = self.dtle_apis.faults
         for server in (self._nomad, self._consul):
-            server.peers = {"nomad": self.nomad_faults, "consul": self.consul_faults}
+            server.peers = {"nomad": self.nomad_faults, "consul": self.consul_faults, "dtle": self.dtle_faults}
         # A fault switched on reaches the long-lived event streams too: a proxy or agent that starts
         # failing drops them (and a new stream then meets the fault like any other request).
         self.nomad_faults.on_fault(lambda _knob: self._nomad_api.drop_event_streams())
 
     # ---- lifecycle ----------------------------------------------------------------------------------
     def start(self, nomad_port: int = 0, consul_port: int = 0) -> SimCluster:
+        self.dtle_apis.start()  # first: the nodes' HTTPAddr carries their agents' ports
         self.state.start_streaming()  # from here on changes are kept for the event stream (1.1.2)
         self._nomad.start(nomad_port)
         self._consul.start(consul_port)
@@ -78,6 +83,7 @@ class SimCluster:
         self._stopping.set()
         self._nomad.stop()
         self._consul.stop()
+        self.dtle_apis.stop()
         with self.state.changed:
             self.state.changed.notify_all()
 
@@ -105,6 +111,13 @@ class SimCluster:
 
     def reset_requests(self) -> None:
         self.requests.reset()
+
+    def dtle_node_at(self, host: str):
+        return self.dtle_apis.at(host)
+
+    def dtle_api_addr(self, node_name: str = "dtle-node-1") -> str:
+        """The dtle API of a node, e.g. http://127.0.0.3.21:41234 (for `--dtle-api <URL>`)."""
+        return self.dtle_apis.of(node_name).dtle.addr
 
     def drop_event_streams(self) -> None:
         """Cut every open /v1/event/stream (1.1.2): the stream ends as if a proxy or the leader dropped it."""

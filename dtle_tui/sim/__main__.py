@@ -33,6 +33,9 @@ def main(argv: list[str] | None = None) -> int:
     sim.start(args.nomad_port, args.consul_port)
     print(f"NOMAD_ADDR={sim.nomad_addr}")
     print(f"CONSUL_HTTP_ADDR={sim.consul_addr}")
+    for api in sim.dtle_apis.nodes:
+        if api.dtle.port:  # dtle's API of each node that is up (dtle-tui --dtle-api nodes finds them itself)
+            print(f"dtle API of {api.node.name}: {api.dtle.addr}")
     print(f"faults: curl -s -XPUT -d '{{\"latency\": 0.5}}' {sim.nomad_addr}/_sim/faults", flush=True)
     done = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: done.set())

@@ -67,6 +67,7 @@ class DtleDriver:
         self.logs = logs
         self.replications: dict[str, Replication] = {}
         self.full_copy_seconds: dict[str, float] = {}  # job -> seconds of full copy (story or seeded)
+        self.full_copy_ends: dict[str, int] = {}  # job -> ns when its current full copy is planned to end
 
     # ---- Consul --------------------------------------------------------------------------------------
     def put(self, job_id: str, name: str, value: str) -> None:
@@ -125,6 +126,8 @@ class DtleDriver:
             delay = 3.0
         else:
             delay = self.full_copy_seconds.get(job_id) or self.state.rng.uniform(60.0, 240.0)
+            self.full_copy_seconds[job_id] = delay  # the dtle API's rows and ETA advance over it
+            self.full_copy_ends[job_id] = self.state.now() + int(delay * shapes.SEC)
         self.state.after(delay if not self.state.frozen or delay > 3.0 else 0.0, lambda: self.go_incr(alloc))
 
     def new_replication(self, job_id: str) -> Replication:

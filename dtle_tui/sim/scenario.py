@@ -112,10 +112,11 @@ class Scenario:
     def add_nodes(self) -> None:
         st, now = self.state, self.state.now()
         version = st.dialect
-        specs = [("dtle-node-1", "10.0.3.21", "ready", "eligible", (True, "Healthy")),
-                 ("dtle-node-2", "10.0.3.22", "ready", "eligible",
+        # Loopback addresses (all of 127/8 reaches this machine): each node's agent and dtle API listen there.
+        specs = [("dtle-node-1", "127.0.3.21", "ready", "eligible", (True, "Healthy")),
+                 ("dtle-node-2", "127.0.3.22", "ready", "eligible",
                   (False, "dtle: failed to connect to consul 127.0.0.1:8500: connection refused")),
-                 ("dtle-node-3", "10.0.3.23", "down", "ineligible", (True, "Healthy"))]
+                 ("dtle-node-3", "127.0.3.23", "down", "ineligible", (True, "Healthy"))]
         for name, address, status, eligibility, dtle in specs:
             node = Node(st.uuid(), name, address, status, eligibility, dtle, version, now - 86_400 * S,
                         st.next_index())
@@ -145,7 +146,7 @@ class Scenario:
             self.driver.healthy(alloc)
 
     def consul_extras(self, job_id: str, listed: bool, created: int) -> None:
-        self.driver.put(job_id, "NatsAddr", "10.0.3.21:8193")
+        self.driver.put(job_id, "NatsAddr", "127.0.3.21:8193")
         self.driver.put(job_id, "ReplChanBufferSize", "32")
         if listed:  # dtleJobList/<job> as the /v2 API writes it (dtle.md §2)
             entry = {"job_id": job_id, "job_status": "non-paused", "topic": "", "job_create_time":
@@ -172,7 +173,10 @@ class Scenario:
             self.consul_extras(job_id, listed=number % 3 == 0, created=record.job["SubmitTime"])
             if plan == "full":
                 driver.put(job_id, "Gtid", "")  # a full+incr job writes "" right after it starts (dtle.md §3)
-                st.after(self.rng.uniform(60.0, 240.0), lambda a=allocs["dest"]: driver.go_incr(a))
+                # Kept: the dtle API's rows and ETA advance to the end of this full copy (sim/dtle_api.py).
+                full_s = driver.full_copy_seconds[job_id] = self.rng.uniform(60.0, 240.0)
+                driver.full_copy_ends[job_id] = now + int(full_s * S)
+                st.after(full_s, lambda a=allocs["dest"]: driver.go_incr(a))
                 continue
             if plan == "incr-multi":
                 rep.uuids += [("00003306-0000-0000-0000-000000003306", 16),
@@ -197,7 +201,7 @@ class Scenario:
             if rep.since is not None and not rep.stalled and driver.applying(st.jobs[job_id]):
                 driver.write_position(job_id, now)
         for name, value in (("Gtid", "9a1d3e44-1c2b-11ee-8f0e-0242ac120009:1-88231"),
-                            ("BinlogFilePos", "mysql-bin.000088//dtle//120"), ("NatsAddr", "10.0.3.23:8193"),
+                            ("BinlogFilePos", "mysql-bin.000088//dtle//120"), ("NatsAddr", "127.0.3.23:8193"),
                             ("ReplChanBufferSize", "32")):
             driver.put(ORPHAN, name, value)  # progress of a purged job: no Nomad job any more (orphans)
         self.kv.put(f"dtleJobList/{ORPHAN}", b'{"job_id":"old-purged-job","job_status":"finished"}',

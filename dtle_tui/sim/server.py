@@ -160,8 +160,9 @@ class SimServer:
     """One HTTP service (Nomad or Consul) with its fault knobs; `app` maps a Request to a Response."""
 
     def __init__(self, service: str, app: Callable[[Request], Response], faults: Faults, log: RequestLog,
-                 fault_body: Callable[[int], Response], seed: int = 1) -> None:
+                 fault_body: Callable[[int], Response], seed: int = 1, host: str = "127.0.0.1") -> None:
         self.service = service
+        self.host = host  # a simulated node listens on its own loopback address (127.x.y.z)
         self.app = app
         self.faults = faults
         self.log = log
@@ -178,7 +179,7 @@ class SimServer:
 
     @property
     def addr(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
+        return f"http://{self.host}:{self.port}"
 
     def start(self, port: int = 0) -> None:
         self.port = port
@@ -193,7 +194,7 @@ class SimServer:
         with self._lock:
             if self._listener is not None:
                 return
-            listener = _Listener(("127.0.0.1", self.port), _make_handler(self), self)
+            listener = _Listener((self.host, self.port), _make_handler(self), self)
             self.port = listener.server_address[1]
             self._listener = listener
             self._thread = threading.Thread(target=listener.serve_forever, kwargs={"poll_interval": 0.1},

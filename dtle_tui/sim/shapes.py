@@ -364,7 +364,7 @@ def node_full(dialect: str, node) -> dict:
         "Drain": False, "DrainStrategy": None, "Drivers": node_drivers(node),
         "Events": [{"CreateIndex": 0, "Details": None, "Message": "Node registered", "Subsystem": "Cluster",
                     "Timestamp": rfc3339nano(node.registered // SEC * SEC)}],
-        "HTTPAddr": f"{node.address}:4646", "HostVolumes": None, "ID": node.id, "Links": None,
+        "HTTPAddr": f"{node.address}:{node.http_port}", "HostVolumes": None, "ID": node.id, "Links": None,
         "Meta": {"connect.log_level": "info", "connect.sidecar_image": "envoyproxy/envoy:v1.11.2"},
         "ModifyIndex": node.modify_index, "Name": node.name, "NodeClass": "", "NodeResources": node_resources,
         "Reserved": reserved,

@@ -37,6 +37,7 @@ class Node:
         self.driver_time = registered + 250_000_000
         self.create_index = self.modify_index = index
         self.streamed: bytes | None = None  # the node as the event stream last told it
+        self.http_port = 4646  # of HTTPAddr: the simulated client agent's real port once it listens
 
 
 class TaskRun:

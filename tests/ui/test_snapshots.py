@@ -39,3 +39,8 @@ def test_screen_looks(scene, size, frozen_cluster, snap_compare):
 def test_read_only_hides_the_destructive_keys(frozen_cluster, snap_compare):
     app = scenes.make_app(frozen_cluster, "--read-only")
     assert snap_compare(app, terminal_size=(80, 24), run_before=scenes.jobs)
+
+
+def test_dtle_progress_panel(frozen_cluster, snap_compare):
+    app = scenes.make_app(frozen_cluster, "--dtle-api", "nodes")
+    assert snap_compare(app, terminal_size=(80, 24), run_before=scenes.dtle_progress)
