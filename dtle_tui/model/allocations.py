@@ -69,6 +69,8 @@ class Allocation:
     job_type: str = ""
     # Raw TaskStates, parsed on first access of `task_states`; compared but never hashed.
     task_states_raw: Any = field(default=None, repr=False, hash=False)
+    # ((task, Resources.MemoryMB), ...) from a full allocation's TaskResources; () for list stubs.
+    memory_mb: tuple = ()
 
     @functools.cached_property
     def task_states(self) -> tuple[TaskState, ...]:
@@ -140,7 +142,14 @@ def _allocation(d: dict, keep: Optional[Callable[[Any], Any]] = None) -> Allocat
         "modify_index": g("ModifyIndex", 0), "create_time_ns": g("CreateTime", 0),
         "modify_time_ns": g("ModifyTime", 0), "job_type": g("JobType", ""),
         "task_states_raw": keep(g("TaskStates")) if keep else g("TaskStates"),
+        "memory_mb": _memory_mb(g("TaskResources")),
     }))
+
+
+def _memory_mb(resources: Any) -> tuple:
+    if not isinstance(resources, dict):
+        return ()
+    return tuple(sorted((str(task), as_int(r.get("MemoryMB"))) for task, r in resources.items() if isinstance(r, dict)))
 
 
 def parse_allocations(data: Any, reuse: Optional[Mapping[str, Allocation]] = None,

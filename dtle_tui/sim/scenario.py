@@ -112,10 +112,10 @@ class Scenario:
     def add_nodes(self) -> None:
         st, now = self.state, self.state.now()
         version = st.dialect
-        specs = [("dtle-node-1", "10.0.3.21", "ready", "eligible", (True, "Healthy")),
-                 ("dtle-node-2", "10.0.3.22", "ready", "eligible",
+        specs = [("dtle-node-1", "127.0.3.21", "ready", "eligible", (True, "Healthy")),
+                 ("dtle-node-2", "127.0.3.22", "ready", "eligible",
                   (False, "dtle: failed to connect to consul 127.0.0.1:8500: connection refused")),
-                 ("dtle-node-3", "10.0.3.23", "down", "ineligible", (True, "Healthy"))]
+                 ("dtle-node-3", "127.0.3.23", "down", "ineligible", (True, "Healthy"))]
         for name, address, status, eligibility, dtle in specs:
             node = Node(st.uuid(), name, address, status, eligibility, dtle, version, now - 86_400 * S,
                         st.next_index())
@@ -202,6 +202,9 @@ class Scenario:
             driver.put(ORPHAN, name, value)  # progress of a purged job: no Nomad job any more (orphans)
         self.kv.put(f"dtleJobList/{ORPHAN}", b'{"job_id":"old-purged-job","job_status":"finished"}',
                     flags=3304740253564472344)
+        from .troubleshoot import seed_evals
+
+        seed_evals(st)
 
     def fail_dest(self, record: JobRecord, alloc, at: int, rescheduled: bool) -> None:
         """A dest dies with a dtle error; Nomad reschedules it once (ReschedulePolicy Attempts 1)."""

@@ -137,6 +137,7 @@ class ClusterState:
         self._timers: list = []
         self._seq = itertools.count()
         self._cache: dict = {}
+        self.evals_by_id: dict[str, dict] = {}  # evaluations as GET /v1/evaluation/<id> answers (troubleshoot.py)
 
     # ---- time and scheduling ----------------------------------------------------------------------
     def now(self) -> int:
@@ -256,6 +257,10 @@ class ClusterState:
                 "Type": record.job["Type"] if record else "service"}
         self.record_event("Evaluation", kind, eval_id, index, lambda: body, filter_keys=[job_id, ""],
                           new_frame=True)
+        stored = dict(body, Status="complete", SnapshotIndex=index)
+        if record is not None and kind == "JobRegistered":
+            stored["QueuedAllocations"] = {g["Name"]: 0 for g in record.job["TaskGroups"]}
+        self.evals_by_id[eval_id] = stored
 
     # ---- allocation lifecycle primitives ----------------------------------------------------------
     def touch(self, alloc: Alloc, index: int | None = None, client: bool = True) -> int:
@@ -306,7 +311,8 @@ class ClusterState:
     def summary(self, record: JobRecord) -> dict:
         groups = {}
         for group in record.job["TaskGroups"]:
-            counts = {"Complete": 0, "Failed": 0, "Lost": 0, "Queued": 0, "Running": 0, "Starting": 0}
+            queued = getattr(record, "queued", {}).get(group["Name"], 0)  # troubleshoot.py: not placed
+            counts = {"Complete": 0, "Failed": 0, "Lost": 0, "Queued": queued, "Running": 0, "Starting": 0}
             for alloc in record.allocs:
                 if alloc.task_group == group["Name"]:
                     key = {"pending": "Starting", "running": "Running", "complete": "Complete",
