@@ -205,11 +205,47 @@ def slim_task_states(states: Any) -> Optional[dict]:
                      and type(msg := ev.get("DriverMessage")) is str and msg.startswith("job_stage_")]
             if stage:
                 slim["Events"] = stage
+        if state.get("Failed") is True:
+            error = _task_error(state)
+            if error:
+                slim["LastError"] = error  # the wide Jobs screen shows a failed dest's reason
         if slim:
             if slim_states is None:
                 slim_states = {}
             slim_states[name] = slim
     return slim_states
+
+
+_ERROR_TYPES = ("Terminated", "Driver Failure", "Setup Failure", "Failed Validation", "Killed", "Task hook failed")
+
+
+def _task_error(state: dict) -> str:
+    """First line of the newest error event of a task (dtle puts its error in Terminated's Message)."""
+    events = state.get("Events")
+    if not isinstance(events, list):
+        return ""
+    for ev in reversed(events):
+        if not isinstance(ev, dict) or ev.get("Type") not in _ERROR_TYPES:
+            continue
+        if ev.get("Type") == "Terminated" and not (ev.get("ExitCode") or ev.get("Message")):
+            continue
+        text = ev.get("Message") or ev.get("DriverError") or ev.get("SetupError") or ev.get("DisplayMessage")
+        if isinstance(text, str) and text.strip():
+            return text.strip().splitlines()[0][:200]
+    return ""
+
+
+def slim_last_error(alloc: Allocation) -> str:
+    """The error of a failed task of the allocation (slim or full), first line; "" when none failed."""
+    states = alloc.task_states_raw
+    if not isinstance(states, dict):
+        return ""
+    for state in states.values():
+        if isinstance(state, dict):
+            text = state.get("LastError") or (_task_error(state) if state.get("Failed") is True else "")
+            if text:
+                return str(text)
+    return ""
 
 
 def slim_allocation(d: dict) -> Allocation:

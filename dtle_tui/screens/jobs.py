@@ -27,19 +27,22 @@ from dtle_tui.widgets.virtual_table import VirtualTable
 # column takes what is left. Wide terminals get the extra columns.
 NARROW = ("id", "status", "stage", "src", "dest", "gtid", "age")
 WIDE = ("id", "status", "stage", "since", "src", "dest", "gtid", "rate", "binlog", "age")
+WIDEST = WIDE + ("error",)  # from WIDEST_FROM columns: a failed dest's last error, first line
 COLUMNS: dict[str, tuple[str, int, Callable[[JobRow], Any]]] = {
     "id": ("ID", 0, lambda r: r.id),
     "status": ("Status", 7, lambda r: r.status),
     "stage": ("Stage", 7, lambda r: (r.stage.label, r.stalled)),
     "since": ("Stage since", 11, lambda r: r.stage_since_ns or 0),
-    "src": ("Src", 8, lambda r: (r.src.failed + r.src.lost, r.src.running)),
-    "dest": ("Dest", 8, lambda r: (r.dest.failed + r.dest.lost, r.dest.running)),
+    "src": ("Src", 8, lambda r: (r.src.failed + r.src.lost, r.src.queued, r.src.running)),
+    "dest": ("Dest", 8, lambda r: (r.dest.failed + r.dest.lost, r.dest.queued, r.dest.running)),
     "gtid": ("Gtid txns", 11, lambda r: r.transactions if r.transactions is not None else -1),
     "rate": ("Rate", 9, lambda r: r.rate if r.rate is not None else -1.0),
     "binlog": ("BinlogFilePos", 24, lambda r: r.binlog or ""),
     "age": ("Age", 5, lambda r: -(r.submit_time_ns or 0)),
+    "error": ("Last error", 40, lambda r: r.last_error),
 }
 WIDE_FROM = 130
+WIDEST_FROM = 180
 
 
 def status_cell(row: JobRow) -> Text:
@@ -61,6 +64,8 @@ def alloc_cell(counts) -> Text:
     text = counts.describe()
     if not counts.healthy:
         return Text(text, style="bold red")
+    if counts.queued:
+        return Text(text, style="bold yellow")
     return Text(text, style="green" if counts.running else "dim")
 
 
@@ -103,6 +108,8 @@ def row_cells(row: JobRow, columns: tuple[str, ...], ages: tuple[str, str]) -> l
             cells.append(Text(safe_text(row.binlog or "—")))
         elif key == "age":
             cells.append(Text(ages[0]))
+        elif key == "error":
+            cells.append(Text(safe_text(row.last_error), style="red"))
     return cells
 
 
@@ -160,7 +167,7 @@ class JobsScreen(JobActionsMixin, ConsoleScreen):
 
     def _apply_columns(self) -> None:
         width = self.size.width or self.app.size.width
-        self.columns = WIDE if width >= WIDE_FROM else NARROW
+        self.columns = WIDEST if width >= WIDEST_FROM else WIDE if width >= WIDE_FROM else NARROW
         spec = []
         for key in self.columns:
             label, w, _ = COLUMNS[key]

@@ -51,7 +51,7 @@ class SimCluster:
         if jobs is None:
             self.scenario.build_story()
             if troubles:  # the demo's placement failure and near-limit task (troubleshoot.py)
-                from .troubleshoot import add_troubles
+                from .scenario import add_troubles
 
                 add_troubles(self.scenario)
         else:

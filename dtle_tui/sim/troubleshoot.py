@@ -3,22 +3,20 @@
 Shapes are the recorded ones: evaluations omitempty (zero fields missing; 0.11's blocked evaluation has no
 FailedTGAllocs), restart's `{"Index":0}` without X-Nomad headers, the 500 texts of unknown tasks, dead
 allocations and unknown nodes, drains that complete and leave the node ineligible. `add_troubles` adds
-the demo's story: a job whose dest cannot be placed because the only node of its datacenter with a
-healthy dtle driver is draining, and a dest task near its memory limit during its full copy.
+the demo's story (scenario.add_troubles): a job whose dest cannot be placed because the only node of its
+datacenter with a healthy dtle driver is draining; taskstats.py has the dest task near its memory limit.
 """
 
 from __future__ import annotations
 
 import json
-import math
 
 from . import shapes
-from .server import JSON, Request, Response, json_response, text
+from .server import JSON, Request, Response, text
 from .state import Alloc, ClusterState, JobRecord, Node, dumps
+from .taskstats import alloc_stats
 
 S = shapes.SEC
-UNPLACED_JOB = "archive-sync"
-NEAR_LIMIT_JOB = "billing-migrate"
 
 
 # ---- evaluations ------------------------------------------------------------------------------------
@@ -76,42 +74,6 @@ def seed_evals(st: ClusterState) -> None:
 
 # ---- the story ----------------------------------------------------------------------------------------
 
-def add_troubles(scenario) -> None:
-    """dc2: dtle-node-4 (healthy dtle) draining with a 1 h deadline, dtle-node-5 without dtle. The job
-    `archive-sync` runs its src on node 4; its dest was migrated off by the drain and cannot be placed."""
-    from .scenario import dtle_spec
-
-    st, driver = scenario.state, scenario.driver
-    now = st.now()
-    draining = Node(st.uuid(), "dtle-node-4", "127.0.3.24", "ready", "ineligible", (True, "Healthy"),
-                    st.dialect, now - 86_400 * S, st.next_index())
-    plain = Node(st.uuid(), "dtle-node-5", "127.0.3.25", "ready", "eligible", None, st.dialect,
-                 now - 86_400 * S, st.next_index())
-    for node in (draining, plain):
-        node.datacenter = "dc2"
-        st.nodes.append(node)
-    start_drain(st, draining, 3600 * S, started=now - 120 * S)
-    spec = dtle_spec(UNPLACED_JOB, "mysql-src-12.prod", "mysql-dst-12.prod", "archive", "s3cr3t-archive-4242")
-    spec["Datacenters"] = ["dc2"]
-    record, allocs = scenario.add_job(spec, 3 * 3600)
-    for alloc in allocs.values():
-        alloc.node = draining
-        alloc.cache.clear()
-    scenario.run(allocs, record.job["SubmitTime"] + S)
-    driver.go_incr(allocs["dest"], at=record.job["SubmitTime"] + 300 * S)
-    dest = allocs["dest"]
-    dest.desired_status, dest.desired_description = "stop", "alloc is being migrated"
-    dest.migrate_transition = True
-    driver.killed(dest, now - 110 * S)
-    seed_evals(st)
-    record.queued = {"dest": 1}
-    unplaced(st, record, "node-drain", available={"dc2": 1}, evaluated=1, filtered=1,
-             constraint={"missing drivers": 1})
-    driver.replications.setdefault(UNPLACED_JOB, driver.new_replication(UNPLACED_JOB))
-    st.refresh_job(record, st.next_index())
-    st.bump("nodes")
-
-
 def unplaced(st: ClusterState, record: JobRecord, trigger: str, **metric) -> None:
     """An evaluation that could not place every group, and the blocked evaluation it leaves waiting."""
     failed = {group: alloc_metric(st.dialect, **metric) for group, n in record.queued.items() if n}
@@ -136,7 +98,8 @@ def unblock(st: ClusterState, driver, cluster) -> None:
         blocked = [e for e in evals(st).values() if e.get("JobID") == record.job["ID"] and e["Status"] == "blocked"]
         for ev in blocked:
             ev.update(Status="complete", ModifyIndex=st.next_index(), ModifyTime=st.now())
-        placed = add_eval(st, record, "queued-allocs", QueuedAllocations={g["Name"]: 0 for g in record.job["TaskGroups"]})
+        none_queued = {g["Name"]: 0 for g in record.job["TaskGroups"]}
+        placed = add_eval(st, record, "queued-allocs", QueuedAllocations=none_queued)
         for group in record.job["TaskGroups"]:
             for _ in range(queued.get(group["Name"], 0)):
                 alloc = st.new_alloc(record, group, node, placed["ID"], st.next_index())
@@ -398,55 +361,3 @@ def restart_task(st: ClusterState, alloc: Alloc, task: str) -> None:
     run.restarts += 1
     run.last_restart = t + 5 * S + 20_000_000
     run.state = "running"
-
-
-# ---- stats --------------------------------------------------------------------------------------------
-
-def _memory(rss: int) -> dict:
-    return {"RSS": rss, "Cache": 0, "Swap": 0, "Usage": 0, "MaxUsage": 0, "KernelUsage": 0, "KernelMaxUsage": 0,
-            "Measured": ["RSS", "Swap"]}
-
-
-def _cpu(percent: float) -> dict:
-    return {"SystemMode": round(percent * 0.2, 3), "UserMode": round(percent * 0.8, 3), "TotalTicks": 0.0,
-            "ThrottledPeriods": 0, "ThrottledTime": 0, "Percent": percent,
-            "Measured": ["System Mode", "User Mode", "Percent"]}
-
-
-def _float_body(obj) -> bytes:
-    # Go writes float64 0 as `0.0` in these answers (recorded): keep every float a float.
-    return json.dumps(obj, separators=(",", ":")).encode()
-
-
-def task_usage(st: ClusterState, alloc: Alloc, task: str) -> tuple[int, float]:
-    """RSS bytes and CPU % of one task: steady, with a slow wave; a full copy's dest near its limit."""
-    limit_mb = next((t["Resources"]["MemoryMB"] for g in alloc.job["TaskGroups"] if g["Name"] == alloc.task_group
-                     for t in g["Tasks"] if t["Name"] == task), 300)
-    seed = int(alloc.id[:8], 16)
-    phase = (st.now() / S / 30.0) + seed % 7
-    near = alloc.job_id == NEAR_LIMIT_JOB and task == "dest"
-    share = (0.88 if near else 0.2 + (seed % 20) / 100) + 0.02 * math.sin(phase)
-    cpu = round((35.0 if near else 2.0 + seed % 9) + 3.0 * math.sin(phase * 1.7), 2)
-    return int(limit_mb * 1024 * 1024 * share), max(0.0, cpu)
-
-
-def alloc_stats(st: ClusterState, alloc: Alloc, only: str | None) -> bytes:
-    now = st.now()
-    tasks = {}
-    total_rss, total_cpu = 0, 0.0
-    names = [t for t in alloc.tasks if only is None or t == only]
-    for name in names:
-        run = alloc.task_states[name]
-        rss, cpu = task_usage(st, alloc, name) if run.state == "running" else (0, 0.0)
-        total_rss += rss
-        total_cpu += cpu
-        pid = str(30000 + int(alloc.id[:4], 16) % 9000)
-        tasks[name] = {"ResourceUsage": {"MemoryStats": _memory(rss), "CpuStats": _cpu(float(cpu)),
-                                         "DeviceStats": None},
-                       "Timestamp": now, "Pids": {pid: {"MemoryStats": _memory(rss), "CpuStats": _cpu(float(cpu)),
-                                                        "DeviceStats": None}}}
-    usage = {"MemoryStats": _memory(total_rss), "CpuStats": _cpu(float(total_cpu)), "DeviceStats": []}
-    if not names:
-        usage["MemoryStats"]["Measured"] = None
-        usage["CpuStats"]["Measured"] = None
-    return _float_body({"ResourceUsage": usage, "Tasks": tasks, "Timestamp": now if names else 0})
