@@ -124,6 +124,9 @@ class NomadClient:
         """GET /v1/client/allocation/<id>/stats (answered by the client node; no X-Nomad-Index)."""
         return (await self._read(f"/v1/client/allocation/{_q(alloc_id)}/stats", dict)).value
 
+    async def node(self, node_id: str) -> Indexed[dict]:
+        return await self._read(f"/v1/node/{_q(node_id)}", dict)
+
     async def agent_self(self) -> dict:
         return (await self._read("/v1/agent/self", dict)).value
 
