@@ -248,6 +248,21 @@ def slim_last_error(alloc: Allocation) -> str:
     return ""
 
 
+def failed_task(alloc: Allocation) -> Optional[str]:
+    """The task whose last Terminated event has a non-zero exit code (it failed: read its stderr).
+    A Terminated that follows Nomad's own kill (Killing, Restart Signaled: 137 from SIGKILL) is no failure."""
+    for task in alloc.task_states:
+        events = sorted(task.events, key=lambda ev: ev.time_ns)
+        last = None
+        for before, ev in zip([None] + events[:-1], events):
+            if ev.type == "Terminated":
+                killed = before is not None and before.type in ("Killing", "Restart Signaled", "Signaling")
+                last = ev.exit_code if not killed else 0
+        if last:
+            return task.name
+    return None
+
+
 def slim_allocation(d: dict) -> Allocation:
     """One element of /v1/allocations (or an event's Allocation) kept as the Jobs screen needs it.
 

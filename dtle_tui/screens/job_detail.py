@@ -16,11 +16,15 @@ from dtle_tui.clipboard import copy_and_notify
 from dtle_tui.live.snapshot import JobDetail, Snapshot
 from dtle_tui.model.allocations import Allocation
 from dtle_tui.model.stage import Stage
+from dtle_tui.model.stats import memory_limits
 from dtle_tui.screens.base import ConsoleScreen
 from dtle_tui.screens.job_actions import JobActionsMixin
+from dtle_tui.screens.repair_actions import AllocRepairMixin
 from dtle_tui.text import clock, fmt
 from dtle_tui.text.textsafe import safe_text
 from dtle_tui.widgets.keyed_table import KeyedTable, fill_column
+from dtle_tui.widgets.not_placed import NotPlacedPanel
+from dtle_tui.widgets.resources import ResourcesPanel
 
 ALLOC_COLUMNS = [("id", "Alloc", 9), ("group", "Group", 6), ("node", "Node", 14), ("desired", "Desired", 8),
                  ("client", "Client", 9), ("restarts", "Restarts", 8), ("age", "Age", 6)]
@@ -111,7 +115,7 @@ def summary_text(detail: JobDetail, snapshot: Snapshot, rate_text: str) -> Text:
     return out
 
 
-class JobDetailScreen(JobActionsMixin, ConsoleScreen):
+class JobDetailScreen(JobActionsMixin, AllocRepairMixin, ConsoleScreen):
     TITLE_TEXT = "job detail"
 
     BINDINGS = [
@@ -121,6 +125,8 @@ class JobDetailScreen(JobActionsMixin, ConsoleScreen):
         Binding("l", "logs", "Logs", id="detail.logs"),
         Binding("c", "copy_gtid", "Copy Gtid", show=False, id="detail.copy"),
         *[b for b in JobActionsMixin.ACTION_BINDINGS if b.key != "a"],
+        *AllocRepairMixin.repair_bindings("detail"),
+        Binding("x", "raw_placement", "Raw placement", show=False, id="dtle.detail.raw_placement"),
         Binding("tab", "focus_next", "Next pane", show=False),
     ]
 
@@ -132,6 +138,8 @@ class JobDetailScreen(JobActionsMixin, ConsoleScreen):
         yield from self.compose_banner()
         with Vertical(id="detail-body"):
             yield Static("", id="summary", markup=False)
+            yield NotPlacedPanel(id="not-placed")
+            yield ResourcesPanel(id="detail-resources")
             with Horizontal(id="rate-row"):
                 yield Static("Gtid rate ", id="rate-label", markup=False)
                 yield Sparkline([], id="rate-spark")
@@ -173,6 +181,30 @@ class JobDetailScreen(JobActionsMixin, ConsoleScreen):
         now = clock.now()
         self.allocs_table.sync([(a.id, alloc_cells(a, now)) for a in detail.allocations])
         self._show_events(detail)
+        self._show_troubles(detail, snapshot)
+
+    def _show_troubles(self, detail: JobDetail, snapshot: Snapshot) -> None:
+        """Why a group is not placed, and what the running tasks use (live/troubleshoot.py)."""
+        row = snapshot.row(self.job_id)
+        queued = None if row is None or row.src.queued or row.dest.queued else {}
+        troubles = snapshot.troubles
+        self.query_one("#not-placed", NotPlacedPanel).show(self.job_id, detail.job, troubles, snapshot.nodes, queued)
+        raw = detail.job.raw if detail.job is not None else {}
+        limits = {a.id: memory_limits(raw, a.task_group) for a in detail.allocations}
+        self.query_one("#detail-resources", ResourcesPanel).show(
+            detail.allocations, troubles.stats if troubles is not None else {}, limits)
+
+    def current_allocation(self) -> Optional[Allocation]:
+        return self.selected_allocation()
+
+    def action_raw_placement(self) -> None:
+        panel = self.query_one("#not-placed", NotPlacedPanel)
+        if not panel.report:
+            self.flash("Every task group is placed: no FailedTGAllocs to show.")
+            return
+        panel.raw = not panel.raw
+        if self.snapshot is not None:
+            self.show_snapshot(self.snapshot)
 
     def _show_events(self, detail: JobDetail) -> None:
         alloc = self.selected_allocation(detail)
@@ -225,8 +257,7 @@ class JobDetailScreen(JobActionsMixin, ConsoleScreen):
             return
         from dtle_tui.screens.logs import LogsScreen
 
-        tasks = [t.name for t in alloc.task_states] or [alloc.task_group]
-        self.app.push_screen(LogsScreen(alloc.id, tasks, self.job_id))
+        self.app.push_screen(LogsScreen.for_allocation(alloc))
 
     def action_copy_gtid(self) -> None:
         pos = self.snapshot.positions.get(self.job_id) if self.snapshot else None
