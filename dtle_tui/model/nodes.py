@@ -89,7 +89,8 @@ def _node(d: dict) -> Node:
         drain=as_bool(g("Drain")), scheduling_eligibility=as_str(g("SchedulingEligibility")),
         status=as_str(g("Status")), status_description=as_str(g("StatusDescription")), drivers=drivers,
         create_index=as_int(g("CreateIndex")), modify_index=as_int(g("ModifyIndex")),
-        drain_deadline=parse_time(strategy.get("ForceDeadline")), drain_started=parse_time(strategy.get("StartedAt")),
+        drain_deadline=parse_time(strategy.get("ForceDeadline")), drain_started=parse_time(strategy.get("StartedAt") or (
+            last.get("StartedAt") if last.get("Status") == "draining" else None)),
         last_drain_status=as_str(last.get("Status")), last_drain_updated=parse_time(last.get("UpdatedAt")),
     )
 

@@ -68,8 +68,7 @@ class Repairs:
         what = f"task {task}" if task else "every task"
         return Plan("restart", job_id, [f"GET /v1/allocation/{_q(alloc_id)}", self.restart_request(alloc_id, task)],
                     self.root(job_id) / "<UTC timestamp>",
-                    [f"Restarts {what} of allocation {alloc_id[:8]} in place (same allocation, Restarts +1); "
-                     "dtle resumes from the Gtid saved in Consul"])
+                    [f"Restarts {what} of allocation {alloc_id[:8]} in place (same allocation, Restarts +1)"])
 
     def plan_stop(self, job_id: str, alloc_id: str) -> Plan:
         return Plan("stop-alloc", job_id, [f"GET /v1/allocation/{_q(alloc_id)}", self.stop_request(alloc_id)],

@@ -63,8 +63,6 @@ def not_placed_text(report: Sequence[GroupPlacement], hints: Sequence[str], raw:
 
 
 class NotPlacedPanel(Static):
-    DEFAULT_CSS = "NotPlacedPanel { height: auto; max-height: 14; }"
-
     def __init__(self, **kwargs) -> None:
         super().__init__("", markup=False, **kwargs)
         self.raw = False

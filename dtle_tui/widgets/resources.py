@@ -71,8 +71,6 @@ def resources_text(allocs: Iterable[Allocation], stats: Mapping[str, AllocStats]
 class ResourcesPanel(Static):
     """Static text; the screen calls `show` with each snapshot."""
 
-    DEFAULT_CSS = "ResourcesPanel { height: auto; }"
-
     def __init__(self, **kwargs) -> None:
         super().__init__("", markup=False, **kwargs)
         self._shown: Optional[Text] = None
