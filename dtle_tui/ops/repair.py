@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import re
 from pathlib import Path
 from typing import Any, Awaitable, Callable, Optional
 from urllib.parse import quote, urlencode
@@ -26,6 +27,22 @@ log = logging.getLogger(__name__)
 HOUR_NS = 3600 * 1_000_000_000
 DRAIN_NOTE = ("A drained node stays ineligible after the drain, even once it completes or is stopped: "
               "press e on it to let Nomad place allocations there again")
+
+
+_UNITS = {"h": 3600, "m": 60, "s": 1}
+
+
+def parse_deadline(text: str) -> Optional[int]:
+    """`1h`, `30m`, `1h30m`, `90s`, or seconds as a number -> nanoseconds; None when not understood."""
+    text = text.strip().lower().replace(" ", "")
+    if re.fullmatch(r"\d+", text):
+        seconds = int(text)
+    else:
+        parts = re.findall(r"(\d+)([hms])", text)
+        if not parts or "".join(n + u for n, u in parts) != text:
+            return None
+        seconds = sum(int(n) * _UNITS[u] for n, u in parts)
+    return seconds * 1_000_000_000 if seconds > 0 else None
 
 
 def _q(segment: str) -> str:

@@ -6,7 +6,6 @@ The request shown is rebuilt from the deadline as typed, so what is read is what
 
 from __future__ import annotations
 
-import re
 from typing import TYPE_CHECKING, Optional
 
 from rich.text import Text
@@ -17,6 +16,7 @@ from textual.containers import Horizontal, Vertical
 from textual.screen import ModalScreen
 from textual.widgets import Button, Input, Static
 
+from dtle_tui.ops.repair import parse_deadline
 from dtle_tui.text.textsafe import safe_text
 
 if TYPE_CHECKING:
@@ -24,20 +24,6 @@ if TYPE_CHECKING:
     from dtle_tui.ops.repair import Repairs
 
 DEFAULT_DEADLINE = "1h"
-_UNITS = {"h": 3600, "m": 60, "s": 1}
-
-
-def parse_deadline(text: str) -> Optional[int]:
-    """`1h`, `30m`, `1h30m`, `90s`, or seconds as a number -> nanoseconds; None when not understood."""
-    text = text.strip().lower().replace(" ", "")
-    if re.fullmatch(r"\d+", text):
-        seconds = int(text)
-    else:
-        parts = re.findall(r"(\d+)([hms])", text)
-        if not parts or "".join(n + u for n, u in parts) != text:
-            return None
-        seconds = sum(int(n) * _UNITS[u] for n, u in parts)
-    return seconds * 1_000_000_000 if seconds > 0 else None
 
 
 class DrainScreen(ModalScreen[Optional[int]]):

@@ -187,9 +187,12 @@ class TroubleshootApi:
         self.api = api
         self.state: ClusterState = api.state
         self.dialect = api.dialect
+        self.writes: list[tuple[str, str, bytes]] = []  # (method, path, body) of the repair writes (tests)
 
     def route(self, request: Request) -> Response | None:
         path = request.path
+        if request.method in ("PUT", "POST") and path.endswith(("/restart", "/stop", "/eligibility", "/drain")):
+            self.writes.append((request.method, path, request.body or b""))
         if path.startswith("/v1/job/") and path.endswith("/evaluations"):
             return self._get(request) or self.job_evaluations(request, path[len("/v1/job/"):-len("/evaluations")])
         if path.startswith("/v1/evaluation/"):
