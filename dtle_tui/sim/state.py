@@ -174,13 +174,13 @@ class ClusterState:
             self._index += 1
             return self._index
 
-    def bump(self, *tables: str, index: int | None = None) -> int:
+    def bump(self, *tables: str, index: int | None = None, node_kind: str = "NodeEvent") -> int:
         with self.changed:
             index = index or self.next_index()
             for table in tables:
                 self.tables[table] = index
             if "nodes" in tables:
-                self.node_events(index)
+                self.node_events(index, node_kind)
             self.changed.notify_all()
             return index
 
@@ -190,7 +190,7 @@ class ClusterState:
                 node.streamed = dumps(shapes.node_full(self.dialect, node))
             self.streaming = True
 
-    def node_events(self, index: int) -> None:
+    def node_events(self, index: int, kind: str = "NodeEvent") -> None:
         """A write to the nodes table: a Node event (the sanitized full Node) for each node it changed."""
         if not self.streaming:
             return
@@ -199,7 +199,7 @@ class ClusterState:
             body = dumps(full)
             if getattr(node, "streamed", None) != body:
                 node.streamed = body
-                self.record_event("Node", "NodeEvent", node.id, index, lambda full=full: full, namespace="")
+                self.record_event("Node", kind, node.id, index, lambda full=full: full, namespace="")
 
     def table_index(self, *tables: str) -> int:
         with self.lock:
@@ -263,7 +263,7 @@ class ClusterState:
         self.evals_by_id[eval_id] = stored
 
     # ---- allocation lifecycle primitives ----------------------------------------------------------
-    def touch(self, alloc: Alloc, index: int | None = None, client: bool = True) -> int:
+    def touch(self, alloc: Alloc, index: int | None = None, client: bool = True, kind: str | None = None) -> int:
         """Record a change to an allocation: allocs table, its job's summary and status."""
         with self.lock:
             index = index or self.next_index()
@@ -275,7 +275,7 @@ class ClusterState:
             self._cache.clear()
             self.bump("allocs", index=index)
             # A client's update (task states) vs the scheduler's plan (placement, desired status).
-            kind = "AllocationUpdated" if client else "PlanResult"
+            kind = kind or ("AllocationUpdated" if client else "PlanResult")
             self.alloc_event(alloc, kind, index)
             record = self.jobs.get(alloc.job_id)
             if record is not None and alloc in record.allocs:

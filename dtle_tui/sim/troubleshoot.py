@@ -26,7 +26,7 @@ def _omit(d: dict) -> dict:
 
 
 def add_eval(st: ClusterState, record: JobRecord, triggered_by: str, status: str = "complete",
-             eval_id: str | None = None, **fields) -> dict:
+             eval_id: str | None = None, job_index: bool = True, kind: str = "EvaluationUpdated", **fields) -> dict:
     """Store an evaluation as GET /v1/evaluation/<id> answers it; 1.1.2 streams it (Evaluation topic)."""
     with st.lock:
         index = st.next_index()
@@ -37,13 +37,15 @@ def add_eval(st: ClusterState, record: JobRecord, triggered_by: str, status: str
                 "JobModifyIndex": job["JobModifyIndex"], "Status": status, "SnapshotIndex": index,
                 "CreateIndex": index, "ModifyIndex": index, "CreateTime": now, "ModifyTime": now}
         body.update(fields)
+        if not job_index:  # evaluations not made by a job write (node-drain, their blocked ones) lack it
+            body.pop("JobModifyIndex")
         body = _omit(body)
         for key in ("QueuedAllocations", "FailedTGAllocs"):  # {"src": 0} is kept: a map is not omitted
             if key in fields and fields[key] is not None:
                 body[key] = fields[key]
         evals(st)[body["ID"]] = body
         st.bump("evals", index=index)
-        st.record_event("Evaluation", "EvaluationUpdated", body["ID"], index, lambda: dict(body),
+        st.record_event("Evaluation", kind, body["ID"], index, lambda: dict(body),
                         filter_keys=[job["ID"], body.get("DeploymentID", "")])
         return body
 
@@ -79,9 +81,12 @@ def unplaced(st: ClusterState, record: JobRecord, trigger: str, **metric) -> Non
     failed = {group: alloc_metric(st.dialect, **metric) for group, n in record.queued.items() if n}
     queued = {g["Name"]: record.queued.get(g["Name"], 0) for g in record.job["TaskGroups"]}
     blocked_id = st.uuid()
-    first = add_eval(st, record, trigger, FailedTGAllocs=failed, QueuedAllocations=queued, BlockedEval=blocked_id)
+    by_job = trigger == "job-register"
+    deployment = record.allocs[0].deployment_id if record.allocs else ""
+    first = add_eval(st, record, trigger, job_index=by_job, DeploymentID=deployment, FailedTGAllocs=failed,
+                     QueuedAllocations=queued, BlockedEval=blocked_id)
     extra = {"FailedTGAllocs": failed} if st.dialect == "1.1.2" else {}
-    add_eval(st, record, "queued-allocs", status="blocked", eval_id=blocked_id,
+    add_eval(st, record, "queued-allocs", status="blocked", eval_id=blocked_id, job_index=by_job,
              StatusDescription="created to place remaining allocations", PreviousEval=first["ID"],
              ClassEligibility={"v1:12860490090382095868": True}, **extra)
 
@@ -99,7 +104,8 @@ def unblock(st: ClusterState, driver, cluster) -> None:
         for ev in blocked:
             ev.update(Status="complete", ModifyIndex=st.next_index(), ModifyTime=st.now())
         none_queued = {g["Name"]: 0 for g in record.job["TaskGroups"]}
-        placed = add_eval(st, record, "queued-allocs", QueuedAllocations=none_queued)
+        placed = add_eval(st, record, "queued-allocs", job_index=False, QueuedAllocations=none_queued,
+                          DeploymentID=record.allocs[0].deployment_id if record.allocs else "")
         for group in record.job["TaskGroups"]:
             for _ in range(queued.get(group["Name"], 0)):
                 alloc = st.new_alloc(record, group, node, placed["ID"], st.next_index())
@@ -143,7 +149,7 @@ def start_drain(st: ClusterState, node: Node, deadline_ns: int, started: int | N
     seq = node.drain_seq
     remaining = (start + deadline_ns - st.now()) / S
     st.after(max(0.0, remaining), lambda: finish_drain(st, node, seq, "complete"))
-    st.bump("nodes", index=index)
+    st.bump("nodes", index=index, node_kind="NodeDrain")
     return index
 
 
@@ -162,7 +168,7 @@ def finish_drain(st: ClusterState, node: Node, seq: int, status: str) -> int:
         else:
             node_event(st, node, "Node drain disabled", "Drain", index)
         node.modify_index = index
-        st.bump("nodes", index=index)
+        st.bump("nodes", index=index, node_kind="NodeDrain")
         return index
 
 
@@ -283,20 +289,24 @@ class TroubleshootApi:
             if alloc is None:
                 return text(404, "allocation not found")
             record = st.jobs.get(alloc.job_id)
-            ev = add_eval(st, record, "alloc-stop", DeploymentID=alloc.deployment_id,
-                          QueuedAllocations={alloc.task_group: 0}) if record else {"ID": st.uuid(),
-                                                                                    "CreateIndex": st.next_index()}
-            if not alloc.terminal or alloc.desired_status == "run":
+            replace = (not alloc.terminal or alloc.desired_status == "run") and not alloc.next_allocation
+            if replace:
+                # One transaction: the allocation's desired transition and the eval (AllocationUpdateDesiredStatus)
                 alloc.migrate_transition = True
-                cluster.driver.stop(alloc, "alloc is being migrated")
-                if record is not None and not record.job["Stop"]:
-                    group = next(g for g in record.job["TaskGroups"] if g["Name"] == alloc.task_group)
-                    node = place_on(st, record) or alloc.node
-                    new = st.new_alloc(record, group, node, ev["ID"], st.next_index())
-                    new.previous_allocation = alloc.id
-                    alloc.next_allocation = new.id
-                    st.touch(alloc, client=False)
-                    st.after(st.quick(1.2), lambda a=new: cluster.driver.start(a))
+                alloc.desired_status, alloc.desired_description = "stop", "alloc is being migrated"
+                st.touch(alloc, client=False, kind="AllocationUpdateDesiredStatus")
+                st.after(st.quick(1.0), lambda: cluster.driver.killed(alloc))
+            ev = add_eval(st, record, "alloc-stop", kind="AllocationUpdateDesiredStatus",
+                          DeploymentID=alloc.deployment_id, QueuedAllocations={alloc.task_group: 0}) \
+                if record else {"ID": st.uuid(), "CreateIndex": st.next_index()}
+            if replace and record is not None and not record.job["Stop"]:
+                group = next(g for g in record.job["TaskGroups"] if g["Name"] == alloc.task_group)
+                node = place_on(st, record) or alloc.node
+                new = st.new_alloc(record, group, node, ev["ID"], st.next_index())
+                new.previous_allocation = alloc.id
+                alloc.next_allocation = new.id
+                st.touch(alloc, client=False)
+                st.after(st.quick(1.2), lambda a=new: cluster.driver.start(a))
             index = ev["CreateIndex"]
         return _write_answer(index, {"EvalID": ev["ID"], "Index": index})
 
@@ -322,7 +332,7 @@ class TroubleshootApi:
             node.modify_index = index
             word = "eligible" if value == "eligible" else "ineligible"
             node_event(st, node, f"Node marked as {word} for scheduling", "Cluster", index)
-            st.bump("nodes", index=index)
+            st.bump("nodes", index=index, node_kind="NodeDrain")  # eligibility changes stream as NodeDrain
             if value == "ineligible":
                 return _write_answer(index, {"NodeModifyIndex": 0, "EvalIDs": None, "EvalCreateIndex": 0,
                                              "Index": index})
