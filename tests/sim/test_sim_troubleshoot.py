@@ -236,7 +236,8 @@ def test_nodes_advertise_loopback_only(cluster):
     for node in client.get("/v1/nodes").json():
         assert node["Address"].startswith("127."), node
         full = client.get(f"/v1/node/{node['ID']}").json()
-        assert full["HTTPAddr"].startswith("127.") and full["Attributes"]["unique.network.ip-address"].startswith("127.")
+        assert full["HTTPAddr"].startswith("127.")
+        assert full["Attributes"]["unique.network.ip-address"].startswith("127.")
 
 
 def test_the_story_unblocks_when_the_node_is_eligible_again(cluster):
