@@ -53,6 +53,7 @@ class Troubleshoot:
         self._evals_error: Optional[str] = None
         self._nudge = asyncio.Event()
         self._stream_index = 0
+        self._version = self._returned = 0  # stream changes merged / handed to the feed (no lost wake-up)
         self._stats: dict[str, AllocStats] = {}
         self._history: dict[tuple, deque] = {}
         if events is not None:
@@ -88,6 +89,7 @@ class Troubleshoot:
         if isinstance(eval_id, str) and self._evals is not None:
             self._raw[eval_id] = payload
             self._stream_index = max(self._stream_index, index)
+            self._version += 1
             self._nudge.set()
 
     # ---- feeds -------------------------------------------------------------------------------------
@@ -105,14 +107,16 @@ class Troubleshoot:
         async def fetch(index: int, wait: Optional[str]) -> Indexed:
             events = self.events
             if index and events is not None and events.state == LIVE and self._evals is not None:
-                self._nudge.clear()
-                waits = [asyncio.ensure_future(self._nudge.wait()), asyncio.ensure_future(events.changed.wait())]
-                try:
-                    await asyncio.wait(waits, timeout=STREAM_REST_S, return_when=asyncio.FIRST_COMPLETED)
-                finally:
-                    for waiter in waits:
-                        waiter.cancel()
-                if self._nudge.is_set() and events.state == LIVE:
+                if self._version == self._returned:
+                    self._nudge.clear()
+                    waits = [asyncio.ensure_future(self._nudge.wait()), asyncio.ensure_future(events.changed.wait())]
+                    try:
+                        await asyncio.wait(waits, timeout=STREAM_REST_S, return_when=asyncio.FIRST_COMPLETED)
+                    finally:
+                        for waiter in waits:
+                            waiter.cancel()
+                if self._version != self._returned and events.state == LIVE:
+                    self._returned = self._version
                     return Indexed(("stream", list(self._raw.values())), max(index, self._stream_index))
                 index = 0  # the stream stopped, or a long rest: read again
             try:
@@ -129,6 +133,7 @@ class Troubleshoot:
             self._evals_error = data
             return
         if kind == "read":
+            self._returned = self._version
             self._raw = {d["ID"]: d for d in data if isinstance(d, dict) and isinstance(d.get("ID"), str)}
         try:
             self._evals = tuple(parse_evaluations(list(self._raw.values())))
