@@ -181,15 +181,15 @@ async def test_read_only_sends_nothing_for_r_K_e_D(trouble_sim, make_settings):
         screen = await open_alloc(pilot, app, running(sim, "job1", "dest").id)
         # hidden from the footer and help: the screen refuses the actions
         assert screen.check_action("restart_alloc", ()) is False and screen.check_action("stop_alloc", ()) is False
-        for key in ("r", "K"):
+        for n, key in enumerate(("r", "K"), start=1):
             await pilot.press(key)
-            await until(pilot, lambda: notes(app).count("read-only") >= (1 if key == "r" else 2), f"{key} refused")
+            await until(pilot, lambda n=n: notes(app).count("read-only") >= n, f"{key} refused")
         assert not isinstance(app.screen, ConfirmScreen)
         await pilot.press("escape")
         await open_nodes(pilot, app, "dtle-node-2")
         for n, key in enumerate(("e", "D"), start=3):
             await pilot.press(key)
-            await until(pilot, lambda: notes(app).count("read-only") >= n, f"{key} refused")
+            await until(pilot, lambda n=n: notes(app).count("read-only") >= n, f"{key} refused")
         assert not isinstance(app.screen, (ConfirmScreen, DrainScreen))
     assert writes(sim) == []
     entries = read_entries(app.settings.state_dir)
