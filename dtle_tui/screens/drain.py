@@ -12,7 +12,7 @@ from rich.text import Text
 from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
-from textual.containers import Horizontal, Vertical
+from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.screen import ModalScreen
 from textual.widgets import Button, Input, Static
 
@@ -34,13 +34,17 @@ class DrainScreen(ModalScreen[Optional[int]]):
         border: thick $error; background: $surface; padding: 0 1;
     }
     DrainScreen #drain-title { text-style: bold; }
-    DrainScreen #drain-lines { height: auto; margin: 1 0 0 0; }
+    DrainScreen #drain-box { height: auto; max-height: 12; margin: 1 0 0 0; }
+    DrainScreen #drain-lines { height: auto; }
     DrainScreen #drain-message { color: $warning; height: auto; }
     DrainScreen #drain-buttons { height: auto; align-horizontal: right; margin: 1 0 0 0; }
     DrainScreen #drain-buttons Button { margin: 0 0 0 2; }
     """
 
     BINDINGS = [Binding("escape", "cancel", "Cancel", id="dtle.drain.cancel")]
+    # Rows besides the request lines (border, title, inputs and their labels, message, buttons): the lines
+    # get what is left and scroll, so the inputs and buttons stay on screen at 80x24.
+    CHROME_ROWS = 15
 
     def __init__(self, node: Node, repairs: Repairs) -> None:
         super().__init__()
@@ -52,11 +56,12 @@ class DrainScreen(ModalScreen[Optional[int]]):
         with Vertical(id="drain-dialog"):
             title = f"Stop the drain of node {self.node.name}" if self.stopping else f"Drain node {self.node.name}"
             yield Static(Text(safe_text(title)), id="drain-title")
-            yield Static("", id="drain-lines", markup=False)
+            with VerticalScroll(id="drain-box"):
+                yield Static("", id="drain-lines", markup=False)
             if not self.stopping:
-                yield Static(Text("Deadline (e.g. 1h, 30m, 90s): allocations still there are stopped then"))
+                yield Static(Text("Deadline (1h, 30m, 90s): then what is left is stopped"))
                 yield Input(DEFAULT_DEADLINE, id="drain-deadline", compact=True)
-            yield Static(Text("Type the node's name exactly and press Enter to confirm; escape cancels."))
+            yield Static(Text("Type the node's name and press Enter to confirm; escape cancels."))
             yield Input(placeholder="node name", id="drain-name", compact=True)
             yield Static("", id="drain-message", markup=False)
             with Horizontal(id="drain-buttons"):
@@ -64,8 +69,16 @@ class DrainScreen(ModalScreen[Optional[int]]):
                 yield Button("Stop drain" if self.stopping else "Drain", id="drain-ok", variant="error", compact=True)
 
     def on_mount(self) -> None:
+        self._fit()
         self._show_plan()
         self.query_one("#drain-name", Input).focus()
+
+    def on_resize(self) -> None:
+        self._fit()
+
+    def _fit(self) -> None:
+        height = self.size.height or self.app.size.height
+        self.query_one("#drain-box").styles.max_height = max(2, min(12, height - self.CHROME_ROWS))
 
     def deadline_ns(self) -> Optional[int]:
         if self.stopping:
