@@ -18,7 +18,7 @@ from dtle_tui.model.gtid import GtidProgress, JobPosition
 from dtle_tui.model.jobs import Job, JobStub
 from dtle_tui.model.nodes import Node
 from dtle_tui.model.stage import Stage, StageInfo, detect_stage, stage_timeline
-from dtle_tui.model.taskevents import is_error_event
+from dtle_tui.model.taskevents import error_events
 
 
 @dataclass(frozen=True)
@@ -377,8 +377,8 @@ def last_error_event(allocs: Iterable[Allocation]) -> Optional[tuple[int, str, s
     best: Optional[tuple[int, str, str]] = None
     for alloc in allocs:
         for task in alloc.task_states:
-            for ev in task.events:
-                if is_error_event(ev) and (best is None or ev.time_ns > best[0]):
+            for ev in error_events(task.events):
+                if best is None or ev.time_ns > best[0]:
                     best = (ev.time_ns, alloc.short_id, ev.text or ev.type)
     return best
 

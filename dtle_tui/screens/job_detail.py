@@ -180,6 +180,7 @@ class JobDetailScreen(JobActionsMixin, AllocRepairMixin, ConsoleScreen):
             spark.data = history
         now = clock.now()
         self.allocs_table.sync([(a.id, alloc_cells(a, now)) for a in detail.allocations])
+        self._select_replacement(detail)
         self._show_events(detail)
         self._show_troubles(detail, snapshot)
 
@@ -196,6 +197,29 @@ class JobDetailScreen(JobActionsMixin, AllocRepairMixin, ConsoleScreen):
 
     def current_allocation(self) -> Optional[Allocation]:
         return self.selected_allocation()
+
+    def followed(self, old_id: str) -> None:
+        """After K: select the replacement when it is listed (list stubs carry no NextAllocation: the
+        newest allocation of the same group created after the stopped one)."""
+        detail = self.snapshot.detail if self.snapshot else None
+        old = next((a for a in detail.allocations if a.id == old_id), None) if detail else None
+        self._follow = (old.task_group, old.create_index) if old is not None else None
+
+    def _select_replacement(self, detail: JobDetail) -> None:
+        follow = getattr(self, "_follow", None)
+        if follow is None:
+            return
+        group, after = follow
+        new = [a for a in detail.allocations if a.task_group == group and a.create_index > after
+               and a.desired_status == "run"]
+        if new:
+            self._follow = None
+            table = self.allocs_table
+            keys = table.row_keys
+            newest = max(new, key=lambda a: a.create_index)
+            if newest.id in keys:
+                table.move_cursor(row=keys.index(newest.id))
+                self.flash(f"Replacement allocation {newest.short_id} selected.")
 
     def action_raw_placement(self) -> None:
         panel = self.query_one("#not-placed", NotPlacedPanel)

@@ -217,3 +217,27 @@ async def test_l_opens_stderr_of_the_task_that_failed(sim, make_settings):
         await pilot.press("l")
         await until(pilot, lambda: isinstance(app.screen, LogsScreen), "the logs")
         assert app.screen.log_type == "stdout"
+
+
+async def test_K_on_job_detail_selects_the_replacement(trouble_sim, make_settings):
+    sim = trouble_sim
+    dest = running(sim, "job10", "dest")
+    app = DtleApp(make_settings(sim))
+    async with app.run_test(size=(120, 40)) as pilot:
+        await loaded(pilot, app)
+        app.open_job("job10")
+        await until(pilot, lambda: isinstance(app.screen, JobDetailScreen), "Job detail")
+        screen = app.screen
+        await until(pilot, lambda: dest.id in screen.allocs_table.row_keys, "the dest listed")
+        table = screen.allocs_table
+        table.move_cursor(row=table.row_keys.index(dest.id))
+        await until(pilot, lambda: screen.current_allocation().id == dest.id, "the dest selected")
+        await pilot.press("K")
+        await until(pilot, lambda: isinstance(app.screen, ConfirmScreen), "the stop dialog")
+        await pilot.press("y")
+        await until(pilot, lambda: screen.current_allocation() is not None
+                    and screen.current_allocation().id not in (dest.id,)
+                    and screen.current_allocation().task_group == "dest", "the replacement selected")
+        replacement = sim.state.allocs[screen.current_allocation().id]
+        assert replacement.previous_allocation == dest.id
+    assert writes(sim) == [("POST", f"/v1/allocation/{dest.id}/stop", None)]

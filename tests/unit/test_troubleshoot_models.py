@@ -142,3 +142,17 @@ def test_queued_cell_text():
 def test_drain_deadline_parsing(text, seconds):
     expected = None if seconds is None else seconds * 1_000_000_000
     assert parse_deadline(text) == expected
+
+
+@pytest.mark.parametrize("dialect", DIALECTS)
+def test_a_user_restart_or_stop_is_not_reported_as_an_error(dialect):
+    from dtle_tui.live.snapshot import last_error_event
+
+    for name in ("alloc-actions/restart_04_alloc_after_empty", "alloc-actions/stop_03_alloc_after"):
+        alloc = parse_allocation(body(dialect, name))
+        terminated = [ev for t in alloc.task_states for ev in t.events if ev.type == "Terminated"]
+        assert terminated, name
+        if dialect == "1.1.2" or "restart" in name:
+            assert any(ev.exit_code == 137 for ev in terminated), name
+        assert alloc.error_text is None, name
+        assert last_error_event([alloc]) is None, name
