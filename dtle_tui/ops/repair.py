@@ -154,9 +154,9 @@ class Repairs:
         async def body(run: _Run) -> ActionResult:
             await self._save_node(run, node_id, name)
             await run.send(step, self.nomad.node_drain(node_id, deadline_ns))
-            run.notes.append(DRAIN_NOTE)
             if deadline_ns is None:
-                return run.result(True, f"Drain of node {name} stopped; the node stays ineligible.")
+                return run.result(True, f"Drain of node {name} stopped; the node stays ineligible until e.")
+            run.notes.append(DRAIN_NOTE)
             return run.result(True, f"Node {name} is draining (deadline {deadline_ns // 1_000_000_000} s).")
 
         return await self._perform("node-drain", None, step, body, target=f"node {name}")
