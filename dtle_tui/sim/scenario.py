@@ -277,7 +277,7 @@ def add_troubles(scenario: Scenario) -> None:
     for node in (draining, plain):
         node.datacenter = "dc2"
         st.nodes.append(node)
-    start_drain(st, draining, 3600 * S, started=now - 120 * S)
+    start_drain(st, draining, 3600 * S, started=now - 120 * S, driver=driver)
     spec = dtle_spec(UNPLACED_JOB, "mysql-src-12.prod", "mysql-dst-12.prod", "archive", "s3cr3t-archive-4242")
     spec["Datacenters"] = ["dc2"]
     record, allocs = scenario.add_job(spec, 3 * 3600)

@@ -86,9 +86,11 @@ def unplaced(st: ClusterState, record: JobRecord, trigger: str, **metric) -> Non
     first = add_eval(st, record, trigger, job_index=by_job, DeploymentID=deployment, FailedTGAllocs=failed,
                      QueuedAllocations=queued, BlockedEval=blocked_id)
     extra = {"FailedTGAllocs": failed} if st.dialect == "1.1.2" else {}
+    if by_job:  # recorded on the job-register's blocked evaluation; the node-drain one had none
+        extra["ClassEligibility"] = {"v1:12860490090382095868": True}
     add_eval(st, record, "queued-allocs", status="blocked", eval_id=blocked_id, job_index=by_job,
              StatusDescription="created to place remaining allocations", PreviousEval=first["ID"],
-             ClassEligibility={"v1:12860490090382095868": True}, **extra)
+             **extra)
 
 
 def unblock(st: ClusterState, driver, cluster) -> None:
@@ -134,7 +136,9 @@ def node_event(st: ClusterState, node: Node, message: str, subsystem: str, index
     del node.extra_events[:-9]
 
 
-def start_drain(st: ClusterState, node: Node, deadline_ns: int, started: int | None = None) -> int:
+def start_drain(st: ClusterState, node: Node, deadline_ns: int, started: int | None = None, driver=None) -> int:
+    """Drain: the node turns ineligible at once; at the deadline its allocations are stopped and placed
+    elsewhere when a node fits (else they queue, with the node-drain evaluation saying why)."""
     index = st.next_index()
     start = started or st.now()
     node.drain = True
@@ -148,12 +152,12 @@ def start_drain(st: ClusterState, node: Node, deadline_ns: int, started: int | N
     node.drain_seq = getattr(node, "drain_seq", 0) + 1
     seq = node.drain_seq
     remaining = (start + deadline_ns - st.now()) / S
-    st.after(max(0.0, remaining), lambda: finish_drain(st, node, seq, "complete"))
+    st.after(max(0.0, remaining), lambda: finish_drain(st, node, seq, "complete", driver))
     st.bump("nodes", index=index, node_kind="NodeDrain")
     return index
 
 
-def finish_drain(st: ClusterState, node: Node, seq: int, status: str) -> int:
+def finish_drain(st: ClusterState, node: Node, seq: int, status: str, driver=None) -> int:
     with st.lock:
         if not getattr(node, "drain", False) or getattr(node, "drain_seq", 0) != seq:
             return 0
@@ -163,6 +167,8 @@ def finish_drain(st: ClusterState, node: Node, seq: int, status: str) -> int:
             node.last_drain = dict(node.last_drain, Status=status,
                                    UpdatedAt=shapes.rfc3339nano(st.now() // S * S))
         if status == "complete":
+            if driver is not None:
+                migrate_off(st, node, driver)
             node_event(st, node, "Node drain complete", "Drain", index, {"deadline_reached": "true"})
             node_event(st, node, "Node drain complete", "Drain", index)
         else:
@@ -170,6 +176,45 @@ def finish_drain(st: ClusterState, node: Node, seq: int, status: str) -> int:
         node.modify_index = index
         st.bump("nodes", index=index, node_kind="NodeDrain")
         return index
+
+
+def migrate_off(st: ClusterState, node: Node, driver) -> None:
+    """The drain's deadline: stop what still runs on the node, place it on another node of the job's
+    datacenters with a healthy dtle driver, or leave it queued behind a node-drain evaluation."""
+    moved: dict[str, list] = {}
+    for alloc in list(st.allocs.values()):
+        if alloc.node is node and not alloc.terminal and alloc.desired_status == "run":
+            alloc.migrate_transition = True
+            alloc.desired_status, alloc.desired_description = "stop", "alloc is being migrated"
+            st.touch(alloc, client=False, kind="AllocationUpdateDesiredStatus")
+            st.after(st.quick(1.0), lambda a=alloc: driver.killed(a))
+            moved.setdefault(alloc.job_id, []).append(alloc)
+    for job_id, allocs in moved.items():
+        record = st.jobs.get(job_id)
+        if record is None or record.job["Stop"]:
+            continue
+        target = place_on(st, record)
+        deployment = allocs[0].deployment_id
+        if target is None:
+            queued = getattr(record, "queued", None) or {}
+            for alloc in allocs:
+                queued[alloc.task_group] = queued.get(alloc.task_group, 0) + 1
+            record.queued = queued
+            dcs = record.job.get("Datacenters") or ["dc1"]
+            eligible = [n for n in st.nodes if n.status == "ready" and n.eligibility == "eligible"
+                        and getattr(n, "datacenter", "dc1") in dcs]
+            available = {dc: sum(1 for n in eligible if getattr(n, "datacenter", "dc1") == dc) for dc in dcs}
+            unplaced(st, record, "node-drain", available=available, evaluated=len(eligible), filtered=len(eligible),
+                     constraint={"missing drivers": len(eligible)} if eligible else None)
+        else:
+            ev = add_eval(st, record, "node-drain", job_index=False, DeploymentID=deployment,
+                          QueuedAllocations={g["Name"]: 0 for g in record.job["TaskGroups"]})
+            for alloc in allocs:
+                group = next(g for g in record.job["TaskGroups"] if g["Name"] == alloc.task_group)
+                new = st.new_alloc(record, group, target, ev["ID"], st.next_index())
+                new.previous_allocation, alloc.next_allocation = alloc.id, new.id
+                st.after(st.quick(1.2), lambda a=new: driver.start(a))
+        st.refresh_job(record, st.next_index())
 
 
 def _write_answer(index: int, body: dict) -> Response:
@@ -353,7 +398,7 @@ class TroubleshootApi:
                 return text(500, "node not found")
             if isinstance(spec, dict):
                 deadline = next((v for k, v in spec.items() if k.lower() == "deadline"), 0)
-                index = start_drain(st, node, int(deadline or 0))
+                index = start_drain(st, node, int(deadline or 0), driver=self.api.cluster.driver)
             else:
                 index = finish_drain(st, node, getattr(node, "drain_seq", 0), "canceled") or st.table_index("nodes")
         return _write_answer(index, {"NodeModifyIndex": index, "EvalIDs": None, "EvalCreateIndex": 0, "Index": index})

@@ -310,3 +310,27 @@ def test_the_1_1_stream_tells_of_repairs_as_recorded():
         assert nodes[-1]["Payload"]["Node"]["DrainStrategy"]["Deadline"] == 10**9
         for event in restart + stop + nodes:
             assert frozenset(event) in frame_keys
+
+
+@pytest.mark.parametrize("dialect", DIALECTS)
+def test_a_drain_that_completes_moves_or_queues_what_ran_there(dialect):
+    with SimCluster(dialect=dialect, seed=6, frozen=True) as sim:
+        client = httpx.Client(base_url=sim.nomad_addr, timeout=10)
+        node = next(n for n in client.get("/v1/nodes").json() if n["Name"] == "dtle-node-1")
+        client.post(f"/v1/node/{node['ID']}/drain", json={"DrainSpec": {"Deadline": 10**9}})
+        sim.scenario.advance(3)
+        summary = client.get("/v1/job/job1/summary").json()["Summary"]
+        assert summary["dest"]["Queued"] == 1 and summary["dest"]["Running"] == 0  # nowhere else to go
+        evals = client.get("/v1/job/job1/evaluations").json()
+        drain = next(e for e in evals if e["TriggeredBy"] == "node-drain")
+        real = real_bodies(dialect, "node-actions/drain_12_real-ok_evaluations_t6")
+        assert problems(evals, real) == []
+        assert "JobModifyIndex" not in drain  # as recorded for node-drain evaluations
+        # the only other dc1 node that is up has an unhealthy dtle driver: Nomad counts it as missing
+        assert drain["FailedTGAllocs"]["dest"]["ConstraintFiltered"] == {"missing drivers": 1}
+        old = next(a for a in client.get("/v1/job/job1/allocations").json() if a["TaskGroup"] == "dest")
+        assert (old["DesiredStatus"], old["ClientStatus"]) == ("stop", "complete")
+        assert old["DesiredTransition"]["Migrate"] is True
+        client.post(f"/v1/node/{node['ID']}/eligibility", json={"Eligibility": "eligible"})
+        sim.scenario.advance(3)
+        assert client.get("/v1/job/job1/summary").json()["Summary"]["dest"]["Running"] == 1
