@@ -115,7 +115,7 @@ def _main(args: list) -> int:
         if settings.demo:
             from dtle_tui.sim import SimCluster
 
-            sim = SimCluster(dialect=settings.demo_dialect)
+            sim = SimCluster(dialect=settings.demo_dialect, troubles=True)
             sim.start()
             settings = demo_settings(settings, sim.nomad_addr, sim.consul_addr)
         log.info(

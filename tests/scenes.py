@@ -33,7 +33,7 @@ def start_frozen_sim():
 
     lock = open(Path(tempfile.gettempdir()) / "dtle-tui-scenes.lock", "w")  # noqa: SIM115 (held until stop)
     fcntl.flock(lock, fcntl.LOCK_EX)
-    sim = SimCluster(dialect="1.1", seed=1, frozen=True)
+    sim = SimCluster(dialect="1.1", seed=1, frozen=True, troubles=True)  # the demo's story, as --demo
     try:
         sim.start(nomad_port=NOMAD_PORT, consul_port=CONSUL_PORT)
     except BaseException:
@@ -55,6 +55,10 @@ def pin_environment() -> None:
     os.environ["TZ"] = "UTC"
     time.tzset()
     clock.freeze(FROZEN_NOW)
+    # One stats read per screen: the RSS sparkline then has the same length in every run.
+    from dtle_tui.live import troubleshoot
+
+    troubleshoot.STATS_INTERVAL_S = 3600.0
 
 
 def make_app(sim, *extra: str) -> DtleApp:
@@ -93,6 +97,9 @@ async def job_detail(pilot) -> None:
     app = pilot.app
     await wait_until(pilot, lambda: app.snapshot.detail and app.snapshot.detail.job is not None
                      and app.screen.query_one("#events").row_count > 0, what="job detail")
+    running = {a.id for a in app.snapshot.detail.allocations if a.client_status == "running"}
+    await wait_until(pilot, lambda: app.snapshot.troubles and set(app.snapshot.troubles.stats) == running,
+                     what="the running tasks' stats")
     await pilot.pause(0.2)
 
 
@@ -118,7 +125,7 @@ async def spec(pilot) -> None:
 async def nodes(pilot) -> None:
     await loaded(pilot)
     await pilot.press("2")
-    await wait_until(pilot, lambda: pilot.app.screen.query_one("#nodes-table").row_count == 3)
+    await wait_until(pilot, lambda: pilot.app.screen.query_one("#nodes-table").row_count == 5)
     await pilot.pause(0.2)
 
 
@@ -165,6 +172,30 @@ async def dtle_progress(pilot) -> None:
     await pilot.pause(0.2)
 
 
+async def not_placed(pilot) -> None:
+    """Job detail of the job whose dest waits behind a draining node: why it is not placed."""
+    await loaded(pilot)
+    await select(pilot, "archive-sync")
+    await pilot.press("enter")
+    app = pilot.app
+    await wait_until(pilot, lambda: app.snapshot.detail and app.snapshot.detail.job is not None
+                     and app.snapshot.troubles and app.snapshot.troubles.evaluations
+                     and app.snapshot.troubles.stats, what="the Not placed section")
+    await wait_until(pilot, lambda: app.screen.query_one("#not-placed").report, what="the report shown")
+    await pilot.pause(0.2)
+
+
+async def confirm_drain(pilot) -> None:
+    """The drain dialog on a node that is not draining: deadline 1 h, the node's name to type."""
+    await nodes(pilot)
+    table = pilot.app.screen.query_one("#nodes-table")
+    table.move_cursor(row=1)  # dtle-node-2
+    await pilot.pause(0.1)
+    await pilot.press("D")
+    await wait_until(pilot, lambda: pilot.app.screen.query("#drain-name"), what="the drain dialog")
+    await pilot.pause(0.3)
+
+
 SCENES: Dict[str, Scene] = {
     "jobs": jobs,
     "jobs_filtered": filtered,
@@ -176,4 +207,6 @@ SCENES: Dict[str, Scene] = {
     "help": help_screen,
     "confirm_delete": confirm_delete,
     "confirm_gtid_reset": confirm_gtid_reset,
+    "not_placed": not_placed,
+    "confirm_drain": confirm_drain,
 }

@@ -101,7 +101,7 @@ class DtleClient:
             return await self._look_up(node_id)
 
     async def _look_up(self, node_id: str) -> Target:
-        node = await self.nomad.node(node_id)
+        node = (await self.nomad.node(node_id)).value
         http_addr = node_http_addr(node)
         if not http_addr:
             raise ApiError(SERVICE, ErrorKind.BAD_RESPONSE, None, f"node {node_id[:8]} has no HTTPAddr in Nomad")

@@ -114,9 +114,18 @@ class NomadClient:
                     each: Optional[Callable[[Any], Any]] = None) -> Indexed[list]:
         return await self._read("/v1/nodes", list, index, wait, each=each)
 
-    async def node(self, node_id: str) -> dict:
-        """GET /v1/node/<id>: the whole node, with HTTPAddr (the list stubs lack it)."""
-        return (await self._read(f"/v1/node/{_q(node_id)}", dict)).value
+    async def job_evaluations(self, job_id: str, index: int = 0, wait: Optional[str] = None) -> Indexed[list]:
+        return await self._read(f"/v1/job/{_q(job_id)}/evaluations", list, index, wait)
+
+    async def evaluation(self, eval_id: str) -> Indexed[dict]:
+        return await self._read(f"/v1/evaluation/{_q(eval_id)}", dict)
+
+    async def allocation_stats(self, alloc_id: str) -> dict:
+        """GET /v1/client/allocation/<id>/stats (answered by the client node; no X-Nomad-Index)."""
+        return (await self._read(f"/v1/client/allocation/{_q(alloc_id)}/stats", dict)).value
+
+    async def node(self, node_id: str) -> Indexed[dict]:
+        return await self._read(f"/v1/node/{_q(node_id)}", dict)
 
     async def agent_self(self) -> dict:
         return (await self._read("/v1/agent/self", dict)).value
@@ -139,6 +148,24 @@ class NomadClient:
     async def deregister(self, job_id: str, purge: bool = False) -> dict:
         params = {"purge": "true"} if purge else None
         return await self._write("DELETE", f"/v1/job/{_q(job_id)}", params=params)
+
+    async def restart_allocation(self, alloc_id: str, task: Optional[str] = None) -> dict:
+        """POST /v1/client/allocation/<id>/restart: one task ({"TaskName": task}) or all of them ({})."""
+        body = {"TaskName": task} if task else {}
+        return await self._write("POST", f"/v1/client/allocation/{_q(alloc_id)}/restart", body)
+
+    async def stop_allocation(self, alloc_id: str) -> dict:
+        """POST /v1/allocation/<id>/stop: Nomad stops it and places a replacement (NextAllocation)."""
+        return await self._write("POST", f"/v1/allocation/{_q(alloc_id)}/stop")
+
+    async def node_eligibility(self, node_id: str, eligible: bool) -> dict:
+        body = {"Eligibility": "eligible" if eligible else "ineligible"}
+        return await self._write("POST", f"/v1/node/{_q(node_id)}/eligibility", body)
+
+    async def node_drain(self, node_id: str, deadline_ns: Optional[int]) -> dict:
+        """POST /v1/node/<id>/drain; deadline_ns None stops a running drain ({"DrainSpec": null})."""
+        spec = None if deadline_ns is None else {"Deadline": int(deadline_ns), "IgnoreSystemJobs": False}
+        return await self._write("POST", f"/v1/node/{_q(node_id)}/drain", {"DrainSpec": spec})
 
     # -- logs ---------------------------------------------------------------------------------------
 

@@ -84,6 +84,8 @@ class EventFeed:
         self._proven = False  # was live since the start or the last ctrl+r
         self._lines = 0  # lines of the current connection
         self._silent = 0  # connections in a row that brought no more than the opening heartbeat
+        # (payload, index) of every Evaluation event: the open job's evaluations (live/troubleshoot.py)
+        self.on_evaluation: Optional[Callable[[Any, int], None]] = None
 
     @property
     def covers_lists(self) -> bool:
@@ -222,6 +224,8 @@ class EventFeed:
         store = self.store
         for ev in frame.events:
             payload = ev.payload
+            if ev.topic == "Evaluation" and isinstance(payload, dict):
+                self._evaluation(payload, ev.index)
             if ev.topic == "Allocation" and isinstance(payload, dict):
                 store.put_allocation(self.allocation_item(payload))
             elif ev.topic == "Job" and isinstance(payload, dict):
@@ -240,6 +244,16 @@ class EventFeed:
         if len(self._job_event_at) > 20_000:
             self._job_event_at.clear()
         self.last_index = max(self.last_index, frame.index)
+
+    def _evaluation(self, payload: dict, index: int) -> None:
+        # A finished evaluation says how many allocations of each group it could not place: the Jobs
+        # screen's "1 queued" (the stream's Job events carry no JobSummary).
+        queued = payload.get("QueuedAllocations")
+        job_id = payload.get("JobID")
+        if payload.get("Status") == "complete" and isinstance(queued, dict) and isinstance(job_id, str):
+            self.store.put_queued(job_id, queued)
+        if self.on_evaluation is not None:
+            self.on_evaluation(payload, index)
 
     async def _check_purged(self, job_id: str) -> None:
         nomad = self.nomad

@@ -38,6 +38,7 @@ from dtle_tui.live.feeds import Feed, Fetch
 from dtle_tui.live.monitor import DtleMonitor, for_poller
 from dtle_tui.live.snapshot import FeedState, RowBook, Snapshot, build_detail, find_orphans
 from dtle_tui.live.store import NomadStore
+from dtle_tui.live.troubleshoot import Troubleshoot
 from dtle_tui.model.allocations import Allocation, parse_allocation, parse_allocations, slim_allocation
 from dtle_tui.model.gtid import GtidProgress, positions_from_kv
 from dtle_tui.model.jobs import JobStub, parse_job, parse_job_stubs
@@ -79,6 +80,7 @@ class Poller:
         self._alloc_id: Optional[str] = None
         self._alloc: Any = None
         self._alloc_error: Optional[str] = None
+        self.troubles: Optional[Troubleshoot] = None  # evaluations and task stats of the open screens
         self._dirty = False
         self._generation = 0
         self._stopped = False
@@ -149,6 +151,7 @@ class Poller:
             self.monitor = for_poller(self, s, nomad)
             self.monitor.watch_detail(self._detail_job)
             self.monitor.task = self.loop.create_task(self.monitor.run())
+        self.troubles = Troubleshoot(nomad, self.events, self.feeds, self.loop, self.changed, self._stats_targets)
         # After the Nomad feeds have sent their first requests: the import below then overlaps the wait.
         self.loop.call_soon(self._start_consul)
 
@@ -211,6 +214,9 @@ class Poller:
                            lambda i, w: nomad.job_allocations(job_id, index=i, wait=w), self._on_job_allocs)
         if self.monitor is not None:
             self.monitor.watch_detail(job_id)
+        if self.troubles is not None:
+            self.troubles.watch_job(job_id)
+            self.troubles.retarget()
         self.changed()
 
     def _watch_alloc(self, alloc_id: Optional[str]) -> None:
@@ -222,7 +228,18 @@ class Poller:
             nomad = self.nomad
             assert nomad is not None
             self._add_feed("allocation", "Nomad", self._fetch_alloc(nomad, alloc_id), self._on_alloc)
+        if self.troubles is not None:
+            self.troubles.retarget()
         self.changed()
+
+    def _stats_targets(self) -> list:
+        """Allocations whose task stats are read: the open allocation, else the open job's running ones."""
+        if self._alloc_id is not None:
+            return [self._alloc_id]
+        if self._detail_job is None:
+            return []
+        allocs = self._detail_allocs if self._detail_allocs is not None else self.store.allocations_of(self._detail_job)
+        return sorted(a.id for a in allocs if a.client_status == "running")
 
     # ---- fetchers that turn "not found" into data --------------------------------------------
     async def _fetch_agent(self, index: int, wait: Optional[str]) -> Indexed:
@@ -288,6 +305,8 @@ class Poller:
 
     def _on_job_allocs(self, value: Any) -> None:
         self._detail_allocs = parse_allocations(value)
+        if self.troubles is not None:
+            self.troubles.retarget()
 
     def _on_nodes(self, value: Any) -> None:
         self.store.load_nodes(parse_nodes(value), self.feeds["nodes"].answer_index)
@@ -425,6 +444,7 @@ class Poller:
             consul_enabled=consul_ok,
             dtle=self.monitor.view() if self.monitor is not None else {},
             dtle_api=self.settings.dtle_api or "",
+            troubles=self.troubles.view() if self.troubles is not None else None,
         )
 
     def progress(self, job_id: str) -> Optional[GtidProgress]:

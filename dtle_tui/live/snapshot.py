@@ -6,18 +6,20 @@ frozen dataclasses so a screen can tell an unchanged row by equality and skip re
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 from collections import defaultdict
 from dataclasses import dataclass, field
 from typing import Callable, Iterable, Mapping, Optional
 
-from dtle_tui.model.allocations import Allocation
+from dtle_tui.live.troubleview import TroubleView
+from dtle_tui.model.allocations import Allocation, slim_last_error
 from dtle_tui.model.gtid import GtidProgress, JobPosition
 from dtle_tui.model.jobs import Job, JobStub
 from dtle_tui.model.monitor import JobProgress
 from dtle_tui.model.nodes import Node
 from dtle_tui.model.stage import Stage, StageInfo, detect_stage, stage_timeline
-from dtle_tui.model.taskevents import is_error_event
+from dtle_tui.model.taskevents import error_events
 
 
 @dataclass(frozen=True)
@@ -41,10 +43,12 @@ class AllocCounts:
     failed: int = 0
     lost: int = 0
     complete: int = 0
+    queued: int = 0  # JobSummary Queued: allocations Nomad could not place (no node fits)
 
     def describe(self) -> str:
-        """Short cell text: `1 run`, `2 fail`; mixed states as `1r 2f 1l` (run, pend, fail, lost)."""
-        states = [(self.running, "run"), (self.pending, "pend"), (self.failed, "fail"), (self.lost, "lost")]
+        """Short cell text: `1 run`, `2 fail`, `1 queued`; mixed states as `1r 2f 1l 1q`."""
+        states = [(self.running, "run"), (self.pending, "pend"), (self.failed, "fail"), (self.lost, "lost"),
+                  (self.queued, "queued")]
         present = [(n, word) for n, word in states if n]
         if not present:
             return f"{self.complete} done" if self.complete else "—"
@@ -75,6 +79,7 @@ class JobRow:
     stalled: bool
     submit_time_ns: int
     stop: bool
+    last_error: str = ""  # first line of the newest error of a failed dest task (wide Jobs screen)
 
 
 @dataclass(frozen=True)
@@ -120,6 +125,7 @@ class Snapshot:
     # dtle's own figures (live/monitor.py), job ID -> model.monitor.JobProgress; dtle_api "" when off.
     dtle: Mapping[str, JobProgress] = field(default_factory=dict)
     dtle_api: str = ""
+    troubles: Optional[TroubleView] = None
 
     def row(self, job_id: str) -> Optional[JobRow]:
         return self._rows_by_id.get(job_id)
@@ -182,6 +188,8 @@ def build_row(
         if cache is not None:
             # The allocations are kept in the entry, so their ids cannot be reused meanwhile.
             cache[stub.id] = (key, src, dest, info, allocs)
+    if stub.summary:
+        src, dest = with_queued(stub, src, dest)
     if not consul_ok:
         pos = None
     running = dest.running > 0 and src.running > 0
@@ -207,7 +215,31 @@ def build_row(
         stalled=stalled,
         submit_time_ns=stub.submit_time_ns,
         stop=stub.stop,
+        last_error=dest_error(allocs) if not dest.healthy else "",
     )
+
+
+def with_queued(stub: JobStub, src: AllocCounts, dest: AllocCounts) -> tuple[AllocCounts, AllocCounts]:
+    """The allocations Nomad could not place (JobSummary Queued) join the counts of their side."""
+    queued = {"src": 0, "dest": 0}
+    for group, summary in stub.summary.items():
+        if summary.queued:
+            queued["src" if group.lower() in ("src", "source") else "dest"] += summary.queued
+    if queued["src"]:
+        src = dataclasses.replace(src, queued=queued["src"])
+    if queued["dest"]:
+        dest = dataclasses.replace(dest, queued=queued["dest"])
+    return src, dest
+
+
+def dest_error(allocs: Iterable[Allocation]) -> str:
+    """The newest dest allocation's error, first line."""
+    for alloc in sorted(allocs, key=lambda a: a.create_index, reverse=True):
+        if alloc.task_group.lower() not in ("src", "source"):
+            text = slim_last_error(alloc)
+            if text:
+                return text
+    return ""
 
 
 def build_rows(
@@ -352,8 +384,8 @@ def last_error_event(allocs: Iterable[Allocation]) -> Optional[tuple[int, str, s
     best: Optional[tuple[int, str, str]] = None
     for alloc in allocs:
         for task in alloc.task_states:
-            for ev in task.events:
-                if is_error_event(ev) and (best is None or ev.time_ns > best[0]):
+            for ev in error_events(task.events):
+                if best is None or ev.time_ns > best[0]:
                     best = (ev.time_ns, alloc.short_id, ev.text or ev.type)
     return best
 

@@ -9,10 +9,11 @@ ModifyIndex. What changed is recorded per job ID, so the snapshot rebuilds only 
 
 from __future__ import annotations
 
+import dataclasses
 from typing import Iterable, Optional
 
 from dtle_tui.model.allocations import Allocation
-from dtle_tui.model.jobs import JobStub
+from dtle_tui.model.jobs import GroupSummary, JobStub
 from dtle_tui.model.nodes import Node
 
 
@@ -98,9 +99,25 @@ class NomadStore:
             return False
         if held is None:
             self.reordered = True
+        elif not stub.summary and held.summary:
+            # The stream's Job carries no JobSummary: keep what the list said (Queued, for the Jobs screen).
+            stub = dataclasses.replace(stub, summary=held.summary, summary_modify_index=held.summary_modify_index)
         self.jobs[stub.id] = stub
         self.changed.add(stub.id)
         return True
+
+    def put_queued(self, job_id: str, queued: dict) -> None:
+        """QueuedAllocations of a finished evaluation: allocations of each group still waiting for a node."""
+        held = self.jobs.get(job_id)
+        if held is None:
+            return
+        summary = dict(held.summary)
+        for group, count in queued.items():
+            if isinstance(count, int) and not isinstance(count, bool):
+                summary[str(group)] = dataclasses.replace(summary.get(str(group), GroupSummary()), queued=count)
+        if summary != held.summary:
+            self.jobs[job_id] = dataclasses.replace(held, summary=summary)
+            self.changed.add(job_id)
 
     def drop_job(self, job_id: str) -> None:
         """A purged job. Its allocations stay until Nomad garbage-collects them (a full read drops them)."""

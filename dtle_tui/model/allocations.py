@@ -69,6 +69,8 @@ class Allocation:
     job_type: str = ""
     # Raw TaskStates, parsed on first access of `task_states`; compared but never hashed.
     task_states_raw: Any = field(default=None, repr=False, hash=False)
+    # ((task, Resources.MemoryMB), ...) from a full allocation's TaskResources; () for list stubs.
+    memory_mb: tuple = ()
 
     @functools.cached_property
     def task_states(self) -> tuple[TaskState, ...]:
@@ -140,7 +142,14 @@ def _allocation(d: dict, keep: Optional[Callable[[Any], Any]] = None) -> Allocat
         "modify_index": g("ModifyIndex", 0), "create_time_ns": g("CreateTime", 0),
         "modify_time_ns": g("ModifyTime", 0), "job_type": g("JobType", ""),
         "task_states_raw": keep(g("TaskStates")) if keep else g("TaskStates"),
+        "memory_mb": _memory_mb(g("TaskResources")),
     }))
+
+
+def _memory_mb(resources: Any) -> tuple:
+    if not isinstance(resources, dict):
+        return ()
+    return tuple(sorted((str(task), as_int(r.get("MemoryMB"))) for task, r in resources.items() if isinstance(r, dict)))
 
 
 def parse_allocations(data: Any, reuse: Optional[Mapping[str, Allocation]] = None,
@@ -196,11 +205,62 @@ def slim_task_states(states: Any) -> Optional[dict]:
                      and type(msg := ev.get("DriverMessage")) is str and msg.startswith("job_stage_")]
             if stage:
                 slim["Events"] = stage
+        if state.get("Failed") is True:
+            error = _task_error(state)
+            if error:
+                slim["LastError"] = error  # the wide Jobs screen shows a failed dest's reason
         if slim:
             if slim_states is None:
                 slim_states = {}
             slim_states[name] = slim
     return slim_states
+
+
+_ERROR_TYPES = ("Terminated", "Driver Failure", "Setup Failure", "Failed Validation", "Killed", "Task hook failed")
+
+
+def _task_error(state: dict) -> str:
+    """First line of the newest error event of a task (dtle puts its error in Terminated's Message)."""
+    events = state.get("Events")
+    if not isinstance(events, list):
+        return ""
+    for ev in reversed(events):
+        if not isinstance(ev, dict) or ev.get("Type") not in _ERROR_TYPES:
+            continue
+        if ev.get("Type") == "Terminated" and not (ev.get("ExitCode") or ev.get("Message")):
+            continue
+        text = ev.get("Message") or ev.get("DriverError") or ev.get("SetupError") or ev.get("DisplayMessage")
+        if isinstance(text, str) and text.strip():
+            return text.strip().splitlines()[0][:200]
+    return ""
+
+
+def slim_last_error(alloc: Allocation) -> str:
+    """The error of a failed task of the allocation (slim or full), first line; "" when none failed."""
+    states = alloc.task_states_raw
+    if not isinstance(states, dict):
+        return ""
+    for state in states.values():
+        if isinstance(state, dict):
+            text = state.get("LastError") or (_task_error(state) if state.get("Failed") is True else "")
+            if text:
+                return str(text)
+    return ""
+
+
+def failed_task(alloc: Allocation) -> Optional[str]:
+    """The task whose last Terminated event has a non-zero exit code (it failed: read its stderr).
+    A Terminated that follows Nomad's own kill (Killing, Restart Signaled: 137 from SIGKILL) is no failure."""
+    for task in alloc.task_states:
+        events = sorted(task.events, key=lambda ev: ev.time_ns)
+        last = None
+        for before, ev in zip([None] + events[:-1], events):
+            if ev.type == "Terminated":
+                killed = before is not None and before.type in ("Killing", "Restart Signaled", "Signaling")
+                last = ev.exit_code if not killed else 0
+        if last:
+            return task.name
+    return None
 
 
 def slim_allocation(d: dict) -> Allocation:

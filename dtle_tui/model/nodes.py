@@ -38,6 +38,12 @@ class Node:
     drivers: dict[str, Driver] = field(default_factory=dict, hash=False)
     create_index: int = 0
     modify_index: int = 0
+    # Drain progress: DrainStrategy (full node and 1.1's stream; the list stub has only Drain) and 1.1's
+    # LastDrain {Status: draining | complete | canceled, StartedAt, UpdatedAt}.
+    drain_deadline: Optional[datetime] = None  # DrainStrategy.ForceDeadline
+    drain_started: Optional[datetime] = None
+    last_drain_status: str = ""
+    last_drain_updated: Optional[datetime] = None
 
     @property
     def short_id(self) -> str:
@@ -76,12 +82,16 @@ def _node(d: dict) -> Node:
     if not address:
         address = as_str(g("HTTPAddr")).rpartition(":")[0] or as_str(g("HTTPAddr"))
     version = as_str(g("Version")) or as_str(as_dict(g("Attributes")).get("nomad.version"))
+    strategy, last = as_dict(g("DrainStrategy")), as_dict(g("LastDrain"))
+    started = strategy.get("StartedAt") or (last.get("StartedAt") if last.get("Status") == "draining" else None)
     return Node(
         id=as_str(g("ID")), name=as_str(g("Name")), address=address,
         datacenter=as_str(g("Datacenter")), node_class=as_str(g("NodeClass")), version=version,
         drain=as_bool(g("Drain")), scheduling_eligibility=as_str(g("SchedulingEligibility")),
         status=as_str(g("Status")), status_description=as_str(g("StatusDescription")), drivers=drivers,
         create_index=as_int(g("CreateIndex")), modify_index=as_int(g("ModifyIndex")),
+        drain_deadline=parse_time(strategy.get("ForceDeadline")), drain_started=parse_time(started),
+        last_drain_status=as_str(last.get("Status")), last_drain_updated=parse_time(last.get("UpdatedAt")),
     )
 
 

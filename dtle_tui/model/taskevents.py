@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any, Optional
+from typing import Any, Iterable, Optional
 
 from dtle_tui.model.wire import (
     as_bool,
@@ -131,6 +131,22 @@ def is_error_event(ev: TaskEvent) -> bool:
     return ev.type in _CAUSE_TYPES or (ev.fails_task and ev.type != "Not Restarting")
 
 
+# What Nomad sends before it kills a task itself (a user restart, a stop, a drain): the Terminated that
+# follows (137 after SIGKILL) is the kill's outcome, not the task failing.
+_KILLS = frozenset({"Killing", "Restart Signaled", "Signaling"})
+
+
+def error_events(events: Iterable[TaskEvent]) -> list:
+    """The events that carry an error, in order, leaving out a Terminated that follows Nomad's own kill."""
+    out = []
+    before: Optional[TaskEvent] = None
+    for ev in events:
+        if is_error_event(ev) and not (ev.type == "Terminated" and before is not None and before.type in _KILLS):
+            out.append(ev)
+        before = ev
+    return out
+
+
 @dataclass(frozen=True)
 class TaskState:
     name: str
@@ -148,8 +164,9 @@ class TaskState:
         e.g. `Exit Code: 2; Not Restarting: Exceeded allowed attempts 1 in interval 10m0s …`."""
         cause: Optional[TaskEvent] = None
         verdict: Optional[TaskEvent] = None
+        errors = {id(ev) for ev in error_events(self.events)}
         for ev in self.events:
-            if is_error_event(ev):
+            if id(ev) in errors:
                 cause, verdict = ev, None
             elif ev.type == "Not Restarting":
                 verdict = ev

@@ -12,9 +12,11 @@ from dtle_tui.live.snapshot import Snapshot
 from dtle_tui.model.allocations import Allocation
 from dtle_tui.screens.base import ConsoleScreen
 from dtle_tui.screens.job_detail import CLIENT_STYLE, event_columns, event_rows
+from dtle_tui.screens.repair_actions import AllocRepairMixin
 from dtle_tui.text import fmt
 from dtle_tui.text.textsafe import safe_text
 from dtle_tui.widgets.keyed_table import KeyedTable
+from dtle_tui.widgets.resources import ResourcesPanel
 
 
 def allocation_text(alloc: Allocation) -> Text:
@@ -50,19 +52,23 @@ def allocation_text(alloc: Allocation) -> Text:
     return out
 
 
-class AllocationScreen(ConsoleScreen):
+class AllocationScreen(AllocRepairMixin, ConsoleScreen):
     TITLE_TEXT = "allocation"
 
-    BINDINGS = [Binding("escape", "back", "Back", id="alloc.back")]
+    BINDINGS = [Binding("escape", "back", "Back", id="alloc.back"),
+                Binding("l", "logs", "Logs", id="dtle.alloc.logs"),
+                *AllocRepairMixin.repair_bindings("alloc")]
 
     def __init__(self, alloc_id: str) -> None:
         super().__init__()
         self.alloc_id = alloc_id
+        self._follow_from: str = ""  # a stopped allocation whose replacement the screen moves to
 
     def compose(self) -> ComposeResult:
         yield from self.compose_banner()
         with VerticalScroll(id="alloc-body"):
             yield Static(Text("Loading allocation…"), id="alloc-summary")
+            yield ResourcesPanel(id="alloc-resources")
             yield Static("All events, newest first", classes="section")
             yield KeyedTable(id="alloc-events")
         yield from self.compose_status()
@@ -83,8 +89,39 @@ class AllocationScreen(ConsoleScreen):
             if snapshot.allocation_error:
                 summary.update(Text(snapshot.allocation_error, style="bold red"))
             return
+        if self._follow_from == alloc.id and alloc.next_allocation:
+            self._follow(alloc.next_allocation)
         summary.update(allocation_text(alloc))
+        troubles = snapshot.troubles
+        self.query_one("#alloc-resources", ResourcesPanel).show([alloc], troubles.stats if troubles else {})
         self.query_one("#alloc-events", KeyedTable).sync(event_rows(alloc))
+
+    def current_allocation(self):
+        snap = self.snapshot
+        alloc = snap.allocation if snap is not None else None
+        return alloc if alloc is not None and alloc.id == self.alloc_id else None
+
+    def followed(self, old_id: str) -> None:
+        self._follow_from = old_id
+        if self.snapshot is not None:
+            self.show_snapshot(self.snapshot)
+
+    def _follow(self, new_id: str) -> None:
+        """The stopped allocation was replaced (NextAllocation): show the replacement instead."""
+        self._follow_from = ""
+        self.flash(f"Allocation {self.alloc_id[:8]} was replaced by {new_id[:8]}: following it.")
+        self.alloc_id = new_id
+        if self.console.poller is not None:
+            self.console.poller.watch_allocation(new_id)
+
+    def action_logs(self) -> None:
+        alloc = self.current_allocation()
+        if alloc is None:
+            self.flash("The allocation is not loaded yet.", "warning")
+            return
+        from dtle_tui.screens.logs import LogsScreen
+
+        self.app.push_screen(LogsScreen.for_allocation(alloc))
 
     def action_back(self) -> None:
         self.console.go_back()

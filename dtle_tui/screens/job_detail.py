@@ -18,12 +18,16 @@ from dtle_tui.clipboard import copy_and_notify
 from dtle_tui.live.snapshot import JobDetail, Snapshot
 from dtle_tui.model.allocations import Allocation
 from dtle_tui.model.stage import Stage
+from dtle_tui.model.stats import memory_limits
 from dtle_tui.screens.base import ConsoleScreen
 from dtle_tui.screens.job_actions import JobActionsMixin
+from dtle_tui.screens.repair_actions import AllocRepairMixin
 from dtle_tui.text import clock, fmt
 from dtle_tui.text.textsafe import safe_text
 from dtle_tui.widgets.dtle_progress import DtleProgressPanel
 from dtle_tui.widgets.keyed_table import KeyedTable, fill_column
+from dtle_tui.widgets.not_placed import NotPlacedPanel
+from dtle_tui.widgets.resources import ResourcesPanel
 
 log = logging.getLogger(__name__)
 
@@ -116,7 +120,7 @@ def summary_text(detail: JobDetail, snapshot: Snapshot, rate_text: str) -> Text:
     return out
 
 
-class JobDetailScreen(JobActionsMixin, ConsoleScreen):
+class JobDetailScreen(JobActionsMixin, AllocRepairMixin, ConsoleScreen):
     TITLE_TEXT = "job detail"
 
     BINDINGS = [
@@ -127,6 +131,8 @@ class JobDetailScreen(JobActionsMixin, ConsoleScreen):
         Binding("c", "copy_gtid", "Copy Gtid", show=False, id="detail.copy"),
         Binding("E", "incident_report", "Report", show=False, id="dtle.job_detail.report"),
         *[b for b in JobActionsMixin.ACTION_BINDINGS if b.key != "a"],
+        *AllocRepairMixin.repair_bindings("detail"),
+        Binding("x", "raw_placement", "Raw placement", show=False, id="dtle.detail.raw_placement"),
         Binding("tab", "focus_next", "Next pane", show=False),
     ]
 
@@ -138,6 +144,8 @@ class JobDetailScreen(JobActionsMixin, ConsoleScreen):
         yield from self.compose_banner()
         with Vertical(id="detail-body"):
             yield Static("", id="summary", markup=False)
+            yield NotPlacedPanel(id="not-placed")
+            yield ResourcesPanel(id="detail-resources")
             with Horizontal(id="rate-row"):
                 yield Static("Gtid rate ", id="rate-label", markup=False)
                 yield Sparkline([], id="rate-spark")
@@ -181,7 +189,55 @@ class JobDetailScreen(JobActionsMixin, ConsoleScreen):
         self.query_one(DtleProgressPanel).show(snapshot.dtle.get(self.job_id), snapshot.dtle_api, running)
         now = clock.now()
         self.allocs_table.sync([(a.id, alloc_cells(a, now)) for a in detail.allocations])
+        self._select_replacement(detail)
         self._show_events(detail)
+        self._show_troubles(detail, snapshot)
+
+    def _show_troubles(self, detail: JobDetail, snapshot: Snapshot) -> None:
+        """Why a group is not placed, and what the running tasks use (live/troubleshoot.py)."""
+        row = snapshot.row(self.job_id)
+        queued = None if row is None or row.src.queued or row.dest.queued else {}
+        troubles = snapshot.troubles
+        self.query_one("#not-placed", NotPlacedPanel).show(self.job_id, detail.job, troubles, snapshot.nodes, queued)
+        raw = detail.job.raw if detail.job is not None else {}
+        limits = {a.id: memory_limits(raw, a.task_group) for a in detail.allocations}
+        self.query_one("#detail-resources", ResourcesPanel).show(
+            detail.allocations, troubles.stats if troubles is not None else {}, limits)
+
+    def current_allocation(self) -> Optional[Allocation]:
+        return self.selected_allocation()
+
+    def followed(self, old_id: str) -> None:
+        """After K: select the replacement when it is listed (list stubs carry no NextAllocation: the
+        newest allocation of the same group created after the stopped one)."""
+        detail = self.snapshot.detail if self.snapshot else None
+        old = next((a for a in detail.allocations if a.id == old_id), None) if detail else None
+        self._follow = (old.task_group, old.create_index) if old is not None else None
+
+    def _select_replacement(self, detail: JobDetail) -> None:
+        follow = getattr(self, "_follow", None)
+        if follow is None:
+            return
+        group, after = follow
+        new = [a for a in detail.allocations if a.task_group == group and a.create_index > after
+               and a.desired_status == "run"]
+        if new:
+            self._follow = None
+            table = self.allocs_table
+            keys = table.row_keys
+            newest = max(new, key=lambda a: a.create_index)
+            if newest.id in keys:
+                table.move_cursor(row=keys.index(newest.id))
+                self.flash(f"Replacement allocation {newest.short_id} selected.")
+
+    def action_raw_placement(self) -> None:
+        panel = self.query_one("#not-placed", NotPlacedPanel)
+        if not panel.report:
+            self.flash("Every task group is placed: no FailedTGAllocs to show.")
+            return
+        panel.raw = not panel.raw
+        if self.snapshot is not None:
+            self.show_snapshot(self.snapshot)
 
     def _show_events(self, detail: JobDetail) -> None:
         alloc = self.selected_allocation(detail)
@@ -236,8 +292,7 @@ class JobDetailScreen(JobActionsMixin, ConsoleScreen):
             return
         from dtle_tui.screens.logs import LogsScreen
 
-        tasks = [t.name for t in alloc.task_states] or [alloc.task_group]
-        self.app.push_screen(LogsScreen(alloc.id, tasks, self.job_id))
+        self.app.push_screen(LogsScreen.for_allocation(alloc))
 
     def action_copy_gtid(self) -> None:
         pos = self.snapshot.positions.get(self.job_id) if self.snapshot else None

@@ -28,23 +28,25 @@ from dtle_tui.widgets.virtual_table import VirtualTable
 # column takes what is left. Wide terminals get the extra columns.
 NARROW = ("id", "status", "stage", "src", "dest", "gtid", "age")
 WIDE = ("id", "status", "stage", "since", "src", "dest", "gtid", "rate", "binlog", "age")
+WIDEST = WIDE + ("error",)  # from WIDEST_FROM columns: a failed dest's last error, first line
 COLUMNS: dict[str, tuple[str, int, Callable[[JobRow], Any]]] = {
     "id": ("ID", 0, lambda r: r.id),
     "status": ("Status", 7, lambda r: r.status),
     "stage": ("Stage", 7, lambda r: (r.stage.label, r.stalled)),
     "since": ("Stage since", 11, lambda r: r.stage_since_ns or 0),
-    "src": ("Src", 8, lambda r: (r.src.failed + r.src.lost, r.src.running)),
-    "dest": ("Dest", 8, lambda r: (r.dest.failed + r.dest.lost, r.dest.running)),
+    "src": ("Src", 8, lambda r: (r.src.failed + r.src.lost, r.src.queued, r.src.running)),
+    "dest": ("Dest", 8, lambda r: (r.dest.failed + r.dest.lost, r.dest.queued, r.dest.running)),
     "gtid": ("Gtid txns", 11, lambda r: r.transactions if r.transactions is not None else -1),
     "rate": ("Rate", 9, lambda r: r.rate if r.rate is not None else -1.0),
     "binlog": ("BinlogFilePos", 24, lambda r: r.binlog or ""),
     "age": ("Age", 5, lambda r: -(r.submit_time_ns or 0)),
     "dtle": ("Progress/Delay", 14, lambda r: r.stage.label),
+    "error": ("Last error", 40, lambda r: r.last_error),
 }
 WIDE_FROM = 130
+WIDEST_FROM = 180
 # dtle's own Progress / Delay column (live/monitor.py), when the setting dtle_api is on and there is room.
 DTLE_FROM = 150
-WIDE_DTLE = WIDE[:8] + ("dtle",) + WIDE[8:]
 
 
 def status_cell(row: JobRow) -> Text:
@@ -66,6 +68,8 @@ def alloc_cell(counts) -> Text:
     text = counts.describe()
     if not counts.healthy:
         return Text(text, style="bold red")
+    if counts.queued:
+        return Text(text, style="bold yellow")
     return Text(text, style="green" if counts.running else "dim")
 
 
@@ -111,6 +115,8 @@ def row_cells(row: JobRow, columns: tuple[str, ...], ages: tuple[str, str]) -> l
         elif key == "dtle":  # its text and style come in the stamp (JobsScreen._stamp): dtle's, not the row's
             plain, style = ages[2] if len(ages) > 2 else ("—", "dim")
             cells.append(Text(plain, style=style, justify="right"))
+        elif key == "error":
+            cells.append(Text(safe_text(row.last_error), style="red"))
     return cells
 
 
@@ -170,9 +176,9 @@ class JobsScreen(JobActionsMixin, ConsoleScreen):
 
     def _apply_columns(self) -> None:
         width = self.size.width or self.app.size.width
-        self.columns = WIDE if width >= WIDE_FROM else NARROW
+        self.columns = WIDEST if width >= WIDEST_FROM else WIDE if width >= WIDE_FROM else NARROW
         if width >= DTLE_FROM and self.console.settings.dtle_api:
-            self.columns = WIDE_DTLE
+            self.columns = self.columns[:8] + ("dtle",) + self.columns[8:]
         spec = []
         for key in self.columns:
             label, w, _ = COLUMNS[key]

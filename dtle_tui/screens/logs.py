@@ -22,6 +22,7 @@ from textual.message import Message
 from textual.widgets import Input, Log, Static
 
 from dtle_tui.live.logtail import LogTail, TailState
+from dtle_tui.model.allocations import failed_task
 from dtle_tui.screens.base import ConsoleScreen
 from dtle_tui.text.textsafe import safe_text
 
@@ -91,13 +92,15 @@ class LogsScreen(ConsoleScreen):
         Binding("N", "previous_match", "Prev match", id="logs.previous_match"),
     ]
 
-    def __init__(self, alloc_id: str, task_names: Sequence[str], job_id: str = "") -> None:
+    def __init__(self, alloc_id: str, task_names: Sequence[str], job_id: str = "", log_type: str = "stdout",
+                 task: Optional[str] = None) -> None:
         super().__init__()
         self.alloc_id = alloc_id
         self.job_id = job_id
         self.task_names = list(task_names) or ["dest"]
-        self.task_name = self.task_names[0]
-        self.log_type = "stdout"
+        # A task that last exited non-zero opens on the stream that failed (stderr; dtle.md §6).
+        self.task_name = task if task in self.task_names else self.task_names[0]
+        self.log_type = log_type if log_type in ("stdout", "stderr") else "stdout"
         self.paused = False
         self.search_term = ""
         self.current_match: Optional[int] = None  # line index of the match shown
@@ -109,7 +112,8 @@ class LogsScreen(ConsoleScreen):
     @classmethod
     def for_allocation(cls, alloc: Any) -> LogsScreen:
         """The screen for an `models.Allocation` (what Job detail has under its cursor)."""
-        return cls(alloc.id, tasks_of(alloc), alloc.job_id)
+        failed = failed_task(alloc)
+        return cls(alloc.id, tasks_of(alloc), alloc.job_id, "stderr" if failed else "stdout", failed)
 
     # ---- layout ---------------------------------------------------------------------------------
     def compose(self) -> ComposeResult:

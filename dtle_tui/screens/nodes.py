@@ -10,6 +10,8 @@ from textual.widgets import Static
 from dtle_tui.live.snapshot import Snapshot
 from dtle_tui.model.nodes import Node
 from dtle_tui.screens.base import ConsoleScreen
+from dtle_tui.screens.repair_actions import NodeRepairMixin
+from dtle_tui.text import fmt
 from dtle_tui.text.textsafe import safe_text
 from dtle_tui.widgets.keyed_table import KeyedTable, fill_column
 
@@ -51,10 +53,25 @@ def node_cells(node: Node, keys: list[str]) -> list[Text]:
     return [values[k] for k in keys]
 
 
-class NodesScreen(ConsoleScreen):
+def drain_note(node: Node) -> str:
+    """Drain progress in words, and the reminder that a drained node stays ineligible until `e`."""
+    if node.drain:
+        text = f"{node.name}: draining"
+        if node.drain_started is not None:
+            text += f" since {fmt.dt_text(node.drain_started)}"
+        if node.drain_deadline is not None:
+            text += f", deadline {fmt.dt_text(node.drain_deadline)}"
+        return text + "; after the drain it stays ineligible until e"
+    if node.last_drain_status in ("complete", "canceled") and node.scheduling_eligibility != "eligible":
+        when = f" at {fmt.dt_text(node.last_drain_updated)}" if node.last_drain_updated is not None else ""
+        return f"{node.name}: drain {node.last_drain_status}{when}; still ineligible: e makes it eligible"
+    return ""
+
+
+class NodesScreen(NodeRepairMixin, ConsoleScreen):
     TITLE_TEXT = "nodes"
 
-    BINDINGS = [Binding("escape", "back", "Jobs", show=False, id="nodes.back")]
+    BINDINGS = [Binding("escape", "back", "Jobs", show=False, id="nodes.back"), *NodeRepairMixin.REPAIR_BINDINGS]
 
     def compose(self) -> ComposeResult:
         yield from self.compose_banner()
@@ -87,10 +104,19 @@ class NodesScreen(ConsoleScreen):
         self.query_one(KeyedTable).sync([(n.id, node_cells(n, keys)) for n in nodes])
         bad = [n for n in nodes if n.dtle is not None and n.dtle.detected and not n.dtle.healthy]
         note = Text()
+        for node in nodes:
+            progress = drain_note(node)
+            if progress:
+                note.append(safe_text(progress) + "\n", style="yellow")
         for node in bad:
             note.append(f"{safe_text(node.name)}: dtle driver unhealthy: "
                         f"{safe_text(node.dtle.health_description if node.dtle else '')}\n", style="red")
         self.query_one("#node-detail", Static).update(note)
+
+    def current_node(self):
+        key = self.query_one(KeyedTable).selected_key
+        snap = self.snapshot
+        return next((n for n in snap.nodes if n.id == key), None) if snap is not None else None
 
     def action_back(self) -> None:
         self.console.switch_to("jobs")

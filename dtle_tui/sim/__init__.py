@@ -35,7 +35,7 @@ def normalize_dialect(dialect: str) -> str:
 
 class SimCluster:
     def __init__(self, dialect: str = "1.1", jobs: int | None = None, seed: int = 1, frozen: bool = False,
-                 acl_token: str | None = None, consul_token: str | None = None) -> None:
+                 acl_token: str | None = None, consul_token: str | None = None, troubles: bool = False) -> None:
         self.dialect = normalize_dialect(dialect)
         self.frozen = frozen
         self.state = ClusterState(self.dialect, seed, frozen)
@@ -51,6 +51,10 @@ class SimCluster:
         self.scenario.add_nodes()
         if jobs is None:
             self.scenario.build_story()
+            if troubles:  # the demo's placement failure and near-limit task (troubleshoot.py)
+                from .scenario import add_troubles
+
+                add_troubles(self.scenario)
         else:
             self.scenario.build_scale(int(jobs))
         self._nomad_api = NomadApi(self, acl_token, self._stopping)
@@ -127,7 +131,8 @@ class SimCluster:
     def node_for(self, job: dict):
         """Placement: the first ready, eligible node whose dtle driver is healthy."""
         for node in self.state.nodes:
-            if node.status == "ready" and node.eligibility == "eligible" and node.dtle and node.dtle[0]:
+            if node.status == "ready" and node.eligibility == "eligible" and node.dtle and node.dtle[0] and (
+                    getattr(node, "datacenter", "dc1") in (job.get("Datacenters") or ["dc1"])):
                 return node
         return self.state.nodes[0]
 

@@ -23,8 +23,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--html-errors", action="store_true", help="answer everything with a proxy's 502 page")
     parser.add_argument("--frozen", action="store_true", help="fixed clock, nothing moves")
     parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--troubles", action="store_true",
+                        help="the demo's story too: a job not placed behind a draining node (as --demo)")
     args = parser.parse_args(argv)
-    sim = SimCluster(dialect=args.dialect, jobs=args.jobs, seed=args.seed, frozen=args.frozen,
+    sim = SimCluster(dialect=args.dialect, jobs=args.jobs, seed=args.seed, frozen=args.frozen, troubles=args.troubles,
                      acl_token=args.acl_token, consul_token=args.consul_token)
     for faults in (sim.nomad_faults, sim.consul_faults):
         faults.latency = args.latency

@@ -31,6 +31,9 @@ class NomadApi:
         self._jitter = random.Random(11)
         self.heartbeat_s = 30.0
         self._stream_generation = 0
+        from .troubleshoot import TroubleshootApi
+
+        self.troubleshoot = TroubleshootApi(self)
 
     # ---- plumbing ----------------------------------------------------------------------------------
     def meta(self, *tables: str) -> dict:
@@ -101,6 +104,9 @@ class NomadApi:
         path, method = request.path, request.method
         if path == "/":
             return Response(307, b"", None, {"Location": "/ui/"})
+        routed = self.troubleshoot.route(request)  # evaluations, stats, restart/stop, eligibility, drain
+        if routed is not None:
+            return routed
         if path == "/v1/status/leader":
             return json_response("127.0.0.1:4647")
         if path == "/v1/regions":

@@ -15,6 +15,7 @@ from . import shapes
 from .dtle import DtleDriver, Replication
 from .kvstore import KVStore
 from .state import ClusterState, JobRecord, Node
+from .troubleshoot import seed_evals, start_drain, unplaced
 
 S = shapes.SEC
 RESTART = {"Attempts": 3, "Interval": 600 * S, "Delay": 15 * S, "Mode": "delay"}  # dtle.md §7 example
@@ -206,6 +207,7 @@ class Scenario:
             driver.put(ORPHAN, name, value)  # progress of a purged job: no Nomad job any more (orphans)
         self.kv.put(f"dtleJobList/{ORPHAN}", b'{"job_id":"old-purged-job","job_status":"finished"}',
                     flags=3304740253564472344)
+        seed_evals(st)
 
     def fail_dest(self, record: JobRecord, alloc, at: int, rescheduled: bool) -> None:
         """A dest dies with a dtle error; Nomad reschedules it once (ReschedulePolicy Attempts 1)."""
@@ -262,3 +264,40 @@ class Scenario:
             rep = Replication([(f"{number:08x}-aaaa-11ee-8000-0242ac120002", 1000 + number)], 0.0, 3600.0)
             driver.replications[job_id] = rep
             driver.put(job_id, "Gtid", rep.gtid(now))
+
+
+UNPLACED_JOB = "archive-sync"
+
+
+def add_troubles(scenario: Scenario) -> None:
+    """dc2: dtle-node-4 (healthy dtle) draining with a 1 h deadline, dtle-node-5 without dtle. The job
+    `archive-sync` runs its src on node 4; its dest was migrated off by the drain and cannot be placed."""
+    st, driver = scenario.state, scenario.driver
+    now = st.now()
+    draining = Node(st.uuid(), "dtle-node-4", "127.0.3.24", "ready", "ineligible", (True, "Healthy"),
+                    st.dialect, now - 86_400 * S, st.next_index())
+    plain = Node(st.uuid(), "dtle-node-5", "127.0.3.25", "ready", "eligible", None, st.dialect,
+                 now - 86_400 * S, st.next_index())
+    for node in (draining, plain):
+        node.datacenter = "dc2"
+        st.nodes.append(node)
+    start_drain(st, draining, 3600 * S, started=now - 120 * S, driver=driver)
+    spec = dtle_spec(UNPLACED_JOB, "mysql-src-12.prod", "mysql-dst-12.prod", "archive", "s3cr3t-archive-4242")
+    spec["Datacenters"] = ["dc2"]
+    record, allocs = scenario.add_job(spec, 3 * 3600)
+    for alloc in allocs.values():
+        alloc.node = draining
+        alloc.cache.clear()
+    scenario.run(allocs, record.job["SubmitTime"] + S)
+    driver.go_incr(allocs["dest"], at=record.job["SubmitTime"] + 300 * S)
+    dest = allocs["dest"]
+    dest.desired_status, dest.desired_description = "stop", "alloc is being migrated"
+    dest.migrate_transition = True
+    driver.killed(dest, now - 110 * S)
+    seed_evals(st)
+    record.queued = {"dest": 1}
+    unplaced(st, record, "node-drain", available={"dc2": 1}, evaluated=1, filtered=1,
+             constraint={"missing drivers": 1})
+    driver.replications.setdefault(UNPLACED_JOB, driver.new_replication(UNPLACED_JOB))
+    st.refresh_job(record, st.next_index())
+    st.bump("nodes")

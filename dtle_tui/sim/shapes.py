@@ -226,7 +226,8 @@ def deployment_status(alloc) -> dict | None:
 
 
 def desired_transition(alloc) -> dict:
-    return {"ForceReschedule": None, "Migrate": None, "Reschedule": alloc.reschedule_transition}
+    return {"ForceReschedule": None, "Migrate": getattr(alloc, "migrate_transition", None),
+            "Reschedule": alloc.reschedule_transition}
 
 
 def reschedule_tracker(alloc) -> dict | None:
@@ -322,12 +323,13 @@ def dtle_attributes() -> dict:
 
 
 def node_stub(dialect: str, node) -> dict:
-    stub = {"Address": node.address, "CreateIndex": node.create_index, "Datacenter": "dc1", "Drain": False,
+    stub = {"Address": node.address, "CreateIndex": node.create_index,
+            "Datacenter": getattr(node, "datacenter", "dc1"), "Drain": getattr(node, "drain", False),
             "Drivers": node_drivers(node), "HostVolumes": None, "ID": node.id, "ModifyIndex": node.modify_index,
             "Name": node.name, "NodeClass": "", "SchedulingEligibility": node.eligibility,
             "Status": node.status, "StatusDescription": "", "Version": node.version}
     if is_new(dialect):
-        stub["LastDrain"] = None
+        stub["LastDrain"] = getattr(node, "last_drain", None)
     return stub
 
 
@@ -360,10 +362,11 @@ def node_full(dialect: str, node) -> dict:
         attributes.update(dtle_attributes())
     full = {
         "Attributes": attributes, "CSIControllerPlugins": None, "CSINodePlugins": None,
-        "ComputedClass": "v1:12860490090382095868", "CreateIndex": node.create_index, "Datacenter": "dc1",
-        "Drain": False, "DrainStrategy": None, "Drivers": node_drivers(node),
+        "ComputedClass": "v1:12860490090382095868", "CreateIndex": node.create_index,
+        "Datacenter": getattr(node, "datacenter", "dc1"), "Drain": getattr(node, "drain", False),
+        "DrainStrategy": getattr(node, "drain_strategy", None), "Drivers": node_drivers(node),
         "Events": [{"CreateIndex": 0, "Details": None, "Message": "Node registered", "Subsystem": "Cluster",
-                    "Timestamp": rfc3339nano(node.registered // SEC * SEC)}],
+                    "Timestamp": rfc3339nano(node.registered // SEC * SEC)}] + list(getattr(node, "extra_events", [])),
         "HTTPAddr": f"{node.address}:{node.http_port}", "HostVolumes": None, "ID": node.id, "Links": None,
         "Meta": {"connect.log_level": "info", "connect.sidecar_image": "envoyproxy/envoy:v1.11.2"},
         "ModifyIndex": node.modify_index, "Name": node.name, "NodeClass": "", "NodeResources": node_resources,
@@ -375,5 +378,5 @@ def node_full(dialect: str, node) -> dict:
         "TLSEnabled": False,
     }
     if new:
-        full["LastDrain"] = None
+        full["LastDrain"] = getattr(node, "last_drain", None)
     return full

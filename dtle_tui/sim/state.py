@@ -138,6 +138,7 @@ class ClusterState:
         self._timers: list = []
         self._seq = itertools.count()
         self._cache: dict = {}
+        self.evals_by_id: dict[str, dict] = {}  # evaluations as GET /v1/evaluation/<id> answers (troubleshoot.py)
 
     # ---- time and scheduling ----------------------------------------------------------------------
     def now(self) -> int:
@@ -174,13 +175,13 @@ class ClusterState:
             self._index += 1
             return self._index
 
-    def bump(self, *tables: str, index: int | None = None) -> int:
+    def bump(self, *tables: str, index: int | None = None, node_kind: str = "NodeEvent") -> int:
         with self.changed:
             index = index or self.next_index()
             for table in tables:
                 self.tables[table] = index
             if "nodes" in tables:
-                self.node_events(index)
+                self.node_events(index, node_kind)
             self.changed.notify_all()
             return index
 
@@ -190,7 +191,7 @@ class ClusterState:
                 node.streamed = dumps(shapes.node_full(self.dialect, node))
             self.streaming = True
 
-    def node_events(self, index: int) -> None:
+    def node_events(self, index: int, kind: str = "NodeEvent") -> None:
         """A write to the nodes table: a Node event (the sanitized full Node) for each node it changed."""
         if not self.streaming:
             return
@@ -199,7 +200,7 @@ class ClusterState:
             body = dumps(full)
             if getattr(node, "streamed", None) != body:
                 node.streamed = body
-                self.record_event("Node", "NodeEvent", node.id, index, lambda full=full: full, namespace="")
+                self.record_event("Node", kind, node.id, index, lambda full=full: full, namespace="")
 
     def table_index(self, *tables: str) -> int:
         with self.lock:
@@ -257,9 +258,13 @@ class ClusterState:
                 "Type": record.job["Type"] if record else "service"}
         self.record_event("Evaluation", kind, eval_id, index, lambda: body, filter_keys=[job_id, ""],
                           new_frame=True)
+        stored = dict(body, Status="complete", SnapshotIndex=index)
+        if record is not None and kind == "JobRegistered":
+            stored["QueuedAllocations"] = {g["Name"]: 0 for g in record.job["TaskGroups"]}
+        self.evals_by_id[eval_id] = stored
 
     # ---- allocation lifecycle primitives ----------------------------------------------------------
-    def touch(self, alloc: Alloc, index: int | None = None, client: bool = True) -> int:
+    def touch(self, alloc: Alloc, index: int | None = None, client: bool = True, kind: str | None = None) -> int:
         """Record a change to an allocation: allocs table, its job's summary and status."""
         with self.lock:
             index = index or self.next_index()
@@ -271,7 +276,7 @@ class ClusterState:
             self._cache.clear()
             self.bump("allocs", index=index)
             # A client's update (task states) vs the scheduler's plan (placement, desired status).
-            kind = "AllocationUpdated" if client else "PlanResult"
+            kind = kind or ("AllocationUpdated" if client else "PlanResult")
             self.alloc_event(alloc, kind, index)
             record = self.jobs.get(alloc.job_id)
             if record is not None and alloc in record.allocs:
@@ -307,7 +312,8 @@ class ClusterState:
     def summary(self, record: JobRecord) -> dict:
         groups = {}
         for group in record.job["TaskGroups"]:
-            counts = {"Complete": 0, "Failed": 0, "Lost": 0, "Queued": 0, "Running": 0, "Starting": 0}
+            queued = getattr(record, "queued", {}).get(group["Name"], 0)  # troubleshoot.py: not placed
+            counts = {"Complete": 0, "Failed": 0, "Lost": 0, "Queued": queued, "Running": 0, "Starting": 0}
             for alloc in record.allocs:
                 if alloc.task_group == group["Name"]:
                     key = {"pending": "Starting", "running": "Running", "complete": "Complete",

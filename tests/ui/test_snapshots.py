@@ -22,11 +22,14 @@ def frozen_cluster():
 
 @pytest.fixture(autouse=True)
 def pinned_clock():
+    from dtle_tui.live import troubleshoot
     from dtle_tui.text import clock
 
+    interval = troubleshoot.STATS_INTERVAL_S
     scenes.pin_environment()
     yield
     clock.freeze(None)
+    troubleshoot.STATS_INTERVAL_S = interval
 
 
 @pytest.mark.parametrize("size", [(80, 24), (160, 48)], ids=["80x24", "160x48"])

@@ -1,0 +1,226 @@
+"""Repair keys: `r` restart task(s) and `K` stop an allocation (Allocation, Job detail), `e` eligibility
+and `D` drain (Nodes). Same safety model as the job actions (job_actions.py): a confirmation naming the
+exact request with Cancel focused, run on the poller's loop inside an app worker, audited, refused in
+read-only mode (keys hidden, a press still answered with the refusal and audited).
+
+A screen mixes in the half it needs and says what is selected:
+    current_allocation() -> Allocation | None   (AllocRepairMixin)
+    current_node() -> Node | None               (NodeRepairMixin)
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from typing import TYPE_CHECKING, Awaitable, Callable, Optional
+
+from textual import events
+from textual.binding import Binding
+from textual.widgets import Input
+
+from dtle_tui.api.errors import redact
+
+if TYPE_CHECKING:
+    from dtle_tui.model.allocations import Allocation
+    from dtle_tui.model.nodes import Node
+    from dtle_tui.ops.repair import Repairs
+    from dtle_tui.ops.report import ActionResult
+
+log = logging.getLogger(__name__)
+
+
+class _RepairBase:
+    REPAIR_KEYS: dict = {}
+    _repair_busy = False
+
+    @property
+    def _read_only(self) -> bool:
+        return bool(getattr(self.app.settings, "read_only", False))  # type: ignore[attr-defined]
+
+    def check_action(self, action: str, parameters: tuple) -> Optional[bool]:
+        if action in self.REPAIR_KEYS.values() and self._read_only:
+            return False
+        return super().check_action(action, parameters)  # type: ignore[misc]
+
+    def on_key(self, event: events.Key) -> None:
+        # Read-only: the key is hidden (check_action), but a press is answered with the refusal, audited.
+        name = self.REPAIR_KEYS.get(event.character or "")
+        if name is None or not self._read_only or isinstance(self.focused, Input):  # type: ignore[attr-defined]
+            return
+        event.stop()
+        refused = self._refusal_call(name)
+        if refused is not None:
+            self._repair_start(lambda repairs: self._repair_run(refused(repairs)))
+
+    def _refusal_call(self, name: str) -> Optional[Callable[[Repairs], Awaitable[ActionResult]]]:
+        raise NotImplementedError
+
+    def _repairs(self) -> Optional[Repairs]:
+        poller = getattr(self.app, "poller", None)  # type: ignore[attr-defined]
+        if poller is None or poller.nomad is None:
+            self._tell("Not connected yet: try again in a moment. Nothing was sent.", "warning")
+            return None
+        from dtle_tui.ops.repair import Repairs
+
+        return Repairs(poller.nomad, self.app.settings)  # type: ignore[attr-defined]
+
+    def _tell(self, text: str, severity: str = "information", timeout: float = 8.0) -> None:
+        self.app.notify(text, severity=severity, timeout=timeout, markup=False)  # type: ignore[attr-defined]
+
+    def _repair_start(self, flow: Callable[[Repairs], Awaitable[None]]) -> None:
+        if self._repair_busy:
+            self._tell("Another repair is still running; wait for its result.", "warning")
+            return
+        repairs = self._repairs()
+        if repairs is None:
+            return
+
+        async def guarded() -> None:
+            self._repair_busy = True
+            try:
+                await flow(repairs)
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:  # a bug must be visible, never a silent dead key
+                log.exception("repair failed")
+                self._tell(redact(f"Repair failed inside dtle-tui: {type(exc).__name__}: {exc}"), "error", 30)
+            finally:
+                self._repair_busy = False
+
+        self.app.run_worker(guarded(), group="repairs", exit_on_error=False)  # type: ignore[attr-defined]
+
+    async def _repair_run(self, coro: Awaitable[ActionResult]) -> ActionResult:
+        future = self.app.poller.submit(coro)  # type: ignore[attr-defined]
+        result = await asyncio.shield(asyncio.wrap_future(future))
+        poller = getattr(self.app, "poller", None)  # type: ignore[attr-defined]
+        if poller is not None:
+            poller.refresh_now()
+        severity = "information" if result.ok else ("warning" if result.refused else "error")
+        log.info("%s %s: %s", result.action, result.job_id, result.text())
+        self._tell(result.brief(), severity, 20.0 if result.ok else 60.0)
+        return result
+
+    async def _ask(self, title: str, lines: list, label: str) -> bool:
+        from dtle_tui.screens.confirm import ConfirmScreen
+
+        answer = await self.app.push_screen_wait(  # type: ignore[attr-defined]
+            ConfirmScreen(title, None, lines, "yes_no", confirm_label=label))
+        if answer is not True:
+            self._tell("Cancelled. Nothing was sent.")
+        return answer is True
+
+
+class AllocRepairMixin(_RepairBase):
+    REPAIR_KEYS = {"r": "restart_alloc", "K": "stop_alloc"}
+
+    @staticmethod
+    def repair_bindings(screen: str) -> list:
+        return [Binding("r", "restart_alloc", "Restart", id=f"dtle.{screen}.restart"),
+                Binding("K", "stop_alloc", "Stop alloc", id=f"dtle.{screen}.stop_alloc")]
+
+    def current_allocation(self) -> Optional[Allocation]:
+        raise NotImplementedError
+
+    def followed(self, old_id: str) -> None:
+        """After a stop was sent: the screen may follow the replacement allocation."""
+
+    def _target(self) -> Optional[tuple]:
+        alloc = self.current_allocation()
+        if alloc is None:
+            self._tell("No allocation selected.", "warning")
+            return None
+        tasks = [t.name for t in alloc.task_states] or [alloc.task_group]
+        return alloc, (tasks[0] if len(tasks) == 1 else None)
+
+    def _refusal_call(self, name: str):
+        target = self._target()
+        if target is None:
+            return None
+        alloc, task = target
+        if name == "restart_alloc":
+            return lambda r: r.restart(alloc.job_id, alloc.id, task)
+        return lambda r: r.stop(alloc.job_id, alloc.id)
+
+    def action_restart_alloc(self) -> None:
+        target = self._target()
+        if target is None:
+            return
+        alloc, task = target
+
+        async def flow(repairs: Repairs) -> None:
+            plan = repairs.plan_restart(alloc.job_id, alloc.id, task)
+            title = f"Restart {'task ' + task if task else 'every task'} of allocation {alloc.short_id}"
+            if await self._ask(title, [f"Job: {alloc.job_id}", *plan.lines()], "Restart"):
+                await self._repair_run(repairs.restart(alloc.job_id, alloc.id, task))
+
+        self._repair_start(flow)
+
+    def action_stop_alloc(self) -> None:
+        target = self._target()
+        if target is None:
+            return
+        alloc, _task = target
+
+        async def flow(repairs: Repairs) -> None:
+            plan = repairs.plan_stop(alloc.job_id, alloc.id)
+            if await self._ask(f"Stop allocation {alloc.short_id} (Nomad reschedules it)",
+                               [f"Job: {alloc.job_id}", *plan.lines()], "Stop"):
+                result = await self._repair_run(repairs.stop(alloc.job_id, alloc.id))
+                if result.ok:
+                    self.followed(alloc.id)
+
+        self._repair_start(flow)
+
+
+class NodeRepairMixin(_RepairBase):
+    REPAIR_KEYS = {"e": "toggle_eligibility", "D": "drain_node"}
+    REPAIR_BINDINGS = [Binding("e", "toggle_eligibility", "Eligibility", id="dtle.nodes.eligibility"),
+                       Binding("D", "drain_node", "Drain", id="dtle.nodes.drain")]
+
+    def current_node(self) -> Optional[Node]:
+        raise NotImplementedError
+
+    def _node(self) -> Optional[Node]:
+        node = self.current_node()
+        if node is None:
+            self._tell("No node selected.", "warning")
+        return node
+
+    def _refusal_call(self, name: str):
+        node = self._node()
+        if node is None:
+            return None
+        if name == "toggle_eligibility":
+            return lambda r: r.set_eligibility(node.id, node.name, node.scheduling_eligibility != "eligible")
+        return lambda r: r.drain(node.id, node.name, None if node.drain else 3600 * 1_000_000_000)
+
+    def action_toggle_eligibility(self) -> None:
+        node = self._node()
+        if node is None:
+            return
+        eligible = node.scheduling_eligibility != "eligible"
+
+        async def flow(repairs: Repairs) -> None:
+            plan = repairs.plan_eligibility(node.id, node.name, eligible)
+            word = "eligible" if eligible else "ineligible"
+            if await self._ask(f"Make node {node.name} {word}", [f"Node: {node.name} ({node.short_id})",
+                                                               *plan.lines()], f"Make {word}"):
+                await self._repair_run(repairs.set_eligibility(node.id, node.name, eligible))
+
+        self._repair_start(flow)
+
+    def action_drain_node(self) -> None:
+        node = self._node()
+        if node is None:
+            return
+
+        async def flow(repairs: Repairs) -> None:
+            from dtle_tui.screens.drain import DrainScreen
+
+            answer = await self.app.push_screen_wait(DrainScreen(node, repairs))  # type: ignore[attr-defined]
+            if answer is None:
+                self._tell("Cancelled. Nothing was sent.")
+                return
+            await self._repair_run(repairs.drain(node.id, node.name, answer if answer >= 0 else None))
+
+        self._repair_start(flow)
