@@ -8,7 +8,7 @@ import logging
 import pkgutil
 import sys
 import threading
-from typing import TYPE_CHECKING, Iterable, Optional
+from typing import TYPE_CHECKING, Awaitable, Callable, Iterable, Optional
 
 from rich.text import Text
 from textual.app import App, SystemCommand
@@ -20,12 +20,15 @@ from textual.theme import BUILTIN_THEMES
 from dtle_tui.api.errors import redact
 from dtle_tui.api.http import check_tls_files
 from dtle_tui.config.settings import ConfigError, Settings, contexts, settings_for_context
+from dtle_tui.intents import action_run, start_tail
 from dtle_tui.live.poller import Poller
 from dtle_tui.live.snapshot import Snapshot
 from dtle_tui.screens.base import ConsoleScreen
 from dtle_tui.screens.jobs import JobsScreen
 
 if TYPE_CHECKING:
+    from dtle_tui.console import ActionRun, TailHandle
+    from dtle_tui.live.logtail import TailState
     from dtle_tui.live.startup import EarlyPoller
 
 log = logging.getLogger(__name__)
@@ -210,6 +213,24 @@ class DtleApp(App):
         alloc = next((s.alloc_id for s in self.screen_stack if isinstance(s, allocation)), None)
         self.poller.watch_job(job)
         self.poller.watch_allocation(alloc)
+
+    # ---- intents of the screens (console.Console) ---------------------------------------------------
+    def refresh_data(self) -> None:
+        if self.poller:
+            self.poller.refresh_now()
+
+    def run_job_action(self, flow: Callable[[ActionRun], Awaitable[None]]) -> None:
+        run = action_run(self.poller, self.settings)
+        if run is None:
+            self.notify("Not connected yet: try again in a moment. Nothing was sent.", severity="warning",
+                        timeout=8.0, markup=False)
+            return
+        # An app worker: it outlives the screen, so leaving the screen never cuts an action short.
+        self.run_worker(flow(run), group="job-actions", exit_on_error=False)
+
+    def tail(self, alloc_id: str, task: str, log_type: str, max_lines: int,
+             on_lines: Callable[[list, int], None], on_state: Callable[[TailState], None]) -> Optional[TailHandle]:
+        return start_tail(self.poller, alloc_id, task, log_type, max_lines, on_lines, on_state)
 
     # ---- global actions ---------------------------------------------------------------------------
     def action_refresh_now(self) -> None:

@@ -35,7 +35,7 @@ from dtle_tui.api.nomad import Indexed, NomadClient
 from dtle_tui.config.settings import Settings
 from dtle_tui.live.eventfeed import EventFeed
 from dtle_tui.live.feeds import Feed, Fetch
-from dtle_tui.live.snapshot import FeedState, RowBook, Snapshot, build_detail, find_orphans
+from dtle_tui.live.snapshot import FeedState, RowBook, Snapshot, build_detail, find_orphans, progress_view
 from dtle_tui.live.store import NomadStore
 from dtle_tui.model.allocations import Allocation, parse_allocation, parse_allocations, slim_allocation
 from dtle_tui.model.gtid import GtidProgress, positions_from_kv
@@ -365,7 +365,8 @@ class Poller:
         detail = None
         if self._detail_job is not None:
             allocs = self._detail_allocs if self._detail_allocs is not None else store.allocations_of(self._detail_job)
-            detail = build_detail(self._detail_job, self._job, allocs, self._job_error)
+            detail = build_detail(self._detail_job, self._job, allocs, self._job_error,
+                                  progress_view(self._progress.get(self._detail_job), now))
         # Orphans compare every job with every position: only worth redoing when one of those moved.
         orphans_key = (consul_ok, bool(store.jobs))
         if (reordered or self._rows.running_changed or orphans_key != self._orphans_key
@@ -393,6 +394,3 @@ class Poller:
             allocation_error=self._alloc_error,
             consul_enabled=consul_ok,
         )
-
-    def progress(self, job_id: str) -> Optional[GtidProgress]:
-        return self._progress.get(job_id)

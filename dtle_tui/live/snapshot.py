@@ -77,6 +77,31 @@ class JobRow:
 
 
 @dataclass(frozen=True)
+class ProgressView:
+    """A job's Gtid progress as the detail screen shows it, taken on the poller's thread: the screen never
+    reads GtidProgress's arrays, which the poller trims while it feeds them."""
+
+    rate: Optional[float]
+    advanced_at: Optional[float]  # epoch seconds of the last growth; None when none was seen
+    buckets: tuple[float, ...]  # the sparkline: mean rates of 10-second windows, oldest first
+
+    def advanced_s(self, now: float) -> Optional[float]:
+        return None if self.advanced_at is None else max(0.0, now - self.advanced_at)
+
+
+SPARK_BUCKETS = 60
+SPARK_BUCKET_S = 10.0
+
+
+def progress_view(progress: Optional[GtidProgress], now: float) -> Optional[ProgressView]:
+    if progress is None:
+        return None
+    since = progress.last_advanced_s(now)
+    return ProgressView(rate=progress.rate(), advanced_at=None if since is None else now - since,
+                        buckets=tuple(progress.bucketed_rates(SPARK_BUCKETS, bucket_s=SPARK_BUCKET_S)))
+
+
+@dataclass(frozen=True)
 class JobDetail:
     """What the Job detail screen needs beyond the job's row."""
 
@@ -88,6 +113,7 @@ class JobDetail:
     error: Optional[str] = None
     restarts: int = 0
     last_error: Optional[tuple[int, str, str]] = None  # (time ns, allocation short ID, text)
+    progress: Optional[ProgressView] = None
 
 
 @dataclass(frozen=True)
@@ -351,7 +377,8 @@ def last_error_event(allocs: Iterable[Allocation]) -> Optional[tuple[int, str, s
     return best
 
 
-def build_detail(job_id: str, job: Optional[Job], allocs: list[Allocation], error: Optional[str]) -> JobDetail:
+def build_detail(job_id: str, job: Optional[Job], allocs: list[Allocation], error: Optional[str],
+                 progress: Optional[ProgressView] = None) -> JobDetail:
     ordered = tuple(sorted(allocs, key=lambda a: a.create_index, reverse=True))
     return JobDetail(
         job_id=job_id,
@@ -362,6 +389,7 @@ def build_detail(job_id: str, job: Optional[Job], allocs: list[Allocation], erro
         error=error,
         restarts=sum(a.restarts for a in ordered),
         last_error=last_error_event(ordered),
+        progress=progress,
     )
 
 

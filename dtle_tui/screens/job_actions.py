@@ -4,9 +4,9 @@
         BINDINGS = [..., *JobActionsMixin.ACTION_BINDINGS]
         def current_job_id(self) -> str | None: ...
 
-Each key opens the confirmation modal with the exact requests (actions.Plan), then runs the action on
-the poller's loop (its HTTP clients live there) and waits for it with asyncio.wrap_future inside an app
-worker, so the UI never blocks and a screen closed meanwhile does not cancel a half-done action.
+Each key opens the confirmation modal with the exact requests (actions.Plan), then asks the console to
+run the action (`run_job_action`: on the poller's loop, where the HTTP clients live, awaited inside an app
+worker), so the UI never blocks and a screen closed meanwhile does not cancel a half-done action.
 Read-only mode hides the keys (check_action) and still answers a press with the refusal, audited.
 """
 
@@ -23,7 +23,7 @@ from textual.widgets import Input
 from dtle_tui.api.errors import redact
 
 if TYPE_CHECKING:
-    from dtle_tui.ops.actions import Actions
+    from dtle_tui.console import ActionRun, Console
     from dtle_tui.ops.report import ActionResult
     from dtle_tui.screens.confirm import ConfirmScreen
 
@@ -80,9 +80,11 @@ class JobActionsMixin:
         raise NotImplementedError
 
     # ---- read-only: keys hidden, a press still answered -------------------------------------------
+    console: Console  # provided by ConsoleScreen
+
     @property
     def _read_only(self) -> bool:
-        return bool(getattr(self.app.settings, "read_only", False))  # type: ignore[attr-defined]
+        return bool(self.console.settings.read_only)
 
     def check_action(self, action: str, parameters: tuple) -> Optional[bool]:
         if action in ACTION_KEYS.values() and self._read_only:
@@ -107,38 +109,21 @@ class JobActionsMixin:
             "add_job": lambda a: a.add_job(""),
             "readd_job": lambda a: a.readd_job(job or ""),
         }
-        self._start(lambda actions: self._run(actions, calls[name](actions)))
+        self._start(lambda run: self._run(run, calls[name](run.actions)))
 
     # ---- plumbing ----------------------------------------------------------------------------------
     def _say(self, text: str, severity: str = "information", timeout: float = 8.0) -> None:
         self.app.notify(text, severity=severity, timeout=timeout, markup=False)  # type: ignore[attr-defined]
 
-    def _actions(self) -> Optional[Actions]:
-        poller = getattr(self.app, "poller", None)  # type: ignore[attr-defined]
-        if poller is None or poller.nomad is None or poller.consul is None:
-            self._say("Not connected yet: try again in a moment. Nothing was sent.", "warning")
-            return None
-        from dtle_tui.ops.actions import Actions
-
-        return Actions(poller.nomad, poller.consul, self.app.settings)  # type: ignore[attr-defined]
-
-    async def _call(self, coro: Awaitable[Any]) -> Any:
-        """Run `coro` on the poller's loop; a cancelled caller does not cancel it (shield)."""
-        future = self.app.poller.submit(coro)  # type: ignore[attr-defined]
-        return await asyncio.shield(asyncio.wrap_future(future))
-
-    def _start(self, flow: Callable[[Actions], Awaitable[None]]) -> None:
+    def _start(self, flow: Callable[[ActionRun], Awaitable[None]]) -> None:
         if self._action_busy:
             self._say("Another action is still running; wait for its result.", "warning")
             return
-        actions = self._actions()
-        if actions is None:
-            return
 
-        async def guarded() -> None:
+        async def guarded(run: ActionRun) -> None:
             self._action_busy = True
             try:
-                await flow(actions)
+                await flow(run)
             except asyncio.CancelledError:
                 raise
             except Exception as exc:  # a bug must be visible, never a silent dead key
@@ -147,14 +132,11 @@ class JobActionsMixin:
             finally:
                 self._action_busy = False
 
-        # An app worker: it outlives this screen, so leaving the screen never cuts an action short.
-        self.app.run_worker(guarded(), group="job-actions", exit_on_error=False)  # type: ignore[attr-defined]
+        self.console.run_job_action(guarded)
 
-    async def _run(self, actions: Actions, coro: Awaitable[ActionResult]) -> ActionResult:
-        result = await self._call(coro)
-        poller = getattr(self.app, "poller", None)  # type: ignore[attr-defined]
-        if poller is not None:
-            poller.refresh_now()
+    async def _run(self, run: ActionRun, coro: Awaitable[ActionResult]) -> ActionResult:
+        result = await run.call(coro)
+        self.console.refresh_data()
         self.report(result)
         return result
 
@@ -181,28 +163,28 @@ class JobActionsMixin:
     def action_delete_job(self) -> None:
         job = self._job_or_say()
         if job:
-            self._start(lambda actions: self._deregister(actions, job, purge=False))
+            self._start(lambda run: self._deregister(run, job, purge=False))
 
     def action_purge_job(self) -> None:
         job = self._job_or_say()
         if job:
-            self._start(lambda actions: self._deregister(actions, job, purge=True))
+            self._start(lambda run: self._deregister(run, job, purge=True))
 
-    async def _deregister(self, actions: Actions, job: str, purge: bool) -> None:
+    async def _deregister(self, run: ActionRun, job: str, purge: bool) -> None:
         from dtle_tui.screens.confirm import ConfirmScreen
 
-        plan = actions.plan_delete(job, purge=purge)
+        plan = run.actions.plan_delete(job, purge=purge)
         if purge:
             screen = ConfirmScreen("Purge job (removed from Nomad at once)", job, plan.lines(), "type_id",
                                    confirm_label="Purge")
         else:
             screen = ConfirmScreen("Delete (stop) job", job, plan.lines(), "yes_no", confirm_label="Delete")
         if await self._confirm(screen) is True:
-            await self._run(actions, actions.purge_job(job) if purge else actions.delete_job(job))
+            await self._run(run, run.actions.purge_job(job) if purge else run.actions.delete_job(job))
 
     def _consul_refusal(self, what: str) -> bool:
         """Consul known to be down: refuse at once, naming its error, instead of asking for the job ID."""
-        snap = getattr(self.app, "snapshot", None)
+        snap = self.console.snapshot
         if snap is not None and not snap.consul_enabled:
             reason = snap.consul.error or "Consul is unavailable"
             self._say(f"{what} refused: {reason}. Nothing was sent.", "warning")
@@ -212,48 +194,48 @@ class JobActionsMixin:
     def action_reset_gtid(self) -> None:
         job = self._job_or_say()
         if job and not self._consul_refusal("Gtid reset"):
-            self._start(lambda actions: self._reset(actions, job))
+            self._start(lambda run: self._reset(run, job))
 
-    async def _reset(self, actions: Actions, job: str) -> None:
+    async def _reset(self, run: ActionRun, job: str) -> None:
         from dtle_tui.screens.confirm import ConfirmScreen
 
-        plan = await self._call(actions.plan_reset_gtid(job))
+        plan = await run.call(run.actions.plan_reset_gtid(job))
         if plan.refusal:  # the action itself refuses again, and audits the refusal
-            await self._run(actions, actions.reset_gtid(job))
+            await self._run(run, run.actions.reset_gtid(job))
             return
         screen = ConfirmScreen("Reset the job's Gtid in Consul", job, plan.lines(), "type_id",
                                confirm_label="Reset Gtid")
         if await self._confirm(screen) is True:
-            await self._run(actions, actions.reset_gtid(job))
+            await self._run(run, run.actions.reset_gtid(job))
 
     def action_restore_gtid(self) -> None:
         job = self._job_or_say()
         if job and not self._consul_refusal("Gtid restore"):
-            self._start(lambda actions: self._restore(actions, job))
+            self._start(lambda run: self._restore(run, job))
 
-    async def _restore(self, actions: Actions, job: str) -> None:
+    async def _restore(self, run: ActionRun, job: str) -> None:
         from dtle_tui.screens.confirm import ConfirmScreen
 
-        plan = actions.plan_restore_gtid(job)
+        plan = run.actions.plan_restore_gtid(job)
         if plan.refusal:
-            await self._run(actions, actions.restore_gtid(job))
+            await self._run(run, run.actions.restore_gtid(job))
             return
         screen = ConfirmScreen("Restore the job's Consul keys from its last backup", job, plan.lines(),
                                "yes_no", confirm_label="Restore")
         if await self._confirm(screen) is True:
-            await self._run(actions, actions.restore_gtid(job))
+            await self._run(run, run.actions.restore_gtid(job))
 
     def action_add_job(self) -> None:
         self._start(self._add)
 
-    async def _add(self, actions: Actions) -> None:
+    async def _add(self, run: ActionRun) -> None:
         from dtle_tui.screens.add_job import AddJobScreen
         from dtle_tui.screens.confirm import RESET_FIRST, ConfirmScreen
 
         plans: dict = {}
 
         async def check(path: str) -> Optional[str]:
-            plan = await self._call(actions.plan_add(path))
+            plan = await run.call(run.actions.plan_add(path))
             plans[path] = plan
             return plan.refusal
 
@@ -266,22 +248,22 @@ class JobActionsMixin:
                                extra_choice=RESET_CHOICE if plan.resumes else None, confirm_label="Add")
         answer = await self._confirm(screen)
         if answer in (True, RESET_FIRST):
-            await self._run(actions, actions.add_job(plan.spec, reset_gtid_first=answer == RESET_FIRST))
+            await self._run(run, run.actions.add_job(plan.spec, reset_gtid_first=answer == RESET_FIRST))
 
     def action_readd_job(self) -> None:
         job = self._job_or_say()
         if job:
-            self._start(lambda actions: self._readd(actions, job))
+            self._start(lambda run: self._readd(run, job))
 
-    async def _readd(self, actions: Actions, job: str) -> None:
+    async def _readd(self, run: ActionRun, job: str) -> None:
         from dtle_tui.screens.confirm import RESET_FIRST, ConfirmScreen
 
-        plan = await self._call(actions.plan_readd(job))
+        plan = await run.call(run.actions.plan_readd(job))
         if plan.refusal:
-            await self._run(actions, actions.readd_job(job))
+            await self._run(run, run.actions.readd_job(job))
             return
         screen = ConfirmScreen("Re-add job from its saved spec", job, plan.lines(), "yes_no",
                                extra_choice=RESET_CHOICE if plan.resumes else None, confirm_label="Re-add")
         answer = await self._confirm(screen)
         if answer in (True, RESET_FIRST):
-            await self._run(actions, actions.readd_job(job, reset_gtid_first=answer == RESET_FIRST))
+            await self._run(run, run.actions.readd_job(job, reset_gtid_first=answer == RESET_FIRST))

@@ -159,14 +159,13 @@ class JobDetailScreen(JobActionsMixin, ConsoleScreen):
         detail = snapshot.detail
         if detail is None or detail.job_id != self.job_id:
             return
-        progress = self.console.poller.progress(self.job_id) if self.console.poller else None
-        rate = progress.rate() if progress else None
-        advanced = progress.last_advanced_s(time.time()) if progress else None
+        progress = detail.progress  # taken on the poller's thread: nothing here reads its live arrays
+        advanced = progress.advanced_s(time.time()) if progress else None
         moved = f"advanced {fmt.duration(advanced)} ago" if advanced is not None else "not seen advancing yet"
-        rate_text = f"{fmt.rate(rate)}  {moved}" if progress else ""
+        rate_text = f"{fmt.rate(progress.rate)}  {moved}" if progress else ""
         self.query_one("#summary", Static).update(summary_text(detail, snapshot, rate_text))
         spark = self.query_one("#rate-spark", Sparkline)
-        history = progress.bucketed_rates(60, bucket_s=10.0) if progress else []
+        history = list(progress.buckets) if progress else []
         self.query_one("#rate-row").display = len(history) > 1
         if history and list(spark.data or []) != history:
             spark.data = history
@@ -223,10 +222,9 @@ class JobDetailScreen(JobActionsMixin, ConsoleScreen):
         if alloc is None:
             self.flash("No allocation selected.", "warning")
             return
-        from dtle_tui.screens.logs import LogsScreen
+        from dtle_tui.screens.logs import LogsScreen, tasks_of
 
-        tasks = [t.name for t in alloc.task_states] or [alloc.task_group]
-        self.app.push_screen(LogsScreen(alloc.id, tasks, self.job_id))
+        self.app.push_screen(LogsScreen(alloc.id, tasks_of(alloc), self.job_id))
 
     def action_copy_gtid(self) -> None:
         pos = self.snapshot.positions.get(self.job_id) if self.snapshot else None

@@ -243,7 +243,7 @@ class JobsScreen(JobActionsMixin, ConsoleScreen):
 
     def _readd_picked(self, job: Optional[str]) -> None:
         if job:
-            self._start(lambda actions: self._readd(actions, job))
+            self._start(lambda run: self._readd(run, job))
 
     def current_job_id(self) -> Optional[str]:
         return self.selected_job

@@ -1,8 +1,9 @@
 """Task logs of one allocation: stdout/stderr, following live, with search and pause.
 
-The tail (dtle_tui/logtail.py) runs on the poller's loop with the poller's Nomad client, so this screen
-never calls the API itself; its callbacks run on the poller thread and reach the UI as messages
-(`post_message` is thread-safe and, unlike `call_from_thread`, never blocks the poller's feeds).
+The tail (live/logtail.py) runs on the poller's loop with the poller's Nomad client (the console's
+`tail` intent), so this screen never calls the API itself; its callbacks run on the poller thread and
+reach the UI as messages (`post_message` is thread-safe and, unlike `call_from_thread`, never blocks
+the poller's feeds).
 
 Everything from the wire is plain text: lines go through `safe_text` (no ANSI, no control characters)
 into a `Log` widget, which renders text, never markup.
@@ -10,8 +11,7 @@ into a `Log` widget, which renders text, never markup.
 
 from __future__ import annotations
 
-import concurrent.futures
-from typing import Any, Optional, Sequence
+from typing import TYPE_CHECKING, Any, Optional, Sequence
 
 from rich.highlighter import Highlighter
 from rich.text import Text
@@ -21,9 +21,12 @@ from textual.binding import Binding
 from textual.message import Message
 from textual.widgets import Input, Log, Static
 
-from dtle_tui.live.logtail import LogTail, TailState
+from dtle_tui.live.logtail import TailState
 from dtle_tui.screens.base import ConsoleScreen
 from dtle_tui.text.textsafe import safe_text
+
+if TYPE_CHECKING:
+    from dtle_tui.console import TailHandle
 
 DEFAULT_LOG_LINES = 10000
 MATCH_STYLE = "bold black on yellow"
@@ -101,15 +104,9 @@ class LogsScreen(ConsoleScreen):
         self.paused = False
         self.search_term = ""
         self.current_match: Optional[int] = None  # line index of the match shown
-        self.tail: Optional[LogTail] = None
-        self._future: Optional[concurrent.futures.Future] = None
+        self.tail: Optional[TailHandle] = None
         self._generation = 0
         self._state = TailState()
-
-    @classmethod
-    def for_allocation(cls, alloc: Any) -> LogsScreen:
-        """The screen for an `models.Allocation` (what Job detail has under its cursor)."""
-        return cls(alloc.id, tasks_of(alloc), alloc.job_id)
 
     # ---- layout ---------------------------------------------------------------------------------
     def compose(self) -> ComposeResult:
@@ -121,8 +118,7 @@ class LogsScreen(ConsoleScreen):
 
     @property
     def max_lines(self) -> int:
-        settings = getattr(self.app, "settings", None)
-        return int(getattr(settings, "log_lines", DEFAULT_LOG_LINES) or DEFAULT_LOG_LINES)
+        return int(self.console.settings.log_lines or DEFAULT_LOG_LINES)
 
     @property
     def log_widget(self) -> Log:
@@ -144,27 +140,23 @@ class LogsScreen(ConsoleScreen):
         self.log_widget.clear()
         self.current_match = None
         self.paused = False  # a new stream starts following
-        poller = getattr(self.app, "poller", None)
-        nomad = getattr(poller, "nomad", None)
-        if poller is None or nomad is None:
-            self._show_state(TailState(False, "not connected to Nomad yet; press tab to retry", final=True))
-            return
-        self.tail = LogTail(
-            nomad,
+        self.tail = self.console.tail(
             self.alloc_id,
             self.task_name,
             self.log_type,
-            max_lines=self.max_lines,
+            self.max_lines,
             on_lines=lambda lines, dropped: self.post_message(LogLines(generation, lines, dropped)),
             on_state=lambda state: self.post_message(TailStateChanged(generation, state)),
         )
-        self._future = poller.submit(self.tail.run())
+        if self.tail is None:
+            self._show_state(TailState(False, "not connected to Nomad yet; press tab to retry", final=True))
+            return
         self._show_state(TailState())
 
     def _stop_tail(self) -> None:
-        if self._future is not None:
-            self._future.cancel()  # thread-safe: the task is cancelled on the poller's loop
-        self._future, self.tail = None, None
+        if self.tail is not None:
+            self.tail.cancel()
+        self.tail = None
 
     def on_log_lines(self, message: LogLines) -> None:
         if message.generation != self._generation:
@@ -225,11 +217,7 @@ class LogsScreen(ConsoleScreen):
         if not search.has_class("hidden"):
             self._close_search()
             return
-        go_back = getattr(self.app, "go_back", None)
-        if callable(go_back):
-            go_back()
-        else:
-            self.app.pop_screen()
+        self.console.go_back()
 
     def action_toggle_stream(self) -> None:
         self.log_type = "stderr" if self.log_type == "stdout" else "stdout"
@@ -251,9 +239,8 @@ class LogsScreen(ConsoleScreen):
             if tail is not None:
                 tail.pause()
         else:
-            poller = getattr(self.app, "poller", None)
             if tail is not None:
-                tail.resume(loop=getattr(poller, "loop", None))
+                tail.resume()
             self.log_widget.scroll_end(animate=False)
         self._show_header()
 
