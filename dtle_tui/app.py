@@ -21,6 +21,7 @@ from dtle_tui.api.errors import redact
 from dtle_tui.api.http import check_tls_files
 from dtle_tui.config.settings import ConfigError, Settings, contexts, settings_for_context
 from dtle_tui.intents import action_run, start_tail
+from dtle_tui.keys import bindings_of, palette_commands, remapped
 from dtle_tui.live.poller import Poller
 from dtle_tui.live.snapshot import Snapshot
 from dtle_tui.screens.base import ConsoleScreen
@@ -69,14 +70,23 @@ class DtleApp(App):
         "orphans": lambda: _screen("orphans", "OrphansScreen")(),
     }
 
+    # Every key of the app and its screens is a Binding with an ID (keys.py): footer, help, palette and the
+    # README's table come from them, and the config file's [keys] remaps them by ID.
     BINDINGS = [
-        Binding("1", "switch_to('jobs')", "Jobs", id="app.jobs"),
-        Binding("2", "switch_to('nodes')", "Nodes", id="app.nodes"),
-        Binding("3", "switch_to('orphans')", "Orphans", show=False, id="app.orphans"),
-        Binding("ctrl+r", "refresh_now", "Refresh", id="app.refresh"),
-        Binding("C", "pick_context", "Context", show=False, id="app.context"),
-        Binding("question_mark", "help", "Help", id="app.help"),
-        Binding("q", "quit", "Quit", id="app.quit"),
+        Binding("1", "switch_to('jobs')", "Jobs", tooltip="Jobs screen (on a detail opened from it: back to the list)",
+                id="dtle.app.jobs"),
+        Binding("2", "switch_to('nodes')", "Nodes", tooltip="Nodes screen", id="dtle.app.nodes"),
+        Binding("3", "switch_to('orphans')", "Orphans", show=False, tooltip="Orphans screen (Consul drift)",
+                id="dtle.app.orphans"),
+        Binding("ctrl+r", "refresh_now", "Refresh", tooltip="refresh now (retries at once after an error)",
+                id="dtle.app.refresh"),
+        Binding("C", "pick_context", "Context", show=False,
+                tooltip="switch context (another cluster of the config file)", id="dtle.app.context"),
+        # Textual binds ctrl+p itself unless the app does: bound here, it has an ID and help lists it.
+        Binding("ctrl+p", "command_palette", "Palette", show=False, priority=True,
+                tooltip="command palette: this screen's actions, themes", id="dtle.app.palette"),
+        Binding("question_mark", "help", "Help", tooltip="every key of this screen", id="dtle.app.help"),
+        Binding("q", "quit", "Quit", tooltip="quit", id="dtle.app.quit"),
     ]
 
     def __init__(self, settings: Settings, poller_factory=Poller, early: Optional[EarlyPoller] = None,
@@ -104,6 +114,8 @@ class DtleApp(App):
             self.poller = self._poller_factory(self.settings, self._from_poller)
             self.poller.start()
         self.add_mode("jobs", JobsScreen)
+        if self.settings.keys:
+            self.set_keymap(dict(self.settings.keys))
 
     def get_default_screen(self) -> Screen:
         return JobsScreen()
@@ -239,9 +251,10 @@ class DtleApp(App):
         self.notify("Refreshing…", timeout=1.5)
 
     def action_help(self) -> None:
-        help_screen = _screen("help", "HelpScreen")
-        if not isinstance(self.screen, help_screen):
-            self.push_screen(help_screen(self.settings.read_only))
+        help_module = importlib.import_module("dtle_tui.screens.help")
+        if not isinstance(self.screen, help_module.HelpScreen):
+            sections = help_module.help_sections(self, self.screen, dict(self.settings.keys))
+            self.push_screen(help_module.HelpScreen(sections, self.settings.read_only))
 
     def action_pick_context(self) -> None:
         if isinstance(self.screen, ModalScreen):
@@ -278,18 +291,16 @@ class DtleApp(App):
             self.screen.receive(self.snapshot)
         if settings.theme in BUILTIN_THEMES:
             self.theme = settings.theme
+        self.set_keymap(dict(settings.keys))  # the file may have been edited since start-up
         self.poller.start()
         self.notify(f"Switched to context {name}: {settings.nomad.addr}", markup=False)
 
     def get_system_commands(self, screen: Screen) -> Iterable[SystemCommand]:
-        yield SystemCommand("Jobs", "Show the Jobs screen (1)", lambda: self.switch_to("jobs"))
-        yield SystemCommand("Nodes", "Show the Nodes screen (2)", lambda: self.switch_to("nodes"))
-        yield SystemCommand("Orphans", "Consul keys without a job (3)", lambda: self.switch_to("orphans"))
-        yield SystemCommand("Refresh now", "Poll Nomad and Consul at once (ctrl+r)", self.action_refresh_now)
-        yield SystemCommand("Help", "Every key (?)", self.action_help)
-        yield SystemCommand("Switch context", "Another cluster of the config file (C)", self.action_pick_context)
+        """The palette: the screen's keys and the app's, from their bindings, then Textual's commands."""
+        keymap = dict(self.settings.keys)
         if isinstance(screen, ConsoleScreen):
-            yield from screen.palette_commands()
+            yield from palette_commands(self, screen, remapped(bindings_of(type(screen)), keymap), screen.KEYS_TITLE)
+        yield from palette_commands(self, self, remapped(bindings_of(type(self)), keymap), "anywhere")
         yield from super().get_system_commands(screen)
 
 

@@ -71,6 +71,16 @@ def _error(message: str) -> int:
     return 2
 
 
+def check_keys(settings: Settings) -> None:
+    """ConfigError when [keys] remaps an ID no binding has. Only with remaps: the check imports every
+    screen (Textual), which a start-up without remaps does not wait for."""
+    if settings.keys:
+        from dtle_tui.app import DtleApp
+        from dtle_tui.keys import check_keymap
+
+        check_keymap(dict(settings.keys), DtleApp)
+
+
 def main(argv: Optional[Sequence[str]] = None) -> int:
     # Start-up creates a few hundred thousand objects (modules, classes, Textual's widgets) that live
     # until exit: collecting while they are being created cost ~40 ms before the first paint. The app
@@ -102,6 +112,11 @@ def _main(args: list) -> int:
     for auth in (settings.nomad.http_auth, settings.consul.http_auth):
         if auth:
             add_secret(auth[1])
+    try:
+        # Before the poller starts (a poller stopped at once leaves its tasks half-cancelled).
+        check_keys(settings)
+    except ConfigError as exc:
+        return _error(str(exc))
     if "--show-config" in args:
         print(format_settings(settings))
         return 0

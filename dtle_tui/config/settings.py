@@ -87,6 +87,7 @@ class Settings:
     demo_dialect: str = "1.1"
     stall_threshold_s: float = 300.0
     log_lines: int = 10000
+    keys: tuple = ()  # ((binding id, "key[,key…]"), …) from the config file's [keys], for App.set_keymap
     sources: dict = field(default_factory=dict, compare=False)  # setting name -> where it came from
     config_file: Optional[Path] = None  # the file contexts are read from (may not exist)
     notes: tuple = ()  # e.g. "env NOMAD_ADDR overrides nomad_addr of context prod"
@@ -243,6 +244,7 @@ def _load(argv: list, environ: Mapping[str, str], switch_to: Optional[str]) -> S
         demo_dialect=get("demo_dialect", "1.1"),
         stall_threshold_s=number("stall_threshold_s", 300.0, 0.0),
         log_lines=log_lines,
+        keys=tuple(sorted(cfg.keys.items())) if cfg else (),
         sources=sources,
         config_file=config_path,
         notes=tuple(notes),
@@ -318,6 +320,8 @@ def describe_settings(settings: Settings) -> list:
         "demo_dialect",
     ):
         rows.append((name, _mask(name, getattr(settings, name)), settings.sources.get(name, "default")))
+    for binding_id, keys in settings.keys:
+        rows.append((f"keys.{binding_id}", keys, f"config file {settings.config_file} [keys]"))
     return rows
 
 

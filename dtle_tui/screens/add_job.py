@@ -36,7 +36,7 @@ class AddJobScreen(ModalScreen[Optional[str]]):
     AddJobScreen #add-buttons Button { margin: 0 0 0 1; min-width: 10; }
     """
 
-    BINDINGS = [Binding("escape", "cancel", "Cancel", id="add.cancel")]
+    BINDINGS = [Binding("escape", "cancel", "Cancel", id="dtle.add.cancel")]
 
     def __init__(self, check: Optional[Check] = None, initial: str = "") -> None:
         super().__init__()

@@ -52,8 +52,9 @@ def allocation_text(alloc: Allocation) -> Text:
 
 class AllocationScreen(ConsoleScreen):
     TITLE_TEXT = "allocation"
+    KEYS_TITLE = "Allocation"
 
-    BINDINGS = [Binding("escape", "back", "Back", id="alloc.back")]
+    BINDINGS = [Binding("escape", "back", "Back", tooltip="back to the job", id="dtle.allocation.back")]
 
     def __init__(self, alloc_id: str) -> None:
         super().__init__()

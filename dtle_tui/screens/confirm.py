@@ -44,10 +44,10 @@ class ConfirmScreen(ModalScreen[Answer]):
     CHROME_ROWS = 10
 
     BINDINGS = [
-        Binding("escape", "cancel", "Cancel", id="confirm.cancel"),
-        Binding("y", "confirm", "Yes", id="confirm.yes"),
-        Binding("n", "no", "No", show=False, id="confirm.no"),
-        Binding("r", "extra", "Reset Gtid first", id="confirm.extra"),
+        Binding("escape", "cancel", "Cancel", id="dtle.confirm.cancel"),
+        Binding("y", "confirm", "Yes", id="dtle.confirm.yes"),
+        Binding("n", "no", "No", show=False, id="dtle.confirm.no"),
+        Binding("r", "extra", "Reset Gtid first", id="dtle.confirm.extra"),
     ]
 
     def __init__(

@@ -1,13 +1,13 @@
 """Keys for the write actions, mixed into the Jobs and Job detail screens.
 
     class JobsScreen(JobActionsMixin, ConsoleScreen):
-        BINDINGS = [..., *JobActionsMixin.ACTION_BINDINGS]
+        BINDINGS = [..., *write_bindings()]
         def current_job_id(self) -> str | None: ...
 
 Each key opens the confirmation modal with the exact requests (actions.Plan), then asks the console to
 run the action (`run_job_action`: on the poller's loop, where the HTTP clients live, awaited inside an app
 worker), so the UI never blocks and a screen closed meanwhile does not cancel a half-done action.
-Read-only mode hides the keys (check_action) and still answers a press with the refusal, audited.
+Read-only mode hides the keys (footer, palette) and still answers a press with the refusal, audited.
 """
 
 from __future__ import annotations
@@ -16,14 +16,13 @@ import asyncio
 import logging
 from typing import TYPE_CHECKING, Any, Awaitable, Callable, Optional
 
-from textual import events
 from textual.binding import Binding
-from textual.widgets import Input
 
 from dtle_tui.api.errors import redact
 
 if TYPE_CHECKING:
     from dtle_tui.console import ActionRun, Console
+    from dtle_tui.ops.actions import Actions
     from dtle_tui.ops.report import ActionResult
     from dtle_tui.screens.confirm import ConfirmScreen
 
@@ -32,84 +31,57 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-ACTION_KEYS = {
-    "d": "delete_job",
-    "P": "purge_job",
-    "G": "reset_gtid",
-    "U": "restore_gtid",
-    "a": "add_job",
-    "R": "readd_job",
-}
 RESET_CHOICE = "Reset Gtid first"
 
 
-class JobActionsMixin:
-    ACTION_BINDINGS = [
-        Binding("d", "delete_job", "Delete", id="job.delete"),
-        Binding("P", "purge_job", "Purge", id="job.purge"),
-        Binding("G", "reset_gtid", "Gtid reset", id="job.reset_gtid"),
-        Binding("U", "restore_gtid", "Restore Gtid", show=False, id="job.restore_gtid"),
-        # Shown in help and the palette; the footer keeps its room for the keys used most.
-        Binding("a", "add_job", "Add", show=False, id="job.add"),
-        Binding("R", "readd_job", "Re-add", show=False, id="job.readd"),
+def write_bindings(without: tuple[str, ...] = ()) -> list[Binding]:
+    """The write keys, one ID each whatever the screen (`[keys]` remaps them on Jobs and Job detail alike).
+    `without`: actions a screen leaves out (Job detail has no `a`)."""
+    bindings = [
+        Binding("d", "delete_job", "Delete", tooltip="delete (stop) the job", id="dtle.job.delete"),
+        Binding("P", "purge_job", "Purge", tooltip="purge the job (removed from Nomad at once)", id="dtle.job.purge"),
+        Binding("G", "reset_gtid", "Gtid reset", tooltip="reset the job's Gtid in Consul", id="dtle.job.reset_gtid"),
+        Binding("U", "restore_gtid", "Restore Gtid", show=False, tooltip="restore the job's last Gtid backup",
+                id="dtle.job.restore_gtid"),
+        # In help and the palette; the footer keeps its room for the keys used most.
+        Binding("a", "add_job", "Add", show=False, tooltip="add a job from a job.json file", id="dtle.job.add"),
+        Binding("R", "readd_job", "Re-add", show=False, tooltip="re-add a deleted or purged job from its saved spec",
+                id="dtle.job.readd"),
     ]
+    return [b for b in bindings if b.action not in without]
 
+
+# What a write key sends in read-only mode: the action itself refuses, and audits the refusal.
+REFUSALS: dict[str, Callable[[Actions, str], Awaitable[ActionResult]]] = {
+    "delete_job": lambda a, job: a.delete_job(job),
+    "purge_job": lambda a, job: a.purge_job(job),
+    "reset_gtid": lambda a, job: a.reset_gtid(job),
+    "restore_gtid": lambda a, job: a.restore_gtid(job),
+    "add_job": lambda a, job: a.add_job(""),
+    "readd_job": lambda a, job: a.readd_job(job),
+}
+
+
+class JobActionsMixin:
     _action_busy = False
-
-    def action_commands(self) -> list:
-        """The write actions for the command palette, each with its key; none in read-only mode."""
-        from textual.app import SystemCommand
-
-        if self._read_only:
-            return []
-        job = self.current_job_id()
-        bound = {b.action for b in getattr(self, "BINDINGS", []) if isinstance(b, Binding)}
-        entries = [
-            ("delete_job", f"Delete job {job}", "Stop it: DELETE /v1/job/<id> (d)"),
-            ("purge_job", f"Purge job {job}", "DELETE /v1/job/<id>?purge=true (P)"),
-            ("reset_gtid", f"Reset Gtid of {job}", "Delete its Consul position (G)"),
-            ("restore_gtid", f"Restore Gtid of {job}", "Put back the last Gtid backup (U)"),
-            ("readd_job", f"Re-add job {job}", "Register it again from its saved spec (R)"),
-            ("add_job", "Add a job", "Register a job.json file (a)"),
-        ]
-        return [SystemCommand(title, help_text, getattr(self, f"action_{name}"))
-                for name, title, help_text in entries
-                if name in bound and (job or name == "add_job")]
 
     def current_job_id(self) -> Optional[str]:  # provided by the screen
         raise NotImplementedError
 
-    # ---- read-only: keys hidden, a press still answered -------------------------------------------
+    # ---- read-only: keys hidden (ConsoleScreen.active_bindings), a press still answered ------------
     console: Console  # provided by ConsoleScreen
 
     @property
     def _read_only(self) -> bool:
         return bool(self.console.settings.read_only)
 
-    def check_action(self, action: str, parameters: tuple) -> Optional[bool]:
-        if action in ACTION_KEYS.values() and self._read_only:
+    def _refused(self, action: str) -> bool:
+        """In read-only mode, answer a write key with the refusal (audited) instead of a dialog."""
+        if not self._read_only:
             return False
-        return super().check_action(action, parameters)  # type: ignore[misc]
-
-    def on_key(self, event: events.Key) -> None:
-        # Textual calls on_key of every class in the MRO, so the screen's own handler still runs.
-        name = ACTION_KEYS.get(event.character or "")
-        if name is None or not self._read_only or isinstance(self.focused, Input):  # type: ignore[attr-defined]
-            return
-        bound = {b.action for b in getattr(type(self), "BINDINGS", []) if isinstance(b, Binding)}
-        if name not in bound:  # a screen may leave a key out (Job detail has no `a`)
-            return
-        event.stop()
-        job = self.current_job_id()
-        calls = {
-            "delete_job": lambda a: a.delete_job(job or ""),
-            "purge_job": lambda a: a.purge_job(job or ""),
-            "reset_gtid": lambda a: a.reset_gtid(job or ""),
-            "restore_gtid": lambda a: a.restore_gtid(job or ""),
-            "add_job": lambda a: a.add_job(""),
-            "readd_job": lambda a: a.readd_job(job or ""),
-        }
-        self._start(lambda run: self._run(run, calls[name](run.actions)))
+        job = self.current_job_id() or ""
+        self._start(lambda run: self._run(run, REFUSALS[action](run.actions, job)))
+        return True
 
     # ---- plumbing ----------------------------------------------------------------------------------
     def _say(self, text: str, severity: str = "information", timeout: float = 8.0) -> None:
@@ -161,11 +133,15 @@ class JobActionsMixin:
 
     # ---- the six actions ---------------------------------------------------------------------------
     def action_delete_job(self) -> None:
+        if self._refused("delete_job"):
+            return
         job = self._job_or_say()
         if job:
             self._start(lambda run: self._deregister(run, job, purge=False))
 
     def action_purge_job(self) -> None:
+        if self._refused("purge_job"):
+            return
         job = self._job_or_say()
         if job:
             self._start(lambda run: self._deregister(run, job, purge=True))
@@ -192,6 +168,8 @@ class JobActionsMixin:
         return False
 
     def action_reset_gtid(self) -> None:
+        if self._refused("reset_gtid"):
+            return
         job = self._job_or_say()
         if job and not self._consul_refusal("Gtid reset"):
             self._start(lambda run: self._reset(run, job))
@@ -209,6 +187,8 @@ class JobActionsMixin:
             await self._run(run, run.actions.reset_gtid(job))
 
     def action_restore_gtid(self) -> None:
+        if self._refused("restore_gtid"):
+            return
         job = self._job_or_say()
         if job and not self._consul_refusal("Gtid restore"):
             self._start(lambda run: self._restore(run, job))
@@ -226,7 +206,8 @@ class JobActionsMixin:
             await self._run(run, run.actions.restore_gtid(job))
 
     def action_add_job(self) -> None:
-        self._start(self._add)
+        if not self._refused("add_job"):
+            self._start(self._add)
 
     async def _add(self, run: ActionRun) -> None:
         from dtle_tui.screens.add_job import AddJobScreen
@@ -251,6 +232,8 @@ class JobActionsMixin:
             await self._run(run, run.actions.add_job(plan.spec, reset_gtid_first=answer == RESET_FIRST))
 
     def action_readd_job(self) -> None:
+        if self._refused("readd_job"):
+            return
         job = self._job_or_say()
         if job:
             self._start(lambda run: self._readd(run, job))

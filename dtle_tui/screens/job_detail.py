@@ -7,7 +7,7 @@ from typing import Optional
 
 from rich.text import Text
 from textual import on
-from textual.app import ComposeResult, SystemCommand
+from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
 from textual.widgets import DataTable, Sparkline, Static
@@ -17,7 +17,7 @@ from dtle_tui.live.snapshot import JobDetail, Snapshot
 from dtle_tui.model.allocations import Allocation
 from dtle_tui.model.stage import Stage
 from dtle_tui.screens.base import ConsoleScreen
-from dtle_tui.screens.job_actions import JobActionsMixin
+from dtle_tui.screens.job_actions import JobActionsMixin, write_bindings
 from dtle_tui.text import clock, fmt
 from dtle_tui.text.textsafe import safe_text
 from dtle_tui.widgets.keyed_table import KeyedTable, fill_column
@@ -113,15 +113,18 @@ def summary_text(detail: JobDetail, snapshot: Snapshot, rate_text: str) -> Text:
 
 class JobDetailScreen(JobActionsMixin, ConsoleScreen):
     TITLE_TEXT = "job detail"
+    KEYS_TITLE = "Job detail"
 
     BINDINGS = [
-        Binding("escape", "back", "Back", id="detail.back"),
-        Binding("enter", "open_alloc", "Allocation", id="detail.open_alloc"),
-        Binding("s", "spec", "Spec", id="detail.spec"),
-        Binding("l", "logs", "Logs", id="detail.logs"),
-        Binding("c", "copy_gtid", "Copy Gtid", show=False, id="detail.copy"),
-        *[b for b in JobActionsMixin.ACTION_BINDINGS if b.key != "a"],
-        Binding("tab", "focus_next", "Next pane", show=False),
+        Binding("escape", "back", "Back", tooltip="back to the list", id="dtle.detail.back"),
+        Binding("enter", "open_alloc", "Allocation", tooltip="open the selected allocation",
+                id="dtle.detail.open_alloc"),
+        Binding("s", "spec", "Spec", tooltip="the job spec (secrets masked)", id="dtle.detail.spec"),
+        Binding("l", "logs", "Logs", tooltip="task logs of the selected allocation", id="dtle.detail.logs"),
+        Binding("c", "copy_gtid", "Copy Gtid", show=False, tooltip="copy the Gtid set (OSC 52)", id="dtle.detail.copy"),
+        *write_bindings(without=("add_job",)),
+        Binding("tab", "focus_next", "Next pane", show=False, tooltip="next pane (allocations, events)",
+                id="dtle.detail.next_pane"),
     ]
 
     def __init__(self, job_id: str) -> None:
@@ -205,14 +208,6 @@ class JobDetailScreen(JobActionsMixin, ConsoleScreen):
         alloc = self.selected_allocation()
         if alloc is not None:
             self.console.open_allocation(alloc.id)
-
-    def palette_commands(self):
-        yield SystemCommand("Job spec", "The spec, secrets masked (s)", self.action_spec)
-        yield SystemCommand("Logs of the selected allocation", "stdout / stderr (l)", self.action_logs)
-        yield SystemCommand("Open the selected allocation", "Allocation detail (enter)", self.action_open_alloc)
-        yield SystemCommand("Copy the Gtid set", "OSC 52 clipboard (c)", self.action_copy_gtid)
-        yield SystemCommand("Back", "Back to Jobs (escape)", self.action_back)
-        yield from self.action_commands()
 
     def current_job_id(self) -> Optional[str]:
         return self.job_id

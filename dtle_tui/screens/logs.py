@@ -84,14 +84,17 @@ class LogsScreen(ConsoleScreen):
     LogsScreen #log-search.hidden { display: none; }
     """
 
+    KEYS_TITLE = "Logs"
+
     BINDINGS = [
-        Binding("escape", "back", "Back", id="logs.back"),
-        Binding("tab", "toggle_stream", "stdout/stderr", priority=True, id="logs.toggle_stream"),
-        Binding("t", "next_task", "Next task", id="logs.next_task"),
-        Binding("space", "toggle_pause", "Pause/follow", id="logs.pause"),
-        Binding("slash", "search", "Search", id="logs.search"),
-        Binding("n", "next_match", "Next match", id="logs.next_match"),
-        Binding("N", "previous_match", "Prev match", id="logs.previous_match"),
+        Binding("escape", "back", "Back", tooltip="back (closes the search box first)", id="dtle.logs.back"),
+        Binding("tab", "toggle_stream", "stdout/stderr", priority=True, tooltip="stdout / stderr",
+                id="dtle.logs.toggle_stream"),
+        Binding("t", "next_task", "Next task", tooltip="next task of the allocation", id="dtle.logs.next_task"),
+        Binding("space", "toggle_pause", "Pause/follow", tooltip="pause / follow", id="dtle.logs.pause"),
+        Binding("slash", "search", "Search", tooltip="search the log", id="dtle.logs.search"),
+        Binding("n", "next_match", "Next match", tooltip="next match", id="dtle.logs.next_match"),
+        Binding("N", "previous_match", "Prev match", tooltip="previous match", id="dtle.logs.previous_match"),
     ]
 
     def __init__(self, alloc_id: str, task_names: Sequence[str], job_id: str = "") -> None:

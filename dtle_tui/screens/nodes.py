@@ -53,8 +53,9 @@ def node_cells(node: Node, keys: list[str]) -> list[Text]:
 
 class NodesScreen(ConsoleScreen):
     TITLE_TEXT = "nodes"
+    KEYS_TITLE = "Nodes"
 
-    BINDINGS = [Binding("escape", "back", "Jobs", show=False, id="nodes.back")]
+    BINDINGS = [Binding("escape", "back", "Jobs", show=False, tooltip="back to Jobs", id="dtle.nodes.back")]
 
     def compose(self) -> ComposeResult:
         yield from self.compose_banner()
