@@ -81,11 +81,12 @@ class Poller:
         self._dirty = False
         self._generation = 0
         self._stopped = False
+        self._start_errors: dict[str, FeedState] = {}  # service -> why its feeds could not start
 
     # ---- lifecycle -------------------------------------------------------------------------
     def start(self) -> None:
         self.thread.start()
-        self.call_soon(self._start_feeds)
+        self.call_soon(self._starting("Nomad", self._start_feeds))
 
     def stop(self) -> None:
         if self._stopped:
@@ -140,7 +141,24 @@ class Poller:
                        follows_stream=True)
         self.events.task = self.loop.create_task(self.events.run())
         # After the Nomad feeds have sent their first requests: the import below then overlaps the wait.
-        self.loop.call_soon(self._start_consul)
+        self.loop.call_soon(self._starting("Consul", self._start_consul))
+
+    def _starting(self, service: str, start: Callable[[], None]) -> Callable[[], None]:
+        """`start` guarded: a failure to start a service's feeds (an import error, a client that cannot be
+        built) becomes that service's error on the status line and in the log, instead of a callback
+        error asyncio logs while the screen says "Connecting…" forever."""
+
+        def run() -> None:
+            try:
+                start()
+            except Exception as exc:
+                log.exception("starting the %s feeds failed", service)
+                why = " ".join(f"{type(exc).__name__}: {exc}".split())  # one line
+                self._start_errors[service] = FeedState(error=f"dtle-tui could not start: {why}",
+                                                        stale_since=time.time(), failures=1)
+                self.changed()
+
+        return run
 
     def _start_consul(self) -> None:
         # Imported here, on the poller's thread: python-consul2 brings requests and urllib3 (~40 ms),
@@ -323,6 +341,8 @@ class Poller:
         return state
 
     def _feed_state(self, service: str) -> FeedState:
+        if service in self._start_errors:
+            return self._start_errors[service]
         states = [self._state_of(f) for f in self.feeds.values() if f.service == service]
         # The agent is read once: its success time says nothing about how fresh the data is.
         ages = [self._state_of(f) for name, f in self.feeds.items()
