@@ -26,6 +26,7 @@ from dtle_tui.live.poller import Poller
 from dtle_tui.live.snapshot import Snapshot
 from dtle_tui.screens.base import ConsoleScreen
 from dtle_tui.screens.jobs import JobsScreen
+from dtle_tui.textual_private import QuietCrash, exit_printing
 
 if TYPE_CHECKING:
     from dtle_tui.console import ActionRun, TailHandle
@@ -55,7 +56,7 @@ class SnapshotUpdated(Message):
         return isinstance(message, SnapshotUpdated)
 
 
-class DtleApp(App):
+class DtleApp(QuietCrash, App):
     # Read through the package loader, not a file path, so the styles load from inside the .pyz too.
     CSS = (pkgutil.get_data("dtle_tui", "dtle_tui.tcss") or b"").decode("utf-8")
     TITLE = "dtle-tui"
@@ -157,16 +158,13 @@ class DtleApp(App):
         if isinstance(screen, ConsoleScreen) and screen.is_mounted:
             screen.receive(message.snapshot)
 
-    def _fatal_error(self) -> None:
+    def report_crash(self) -> None:
         # Textual's own crash report prints every local variable, and a local job spec holds database
         # passwords: log the traceback (redacted, to the log file) and print one redacted line instead.
         log.exception("dtle-tui crashed")
         error = sys.exc_info()[1]
         self.bell()
-        self._exit_renderables.append(
-            Text(redact(f"dtle-tui crashed: {error!r}. Details in {self.settings.log_file}"))
-        )
-        self._close_messages_no_wait()
+        exit_printing(self, Text(redact(f"dtle-tui crashed: {error!r}. Details in {self.settings.log_file}")))
 
     async def action_quit(self) -> None:
         self.exit(0)
@@ -189,7 +187,7 @@ class DtleApp(App):
     def switch_to(self, mode: str) -> None:
         if isinstance(self.screen, ModalScreen):
             return
-        if mode not in self._modes:
+        if mode != "jobs" and mode not in self.MODES:
             self.notify(f"The {mode} screen is not available in this build.", severity="warning")
             return
         if self.current_mode != mode:
