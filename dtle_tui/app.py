@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import gc
 import importlib
 import logging
 import pkgutil
@@ -17,7 +16,6 @@ from textual.message import Message
 from textual.screen import ModalScreen, Screen
 from textual.theme import BUILTIN_THEMES
 
-from dtle_tui.api.errors import redact
 from dtle_tui.api.http import check_tls_files
 from dtle_tui.config.settings import ConfigError, Settings, contexts, settings_for_context
 from dtle_tui.intents import action_run, start_tail
@@ -26,7 +24,9 @@ from dtle_tui.live.poller import Poller
 from dtle_tui.live.snapshot import Snapshot
 from dtle_tui.screens.base import ConsoleScreen
 from dtle_tui.screens.jobs import JobsScreen
+from dtle_tui.text.secrets import redact
 from dtle_tui.textual_private import QuietCrash, exit_printing
+from dtle_tui.tuning import fit_thresholds, held_at_start_up, release_start_up_hold
 
 if TYPE_CHECKING:
     from dtle_tui.console import ActionRun, TailHandle
@@ -34,10 +34,6 @@ if TYPE_CHECKING:
     from dtle_tui.live.startup import EarlyPoller
 
 log = logging.getLogger(__name__)
-
-
-# From this many jobs on the collector runs less often (DtleApp._fit_gc_thresholds).
-LARGE_CLUSTER_JOBS = 1000
 
 
 def _screen(module: str, name: str) -> type:
@@ -126,31 +122,17 @@ class DtleApp(QuietCrash, App):
         self.post_message(SnapshotUpdated(snapshot))
 
     def start_collector(self) -> None:
-        """Turn the garbage collector back on after start-up (cli.main turned it off); once.
-
-        What start-up created (modules, classes, this screen's widgets) lives until exit: frozen, it is
-        never walked again by a collection (gc.freeze), so neither the first collection after the paint
-        nor every full one later pays for it. A flag, not gc.isenabled(): the poller pauses the collector
-        around each JSON decode."""
+        """End the CLI's start-up hold on the garbage collector, once (tuning.py). A flag, not
+        gc.isenabled(): the poller pauses the collector around each JSON decode."""
         if self._collector_held:
             self._collector_held = False
-            gc.freeze()
-            gc.enable()
-
-    def _fit_gc_thresholds(self, snapshot: Snapshot) -> None:
-        """A large cluster keeps hundreds of thousands of long-lived objects (allocations, rows): with
-        Python's default thresholds the collector keeps re-walking them while a refresh allocates. A small
-        one keeps the defaults: the garbage of its finished requests (reference cycles through asyncio's
-        futures and frames, promoted while a blocking query was held) is then freed within seconds, not
-        minutes (soak at 12 jobs: RSS +1.6 MB in 4 minutes instead of +2.7 MB)."""
-        if not self._large_gc_thresholds and len(snapshot.rows) >= LARGE_CLUSTER_JOBS:
-            self._large_gc_thresholds = True
-            gc.set_threshold(10_000, 10, 10)
+            release_start_up_hold()
 
     def on_snapshot_updated(self, message: SnapshotUpdated) -> None:
         if message.snapshot.rows and self._collector_held:
             self.call_after_refresh(self.start_collector)
-        self._fit_gc_thresholds(message.snapshot)
+        if not self._large_gc_thresholds:
+            self._large_gc_thresholds = fit_thresholds(len(message.snapshot.rows))
         self.snapshot = message.snapshot
         screen = self.screen
         # A modal on top hides the console: the screen below catches up when it resumes. A screen still
@@ -307,6 +289,6 @@ def run_app(settings: Settings, early: Optional[EarlyPoller] = None) -> int:
         names = ", ".join(sorted(BUILTIN_THEMES))
         print(f"dtle-tui: error: unknown theme {settings.theme!r} (one of: {names})", file=sys.stderr)
         return 2
-    app = DtleApp(settings, early=early, collector_held=not gc.isenabled())
+    app = DtleApp(settings, early=early, collector_held=held_at_start_up())
     result = app.run()
     return int(result or 0) if isinstance(result, int) else 0

@@ -6,15 +6,15 @@ file only (the terminal belongs to the UI), with every configured token cut out.
 
 from __future__ import annotations
 
-import gc
 import logging
 import os
 import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Optional, Sequence
 
-from dtle_tui.api.errors import add_secret, redact
 from dtle_tui.config.settings import ConfigError, Settings, demo_settings, describe_settings, load_settings
+from dtle_tui.text.secrets import add_secret, redact
+from dtle_tui.tuning import start_up_hold
 
 if TYPE_CHECKING:
     from dtle_tui.live.startup import EarlyPoller
@@ -82,16 +82,8 @@ def check_keys(settings: Settings) -> None:
 
 
 def main(argv: Optional[Sequence[str]] = None) -> int:
-    # Start-up creates a few hundred thousand objects (modules, classes, Textual's widgets) that live
-    # until exit: collecting while they are being created cost ~40 ms before the first paint. The app
-    # freezes them and turns the collector back on once the job list is painted (DtleApp.start_collector).
-    collecting = gc.isenabled()
-    gc.disable()
-    try:
+    with start_up_hold():  # the app ends it once the job list is painted (tuning.py)
         return _main(list(sys.argv[1:] if argv is None else argv))
-    finally:
-        if collecting:
-            gc.enable()
 
 
 def _main(args: list) -> int:

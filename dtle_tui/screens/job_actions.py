@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any, Awaitable, Callable, Optional
 
 from textual.binding import Binding
 
-from dtle_tui.api.errors import redact
+from dtle_tui.text.secrets import redact
 
 if TYPE_CHECKING:
     from dtle_tui.console import ActionRun, Console
