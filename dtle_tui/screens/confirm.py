@@ -26,19 +26,6 @@ RESET_FIRST = "reset-first"
 
 
 class ConfirmScreen(ModalScreen[Answer]):
-    DEFAULT_CSS = """
-    ConfirmScreen { align: center middle; }
-    ConfirmScreen > #confirm-dialog {
-        width: 92%; max-width: 110; height: auto; max-height: 100%;
-        border: thick $error; background: $surface; padding: 0 1;
-    }
-    ConfirmScreen #confirm-title { text-style: bold; }
-    ConfirmScreen #confirm-lines { height: auto; max-height: 12; margin: 1 0 0 0; }
-    ConfirmScreen #confirm-input { margin: 0 0 0 0; }
-    ConfirmScreen #confirm-message { color: $warning; height: auto; display: none; }
-    ConfirmScreen #confirm-buttons { height: auto; align-horizontal: right; margin: 1 0 0 0; }
-    ConfirmScreen #confirm-buttons Button { margin: 0 0 0 2; }
-    """
     # Rows the dialog needs besides the request lines (border, title, job, hints, input, message,
     # buttons, margins): the lines get what is left, so the buttons stay on screen at 60x20.
     CHROME_ROWS = 10

@@ -77,13 +77,6 @@ def tasks_of(alloc: Any) -> list:
 class LogsScreen(ConsoleScreen):
     TITLE_TEXT = "logs"
 
-    DEFAULT_CSS = """
-    LogsScreen #logs-header { height: 1; padding: 0 1; background: $panel; }
-    LogsScreen #log { height: 1fr; }
-    LogsScreen #log-search { height: 3; border: tall $accent; }
-    LogsScreen #log-search.hidden { display: none; }
-    """
-
     KEYS_TITLE = "Logs"
 
     BINDINGS = [

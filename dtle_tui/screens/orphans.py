@@ -95,13 +95,6 @@ def orphan_detail(orphan: Optional[Orphan]) -> Text:
 class OrphansScreen(JobActionsMixin, ConsoleScreen):
     TITLE_TEXT = "orphans: Consul drift"
 
-    DEFAULT_CSS = """
-    OrphansScreen #orphans-body { height: 1fr; }
-    OrphansScreen #orphans-table { height: 1fr; }
-    OrphansScreen #orphans-detail { height: auto; max-height: 8; padding: 0 1; }
-    OrphansScreen #orphans-note { padding: 1 2; color: $text-muted; }
-    """
-
     # Only the mixin's keys that make sense for keys without a job: G/x clean up, U undoes it from the
     # backup. Delete/purge/re-add act on Nomad jobs, which these are not.
     KEYS_TITLE = "Orphans"

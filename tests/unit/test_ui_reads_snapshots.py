@@ -77,3 +77,13 @@ def test_screens_hold_no_transport(path):
                 and node.args and isinstance(node.args[0], ast.Attribute) and node.args[0].attr == "app":
             found.append(f"line {node.lineno}: getattr(self.app, ...)")
     assert not found, f"{path.name} assembles transport: {found}"
+
+
+@pytest.mark.parametrize("path", UI_FILES, ids=lambda p: p.name)
+def test_styles_live_in_the_tcss(path):
+    """No CSS strings in screens or widgets: every style is in dtle_tui/dtle_tui.tcss, with theme variables."""
+    tree = ast.parse(path.read_text(encoding="utf-8"))
+    inline = [f"line {n.lineno}" for c in ast.walk(tree) if isinstance(c, ast.ClassDef) for n in c.body
+              if isinstance(n, ast.Assign) and any(isinstance(t, ast.Name) and t.id in ("CSS", "DEFAULT_CSS")
+                                                   for t in n.targets)]
+    assert not inline, f"{path.name}: CSS in the code at {inline}"
