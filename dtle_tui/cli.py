@@ -71,6 +71,15 @@ def _error(message: str) -> int:
     return 2
 
 
+def register_secrets(settings: Settings) -> None:
+    """Every configured token and basic-auth password is cut out of every later message and log line."""
+    add_secret(settings.nomad.token)
+    add_secret(settings.consul.token)
+    for auth in (settings.nomad.http_auth, settings.consul.http_auth):
+        if auth:
+            add_secret(auth[1])
+
+
 def check_keys(settings: Settings) -> None:
     """ConfigError when [keys] remaps an ID no binding has. Only with remaps: the check imports every
     screen (Textual), which a start-up without remaps does not wait for."""
@@ -99,11 +108,7 @@ def _main(args: list) -> int:
         check_tls_files(settings)
     except ConfigError as exc:
         return _error(str(exc))
-    add_secret(settings.nomad.token)
-    add_secret(settings.consul.token)
-    for auth in (settings.nomad.http_auth, settings.consul.http_auth):
-        if auth:
-            add_secret(auth[1])
+    register_secrets(settings)
     try:
         # Before the poller starts (a poller stopped at once leaves its tasks half-cancelled).
         check_keys(settings)
