@@ -35,6 +35,8 @@ CONSOLE_SCREENS = (
     ("nodes", "NodesScreen"),
     ("orphans", "OrphansScreen"),
 )
+# The tables (dtle_tui.widgets.<module>): their keys work on every screen that shows one.
+TABLES = (("virtual_table", "VirtualTable"), ("keyed_table", "KeyedTable"))
 # The dialogs: their keys are written in their own text; IDs so that [keys] can remap them too.
 MODAL_SCREENS = (
     ("confirm", "ConfirmScreen"),
@@ -46,9 +48,9 @@ MODAL_SCREENS = (
 )
 
 
-def screen_classes(which: Sequence[tuple[str, str]] = CONSOLE_SCREENS) -> list[type]:
-    """The screen classes, imported now (the app imports most of them only when first shown)."""
-    return [getattr(importlib.import_module(f"dtle_tui.screens.{module}"), name) for module, name in which]
+def screen_classes(which: Sequence[tuple[str, str]] = CONSOLE_SCREENS, package: str = "screens") -> list[type]:
+    """The screen (or widget) classes, imported now (the app imports most screens only when first shown)."""
+    return [getattr(importlib.import_module(f"dtle_tui.{package}.{module}"), name) for module, name in which]
 
 
 def bindings_of(cls: type) -> list[Binding]:
@@ -82,7 +84,9 @@ def remapped(bindings: Iterable[Binding], keymap: Mapping[str, str]) -> list[Bin
 def known_ids(app_class: type) -> dict[str, list[str]]:
     """Every binding ID of every screen and the app -> the classes where it works."""
     out: dict[str, list[str]] = {}
-    for cls in [app_class, *screen_classes(CONSOLE_SCREENS), *screen_classes(MODAL_SCREENS)]:
+    classes = [app_class, *screen_classes(CONSOLE_SCREENS), *screen_classes(MODAL_SCREENS),
+               *screen_classes(TABLES, "widgets")]
+    for cls in classes:
         for binding in bindings_of(cls):
             if binding.id:
                 where = out.setdefault(binding.id, [])
@@ -153,10 +157,12 @@ def readme_table(app_class: type) -> str:
     """The README's keys table, generated from the bindings (a test compares it with README.md)."""
     rows: dict[tuple[str, str, str], list[str]] = {}
     order = [("anywhere", app_class)] + [(cls.KEYS_TITLE, cls) for cls in screen_classes(CONSOLE_SCREENS)]
+    order += [("every table", cls) for cls in screen_classes(TABLES, "widgets")]
     for where, cls in order:
         for line in key_lines([b for b in bindings_of(cls) if b.id], lambda b: readme_key(b.key)):
             places = rows.setdefault((" ".join(f"`{k}`" for k in line.keys), line.text, line.binding_id or ""), [])
-            places.append(where)
+            if where not in places:
+                places.append(where)
     out = ["| key | where | what | ID for `[keys]` |", "|---|---|---|---|"]
     for (keys, text, binding_id), places in rows.items():
         out.append(f"| {keys.replace('`|`', '`&#124;`')} | {', '.join(places)} | {text} | `{binding_id}` |")

@@ -22,13 +22,18 @@ Section = tuple[str, Sequence[KeyLine]]
 
 
 def help_sections(app: Any, screen: Any, keymap: Mapping[str, str]) -> list[Section]:
-    """The screen's own keys, then the app's, then those Textual adds (focus, copy, ctrl+q), as remapped."""
+    """The screen's own keys, its focused table's, then the app's, then those Textual adds (focus, copy,
+    ctrl+q), as remapped."""
     display = app.get_key_display
     own = remapped(bindings_of(type(screen)), keymap)
     everywhere = remapped(bindings_of(type(app)), keymap)
+    focused = screen.focused
+    widget = remapped(bindings_of(type(focused)), keymap) if focused is not None else []
     title = getattr(screen, "KEYS_TITLE", "") or "This screen"
+    taken = {b.key for b in own}  # a screen's key wins over its table's (Logs' tab, Job detail's enter)
     return [
         (title, key_lines([b for b in own if b.id], display)),
+        ("Table", key_lines([b for b in widget if b.id and b.key not in taken], display)),
         ("Anywhere", key_lines([b for b in everywhere if b.id], display)),
         ("Also", key_lines([b for b in own + everywhere if not b.id], display)),
     ]

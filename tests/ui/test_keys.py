@@ -9,7 +9,7 @@ import pytest
 from textual.binding import Binding
 
 from dtle_tui.app import DtleApp
-from dtle_tui.keys import CONSOLE_SCREENS, MODAL_SCREENS, readme_table, screen_classes
+from dtle_tui.keys import CONSOLE_SCREENS, MODAL_SCREENS, TABLES, readme_table, screen_classes
 from dtle_tui.screens.confirm import ConfirmScreen
 from dtle_tui.screens.help import HelpScreen
 from dtle_tui.screens.job_detail import JobDetailScreen
@@ -32,7 +32,8 @@ def declared(cls: type) -> list[Binding]:
 
 
 def test_every_binding_of_ours_has_an_id():
-    for cls in [DtleApp, *screen_classes(CONSOLE_SCREENS), *screen_classes(MODAL_SCREENS)]:
+    for cls in [DtleApp, *screen_classes(CONSOLE_SCREENS), *screen_classes(MODAL_SCREENS),
+                *screen_classes(TABLES, "widgets")]:
         ours = [b for klass in cls.__mro__ if klass.__module__.startswith("dtle_tui")
                 for b in Binding.make_bindings(klass.__dict__.get("BINDINGS", []))]
         assert ours, cls
@@ -64,7 +65,11 @@ def help_lines(app) -> list[str]:
 
 def assert_help_lists(app, screen) -> None:
     lines = help_lines(app)
-    for binding in declared(type(screen)) + declared(DtleApp):
+    own = declared(type(screen))
+    # The focused table's keys too, but for those the screen binds itself (the table's `enter` opens as well).
+    table = [b for b in declared(type(screen.focused)) if b.id and b.key not in {o.key for o in own}] \
+        if screen.focused is not None else []
+    for binding in own + table + declared(DtleApp):
         key, text = app.get_key_display(binding), binding.tooltip or binding.description
         keys_of_text = [line[: line.index(text)].strip().split(" / ") for line in lines if text in line]
         assert any(key in keys for keys in keys_of_text), \
@@ -119,10 +124,16 @@ async def test_read_only_help_marks_the_write_keys(frozen_sim, make_settings):
 
 async def test_keys_table_remaps_by_id(sim, make_settings, tmp_path):
     config = tmp_path / "keys.toml"
-    config.write_text('[keys]\n"dtle.job.delete" = "D"\n"dtle.app.help" = "f1"\n', encoding="utf-8")
+    config.write_text('[keys]\n"dtle.job.delete" = "D"\n"dtle.app.help" = "f1"\n"dtle.table.down" = "j,down"\n',
+                      encoding="utf-8")
     app = DtleApp(make_settings(sim, "--config", str(config)))
     async with app.run_test(size=(120, 30)) as pilot:
         screen = await select(pilot, app, "job1")
+        rows = screen.table.row_keys
+        await pilot.press("j")  # a table key remapped: vi's j moves the cursor, down still does
+        await until(pilot, lambda: screen.current_job_id() == rows[rows.index("job1") + 1], "the cursor on j")
+        await pilot.press("up")
+        await until(pilot, lambda: screen.current_job_id() == "job1", "back up")
         shown = {b.binding.action: b.binding.key for b in screen.active_bindings.values()}
         assert shown["delete_job"] == "D" and shown["help"] == "f1"
         await pilot.press("d")  # the old key does nothing any more
