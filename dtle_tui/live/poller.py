@@ -108,9 +108,13 @@ class Poller:
     async def _shutdown(self) -> None:
         if self.events is not None:
             self.events.stop()
-        for feed in self.feeds.values():
-            if feed.task:
-                feed.task.cancel()
+        tasks = [feed.task for feed in self.feeds.values() if feed.task]
+        tasks += [self.events.task] if self.events is not None and self.events.task else []
+        for task in tasks:
+            task.cancel()
+        # Let them finish cancelling before the loop stops: a task destroyed mid-cancel is reported on stderr
+        # ("Task was destroyed but it is pending!"), after the one-line error of a start that was refused.
+        await asyncio.gather(*tasks, return_exceptions=True)
         for client in (self.nomad, self.consul):
             if client is not None:
                 try:
