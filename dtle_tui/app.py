@@ -32,6 +32,7 @@ if TYPE_CHECKING:
     from dtle_tui.console import ActionRun, TailHandle
     from dtle_tui.live.logtail import TailState
     from dtle_tui.live.startup import EarlyPoller
+    from dtle_tui.notify import Alerter
 
 log = logging.getLogger(__name__)
 
@@ -96,6 +97,7 @@ class DtleApp(QuietCrash, App):
         self._early = early
         self._collector_held = collector_held  # cli.main turned the garbage collector off for start-up
         self._large_gc_thresholds = False
+        self.alerter: Optional[Alerter] = None
         if settings.theme in BUILTIN_THEMES:
             self.theme = settings.theme
 
@@ -113,6 +115,7 @@ class DtleApp(QuietCrash, App):
         self.add_mode("jobs", JobsScreen)
         if self.settings.keys:
             self.set_keymap(dict(self.settings.keys))
+        self._sync_alerter()
 
     def get_default_screen(self) -> Screen:
         return JobsScreen()
@@ -134,6 +137,8 @@ class DtleApp(QuietCrash, App):
         if not self._large_gc_thresholds:
             self._large_gc_thresholds = fit_thresholds(len(message.snapshot.rows))
         self.snapshot = message.snapshot
+        if self.alerter is not None:
+            self.alerter.on_snapshot(message.snapshot)
         screen = self.screen
         # A modal on top hides the console: the screen below catches up when it resumes. A screen still
         # being mounted (the first snapshot can arrive first) shows app.snapshot when it resumes, too.
@@ -272,8 +277,23 @@ class DtleApp(QuietCrash, App):
         if settings.theme in BUILTIN_THEMES:
             self.theme = settings.theme
         self.set_keymap(dict(settings.keys))  # the file may have been edited since start-up
+        self._sync_alerter()
         self.poller.start()
         self.notify(f"Switched to context {name}: {settings.nomad.addr}", markup=False)
+
+    def _sync_alerter(self) -> None:
+        """Alerts only with --notify (config `notify`, per context): without it no Alerter exists, so
+        nothing of them is ever written to the terminal. A new cluster starts a new watch."""
+        if not self.settings.notify:
+            if self.alerter is not None:
+                self.alerter.reset()  # stops a release of held alerts still pending
+            self.alerter = None
+        elif self.alerter is None:
+            from dtle_tui.notify import Alerter
+
+            self.alerter = Alerter(self)
+        else:
+            self.alerter.reset()
 
     def get_system_commands(self, screen: Screen) -> Iterable[SystemCommand]:
         """The palette: the screen's keys and the app's, from their bindings, then Textual's commands."""

@@ -46,6 +46,7 @@ TOP_LEVEL = {
     "stall_threshold": (_NUM, "stall_threshold_s"),
     "log_file": (str, "log_file"),
     "log_lines": (int, "log_lines"),
+    "notify": (bool, "notify"),
 }
 CONTEXT_KEYS = {
     "nomad_addr": (str, "nomad.addr"),
@@ -64,6 +65,7 @@ CONTEXT_KEYS = {
     "color": (str, "context_color"),
     "description": (str, None),
     "consul_ssl": (bool, "consul.ssl"),
+    "notify": (bool, "notify"),
 }
 for _svc in ("nomad", "consul"):
     CONTEXT_KEYS.update(

@@ -87,6 +87,7 @@ class Settings:
     demo_dialect: str = "1.1"
     stall_threshold_s: float = 300.0
     log_lines: int = 10000
+    notify: bool = False  # alerts on transitions (live/alerts.py), written to the terminal only when on
     keys: tuple = ()  # ((binding id, "key[,key…]"), …) from the config file's [keys], for App.set_keymap
     sources: dict = field(default_factory=dict, compare=False)  # setting name -> where it came from
     config_file: Optional[Path] = None  # the file contexts are read from (may not exist)
@@ -173,6 +174,7 @@ def _load(argv: list, environ: Mapping[str, str], switch_to: Optional[str]) -> S
         demo_dialect=r.get("demo_dialect", "1.1"),
         stall_threshold_s=r.number("stall_threshold_s", 300.0, 0.0),
         log_lines=log_lines,
+        notify=bool(r.get("notify", False)),
         keys=tuple(sorted(cfg.keys.items())) if cfg else (),
         sources=r.sources,
         config_file=config_path,
@@ -339,6 +341,7 @@ def describe_settings(settings: Settings) -> list:
         "config_file",
         "demo",
         "demo_dialect",
+        "notify",
     ):
         rows.append((name, _mask(name, getattr(settings, name)), settings.sources.get(name, "default")))
     for binding_id, keys in settings.keys:

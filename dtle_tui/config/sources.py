@@ -75,6 +75,8 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="SECONDS",
         help="flag a job whose position has not moved for this long (default 300)",
     )
+    a("--notify", action="store_const", const=True,
+      help="terminal notifications (OSC 777/9) and the bell when a job stalls, fails or turns incremental")
     a("--theme", metavar="NAME", help="colour theme")
     a("--log-file", metavar="PATH", help="log file (default $XDG_STATE_HOME/dtle-tui/dtle-tui.log)")
     a("--demo", action="store_const", const=True, help="run against a built-in simulated cluster")
@@ -182,6 +184,7 @@ def flag_layer(ns: argparse.Namespace, environ: Mapping[str, str]) -> Layer:
         "log_file": "log_file",
         "demo": "demo",
         "demo_dialect": "demo_dialect",
+        "notify": "notify",
     }
     for attr, name in simple.items():
         value = getattr(ns, attr)

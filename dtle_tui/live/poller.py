@@ -82,6 +82,8 @@ class Poller:
         self._generation = 0
         self._stopped = False
         self._start_errors: dict[str, FeedState] = {}  # service -> why its feeds could not start
+        self._stall_timer: Optional[asyncio.TimerHandle] = None
+        self._stall_fired = 0.0
 
     # ---- lifecycle -------------------------------------------------------------------------
     def start(self) -> None:
@@ -370,7 +372,22 @@ class Poller:
             return
         self.snapshot = snapshot
         self._shown_rows = self._shown_rows or bool(snapshot.rows)
+        self._arm_stall_check()
         self.on_update(snapshot)
+
+    def _arm_stall_check(self) -> None:
+        """Rebuild when the next job crosses the stall threshold: on a quiet cluster no feed answers then,
+        and its STALLED mark (and alert) would wait for the next change of anything."""
+        if self._stall_timer is not None:
+            self._stall_timer.cancel()
+            self._stall_timer = None
+        due = self._rows.stall_due
+        if due != float("inf") and due != self._stall_fired:  # once per due: never a rebuild loop
+            self._stall_timer = self.loop.call_later(max(0.0, due - time.time()) + 0.05, self._stall_check, due)
+
+    def _stall_check(self, due: float) -> None:
+        self._stall_timer, self._stall_fired = None, due
+        self.changed()
 
     def _build(self) -> Snapshot:
         nomad_state = self._feed_state("Nomad")

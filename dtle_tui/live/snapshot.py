@@ -358,7 +358,10 @@ class RowBook:
         return touched
 
     def _note_stall_due(self, row: JobRow, prog: Optional[GtidProgress], consul_ok: bool, threshold: float) -> None:
-        if prog is not None and consul_ok and not row.stalled and row.stage is Stage.INCREMENTAL:
+        # Only a row that build_row could mark STALLED: a past due of one that cannot stall (src down, job
+        # stopped) would re-derive every row on every refresh, and keep the poller's stall timer firing.
+        if (prog is not None and consul_ok and not row.stalled and row.stage is Stage.INCREMENTAL
+                and row.src.running and row.dest.running and not row.stop):
             due = prog.stall_at(threshold)
             if due is not None and due < self.stall_due:
                 self.stall_due = due

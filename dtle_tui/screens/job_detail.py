@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import logging
 import time
 from typing import Optional
 
@@ -21,6 +23,8 @@ from dtle_tui.screens.job_actions import JobActionsMixin, write_bindings
 from dtle_tui.text import clock, fmt
 from dtle_tui.text.textsafe import safe_text
 from dtle_tui.widgets.keyed_table import KeyedTable, fill_column
+
+log = logging.getLogger(__name__)
 
 ALLOC_COLUMNS = [("id", "Alloc", 9), ("group", "Group", 6), ("node", "Node", 14), ("desired", "Desired", 8),
                  ("client", "Client", 9), ("restarts", "Restarts", 8), ("age", "Age", 6)]
@@ -122,6 +126,9 @@ class JobDetailScreen(JobActionsMixin, ConsoleScreen):
         Binding("s", "spec", "Spec", tooltip="the job spec (secrets masked)", id="dtle.detail.spec"),
         Binding("l", "logs", "Logs", tooltip="task logs of the selected allocation", id="dtle.detail.logs"),
         Binding("c", "copy_gtid", "Copy Gtid", show=False, tooltip="copy the Gtid set (OSC 52)", id="dtle.detail.copy"),
+        Binding("E", "incident_report", "Report", show=False,
+                tooltip="write the job's incident report (Markdown for a ticket; allowed in read-only mode)",
+                id="dtle.detail.report"),
         *write_bindings(without=("add_job",)),
         Binding("tab", "focus_next", "Next pane", show=False, tooltip="next pane (allocations, events)",
                 id="dtle.detail.next_pane"),
@@ -236,3 +243,31 @@ class JobDetailScreen(JobActionsMixin, ConsoleScreen):
         from dtle_tui.screens.spec import SpecScreen
 
         self.app.push_screen(SpecScreen(self.job_id, detail.job.raw))
+
+    def action_incident_report(self) -> None:
+        """`E`: a Markdown report of this job under the state directory (it changes nothing on the
+        cluster, so read-only allows it); written off the UI thread, then the path is shown."""
+        from dtle_tui.ops.incident import ReportError, report_job
+
+        snapshot = self.snapshot
+        if snapshot is None:
+            self.flash("Nothing loaded yet: try again in a moment.", "warning")
+            return
+        progress = snapshot.detail.progress if snapshot.detail and snapshot.detail.job_id == self.job_id else None
+        rate = progress.rate if progress else None
+        advanced = progress.advanced_s(time.time()) if progress else None
+        settings, job_id = self.console.settings, self.job_id
+
+        async def write() -> None:
+            try:
+                path = await asyncio.to_thread(report_job, settings, snapshot, job_id, rate, advanced)
+            except ReportError as exc:
+                self.app.notify(f"Incident report: {exc}", severity="error", timeout=8, markup=False)
+            except Exception:  # a bug must not take the console down with it: the log has the traceback
+                log.exception("incident report of %s failed", job_id)
+                self.app.notify(f"Incident report failed; details in {settings.log_file}", severity="error",
+                                timeout=8, markup=False)
+            else:
+                self.app.notify(f"Incident report written: {path}", timeout=12, markup=False)
+
+        self.app.run_worker(write(), group="incident-report")

@@ -11,8 +11,8 @@ from dtle_tui.api.consul_kv import ConsulKV
 from dtle_tui.api.errors import ApiError, ErrorKind
 from dtle_tui.app import DtleApp
 from tests.ui.test_resilience import STALE, status_line
-from tests.unit.test_tls import Server, server_ctx, settings
 from tests.uihelpers import wait_until
+from tests.unit.test_tls import Server, server_ctx, settings
 
 
 @pytest.fixture(scope="module")

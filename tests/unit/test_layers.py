@@ -24,7 +24,7 @@ RANKS = {
     "api": 3,
     "live": 4,
     "ops": 4,
-    "ui": 5,  # app, console, intents, screens, widgets, keys, clipboard, textual_private
+    "ui": 5,  # app, console, intents, screens, widgets, keys, clipboard, notify, textual_private
     "cli": 6,  # __main__, cli: the entry point
 }
 # Below the UI nothing may import these (rich is Textual's renderer: at import time it costs the first paint
@@ -39,7 +39,8 @@ def layer_of(module: str) -> str:
     first = parts[1]
     if first in ("cli", "__main__"):
         return "cli"
-    if first in ("app", "console", "intents", "screens", "widgets", "keys", "clipboard", "textual_private"):
+    if first in ("app", "console", "intents", "screens", "widgets", "keys", "clipboard", "notify",
+                 "textual_private"):
         return "ui"
     if first == "sim":
         return "sim"
