@@ -31,6 +31,7 @@ from textual import events
 
 from dtle_tui.app import DtleApp
 from dtle_tui.config.settings import load_settings
+from dtle_tui.textual_private import spy_on_paints
 
 
 def emit(obj: dict) -> None:
@@ -172,8 +173,7 @@ class Frames:
         self.app = app
         self.condition: Optional[Callable[[], bool]] = None
         self.hit: Optional[float] = None
-        self._display = app._display
-        app._display = self._spy  # type: ignore[method-assign]
+        self._display = spy_on_paints(app, self._spy)
 
     def _spy(self, screen, renderable) -> None:
         self._display(screen, renderable)

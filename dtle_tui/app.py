@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import gc
 import importlib
 import logging
 import pkgutil
 import sys
 import threading
-from typing import TYPE_CHECKING, Iterable, Optional
+from typing import TYPE_CHECKING, Awaitable, Callable, Iterable, Optional
 
 from rich.text import Text
 from textual.app import App, SystemCommand
@@ -17,23 +16,25 @@ from textual.message import Message
 from textual.screen import ModalScreen, Screen
 from textual.theme import BUILTIN_THEMES
 
-from dtle_tui.api.errors import redact
 from dtle_tui.api.http import check_tls_files
 from dtle_tui.config.settings import ConfigError, Settings, contexts, settings_for_context
+from dtle_tui.intents import action_run, start_tail
+from dtle_tui.keys import bindings_of, palette_commands, remapped
 from dtle_tui.live.poller import Poller
 from dtle_tui.live.snapshot import Snapshot
 from dtle_tui.screens.base import ConsoleScreen
 from dtle_tui.screens.jobs import JobsScreen
+from dtle_tui.text.secrets import redact
+from dtle_tui.textual_private import QuietCrash, exit_printing
+from dtle_tui.tuning import fit_thresholds, held_at_start_up, release_start_up_hold
 
 if TYPE_CHECKING:
+    from dtle_tui.console import ActionRun, TailHandle
+    from dtle_tui.live.logtail import TailState
     from dtle_tui.live.startup import EarlyPoller
     from dtle_tui.notify import Alerter
 
 log = logging.getLogger(__name__)
-
-
-# From this many jobs on the collector runs less often (DtleApp._fit_gc_thresholds).
-LARGE_CLUSTER_JOBS = 1000
 
 
 def _screen(module: str, name: str) -> type:
@@ -52,7 +53,7 @@ class SnapshotUpdated(Message):
         return isinstance(message, SnapshotUpdated)
 
 
-class DtleApp(App):
+class DtleApp(QuietCrash, App):
     # Read through the package loader, not a file path, so the styles load from inside the .pyz too.
     CSS = (pkgutil.get_data("dtle_tui", "dtle_tui.tcss") or b"").decode("utf-8")
     TITLE = "dtle-tui"
@@ -67,14 +68,23 @@ class DtleApp(App):
         "orphans": lambda: _screen("orphans", "OrphansScreen")(),
     }
 
+    # Every key of the app and its screens is a Binding with an ID (keys.py): footer, help, palette and the
+    # README's table come from them, and the config file's [keys] remaps them by ID.
     BINDINGS = [
-        Binding("1", "switch_to('jobs')", "Jobs", id="app.jobs"),
-        Binding("2", "switch_to('nodes')", "Nodes", id="app.nodes"),
-        Binding("3", "switch_to('orphans')", "Orphans", show=False, id="app.orphans"),
-        Binding("ctrl+r", "refresh_now", "Refresh", id="app.refresh"),
-        Binding("C", "pick_context", "Context", show=False, id="app.context"),
-        Binding("question_mark", "help", "Help", id="app.help"),
-        Binding("q", "quit", "Quit", id="app.quit"),
+        Binding("1", "switch_to('jobs')", "Jobs", tooltip="Jobs screen (on a detail opened from it: back to the list)",
+                id="dtle.app.jobs"),
+        Binding("2", "switch_to('nodes')", "Nodes", tooltip="Nodes screen", id="dtle.app.nodes"),
+        Binding("3", "switch_to('orphans')", "Orphans", show=False, tooltip="Orphans screen (Consul drift)",
+                id="dtle.app.orphans"),
+        Binding("ctrl+r", "refresh_now", "Refresh", tooltip="refresh now (retries at once after an error)",
+                id="dtle.app.refresh"),
+        Binding("C", "pick_context", "Context", show=False,
+                tooltip="switch context (another cluster of the config file)", id="dtle.app.context"),
+        # Textual binds ctrl+p itself unless the app does: bound here, it has an ID and help lists it.
+        Binding("ctrl+p", "command_palette", "Palette", show=False, priority=True,
+                tooltip="command palette: this screen's actions, themes", id="dtle.app.palette"),
+        Binding("question_mark", "help", "Help", tooltip="every key of this screen", id="dtle.app.help"),
+        Binding("q", "quit", "Quit", tooltip="quit", id="dtle.app.quit"),
     ]
 
     def __init__(self, settings: Settings, poller_factory=Poller, early: Optional[EarlyPoller] = None,
@@ -103,6 +113,8 @@ class DtleApp(App):
             self.poller = self._poller_factory(self.settings, self._from_poller)
             self.poller.start()
         self.add_mode("jobs", JobsScreen)
+        if self.settings.keys:
+            self.set_keymap(dict(self.settings.keys))
         self._sync_alerter()
 
     def get_default_screen(self) -> Screen:
@@ -113,31 +125,17 @@ class DtleApp(App):
         self.post_message(SnapshotUpdated(snapshot))
 
     def start_collector(self) -> None:
-        """Turn the garbage collector back on after start-up (cli.main turned it off); once.
-
-        What start-up created (modules, classes, this screen's widgets) lives until exit: frozen, it is
-        never walked again by a collection (gc.freeze), so neither the first collection after the paint
-        nor every full one later pays for it. A flag, not gc.isenabled(): the poller pauses the collector
-        around each JSON decode."""
+        """End the CLI's start-up hold on the garbage collector, once (tuning.py). A flag, not
+        gc.isenabled(): the poller pauses the collector around each JSON decode."""
         if self._collector_held:
             self._collector_held = False
-            gc.freeze()
-            gc.enable()
-
-    def _fit_gc_thresholds(self, snapshot: Snapshot) -> None:
-        """A large cluster keeps hundreds of thousands of long-lived objects (allocations, rows): with
-        Python's default thresholds the collector keeps re-walking them while a refresh allocates. A small
-        one keeps the defaults: the garbage of its finished requests (reference cycles through asyncio's
-        futures and frames, promoted while a blocking query was held) is then freed within seconds, not
-        minutes (soak at 12 jobs: RSS +1.6 MB in 4 minutes instead of +2.7 MB)."""
-        if not self._large_gc_thresholds and len(snapshot.rows) >= LARGE_CLUSTER_JOBS:
-            self._large_gc_thresholds = True
-            gc.set_threshold(10_000, 10, 10)
+            release_start_up_hold()
 
     def on_snapshot_updated(self, message: SnapshotUpdated) -> None:
         if message.snapshot.rows and self._collector_held:
             self.call_after_refresh(self.start_collector)
-        self._fit_gc_thresholds(message.snapshot)
+        if not self._large_gc_thresholds:
+            self._large_gc_thresholds = fit_thresholds(len(message.snapshot.rows))
         self.snapshot = message.snapshot
         if self.alerter is not None:
             self.alerter.on_snapshot(message.snapshot)
@@ -147,16 +145,13 @@ class DtleApp(App):
         if isinstance(screen, ConsoleScreen) and screen.is_mounted:
             screen.receive(message.snapshot)
 
-    def _fatal_error(self) -> None:
+    def report_crash(self) -> None:
         # Textual's own crash report prints every local variable, and a local job spec holds database
         # passwords: log the traceback (redacted, to the log file) and print one redacted line instead.
         log.exception("dtle-tui crashed")
         error = sys.exc_info()[1]
         self.bell()
-        self._exit_renderables.append(
-            Text(redact(f"dtle-tui crashed: {error!r}. Details in {self.settings.log_file}"))
-        )
-        self._close_messages_no_wait()
+        exit_printing(self, Text(redact(f"dtle-tui crashed: {error!r}. Details in {self.settings.log_file}")))
 
     async def action_quit(self) -> None:
         self.exit(0)
@@ -179,7 +174,7 @@ class DtleApp(App):
     def switch_to(self, mode: str) -> None:
         if isinstance(self.screen, ModalScreen):
             return
-        if mode not in self._modes:
+        if mode != "jobs" and mode not in self.MODES:
             self.notify(f"The {mode} screen is not available in this build.", severity="warning")
             return
         if self.current_mode != mode:
@@ -216,6 +211,24 @@ class DtleApp(App):
         self.poller.watch_job(job)
         self.poller.watch_allocation(alloc)
 
+    # ---- intents of the screens (console.Console) ---------------------------------------------------
+    def refresh_data(self) -> None:
+        if self.poller:
+            self.poller.refresh_now()
+
+    def run_job_action(self, flow: Callable[[ActionRun], Awaitable[None]]) -> None:
+        run = action_run(self.poller, self.settings)
+        if run is None:
+            self.notify("Not connected yet: try again in a moment. Nothing was sent.", severity="warning",
+                        timeout=8.0, markup=False)
+            return
+        # An app worker: it outlives the screen, so leaving the screen never cuts an action short.
+        self.run_worker(flow(run), group="job-actions", exit_on_error=False)
+
+    def tail(self, alloc_id: str, task: str, log_type: str, max_lines: int,
+             on_lines: Callable[[list, int], None], on_state: Callable[[TailState], None]) -> Optional[TailHandle]:
+        return start_tail(self.poller, alloc_id, task, log_type, max_lines, on_lines, on_state)
+
     # ---- global actions ---------------------------------------------------------------------------
     def action_refresh_now(self) -> None:
         if self.poller:
@@ -223,9 +236,10 @@ class DtleApp(App):
         self.notify("Refreshing…", timeout=1.5)
 
     def action_help(self) -> None:
-        help_screen = _screen("help", "HelpScreen")
-        if not isinstance(self.screen, help_screen):
-            self.push_screen(help_screen(self.settings.read_only))
+        help_module = importlib.import_module("dtle_tui.screens.help")
+        if not isinstance(self.screen, help_module.HelpScreen):
+            sections = help_module.help_sections(self, self.screen, dict(self.settings.keys))
+            self.push_screen(help_module.HelpScreen(sections, self.settings.read_only))
 
     def action_pick_context(self) -> None:
         if isinstance(self.screen, ModalScreen):
@@ -262,6 +276,7 @@ class DtleApp(App):
             self.screen.receive(self.snapshot)
         if settings.theme in BUILTIN_THEMES:
             self.theme = settings.theme
+        self.set_keymap(dict(settings.keys))  # the file may have been edited since start-up
         self._sync_alerter()
         self.poller.start()
         self.notify(f"Switched to context {name}: {settings.nomad.addr}", markup=False)
@@ -281,14 +296,11 @@ class DtleApp(App):
             self.alerter.reset()
 
     def get_system_commands(self, screen: Screen) -> Iterable[SystemCommand]:
-        yield SystemCommand("Jobs", "Show the Jobs screen (1)", lambda: self.switch_to("jobs"))
-        yield SystemCommand("Nodes", "Show the Nodes screen (2)", lambda: self.switch_to("nodes"))
-        yield SystemCommand("Orphans", "Consul keys without a job (3)", lambda: self.switch_to("orphans"))
-        yield SystemCommand("Refresh now", "Poll Nomad and Consul at once (ctrl+r)", self.action_refresh_now)
-        yield SystemCommand("Help", "Every key (?)", self.action_help)
-        yield SystemCommand("Switch context", "Another cluster of the config file (C)", self.action_pick_context)
+        """The palette: the screen's keys and the app's, from their bindings, then Textual's commands."""
+        keymap = dict(self.settings.keys)
         if isinstance(screen, ConsoleScreen):
-            yield from screen.palette_commands()
+            yield from palette_commands(self, screen, remapped(bindings_of(type(screen)), keymap), screen.KEYS_TITLE)
+        yield from palette_commands(self, self, remapped(bindings_of(type(self)), keymap), "anywhere")
         yield from super().get_system_commands(screen)
 
 
@@ -297,6 +309,6 @@ def run_app(settings: Settings, early: Optional[EarlyPoller] = None) -> int:
         names = ", ".join(sorted(BUILTIN_THEMES))
         print(f"dtle-tui: error: unknown theme {settings.theme!r} (one of: {names})", file=sys.stderr)
         return 2
-    app = DtleApp(settings, early=early, collector_held=not gc.isenabled())
+    app = DtleApp(settings, early=early, collector_held=held_at_start_up())
     result = app.run()
     return int(result or 0) if isinstance(result, int) else 0

@@ -6,15 +6,15 @@ file only (the terminal belongs to the UI), with every configured token cut out.
 
 from __future__ import annotations
 
-import gc
 import logging
 import os
 import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Optional, Sequence
 
-from dtle_tui.api.errors import add_secret, redact
 from dtle_tui.config.settings import ConfigError, Settings, demo_settings, describe_settings, load_settings
+from dtle_tui.text.secrets import add_secret, redact
+from dtle_tui.tuning import start_up_hold
 
 if TYPE_CHECKING:
     from dtle_tui.live.startup import EarlyPoller
@@ -71,17 +71,28 @@ def _error(message: str) -> int:
     return 2
 
 
+def register_secrets(settings: Settings) -> None:
+    """Every configured token and basic-auth password is cut out of every later message and log line."""
+    add_secret(settings.nomad.token)
+    add_secret(settings.consul.token)
+    for auth in (settings.nomad.http_auth, settings.consul.http_auth):
+        if auth:
+            add_secret(auth[1])
+
+
+def check_keys(settings: Settings) -> None:
+    """ConfigError when [keys] remaps an ID no binding has. Only with remaps: the check imports every
+    screen (Textual), which a start-up without remaps does not wait for."""
+    if settings.keys:
+        from dtle_tui.app import DtleApp
+        from dtle_tui.keys import check_keymap
+
+        check_keymap(dict(settings.keys), DtleApp)
+
+
 def main(argv: Optional[Sequence[str]] = None) -> int:
-    # Start-up creates a few hundred thousand objects (modules, classes, Textual's widgets) that live
-    # until exit: collecting while they are being created cost ~40 ms before the first paint. The app
-    # freezes them and turns the collector back on once the job list is painted (DtleApp.start_collector).
-    collecting = gc.isenabled()
-    gc.disable()
-    try:
+    with start_up_hold():  # the app ends it once the job list is painted (tuning.py)
         return _main(list(sys.argv[1:] if argv is None else argv))
-    finally:
-        if collecting:
-            gc.enable()
 
 
 def _main(args: list) -> int:
@@ -97,11 +108,12 @@ def _main(args: list) -> int:
         check_tls_files(settings)
     except ConfigError as exc:
         return _error(str(exc))
-    add_secret(settings.nomad.token)
-    add_secret(settings.consul.token)
-    for auth in (settings.nomad.http_auth, settings.consul.http_auth):
-        if auth:
-            add_secret(auth[1])
+    register_secrets(settings)
+    try:
+        # Before the poller starts (a poller stopped at once leaves its tasks half-cancelled).
+        check_keys(settings)
+    except ConfigError as exc:
+        return _error(str(exc))
     if "--show-config" in args:
         print(format_settings(settings))
         return 0

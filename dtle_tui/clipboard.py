@@ -16,6 +16,8 @@ import base64
 import os
 from typing import Any, Callable, Mapping, Optional, Union
 
+from dtle_tui.textual_private import write_to_terminal
+
 __all__ = ["osc52", "tmux_passthrough", "copy_to_clipboard", "copy_and_notify"]
 
 ESC = "\x1b"
@@ -49,10 +51,7 @@ def copy_to_clipboard(target: Writer, text: str, env: Optional[Mapping[str, str]
     if callable(app_copy):
         app_copy(text)  # plain OSC 52 through the app's driver
         if _in_tmux(env):
-            # Textual has no public raw write; its driver is what copy_to_clipboard itself writes to.
-            driver = getattr(target, "_driver", None)
-            if driver is not None:
-                driver.write(osc52(text, env))
+            write_to_terminal(target, osc52(text, env))  # the tmux-wrapped copy Textual does not send
         return
     sequence = osc52(text, env)
     write = getattr(target, "write", None)

@@ -24,6 +24,7 @@ from typing import Any, Callable, Mapping, Optional
 from dtle_tui.clipboard import BEL, ESC, tmux_passthrough
 from dtle_tui.live.alerts import Alert, AlertGate, TransitionWatch
 from dtle_tui.live.snapshot import Snapshot
+from dtle_tui.textual_private import write_to_terminal
 
 __all__ = ["Alerter", "notification_sequences", "osc9", "osc777", "terminal_safe"]
 
@@ -85,10 +86,7 @@ class Alerter:
         return getattr(settings, "stall_threshold_s", None)
 
     def _driver_write(self, text: str) -> None:
-        # Textual has no public raw write; its driver is what App.bell and copy_to_clipboard write to.
-        driver = getattr(self.app, "_driver", None)
-        if driver is not None:
-            driver.write(text)
+        write_to_terminal(self.app, text)  # Textual has no public raw write (textual_private.py)
 
     def reset(self) -> None:
         """Another cluster (context switch): its first snapshot is the new starting point."""

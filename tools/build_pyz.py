@@ -3,7 +3,9 @@
 Copy it to a bastion with scp and run it with any python3 from 3.9 to 3.13, nothing installed. The
 dependencies are resolved for the oldest supported Python (3.9) and for no particular platform, so pip
 only accepts pure-Python wheels (`--platform any --abi none`): a compiled wheel would tie the file to
-one interpreter. Markers for newer Pythons (tomli, exceptiongroup) are then harmless extras.
+one interpreter. Markers for newer Pythons (tomli, exceptiongroup) are then harmless extras. Every
+version is pinned by tools/pyz-constraints.txt: an index without Requires-Python data would otherwise
+pick the newest release, which may need a newer Python than 3.9 (anyio 4.15 did, and the .pyz hung).
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ ROOT = Path(__file__).resolve().parent.parent
 # pip evaluates environment markers against the interpreter running it, not --python-version, so the
 # backports that only Pythons older than 3.11 need are named here (harmless on newer ones).
 OLD_PYTHON_ONLY = ["tomli>=1.1", "exceptiongroup>=1.0.2"]
+CONSTRAINTS = ROOT / "tools" / "pyz-constraints.txt"
 MAIN = """\
 import sys
 if sys.version_info < (3, 9):
@@ -43,7 +46,8 @@ def build(output: Path, python_version: str = "3.9") -> Path:
             [
                 sys.executable, "-m", "pip", "install", "--quiet", "--no-compile", "--target", str(stage),
                 "--python-version", python_version, "--implementation", "py", "--abi", "none",
-                "--platform", "any", "--only-binary=:all:", str(wheel), *OLD_PYTHON_ONLY,
+                "--platform", "any", "--only-binary=:all:", "--constraint", str(CONSTRAINTS),
+                str(wheel), *OLD_PYTHON_ONLY,
             ],
             check=True,
         )

@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING, Optional
 
 import httpx
 
-from dtle_tui.api.errors import ApiError, ErrorKind, add_secret
+from dtle_tui.api.errors import ApiError, ErrorKind
 from dtle_tui.api.http import build_ssl_context, decode_json, looks_like_html, status_error, transport_error
 from dtle_tui.model.monitor import (
     DEFAULT_DTLE_API_PORT,
@@ -36,6 +36,7 @@ from dtle_tui.model.monitor import (
     parse_task_monitor,
 )
 from dtle_tui.model.wire import ParseError
+from dtle_tui.text.secrets import add_secret
 
 if TYPE_CHECKING:
     from dtle_tui.api.nomad import NomadClient

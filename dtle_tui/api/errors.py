@@ -1,4 +1,4 @@
-"""Errors shared by the Nomad and Consul clients, and the redactor that keeps tokens out of them.
+"""Errors shared by the Nomad and Consul clients; tokens are cut out of them (text/secrets.py's redact).
 
 Every failure of either API reaches the UI as one `ApiError` whose `one_line()` is what an operator
 reads in the status bar: which service, what went wrong, and what to check. Server bodies are kept
@@ -9,32 +9,10 @@ but any configured token is cut out first, wherever it appears.
 from __future__ import annotations
 
 import re
-import threading
 from enum import Enum
-from typing import Iterable, Optional
+from typing import Optional
 
-_MASK = "<redacted>"
-_secrets: set[str] = set()
-_secrets_lock = threading.Lock()
-
-
-def add_secret(value: Optional[str]) -> None:
-    """Remember a token (or password) so `redact` removes it from every later message."""
-    # Very short values would blank out ordinary words; tokens are UUIDs or longer.
-    if value and len(value) >= 4:
-        with _secrets_lock:
-            _secrets.add(value)
-
-
-def redact(text: str, extra: Iterable[Optional[str]] = ()) -> str:
-    """`text` with every known secret (and every value in `extra`) replaced by a mask."""
-    with _secrets_lock:
-        secrets = set(_secrets)
-    secrets.update(s for s in extra if s and len(s) >= 4)
-    for secret in sorted(secrets, key=len, reverse=True):
-        if secret in text:
-            text = text.replace(secret, _MASK)
-    return text
+from dtle_tui.text.secrets import redact
 
 
 class ErrorKind(str, Enum):

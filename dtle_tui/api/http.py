@@ -8,7 +8,6 @@ unless asked to, and nothing here asks).
 
 from __future__ import annotations
 
-import gc
 import ipaddress
 import json
 import os
@@ -19,8 +18,10 @@ from typing import TYPE_CHECKING, Any, Callable, Generic, Mapping, Optional, Typ
 
 import httpx
 
-from dtle_tui.api.errors import ApiError, ErrorKind, add_secret
+from dtle_tui.api.errors import ApiError, ErrorKind
 from dtle_tui.api.jsonlist import ListDecoder
+from dtle_tui.text.secrets import add_secret
+from dtle_tui.tuning import collector_paused
 
 if TYPE_CHECKING:
     from dtle_tui.config.settings import ConsulSettings, NomadSettings, Settings, TlsSettings
@@ -232,17 +233,10 @@ def status_error(service: str, response: httpx.Response, body: bytes, hint: Opti
     return ApiError(service, ErrorKind.SERVER_ERROR, code, text)
 
 
-def loads_without_gc(body: bytes) -> Any:
-    """json.loads with the cyclic garbage collector paused: decoding 50 MB of allocations creates
-    millions of dicts and lists, none in a cycle, and every collection meanwhile would walk them all
-    (more than half the CPU of a 5,000-job refresh). Reference counting still frees what is dropped."""
-    enabled = gc.isenabled()
-    gc.disable()
-    try:
-        return json.loads(body)
-    finally:
-        if enabled:
-            gc.enable()
+def invalid_json(service: str, status: int, exc: ValueError, head: bytes) -> ApiError:
+    """BAD_RESPONSE for a body that is not JSON, naming its first bytes (whole or streamed decode alike)."""
+    snippet = head[:60].decode("utf-8", "replace")
+    return ApiError(service, ErrorKind.BAD_RESPONSE, status, f"invalid JSON: {exc} (body starts {snippet!r})")
 
 
 def decode_json(service: str, response: httpx.Response, expect: Optional[type] = None) -> Any:
@@ -251,15 +245,10 @@ def decode_json(service: str, response: httpx.Response, expect: Optional[type] =
     if looks_like_html(response, body):
         raise html_error(service, response, body)
     try:
-        value = loads_without_gc(body)
+        with collector_paused():
+            value = json.loads(body)
     except ValueError as exc:
-        snippet = body[:60].decode("utf-8", "replace")
-        raise ApiError(
-            service,
-            ErrorKind.BAD_RESPONSE,
-            response.status_code,
-            f"invalid JSON: {exc} (body starts {snippet!r})",
-        ) from None
+        raise invalid_json(service, response.status_code, exc, body) from None
     if expect is not None and not isinstance(value, expect):
         raise ApiError(
             service,
@@ -289,20 +278,11 @@ async def decode_json_list(service: str, response: httpx.Response, each: Optiona
                     page = head + chunk + b"".join([rest async for rest in chunks])
                     raise html_error(service, response, page)
                 head += chunk[: 60 - len(head)]
-            # The collector paused per chunk: decoding creates many containers, none in a cycle, and
-            # every collection meanwhile would walk them all (see loads_without_gc).
-            enabled = gc.isenabled()
-            gc.disable()
-            try:
+            with collector_paused():  # per chunk, not across the awaits of the next one
                 decoder.feed(chunk)
-            finally:
-                if enabled:
-                    gc.enable()
         value = decoder.close()
     except ValueError as exc:
-        snippet = head.decode("utf-8", "replace")
-        raise ApiError(service, ErrorKind.BAD_RESPONSE, response.status_code,
-                       f"invalid JSON: {exc} (body starts {snippet!r})") from None
+        raise invalid_json(service, response.status_code, exc, head) from None
     except (httpx.HTTPError, ssl.SSLError) as exc:
         raise transport_error(service, addr, exc, timeout) from None
     finally:

@@ -10,6 +10,9 @@ consul_addr = "https://consul.prod:8500"
 nomad_token_file = "~/.config/dtle-tui/prod.nomad-token"
 read_only = true
 color = "red"
+
+[keys]                      # remaps by binding ID (config/keymap.py)
+"dtle.jobs.delete" = "D"
 ```
 
 Tokens never live in this file (a config file gets copied, shared and committed); a context names the
@@ -21,9 +24,11 @@ from __future__ import annotations
 
 import re
 import sys
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Optional
+
+from dtle_tui.config.keymap import parse_keys_table
 
 
 class ConfigError(Exception):
@@ -102,6 +107,7 @@ class ConfigFile:
     top: dict  # validated top-level values
     contexts: dict  # name -> validated table
     text: str
+    keys: dict = field(default_factory=dict)  # [keys]: binding id -> "key[,key…]"
 
     def line_of(self, key: str, context: Optional[str] = None) -> int:
         return find_line(self.text, key, context)
@@ -178,45 +184,70 @@ def read_config_file(path: Path) -> Optional[ConfigFile]:
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"config file {path}: {exc}") from None
     cfg = ConfigFile(path, {}, {}, text)
-
-    def fail(key: str, context: Optional[str], why: str) -> ConfigError:
-        name = f"contexts.{context}.{key}" if context is not None else key
-        return ConfigError(f"{cfg.where(key, context)}: {name}: {why}")
-
-    for key, value in data.items():
-        if key == "contexts":
-            if not isinstance(value, dict):
-                raise fail(key, None, "must be a table of [contexts.<name>] tables")
-            continue
-        if _SECRET_KEYS.search(key):
-            raise fail(key, None, _secret_message(key))
-        if key not in TOP_LEVEL:
-            raise fail(key, None, f"unknown key (known: {', '.join(sorted(TOP_LEVEL))}, [contexts.<name>])")
-        if not _check(value, TOP_LEVEL[key][0]):
-            raise fail(key, None, f"must be {_type_name(TOP_LEVEL[key][0])}, not {type(value).__name__}")
-        cfg.top[key] = value
-    for name, table in (data.get("contexts") or {}).items():
-        if not isinstance(table, dict):
-            raise fail(name, None, "a context must be a table: [contexts.<name>]")
-        for key, value in table.items():
-            if _SECRET_KEYS.search(key):
-                raise fail(key, name, _secret_message(key))
-            if key not in CONTEXT_KEYS:
-                raise fail(key, name, f"unknown key (known: {', '.join(sorted(CONTEXT_KEYS))})")
-            if not _check(value, CONTEXT_KEYS[key][0]):
-                raise fail(key, name, f"must be {_type_name(CONTEXT_KEYS[key][0])}, not {type(value).__name__}")
-        for service in ("nomad", "consul"):
-            if f"{service}_token_env" in table and f"{service}_token_file" in table:
-                raise fail(
-                    f"{service}_token_file",
-                    name,
-                    f"set {service}_token_env or {service}_token_file, not both",
-                )
-        cfg.contexts[name] = dict(table)
+    _read_top(cfg, data)
+    _read_contexts(cfg, data.get("contexts") or {})
+    if "keys" in data:
+        _read_keys(cfg, data["keys"])
     default = cfg.top.get("default_context")
     if default is not None and default not in cfg.contexts:
-        raise fail("default_context", None, f"no [contexts.{default}] table in this file")
+        raise _fail(cfg, "default_context", None, f"no [contexts.{default}] table in this file")
     return cfg
+
+
+def _fail(cfg: ConfigFile, key: str, context: Optional[str], why: str) -> ConfigError:
+    name = f"contexts.{context}.{key}" if context is not None else key
+    return ConfigError(f"{cfg.where(key, context)}: {name}: {why}")
+
+
+def _read_top(cfg: ConfigFile, data: dict) -> None:
+    for key, value in data.items():
+        if key in ("contexts", "keys"):
+            if not isinstance(value, dict):
+                why = "must be a table of [contexts.<name>] tables" if key == "contexts" else \
+                    'must be a table: [keys] with "binding.id" = "key" lines'
+                raise _fail(cfg, key, None, why)
+            continue
+        if _SECRET_KEYS.search(key):
+            raise _fail(cfg, key, None, _secret_message(key))
+        if key not in TOP_LEVEL:
+            known = ", ".join(sorted(TOP_LEVEL))
+            raise _fail(cfg, key, None, f"unknown key (known: {known}, [contexts.<name>], [keys])")
+        if not _check(value, TOP_LEVEL[key][0]):
+            raise _fail(cfg, key, None, f"must be {_type_name(TOP_LEVEL[key][0])}, not {type(value).__name__}")
+        cfg.top[key] = value
+
+
+def _read_contexts(cfg: ConfigFile, contexts: dict) -> None:
+    for name, table in contexts.items():
+        if not isinstance(table, dict):
+            raise _fail(cfg, name, None, "a context must be a table: [contexts.<name>]")
+        for key, value in table.items():
+            if _SECRET_KEYS.search(key):
+                raise _fail(cfg, key, name, _secret_message(key))
+            if key not in CONTEXT_KEYS:
+                raise _fail(cfg, key, name, f"unknown key (known: {', '.join(sorted(CONTEXT_KEYS))})")
+            if not _check(value, CONTEXT_KEYS[key][0]):
+                raise _fail(cfg, key, name, f"must be {_type_name(CONTEXT_KEYS[key][0])}, not {type(value).__name__}")
+        for service in ("nomad", "consul"):
+            if f"{service}_token_env" in table and f"{service}_token_file" in table:
+                raise _fail(cfg, f"{service}_token_file", name,
+                            f"set {service}_token_env or {service}_token_file, not both")
+        cfg.contexts[name] = dict(table)
+
+
+def _read_keys(cfg: ConfigFile, table: Any) -> None:
+    """The top-level [keys] table (key remaps by binding ID); IDs are checked against the screens later."""
+    try:
+        cfg.keys.update(parse_keys_table(table))
+    except ValueError as exc:
+        line = find_table_line(cfg.text, "keys")
+        raise ConfigError(f"{cfg.path}" + (f" line {line}" if line else "") + f": [keys] {exc}") from None
+
+
+def find_table_line(text: str, table: str) -> int:
+    """1-based line of the `[table]` header; 0 when absent (e.g. an inline table)."""
+    header = re.compile(rf"^\s*\[\s*{re.escape(table)}\s*\]")
+    return next((n for n, line in enumerate(text.splitlines(), 1) if header.match(line)), 0)
 
 
 def _secret_message(key: str) -> str:

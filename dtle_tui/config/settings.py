@@ -93,6 +93,7 @@ class Settings:
     # Nomad's; the Nomad token goes along only when dtle_api_nomad_token says so.
     dtle_api: Optional[str] = None
     dtle_api_nomad_token: bool = False
+    keys: tuple = ()  # ((binding id, "key[,key…]"), …) from the config file's [keys], for App.set_keymap
     sources: dict = field(default_factory=dict, compare=False)  # setting name -> where it came from
     config_file: Optional[Path] = None  # the file contexts are read from (may not exist)
     notes: tuple = ()  # e.g. "env NOMAD_ADDR overrides nomad_addr of context prod"
@@ -140,125 +141,147 @@ def _load(argv: list, environ: Mapping[str, str], switch_to: Optional[str]) -> S
     cfg = read_config_file(config_path)
     if cfg is None and ns.config:
         raise ConfigError(f"config file {config_path} does not exist (flag --config)")
-
-    context, context_source = None, "default"
-    for value, source in (
-        (switch_to, "switched in the app"),
-        (ns.context, "flag --context"),
-        (environ.get("DTLE_TUI_CONTEXT"), "env DTLE_TUI_CONTEXT"),
-        (cfg.top.get("default_context") if cfg else None, f"config file {config_path}"),
-    ):
-        if value:
-            context, context_source = value, source
-            break
-    if context is not None and (cfg is None or context not in cfg.contexts):
-        known = ", ".join(cfg.contexts) if cfg and cfg.contexts else "none"
-        raise ConfigError(f"unknown context {context!r} ({context_source}); contexts in {config_path}: {known}")
+    context, context_source = _choose_context(switch_to, ns.context, environ, cfg, config_path)
 
     flags, env = flag_layer(ns, environ), env_layer(environ)
     ctx_layer = file_layer(cfg, context, environ) if cfg and context else {}
     top_layer = file_layer(cfg, None, environ) if cfg else {}
     layers = [ctx_layer, flags, env, top_layer] if switch_to else [flags, env, ctx_layer, top_layer]
+    r = _Resolver(layers, ctx_layer, context, environ)
+    r.sources.update(context=context_source, config_file="flag --config" if ns.config else "default")
 
-    sources: dict = {"context": context_source, "config_file": "flag --config" if ns.config else "default"}
-    notes = []
+    nomad, consul = _services(r)
+    log_file = r.get("log_file", None)
+    log_lines = r.get("log_lines", 10000)
+    if not isinstance(log_lines, int) or log_lines < 100:
+        raise ConfigError(f"log_lines must be an integer of at least 100, got {log_lines!r} ({r.sources['log_lines']})")
+    color = r.get("context_color", None)
+    if color is not None:
+        _check_color(color, r.sources["context_color"])
+    r.sources.update(
+        state_dir="env XDG_STATE_HOME" if environ.get("XDG_STATE_HOME") else "default",
+        config_dir="env XDG_CONFIG_HOME" if environ.get("XDG_CONFIG_HOME") else "default",
+    )
+    dtle_api = r.get("dtle_api", None)
+    dtle_api = parse_dtle_api(dtle_api, r.sources["dtle_api"]) if dtle_api is not None else None
+    env_kept = tuple((k, v) for k, v in environ.items() if k.startswith(_RELEVANT_ENV_PREFIXES) or k == "HOME")
+    return Settings(
+        nomad=nomad,
+        consul=consul,
+        read_only=bool(r.get("read_only", False)),
+        refresh=r.number("refresh", 2.0, 0.0),
+        timeout=r.number("timeout", 10.0, 0.0),
+        theme=r.get("theme", None),
+        log_file=Path(expand(log_file, environ)) if log_file else state_dir / "dtle-tui.log",
+        state_dir=state_dir,
+        config_dir=config_dir,
+        context=context,
+        context_color=color,
+        demo=False if switch_to else bool(r.get("demo", False)),
+        demo_dialect=r.get("demo_dialect", "1.1"),
+        stall_threshold_s=r.number("stall_threshold_s", 300.0, 0.0),
+        log_lines=log_lines,
+        notify=bool(r.get("notify", False)),
+        dtle_api=dtle_api,
+        dtle_api_nomad_token=bool(r.get("dtle_api_nomad_token", False)),
+        keys=tuple(sorted(cfg.keys.items())) if cfg else (),
+        sources=r.sources,
+        config_file=config_path,
+        notes=tuple(r.notes),
+        inputs=(tuple(argv), env_kept),
+    )
 
-    def get(name: str, default: Any) -> Any:
-        for layer in layers:
+
+def _choose_context(switch_to: Optional[str], flag: Optional[str], environ: Mapping[str, str],
+                    cfg: Any, config_path: Path) -> Tuple[Optional[str], str]:
+    """The context in force and where that choice came from; ConfigError for one the file lacks."""
+    context, source = None, "default"
+    for value, where in (
+        (switch_to, "switched in the app"),
+        (flag, "flag --context"),
+        (environ.get("DTLE_TUI_CONTEXT"), "env DTLE_TUI_CONTEXT"),
+        (cfg.top.get("default_context") if cfg else None, f"config file {config_path}"),
+    ):
+        if value:
+            context, source = value, where
+            break
+    if context is not None and (cfg is None or context not in cfg.contexts):
+        known = ", ".join(cfg.contexts) if cfg and cfg.contexts else "none"
+        raise ConfigError(f"unknown context {context!r} ({source}); contexts in {config_path}: {known}")
+    return context, source
+
+
+class _Resolver:
+    """Reads each setting from the first layer that has it, noting where it came from (`sources`) and when
+    flags or environment override the chosen context (`notes`)."""
+
+    def __init__(self, layers: list, ctx_layer: dict, context: Optional[str], environ: Mapping[str, str]) -> None:
+        self.layers, self.ctx_layer, self.context, self.environ = layers, ctx_layer, context, environ
+        self.sources: dict = {}
+        self.notes: list = []
+
+    def get(self, name: str, default: Any) -> Any:
+        for layer in self.layers:
             if name in layer:
                 value, source = layer[name]
-                if name in ctx_layer and layer is not ctx_layer:
-                    notes.append(f"{source} overrides the value from context {context} for {name}")
-                sources[name] = source
+                if name in self.ctx_layer and layer is not self.ctx_layer:
+                    self.notes.append(f"{source} overrides the value from context {self.context} for {name}")
+                self.sources[name] = source
                 return value.fn() if isinstance(value, Lazy) else value
-        sources[name] = "default"
+        self.sources[name] = "default"
         return default
 
-    def number(name: str, default: float, minimum: float = 0.0) -> float:
-        value = get(name, default)
+    def number(self, name: str, default: float, minimum: float = 0.0) -> float:
+        value = self.get(name, default)
         if not isinstance(value, (int, float)) or isinstance(value, bool) or not value > minimum:
-            raise ConfigError(f"{name} must be a number above {minimum:g}, got {value!r} ({sources[name]})")
+            raise ConfigError(f"{name} must be a number above {minimum:g}, got {value!r} ({self.sources[name]})")
         return float(value)
 
-    def path(name: str, must: str) -> Optional[str]:
-        value = get(name, None)
+    def path(self, name: str, must: str) -> Optional[str]:
+        value = self.get(name, None)
         if value is None:
             return None
-        full = expand(value, environ)
+        full = expand(value, self.environ)
         ok = Path(full).is_dir() if must == "dir" else Path(full).is_file()
         if not ok:
-            raise ConfigError(f"{name}: {'directory' if must == 'dir' else 'file'} {full} not found ({sources[name]})")
+            kind = "directory" if must == "dir" else "file"
+            raise ConfigError(f"{name}: {kind} {full} not found ({self.sources[name]})")
         return full
 
-    def tls(service: str) -> TlsSettings:
+    def tls(self, service: str) -> TlsSettings:
         p = f"{service}.tls."
         settings = TlsSettings(
-            ca_cert=path(p + "ca_cert", "file"),
-            ca_path=path(p + "ca_path", "dir"),
-            client_cert=path(p + "client_cert", "file"),
-            client_key=path(p + "client_key", "file"),
-            verify=bool(get(p + "verify", True)),
-            server_name=get(p + "server_name", None),
+            ca_cert=self.path(p + "ca_cert", "file"),
+            ca_path=self.path(p + "ca_path", "dir"),
+            client_cert=self.path(p + "client_cert", "file"),
+            client_key=self.path(p + "client_key", "file"),
+            verify=bool(self.get(p + "verify", True)),
+            server_name=self.get(p + "server_name", None),
         )
         if bool(settings.client_cert) != bool(settings.client_key):
             missing = p + ("client_key" if settings.client_cert else "client_cert")
             raise ConfigError(f"{missing} is needed too: a client certificate needs its key and the other way round")
         return settings
 
-    nomad_tls = tls("nomad")
+
+def _services(r: _Resolver) -> Tuple[NomadSettings, ConsulSettings]:
+    nomad_tls = r.tls("nomad")
     nomad = NomadSettings(
-        addr=parse_addr("Nomad", get("nomad.addr", DEFAULT_NOMAD_ADDR), sources["nomad.addr"]),
-        token=get("nomad.token", None),
-        region=get("nomad.region", None),
-        namespace=get("nomad.namespace", None),
-        http_auth=get("nomad.http_auth", None),
+        addr=parse_addr("Nomad", r.get("nomad.addr", DEFAULT_NOMAD_ADDR), r.sources["nomad.addr"]),
+        token=r.get("nomad.token", None),
+        region=r.get("nomad.region", None),
+        namespace=r.get("nomad.namespace", None),
+        http_auth=r.get("nomad.http_auth", None),
         tls=nomad_tls,
     )
-    consul_ssl = bool(get("consul.ssl", False))
+    consul_ssl = bool(r.get("consul.ssl", False))
     consul = ConsulSettings(
-        addr=parse_addr("Consul", get("consul.addr", DEFAULT_CONSUL_ADDR), sources["consul.addr"], consul_ssl),
-        token=get("consul.token", None),
-        http_auth=get("consul.http_auth", None),
-        tls=tls("consul"),
+        addr=parse_addr("Consul", r.get("consul.addr", DEFAULT_CONSUL_ADDR), r.sources["consul.addr"], consul_ssl),
+        token=r.get("consul.token", None),
+        http_auth=r.get("consul.http_auth", None),
+        tls=r.tls("consul"),
     )
-    log_file = get("log_file", None)
-    log_lines = get("log_lines", 10000)
-    if not isinstance(log_lines, int) or log_lines < 100:
-        raise ConfigError(f"log_lines must be an integer of at least 100, got {log_lines!r} ({sources['log_lines']})")
-    color = get("context_color", None)
-    if color is not None:
-        _check_color(color, sources["context_color"])
-    sources.update(
-        state_dir="env XDG_STATE_HOME" if environ.get("XDG_STATE_HOME") else "default",
-        config_dir="env XDG_CONFIG_HOME" if environ.get("XDG_CONFIG_HOME") else "default",
-    )
-    dtle_api = get("dtle_api", None)
-    dtle_api = parse_dtle_api(dtle_api, sources["dtle_api"]) if dtle_api is not None else None
-    env_kept = tuple((k, v) for k, v in environ.items() if k.startswith(_RELEVANT_ENV_PREFIXES) or k == "HOME")
-    return Settings(
-        nomad=nomad,
-        consul=consul,
-        read_only=bool(get("read_only", False)),
-        refresh=number("refresh", 2.0, 0.0),
-        timeout=number("timeout", 10.0, 0.0),
-        theme=get("theme", None),
-        log_file=Path(expand(log_file, environ)) if log_file else state_dir / "dtle-tui.log",
-        state_dir=state_dir,
-        config_dir=config_dir,
-        context=context,
-        context_color=color,
-        demo=False if switch_to else bool(get("demo", False)),
-        demo_dialect=get("demo_dialect", "1.1"),
-        stall_threshold_s=number("stall_threshold_s", 300.0, 0.0),
-        log_lines=log_lines,
-        notify=bool(get("notify", False)),
-        dtle_api=dtle_api,
-        dtle_api_nomad_token=bool(get("dtle_api_nomad_token", False)),
-        sources=sources,
-        config_file=config_path,
-        notes=tuple(notes),
-        inputs=(tuple(argv), env_kept),
-    )
+    return nomad, consul
 
 
 def _check_color(color: str, source: str) -> None:
@@ -337,6 +360,8 @@ def describe_settings(settings: Settings) -> list:
         "dtle_api_nomad_token",
     ):
         rows.append((name, _mask(name, getattr(settings, name)), settings.sources.get(name, "default")))
+    for binding_id, keys in settings.keys:
+        rows.append((f"keys.{binding_id}", keys, f"config file {settings.config_file} [keys]"))
     return rows
 
 

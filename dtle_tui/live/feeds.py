@@ -14,10 +14,11 @@ import logging
 import time
 from typing import Any, Awaitable, Callable, Optional, Protocol
 
-from dtle_tui.api.errors import ApiError, redact
+from dtle_tui.api.errors import ApiError
 from dtle_tui.api.nomad import Indexed
 from dtle_tui.live.snapshot import FeedState
 from dtle_tui.model.wire import ParseError
+from dtle_tui.text.secrets import redact
 from dtle_tui.text.textsafe import safe_text, truncate
 
 log = logging.getLogger(__name__)

@@ -36,7 +36,7 @@ from dtle_tui.config.settings import Settings
 from dtle_tui.live.eventfeed import EventFeed
 from dtle_tui.live.feeds import Feed, Fetch
 from dtle_tui.live.monitor import DtleMonitor, for_poller
-from dtle_tui.live.snapshot import FeedState, RowBook, Snapshot, build_detail, find_orphans
+from dtle_tui.live.snapshot import FeedState, RowBook, Snapshot, build_detail, find_orphans, progress_view
 from dtle_tui.live.store import NomadStore
 from dtle_tui.live.troubleshoot import Troubleshoot
 from dtle_tui.model.allocations import Allocation, parse_allocation, parse_allocations, slim_allocation
@@ -84,6 +84,7 @@ class Poller:
         self._dirty = False
         self._generation = 0
         self._stopped = False
+        self._start_errors: dict[str, FeedState] = {}  # service -> why its feeds could not start
         self._stall_timer: Optional[asyncio.TimerHandle] = None
         self._stall_fired = 0.0
         self.monitor: Optional[DtleMonitor] = None  # dtle's own progress (live/monitor.py), when dtle_api is set
@@ -91,7 +92,7 @@ class Poller:
     # ---- lifecycle -------------------------------------------------------------------------
     def start(self) -> None:
         self.thread.start()
-        self.call_soon(self._start_feeds)
+        self.call_soon(self._starting("Nomad", self._start_feeds))
 
     def stop(self) -> None:
         if self._stopped:
@@ -113,11 +114,14 @@ class Poller:
     async def _shutdown(self) -> None:
         if self.events is not None:
             self.events.stop()
-        if self.monitor is not None and self.monitor.task is not None:
-            self.monitor.task.cancel()
-        for feed in self.feeds.values():
-            if feed.task:
-                feed.task.cancel()
+        tasks = [feed.task for feed in self.feeds.values() if feed.task]
+        tasks += [self.events.task] if self.events is not None and self.events.task else []
+        tasks += [self.monitor.task] if self.monitor is not None and self.monitor.task else []
+        for task in tasks:
+            task.cancel()
+        # Let them finish cancelling before the loop stops: a task destroyed mid-cancel is reported on stderr
+        # ("Task was destroyed but it is pending!"), after the one-line error of a start that was refused.
+        await asyncio.gather(*tasks, return_exceptions=True)
         for client in (self.nomad, self.consul):
             if client is not None:
                 try:
@@ -153,7 +157,24 @@ class Poller:
             self.monitor.task = self.loop.create_task(self.monitor.run())
         self.troubles = Troubleshoot(nomad, self.events, self.feeds, self.loop, self.changed, self._stats_targets)
         # After the Nomad feeds have sent their first requests: the import below then overlaps the wait.
-        self.loop.call_soon(self._start_consul)
+        self.loop.call_soon(self._starting("Consul", self._start_consul))
+
+    def _starting(self, service: str, start: Callable[[], None]) -> Callable[[], None]:
+        """`start` guarded: a failure to start a service's feeds (an import error, a client that cannot be
+        built) becomes that service's error on the status line and in the log, instead of a callback
+        error asyncio logs while the screen says "Connecting…" forever."""
+
+        def run() -> None:
+            try:
+                start()
+            except Exception as exc:
+                log.exception("starting the %s feeds failed", service)
+                why = " ".join(f"{type(exc).__name__}: {exc}".split())  # one line
+                self._start_errors[service] = FeedState(error=f"dtle-tui could not start: {why}",
+                                                        stale_since=time.time(), failures=1)
+                self.changed()
+
+        return run
 
     def _start_consul(self) -> None:
         # Imported here, on the poller's thread: python-consul2 brings requests and urllib3 (~40 ms),
@@ -358,6 +379,8 @@ class Poller:
         return state
 
     def _feed_state(self, service: str) -> FeedState:
+        if service in self._start_errors:
+            return self._start_errors[service]
         states = [self._state_of(f) for f in self.feeds.values() if f.service == service]
         # The agent is read once: its success time says nothing about how fresh the data is.
         ages = [self._state_of(f) for name, f in self.feeds.items()
@@ -415,7 +438,8 @@ class Poller:
         detail = None
         if self._detail_job is not None:
             allocs = self._detail_allocs if self._detail_allocs is not None else store.allocations_of(self._detail_job)
-            detail = build_detail(self._detail_job, self._job, allocs, self._job_error)
+            detail = build_detail(self._detail_job, self._job, allocs, self._job_error,
+                                  progress_view(self._progress.get(self._detail_job), now))
         # Orphans compare every job with every position: only worth redoing when one of those moved.
         orphans_key = (consul_ok, bool(store.jobs))
         if (reordered or self._rows.running_changed or orphans_key != self._orphans_key
@@ -446,6 +470,3 @@ class Poller:
             dtle_api=self.settings.dtle_api or "",
             troubles=self.troubles.view() if self.troubles is not None else None,
         )
-
-    def progress(self, job_id: str) -> Optional[GtidProgress]:
-        return self._progress.get(job_id)

@@ -83,6 +83,31 @@ class JobRow:
 
 
 @dataclass(frozen=True)
+class ProgressView:
+    """A job's Gtid progress as the detail screen shows it, taken on the poller's thread: the screen never
+    reads GtidProgress's arrays, which the poller trims while it feeds them."""
+
+    rate: Optional[float]
+    advanced_at: Optional[float]  # epoch seconds of the last growth; None when none was seen
+    buckets: tuple[float, ...]  # the sparkline: mean rates of 10-second windows, oldest first
+
+    def advanced_s(self, now: float) -> Optional[float]:
+        return None if self.advanced_at is None else max(0.0, now - self.advanced_at)
+
+
+SPARK_BUCKETS = 60
+SPARK_BUCKET_S = 10.0
+
+
+def progress_view(progress: Optional[GtidProgress], now: float) -> Optional[ProgressView]:
+    if progress is None:
+        return None
+    since = progress.last_advanced_s(now)
+    return ProgressView(rate=progress.rate(), advanced_at=None if since is None else now - since,
+                        buckets=tuple(progress.bucketed_rates(SPARK_BUCKETS, bucket_s=SPARK_BUCKET_S)))
+
+
+@dataclass(frozen=True)
 class JobDetail:
     """What the Job detail screen needs beyond the job's row."""
 
@@ -94,6 +119,7 @@ class JobDetail:
     error: Optional[str] = None
     restarts: int = 0
     last_error: Optional[tuple[int, str, str]] = None  # (time ns, allocation short ID, text)
+    progress: Optional[ProgressView] = None
 
 
 @dataclass(frozen=True)
@@ -306,59 +332,66 @@ class RowBook:
         everything = consul_changed or flipped or now >= self.stall_due
         self._consul_ok = consul_ok
         if reordered:
-            self._order = [job_id for job_id in stubs if job_id]
-            self._slot = {job_id: i for i, job_id in enumerate(self._order)}
-            for gone in [job_id for job_id in self.rows if job_id not in self._slot]:
-                del self.rows[gone]
-                self._cache.pop(gone, None)
-                self._consul_keys.pop(gone, None)
-                if gone in self.running:
-                    self.running.discard(gone)
-                    self.running_changed = True
+            self._forget_gone(stubs)
         if everything:
             todo = self._order
+            self.stall_due = float("inf")
         else:
             todo = [j for j in changed if j in self._slot]
             if reordered:  # a job listed again after a purge and a re-register may not be in `changed`
                 todo.extend(j for j in self._order if j not in self.rows and j not in changed)
-        if everything:
-            self.stall_due = float("inf")
-        rows = self.rows
-        touched = False
         changed_jobs = changed if isinstance(changed, (set, frozenset)) else set(changed)
-        consul_keys = self._consul_keys
+        touched = False
         for job_id in todo:
-            stub = stubs[job_id]
-            prog = progress.get(job_id)
-            pos = positions.get(job_id)
-            # What a row takes from Consul and the clock; the same object for an unchanged position
-            # (positions_from_kv reuse). A job whose Nomad side and this did not move keeps its row.
-            key = (pos, prog.rate() if prog is not None and consul_ok else None,
-                   prog.is_stalled(now, stall_threshold_s) if prog is not None else False)
-            old_key = consul_keys.get(job_id)
-            consul_keys[job_id] = key
-            old = rows.get(job_id)
-            if (old is not None and not flipped and job_id not in changed_jobs and old_key is not None
-                    and old_key[0] is pos and old_key[1:] == key[1:]):
-                self._note_stall_due(old, prog, consul_ok, stall_threshold_s)
-                continue
-            row = build_row(stub, allocs_of(job_id), pos, prog, now, stall_threshold_s, consul_ok, self._cache)
-            if old is not None and old == row:
-                row = old  # equal rows stay the same object
-            else:
-                rows[job_id] = row
-                touched = True
-            self._note_running(row)
-            self._note_stall_due(row, prog, consul_ok, stall_threshold_s)
+            touched |= self._refresh_row(job_id, stubs[job_id], allocs_of, positions.get(job_id),
+                                         progress.get(job_id), now, stall_threshold_s, consul_ok,
+                                         keep=not flipped and job_id not in changed_jobs)
         if reordered:
-            self._list = [rows[job_id] for job_id in self._order]
+            self._list = [self.rows[job_id] for job_id in self._order]
             self._tuple = tuple(self._list)
         elif touched:
             slot, lst = self._slot, self._list
             for job_id in todo:
-                lst[slot[job_id]] = rows[job_id]
+                lst[slot[job_id]] = self.rows[job_id]
             self._tuple = tuple(lst)
         return self._tuple
+
+    def _forget_gone(self, stubs: Mapping[str, JobStub]) -> None:
+        """The job list's order changed: take the new order, drop what is no longer listed."""
+        self._order = [job_id for job_id in stubs if job_id]
+        self._slot = {job_id: i for i, job_id in enumerate(self._order)}
+        for gone in [job_id for job_id in self.rows if job_id not in self._slot]:
+            del self.rows[gone]
+            self._cache.pop(gone, None)
+            self._consul_keys.pop(gone, None)
+            if gone in self.running:
+                self.running.discard(gone)
+                self.running_changed = True
+
+    def _refresh_row(self, job_id: str, stub: JobStub, allocs_of: Callable[[str], list[Allocation]],
+                     pos: Optional[JobPosition], prog: Optional[GtidProgress], now: float, threshold: float,
+                     consul_ok: bool, keep: bool) -> bool:
+        """Rebuild one job's row unless nothing it shows can have moved (`keep`: its Nomad side did not
+        change and Consul did not flip). True when the row is a new object."""
+        # What a row takes from Consul and the clock; the same object for an unchanged position
+        # (positions_from_kv reuse). A job whose Nomad side and this did not move keeps its row.
+        key = (pos, prog.rate() if prog is not None and consul_ok else None,
+               prog.is_stalled(now, threshold) if prog is not None else False)
+        old_key = self._consul_keys.get(job_id)
+        self._consul_keys[job_id] = key
+        old = self.rows.get(job_id)
+        if keep and old is not None and old_key is not None and old_key[0] is pos and old_key[1:] == key[1:]:
+            self._note_stall_due(old, prog, consul_ok, threshold)
+            return False
+        row = build_row(stub, allocs_of(job_id), pos, prog, now, threshold, consul_ok, self._cache)
+        touched = old is None or old != row
+        if touched:
+            self.rows[job_id] = row
+        else:
+            row = old  # equal rows stay the same object
+        self._note_running(row)
+        self._note_stall_due(row, prog, consul_ok, threshold)
+        return touched
 
     def _note_stall_due(self, row: JobRow, prog: Optional[GtidProgress], consul_ok: bool, threshold: float) -> None:
         # Only a row that build_row could mark STALLED: a past due of one that cannot stall (src down, job
@@ -390,7 +423,8 @@ def last_error_event(allocs: Iterable[Allocation]) -> Optional[tuple[int, str, s
     return best
 
 
-def build_detail(job_id: str, job: Optional[Job], allocs: list[Allocation], error: Optional[str]) -> JobDetail:
+def build_detail(job_id: str, job: Optional[Job], allocs: list[Allocation], error: Optional[str],
+                 progress: Optional[ProgressView] = None) -> JobDetail:
     ordered = tuple(sorted(allocs, key=lambda a: a.create_index, reverse=True))
     return JobDetail(
         job_id=job_id,
@@ -401,6 +435,7 @@ def build_detail(job_id: str, job: Optional[Job], allocs: list[Allocation], erro
         error=error,
         restarts=sum(a.restarts for a in ordered),
         last_error=last_error_event(ordered),
+        progress=progress,
     )
 
 

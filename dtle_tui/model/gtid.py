@@ -337,8 +337,6 @@ class GtidProgress:
             cut = max(bisect.bisect_left(times, timestamp_s - KEEP_S), len(times) - self._maxlen)
             del times[:cut], counts[:cut]
 
-    add = feed
-
     @property
     def transactions(self) -> Optional[int]:
         return self._counts[-1] if self._counts else None

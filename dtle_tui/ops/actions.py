@@ -49,10 +49,6 @@ class Actions:
         self.state = Path(state or getattr(settings, "state_dir", None) or bk.state_dir())
         self.cluster = cluster or bk.cluster_name(getattr(settings, "context", None), settings.nomad.addr)
 
-    @classmethod
-    def from_poller(cls, poller: Any, state: Optional[Path] = None) -> Actions:
-        return cls(poller.nomad, poller.consul, poller.settings, state)
-
     @property
     def read_only(self) -> bool:
         return bool(getattr(self.settings, "read_only", False))
@@ -164,9 +160,6 @@ class Actions:
                     self.backup_reads(job_id) + [f"DELETE {self.job_path(job_id, purge=purge)}"],
                     self.backup_dir_hint(job_id),
                     [what, "Consul keys are kept: a re-added job resumes from its Gtid (G resets it)"])
-
-    def plan_purge(self, job_id: str) -> Plan:
-        return self.plan_delete(job_id, purge=True)
 
     async def delete_job(self, job_id: str) -> ActionResult:
         return await self._deregister(job_id, purge=False)

@@ -14,8 +14,8 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Iterable, Optional
 
-from dtle_tui.api.errors import redact
 from dtle_tui.ops.backup import ensure_private_dir
+from dtle_tui.text.secrets import redact
 
 AUDIT_FILE = "audit.jsonl"
 

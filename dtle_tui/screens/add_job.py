@@ -23,20 +23,8 @@ Check = Callable[[str], Awaitable[Optional[str]]]
 
 
 class AddJobScreen(ModalScreen[Optional[str]]):
-    DEFAULT_CSS = """
-    AddJobScreen { align: center middle; }
-    AddJobScreen > #add-dialog {
-        width: 92%; max-width: 110; height: auto; max-height: 100%;
-        border: thick $accent; background: $surface; padding: 0 1;
-    }
-    AddJobScreen #add-title { text-style: bold; }
-    AddJobScreen #add-input { margin: 1 0 0 0; }
-    AddJobScreen #add-error { color: $error; height: auto; max-height: 10; }
-    AddJobScreen #add-buttons { height: auto; align-horizontal: right; }
-    AddJobScreen #add-buttons Button { margin: 0 0 0 1; min-width: 10; }
-    """
 
-    BINDINGS = [Binding("escape", "cancel", "Cancel", id="add.cancel")]
+    BINDINGS = [Binding("escape", "cancel", "Cancel", id="dtle.add.cancel")]
 
     def __init__(self, check: Optional[Check] = None, initial: str = "") -> None:
         super().__init__()

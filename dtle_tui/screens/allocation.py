@@ -54,10 +54,12 @@ def allocation_text(alloc: Allocation) -> Text:
 
 class AllocationScreen(AllocRepairMixin, ConsoleScreen):
     TITLE_TEXT = "allocation"
+    KEYS_TITLE = "Allocation"
 
-    BINDINGS = [Binding("escape", "back", "Back", id="alloc.back"),
-                Binding("l", "logs", "Logs", id="dtle.alloc.logs"),
-                *AllocRepairMixin.repair_bindings("alloc")]
+    BINDINGS = [Binding("escape", "back", "Back", tooltip="back to the job", id="dtle.allocation.back"),
+                Binding("l", "logs", "Logs", tooltip="task logs (a task whose last exit was non-zero opens on stderr)",
+                        id="dtle.allocation.logs"),
+                *AllocRepairMixin.repair_bindings()]
 
     def __init__(self, alloc_id: str) -> None:
         super().__init__()

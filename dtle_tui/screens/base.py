@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Iterable, Optional
+from typing import TYPE_CHECKING, Optional
 
 from rich.text import Text
-from textual.app import ComposeResult, SystemCommand
+from textual.app import ComposeResult
+from textual.binding import ActiveBinding
 from textual.screen import Screen
 from textual.widgets import Footer, Static
 
+from dtle_tui.keys import WRITE_ACTIONS
 from dtle_tui.live.snapshot import Snapshot
 from dtle_tui.widgets.status_bar import StatusBar
 
@@ -20,6 +22,7 @@ class ConsoleScreen(Screen):
     """A screen fed by poller snapshots. Hidden screens do not render; they catch up on resume."""
 
     TITLE_TEXT = ""
+    KEYS_TITLE = ""  # the screen's name in help and the README's keys table
 
     @property
     def console(self) -> Console:
@@ -85,9 +88,14 @@ class ConsoleScreen(Screen):
         except Exception:  # not mounted yet
             pass
 
-    def palette_commands(self) -> Iterable[SystemCommand]:
-        """Screen-specific entries for the command palette (ctrl+p)."""
-        return ()
+    @property
+    def active_bindings(self) -> dict[str, ActiveBinding]:
+        """What the footer shows. Read-only mode leaves the write keys out; they stay bound, so a press
+        is still answered, with the refusal (JobActionsMixin), not silently dropped."""
+        bindings = super().active_bindings
+        if not self.console.settings.read_only:
+            return bindings
+        return {key: active for key, active in bindings.items() if active.binding.action not in WRITE_ACTIONS}
 
     def flash(self, message: str, severity: str = "information", timeout: float = 6.0) -> None:
         self.app.notify(message, severity=severity, timeout=timeout, markup=False)  # type: ignore[arg-type]

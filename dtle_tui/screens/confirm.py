@@ -26,28 +26,15 @@ RESET_FIRST = "reset-first"
 
 
 class ConfirmScreen(ModalScreen[Answer]):
-    DEFAULT_CSS = """
-    ConfirmScreen { align: center middle; }
-    ConfirmScreen > #confirm-dialog {
-        width: 92%; max-width: 110; height: auto; max-height: 100%;
-        border: thick $error; background: $surface; padding: 0 1;
-    }
-    ConfirmScreen #confirm-title { text-style: bold; }
-    ConfirmScreen #confirm-lines { height: auto; max-height: 12; margin: 1 0 0 0; }
-    ConfirmScreen #confirm-input { margin: 0 0 0 0; }
-    ConfirmScreen #confirm-message { color: $warning; height: auto; display: none; }
-    ConfirmScreen #confirm-buttons { height: auto; align-horizontal: right; margin: 1 0 0 0; }
-    ConfirmScreen #confirm-buttons Button { margin: 0 0 0 2; }
-    """
     # Rows the dialog needs besides the request lines (border, title, job, hints, input, message,
     # buttons, margins): the lines get what is left, so the buttons stay on screen at 60x20.
     CHROME_ROWS = 10
 
     BINDINGS = [
-        Binding("escape", "cancel", "Cancel", id="confirm.cancel"),
-        Binding("y", "confirm", "Yes", id="confirm.yes"),
-        Binding("n", "no", "No", show=False, id="confirm.no"),
-        Binding("r", "extra", "Reset Gtid first", id="confirm.extra"),
+        Binding("escape", "cancel", "Cancel", id="dtle.confirm.cancel"),
+        Binding("y", "confirm", "Yes", id="dtle.confirm.yes"),
+        Binding("n", "no", "No", show=False, id="dtle.confirm.no"),
+        Binding("r", "extra", "Reset Gtid first", id="dtle.confirm.extra"),
     ]
 
     def __init__(

@@ -43,7 +43,7 @@ def _is_style(color: str) -> bool:
 class ContextsScreen(ModalScreen):
     """Answers the chosen context's name, or None."""
 
-    BINDINGS = [Binding("escape", "cancel", "Cancel")]
+    BINDINGS = [Binding("escape", "cancel", "Cancel", id="dtle.contexts.cancel")]
 
     def __init__(self, contexts: Sequence, current: Optional[str]) -> None:
         super().__init__()

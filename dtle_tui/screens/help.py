@@ -1,61 +1,71 @@
-"""`?`: every key, grouped by where it works."""
+"""`?`: every key of the screen in front, then those that work anywhere, from the bindings themselves.
+
+Nothing here lists keys by hand: the lines come from the screen's and the app's `Binding`s (keys.py), with
+the config file's `[keys]` remaps applied, so help can no longer drift from what the keys do.
+"""
 
 from __future__ import annotations
 
+from typing import Any, Mapping, Sequence
+
 from rich.table import Table
+from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import VerticalScroll
 from textual.screen import ModalScreen
 from textual.widgets import Static
 
-KEYS = [
-    ("Anywhere", [
-        ("1", "Jobs screen"), ("2", "Nodes screen"), ("3", "Orphans screen (Consul drift)"),
-        ("ctrl+r", "refresh now (retries at once after an error)"), ("ctrl+p", "command palette"),
-        ("?", "this help"), ("q", "quit"),
-    ]),
-    ("Jobs", [
-        ("enter", "open the job"), ("/", "filter by substring"), ("escape", "clear the filter"),
-        ("o / O", "sort by the next column / reverse (or click a header)"),
-        ("d", "delete (stop) the job"), ("P", "purge the job"), ("G", "reset the job's Gtid in Consul"),
-        ("U", "restore the job's last Gtid backup"), ("a", "add a job from a job.json file"),
-        ("R", "re-add a deleted or purged job from its saved spec"), ("c", "copy the job ID"),
-    ]),
-    ("Job detail", [
-        ("enter", "open the selected allocation"), ("s", "job spec (secrets masked)"),
-        ("l", "logs of the selected allocation"), ("c", "copy the Gtid set"), ("escape", "back"),
-    ]),
-    ("Logs", [("tab", "stdout / stderr"), ("space", "pause / follow"), ("/", "search"), ("escape", "back")]),
-]
+from dtle_tui.keys import KeyLine, bindings_of, key_lines, remapped
+
+Section = tuple[str, Sequence[KeyLine]]
 
 
-def help_table(read_only: bool) -> Table:
+def help_sections(app: Any, screen: Any, keymap: Mapping[str, str]) -> list[Section]:
+    """The screen's own keys, its focused table's, then the app's, then those Textual adds (focus, copy,
+    ctrl+q), as remapped."""
+    display = app.get_key_display
+    own = remapped(bindings_of(type(screen)), keymap)
+    everywhere = remapped(bindings_of(type(app)), keymap)
+    focused = screen.focused
+    widget = remapped(bindings_of(type(focused)), keymap) if focused is not None else []
+    title = getattr(screen, "KEYS_TITLE", "") or "This screen"
+    taken = {b.key for b in own}  # a screen's key wins over its table's (Logs' tab, Job detail's enter)
+    return [
+        (title, key_lines([b for b in own if b.id], display)),
+        ("Table", key_lines([b for b in widget if b.id and b.key not in taken], display)),
+        ("Anywhere", key_lines([b for b in everywhere if b.id], display)),
+        ("Also", key_lines([b for b in own + everywhere if not b.id], display)),
+    ]
+
+
+def help_table(sections: Sequence[Section], read_only: bool) -> Table:
     table = Table(show_header=False, box=None, padding=(0, 2))
     table.add_column(style="bold")
     table.add_column()
-    for section, keys in KEYS:
-        table.add_row(f"[u]{section}[/u]", "")
-        for key, what in keys:
-            if read_only and key in ("d", "P", "G", "U", "a", "R"):
-                what += " — refused: read-only"
-            table.add_row(key, what)
+    for title, lines in sections:
+        if not lines:
+            continue
+        table.add_row(Text(title, style="underline"), "")
+        for line in lines:
+            what = line.text + (" — refused: read-only" if read_only and line.writes else "")
+            table.add_row(Text(" / ".join(line.keys)), Text(what))
         table.add_row("", "")
     return table
 
 
 class HelpScreen(ModalScreen):
-    BINDINGS = [Binding("escape", "dismiss", "Close"), Binding("question_mark", "dismiss", "Close", show=False),
-                Binding("q", "dismiss", "Close", show=False)]
+    BINDINGS = [Binding("escape,question_mark,q", "dismiss", "Close", id="dtle.help.close")]
 
-    def __init__(self, read_only: bool = False) -> None:
+    def __init__(self, sections: Sequence[Section] = (), read_only: bool = False) -> None:
         super().__init__()
+        self.sections = list(sections)
         self.read_only = read_only
 
     def compose(self) -> ComposeResult:
         with VerticalScroll(id="help-box"):
             yield Static("dtle-tui keys — escape closes", classes="section")
-            yield Static(help_table(self.read_only))
+            yield Static(help_table(self.sections, self.read_only))
 
     def action_dismiss(self) -> None:  # type: ignore[override]
         self.dismiss()

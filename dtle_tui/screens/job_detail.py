@@ -9,7 +9,7 @@ from typing import Optional
 
 from rich.text import Text
 from textual import on
-from textual.app import ComposeResult, SystemCommand
+from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
 from textual.widgets import DataTable, Sparkline, Static
@@ -20,7 +20,7 @@ from dtle_tui.model.allocations import Allocation
 from dtle_tui.model.stage import Stage
 from dtle_tui.model.stats import memory_limits
 from dtle_tui.screens.base import ConsoleScreen
-from dtle_tui.screens.job_actions import JobActionsMixin
+from dtle_tui.screens.job_actions import JobActionsMixin, write_bindings
 from dtle_tui.screens.repair_actions import AllocRepairMixin
 from dtle_tui.text import clock, fmt
 from dtle_tui.text.textsafe import safe_text
@@ -122,18 +122,25 @@ def summary_text(detail: JobDetail, snapshot: Snapshot, rate_text: str) -> Text:
 
 class JobDetailScreen(JobActionsMixin, AllocRepairMixin, ConsoleScreen):
     TITLE_TEXT = "job detail"
+    KEYS_TITLE = "Job detail"
 
     BINDINGS = [
-        Binding("escape", "back", "Back", id="detail.back"),
-        Binding("enter", "open_alloc", "Allocation", id="detail.open_alloc"),
-        Binding("s", "spec", "Spec", id="detail.spec"),
-        Binding("l", "logs", "Logs", id="detail.logs"),
-        Binding("c", "copy_gtid", "Copy Gtid", show=False, id="detail.copy"),
-        Binding("E", "incident_report", "Report", show=False, id="dtle.job_detail.report"),
-        *[b for b in JobActionsMixin.ACTION_BINDINGS if b.key != "a"],
-        *AllocRepairMixin.repair_bindings("detail"),
-        Binding("x", "raw_placement", "Raw placement", show=False, id="dtle.detail.raw_placement"),
-        Binding("tab", "focus_next", "Next pane", show=False),
+        Binding("escape", "back", "Back", tooltip="back to the list", id="dtle.detail.back"),
+        Binding("enter", "open_alloc", "Allocation", tooltip="open the selected allocation",
+                id="dtle.detail.open_alloc"),
+        Binding("s", "spec", "Spec", tooltip="the job spec (secrets masked)", id="dtle.detail.spec"),
+        Binding("l", "logs", "Logs", tooltip="task logs of the selected allocation (a task whose last exit was non-zero opens on stderr)",
+                id="dtle.detail.logs"),
+        Binding("c", "copy_gtid", "Copy Gtid", show=False, tooltip="copy the Gtid set (OSC 52)", id="dtle.detail.copy"),
+        Binding("E", "incident_report", "Report", show=False,
+                tooltip="write the job's incident report (Markdown for a ticket; allowed in read-only mode)",
+                id="dtle.detail.report"),
+        *write_bindings(without=("add_job",)),
+        *AllocRepairMixin.repair_bindings(),
+        Binding("x", "raw_placement", "Raw placement", show=False,
+                tooltip="show / hide the raw FailedTGAllocs of the Not placed section", id="dtle.detail.raw_placement"),
+        Binding("tab", "focus_next", "Next pane", show=False, tooltip="next pane (allocations, events)",
+                id="dtle.detail.next_pane"),
     ]
 
     def __init__(self, job_id: str) -> None:
@@ -174,14 +181,13 @@ class JobDetailScreen(JobActionsMixin, AllocRepairMixin, ConsoleScreen):
         detail = snapshot.detail
         if detail is None or detail.job_id != self.job_id:
             return
-        progress = self.console.poller.progress(self.job_id) if self.console.poller else None
-        rate = progress.rate() if progress else None
-        advanced = progress.last_advanced_s(time.time()) if progress else None
+        progress = detail.progress  # taken on the poller's thread: nothing here reads its live arrays
+        advanced = progress.advanced_s(time.time()) if progress else None
         moved = f"advanced {fmt.duration(advanced)} ago" if advanced is not None else "not seen advancing yet"
-        rate_text = f"{fmt.rate(rate)}  {moved}" if progress else ""
+        rate_text = f"{fmt.rate(progress.rate)}  {moved}" if progress else ""
         self.query_one("#summary", Static).update(summary_text(detail, snapshot, rate_text))
         spark = self.query_one("#rate-spark", Sparkline)
-        history = progress.bucketed_rates(60, bucket_s=10.0) if progress else []
+        history = list(progress.buckets) if progress else []
         self.query_one("#rate-row").display = len(history) > 1
         if history and list(spark.data or []) != history:
             spark.data = history
@@ -272,16 +278,6 @@ class JobDetailScreen(JobActionsMixin, AllocRepairMixin, ConsoleScreen):
         if alloc is not None:
             self.console.open_allocation(alloc.id)
 
-    def palette_commands(self):
-        yield SystemCommand("Job spec", "The spec, secrets masked (s)", self.action_spec)
-        yield SystemCommand("Logs of the selected allocation", "stdout / stderr (l)", self.action_logs)
-        yield SystemCommand("Open the selected allocation", "Allocation detail (enter)", self.action_open_alloc)
-        yield SystemCommand("Copy the Gtid set", "OSC 52 clipboard (c)", self.action_copy_gtid)
-        yield SystemCommand("Incident report", "Write this job's Markdown report for a ticket (E)",
-                            self.action_incident_report)
-        yield SystemCommand("Back", "Back to Jobs (escape)", self.action_back)
-        yield from self.action_commands()
-
     def current_job_id(self) -> Optional[str]:
         return self.job_id
 
@@ -319,9 +315,9 @@ class JobDetailScreen(JobActionsMixin, AllocRepairMixin, ConsoleScreen):
         if snapshot is None:
             self.flash("Nothing loaded yet: try again in a moment.", "warning")
             return
-        progress = self.console.poller.progress(self.job_id) if self.console.poller else None
-        rate = progress.rate() if progress else None
-        advanced = progress.last_advanced_s(time.time()) if progress else None
+        progress = snapshot.detail.progress if snapshot.detail and snapshot.detail.job_id == self.job_id else None
+        rate = progress.rate if progress else None
+        advanced = progress.advanced_s(time.time()) if progress else None
         settings, job_id = self.console.settings, self.job_id
 
         async def write() -> None:

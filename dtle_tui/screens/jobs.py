@@ -6,7 +6,7 @@ from typing import Any, Callable, Optional
 
 from rich.text import Text
 from textual import on
-from textual.app import ComposeResult, SystemCommand
+from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Vertical
 from textual.widgets import Input, Static
@@ -16,7 +16,7 @@ from dtle_tui.live.snapshot import JobRow, Snapshot
 from dtle_tui.model.stage import Stage
 from dtle_tui.ops import backup
 from dtle_tui.screens.base import ConsoleScreen
-from dtle_tui.screens.job_actions import JobActionsMixin
+from dtle_tui.screens.job_actions import JobActionsMixin, write_bindings
 from dtle_tui.screens.pick import PickScreen
 from dtle_tui.text import clock, fmt
 from dtle_tui.text.textsafe import safe_text
@@ -130,15 +130,19 @@ def sorted_label(label: str, width: int, mark: str) -> str:
 
 class JobsScreen(JobActionsMixin, ConsoleScreen):
     TITLE_TEXT = "dtle jobs"
+    KEYS_TITLE = "Jobs"
 
     BINDINGS = [
-        Binding("enter", "open", "Open", id="jobs.open"),
-        Binding("slash", "filter", "Filter", id="jobs.filter"),
-        Binding("escape", "clear_filter", "Clear filter", show=False, id="jobs.clear_filter"),
-        Binding("o", "sort_next", "Sort", show=False, id="jobs.sort"),
-        Binding("O", "sort_reverse", "Reverse", show=False, id="jobs.sort_reverse"),
-        Binding("c", "copy_job_id", "Copy ID", show=False, id="jobs.copy"),
-        *JobActionsMixin.ACTION_BINDINGS,
+        Binding("enter", "open", "Open", tooltip="open the job", id="dtle.jobs.open"),
+        Binding("slash", "filter", "Filter", tooltip="filter by substring", id="dtle.jobs.filter"),
+        Binding("escape", "clear_filter", "Clear filter", show=False, tooltip="clear the filter",
+                id="dtle.jobs.clear_filter"),
+        Binding("o", "sort_next", "Sort", show=False, tooltip="sort by the next column (or click a header)",
+                id="dtle.jobs.sort"),
+        Binding("O", "sort_reverse", "Reverse", show=False, tooltip="reverse the sort", id="dtle.jobs.sort_reverse"),
+        Binding("c", "copy_job_id", "Copy ID", show=False,
+                tooltip="copy the job ID (OSC 52: works over SSH and in tmux)", id="dtle.jobs.copy"),
+        *write_bindings(),
     ]
 
     def __init__(self) -> None:
@@ -265,14 +269,6 @@ class JobsScreen(JobActionsMixin, ConsoleScreen):
     def selected_job(self) -> Optional[str]:
         return self.table.selected_key
 
-    def palette_commands(self):
-        yield SystemCommand("Filter jobs", "Filter by substring (/)", self.action_filter)
-        yield SystemCommand("Sort by next column", "Cycle the sort column (o)", self.action_sort_next)
-        if self.selected_job:
-            yield SystemCommand(f"Open job {self.selected_job}", "Job detail (enter)", self.action_open)
-            yield SystemCommand("Copy job ID", "OSC 52 clipboard (c)", self.action_copy_job_id)
-        yield from self.action_commands()
-
     def action_readd_job(self) -> None:
         """`R` here can also bring back a purged job, which no longer has a row: pick among saved specs."""
         if self._read_only:
@@ -295,7 +291,7 @@ class JobsScreen(JobActionsMixin, ConsoleScreen):
 
     def _readd_picked(self, job: Optional[str]) -> None:
         if job:
-            self._start(lambda actions: self._readd(actions, job))
+            self._start(lambda run: self._readd(run, job))
 
     def current_job_id(self) -> Optional[str]:
         return self.selected_job

@@ -1,8 +1,9 @@
 """Task logs of one allocation: stdout/stderr, following live, with search and pause.
 
-The tail (dtle_tui/logtail.py) runs on the poller's loop with the poller's Nomad client, so this screen
-never calls the API itself; its callbacks run on the poller thread and reach the UI as messages
-(`post_message` is thread-safe and, unlike `call_from_thread`, never blocks the poller's feeds).
+The tail (live/logtail.py) runs on the poller's loop with the poller's Nomad client (the console's
+`tail` intent), so this screen never calls the API itself; its callbacks run on the poller thread and
+reach the UI as messages (`post_message` is thread-safe and, unlike `call_from_thread`, never blocks
+the poller's feeds).
 
 Everything from the wire is plain text: lines go through `safe_text` (no ANSI, no control characters)
 into a `Log` widget, which renders text, never markup.
@@ -10,8 +11,7 @@ into a `Log` widget, which renders text, never markup.
 
 from __future__ import annotations
 
-import concurrent.futures
-from typing import Any, Optional, Sequence
+from typing import TYPE_CHECKING, Any, Optional, Sequence
 
 from rich.highlighter import Highlighter
 from rich.text import Text
@@ -21,10 +21,13 @@ from textual.binding import Binding
 from textual.message import Message
 from textual.widgets import Input, Log, Static
 
-from dtle_tui.live.logtail import LogTail, TailState
+from dtle_tui.live.logtail import TailState
 from dtle_tui.model.allocations import failed_task
 from dtle_tui.screens.base import ConsoleScreen
 from dtle_tui.text.textsafe import safe_text
+
+if TYPE_CHECKING:
+    from dtle_tui.console import TailHandle
 
 DEFAULT_LOG_LINES = 10000
 MATCH_STYLE = "bold black on yellow"
@@ -75,21 +78,17 @@ def tasks_of(alloc: Any) -> list:
 class LogsScreen(ConsoleScreen):
     TITLE_TEXT = "logs"
 
-    DEFAULT_CSS = """
-    LogsScreen #logs-header { height: 1; padding: 0 1; background: $panel; }
-    LogsScreen #log { height: 1fr; }
-    LogsScreen #log-search { height: 3; border: tall $accent; }
-    LogsScreen #log-search.hidden { display: none; }
-    """
+    KEYS_TITLE = "Logs"
 
     BINDINGS = [
-        Binding("escape", "back", "Back", id="logs.back"),
-        Binding("tab", "toggle_stream", "stdout/stderr", priority=True, id="logs.toggle_stream"),
-        Binding("t", "next_task", "Next task", id="logs.next_task"),
-        Binding("space", "toggle_pause", "Pause/follow", id="logs.pause"),
-        Binding("slash", "search", "Search", id="logs.search"),
-        Binding("n", "next_match", "Next match", id="logs.next_match"),
-        Binding("N", "previous_match", "Prev match", id="logs.previous_match"),
+        Binding("escape", "back", "Back", tooltip="back (closes the search box first)", id="dtle.logs.back"),
+        Binding("tab", "toggle_stream", "stdout/stderr", priority=True, tooltip="stdout / stderr",
+                id="dtle.logs.toggle_stream"),
+        Binding("t", "next_task", "Next task", tooltip="next task of the allocation", id="dtle.logs.next_task"),
+        Binding("space", "toggle_pause", "Pause/follow", tooltip="pause / follow", id="dtle.logs.pause"),
+        Binding("slash", "search", "Search", tooltip="search the log", id="dtle.logs.search"),
+        Binding("n", "next_match", "Next match", tooltip="next match", id="dtle.logs.next_match"),
+        Binding("N", "previous_match", "Prev match", tooltip="previous match", id="dtle.logs.previous_match"),
     ]
 
     def __init__(self, alloc_id: str, task_names: Sequence[str], job_id: str = "", log_type: str = "stdout",
@@ -104,8 +103,7 @@ class LogsScreen(ConsoleScreen):
         self.paused = False
         self.search_term = ""
         self.current_match: Optional[int] = None  # line index of the match shown
-        self.tail: Optional[LogTail] = None
-        self._future: Optional[concurrent.futures.Future] = None
+        self.tail: Optional[TailHandle] = None
         self._generation = 0
         self._state = TailState()
 
@@ -125,8 +123,7 @@ class LogsScreen(ConsoleScreen):
 
     @property
     def max_lines(self) -> int:
-        settings = getattr(self.app, "settings", None)
-        return int(getattr(settings, "log_lines", DEFAULT_LOG_LINES) or DEFAULT_LOG_LINES)
+        return int(self.console.settings.log_lines or DEFAULT_LOG_LINES)
 
     @property
     def log_widget(self) -> Log:
@@ -148,27 +145,23 @@ class LogsScreen(ConsoleScreen):
         self.log_widget.clear()
         self.current_match = None
         self.paused = False  # a new stream starts following
-        poller = getattr(self.app, "poller", None)
-        nomad = getattr(poller, "nomad", None)
-        if poller is None or nomad is None:
-            self._show_state(TailState(False, "not connected to Nomad yet; press tab to retry", final=True))
-            return
-        self.tail = LogTail(
-            nomad,
+        self.tail = self.console.tail(
             self.alloc_id,
             self.task_name,
             self.log_type,
-            max_lines=self.max_lines,
+            self.max_lines,
             on_lines=lambda lines, dropped: self.post_message(LogLines(generation, lines, dropped)),
             on_state=lambda state: self.post_message(TailStateChanged(generation, state)),
         )
-        self._future = poller.submit(self.tail.run())
+        if self.tail is None:
+            self._show_state(TailState(False, "not connected to Nomad yet; press tab to retry", final=True))
+            return
         self._show_state(TailState())
 
     def _stop_tail(self) -> None:
-        if self._future is not None:
-            self._future.cancel()  # thread-safe: the task is cancelled on the poller's loop
-        self._future, self.tail = None, None
+        if self.tail is not None:
+            self.tail.cancel()
+        self.tail = None
 
     def on_log_lines(self, message: LogLines) -> None:
         if message.generation != self._generation:
@@ -229,11 +222,7 @@ class LogsScreen(ConsoleScreen):
         if not search.has_class("hidden"):
             self._close_search()
             return
-        go_back = getattr(self.app, "go_back", None)
-        if callable(go_back):
-            go_back()
-        else:
-            self.app.pop_screen()
+        self.console.go_back()
 
     def action_toggle_stream(self) -> None:
         self.log_type = "stderr" if self.log_type == "stdout" else "stdout"
@@ -255,9 +244,8 @@ class LogsScreen(ConsoleScreen):
             if tail is not None:
                 tail.pause()
         else:
-            poller = getattr(self.app, "poller", None)
             if tail is not None:
-                tail.resume(loop=getattr(poller, "loop", None))
+                tail.resume()
             self.log_widget.scroll_end(animate=False)
         self._show_header()
 

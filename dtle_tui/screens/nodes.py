@@ -70,8 +70,10 @@ def drain_note(node: Node) -> str:
 
 class NodesScreen(NodeRepairMixin, ConsoleScreen):
     TITLE_TEXT = "nodes"
+    KEYS_TITLE = "Nodes"
 
-    BINDINGS = [Binding("escape", "back", "Jobs", show=False, id="nodes.back"), *NodeRepairMixin.REPAIR_BINDINGS]
+    BINDINGS = [Binding("escape", "back", "Jobs", show=False, tooltip="back to Jobs", id="dtle.nodes.back"),
+                *NodeRepairMixin.REPAIR_BINDINGS]
 
     def compose(self) -> ComposeResult:
         yield from self.compose_banner()

@@ -95,20 +95,16 @@ def orphan_detail(orphan: Optional[Orphan]) -> Text:
 class OrphansScreen(JobActionsMixin, ConsoleScreen):
     TITLE_TEXT = "orphans: Consul drift"
 
-    DEFAULT_CSS = """
-    OrphansScreen #orphans-body { height: 1fr; }
-    OrphansScreen #orphans-table { height: 1fr; }
-    OrphansScreen #orphans-detail { height: auto; max-height: 8; padding: 0 1; }
-    OrphansScreen #orphans-note { padding: 1 2; color: $text-muted; }
-    """
-
     # Only the mixin's keys that make sense for keys without a job: G/x clean up, U undoes it from the
     # backup. Delete/purge/re-add act on Nomad jobs, which these are not.
+    KEYS_TITLE = "Orphans"
+    CLEANUP = "clean up the leftover Consul keys (backup first, audited)"
     BINDINGS = [
-        Binding("G", "reset_gtid", "Clean up", id="orphans.cleanup"),
-        Binding("x", "reset_gtid", "Clean up", show=False, id="orphans.cleanup_x"),
-        Binding("U", "restore_gtid", "Undo clean-up", show=False, id="orphans.restore"),
-        Binding("c", "copy_job_id", "Copy ID", id="orphans.copy"),
+        Binding("G", "reset_gtid", "Clean up", tooltip=CLEANUP, id="dtle.orphans.cleanup"),
+        Binding("x", "reset_gtid", "Clean up", show=False, tooltip=CLEANUP, id="dtle.orphans.cleanup_x"),
+        Binding("U", "restore_gtid", "Undo clean-up", show=False, tooltip="put back the keys of the last clean-up",
+                id="dtle.orphans.restore"),
+        Binding("c", "copy_job_id", "Copy ID", tooltip="copy the job ID", id="dtle.orphans.copy"),
     ]
 
     def __init__(self, *args, **kwargs) -> None:

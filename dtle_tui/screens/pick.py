@@ -16,7 +16,7 @@ from textual.widgets.option_list import Option
 class PickScreen(ModalScreen):
     """Answers the chosen item's ID, or None."""
 
-    BINDINGS = [Binding("escape", "cancel", "Cancel")]
+    BINDINGS = [Binding("escape", "cancel", "Cancel", id="dtle.pick.cancel")]
 
     def __init__(self, title: str, items: Sequence[tuple[str, Text]], highlighted: Optional[str] = None,
                  empty: str = "Nothing to pick.") -> None:

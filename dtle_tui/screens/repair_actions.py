@@ -114,9 +114,12 @@ class AllocRepairMixin(_RepairBase):
     REPAIR_KEYS = {"r": "restart_alloc", "K": "stop_alloc"}
 
     @staticmethod
-    def repair_bindings(screen: str) -> list:
-        return [Binding("r", "restart_alloc", "Restart", id=f"dtle.{screen}.restart"),
-                Binding("K", "stop_alloc", "Stop alloc", id=f"dtle.{screen}.stop_alloc")]
+    def repair_bindings() -> list:
+        # One ID on Allocation and Job detail alike: one remap in [keys] covers both screens.
+        return [Binding("r", "restart_alloc", "Restart", id="dtle.alloc.restart",
+                        tooltip="restart the (selected) allocation's task(s) in place"),
+                Binding("K", "stop_alloc", "Stop alloc", id="dtle.alloc.stop",
+                        tooltip="stop the (selected) allocation so Nomad reschedules it")]
 
     def current_allocation(self) -> Optional[Allocation]:
         raise NotImplementedError
@@ -174,8 +177,10 @@ class AllocRepairMixin(_RepairBase):
 
 class NodeRepairMixin(_RepairBase):
     REPAIR_KEYS = {"e": "toggle_eligibility", "D": "drain_node"}
-    REPAIR_BINDINGS = [Binding("e", "toggle_eligibility", "Eligibility", id="dtle.nodes.eligibility"),
-                       Binding("D", "drain_node", "Drain", id="dtle.nodes.drain")]
+    REPAIR_BINDINGS = [Binding("e", "toggle_eligibility", "Eligibility", id="dtle.nodes.eligibility",
+                               tooltip="toggle the selected node's scheduling eligibility"),
+                       Binding("D", "drain_node", "Drain", id="dtle.nodes.drain",
+                               tooltip="drain the node with a deadline, or stop its running drain")]
 
     def current_node(self) -> Optional[Node]:
         raise NotImplementedError

@@ -22,9 +22,7 @@ def masked_spec_text(spec: Any) -> str:
 
 class SpecScreen(ModalScreen):
     BINDINGS = [
-        Binding("escape", "dismiss", "Close", id="spec.close"),
-        Binding("q", "dismiss", "Close", show=False),
-        Binding("s", "dismiss", "Close", show=False),
+        Binding("escape,q,s", "dismiss", "Close", id="dtle.spec.close"),
     ]
 
     def __init__(self, job_id: str, spec: Any) -> None:

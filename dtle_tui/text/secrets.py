@@ -8,11 +8,16 @@ secret (dtle.md §7). Tokens (`ConsulToken`, `VaultToken`, `SecretID`) are maske
 from __future__ import annotations
 
 import re
-from typing import Any, Iterable
+import threading
+from typing import Any, Iterable, Optional
 
-__all__ = ["SECRET_MASK", "is_secret_key", "mask_secrets", "collect_secrets", "redact_text"]
+__all__ = ["SECRET_MASK", "TOKEN_MASK", "add_secret", "is_secret_key", "mask_secrets", "collect_secrets", "redact",
+           "redact_text"]
 
 SECRET_MASK = "******"
+# Where a configured token (NOMAD_TOKEN, CONSUL_HTTP_TOKEN, basic-auth password) was cut out of an error
+# message or the log: says what stood there, which a row of stars in a server's error text would not.
+TOKEN_MASK = "<redacted>"
 
 # Beyond password/passwd/secret/token: MYSQL_PWD is how MySQL clients take a password from the
 # environment (a task's Env), and "credential" never names anything that is safe to show.
@@ -21,6 +26,11 @@ _SECRET_KEY = re.compile(r"password|passwd|pwd|secret|token|credential", re.IGNO
 # Shorter "secrets" would shred ordinary text (a password "1" would hide every digit); such a
 # password is not worth protecting from the screen anyway.
 MIN_REDACT_LEN = 3
+# Tokens are UUIDs or longer: shorter configured values would blank out ordinary words in messages.
+MIN_TOKEN_LEN = 4
+
+_tokens: set[str] = set()
+_tokens_lock = threading.Lock()  # the poller's thread and the UI's redact at once
 
 
 def is_secret_key(key: Any) -> bool:
@@ -66,9 +76,24 @@ def collect_secrets(obj: Any) -> set[str]:
     return found
 
 
-def redact_text(text: str, secrets: Iterable[str]) -> str:
-    """Replace each known secret (at least MIN_REDACT_LEN chars) in `text` by SECRET_MASK; longest
-    first, so a secret that contains another is hidden whole."""
+def add_secret(value: Optional[str]) -> None:
+    """Remember a configured token (or password) so `redact` removes it from every later message."""
+    if value and len(value) >= MIN_TOKEN_LEN:
+        with _tokens_lock:
+            _tokens.add(value)
+
+
+def redact(text: str, extra: Iterable[Optional[str]] = ()) -> str:
+    """`text` with every token given to add_secret (and every value in `extra`) replaced by TOKEN_MASK."""
+    with _tokens_lock:
+        secrets = set(_tokens)
+    secrets.update(s for s in extra if s and len(s) >= MIN_TOKEN_LEN)
+    return redact_text(text, secrets, mask=TOKEN_MASK)
+
+
+def redact_text(text: str, secrets: Iterable[str], mask: str = SECRET_MASK) -> str:
+    """Replace each known secret (at least MIN_REDACT_LEN chars) in `text` by `mask`; longest first,
+    so a secret that contains another is hidden whole. The one redactor: `redact` uses it too."""
     if not text:
         return text
     wanted = sorted({s for s in secrets if isinstance(s, str) and len(s) >= MIN_REDACT_LEN}, key=len,
@@ -76,4 +101,4 @@ def redact_text(text: str, secrets: Iterable[str]) -> str:
     wanted = [s for s in wanted if s in text]
     if not wanted:
         return text
-    return re.sub("|".join(re.escape(s) for s in wanted), SECRET_MASK, text)
+    return re.sub("|".join(re.escape(s) for s in wanted), lambda _: mask, text)

@@ -11,8 +11,9 @@ from __future__ import annotations
 from typing import Optional, Sequence
 
 from rich.text import Text
-from textual.binding import Binding
 from textual.widgets import DataTable
+
+from dtle_tui.widgets.table_keys import table_bindings
 
 Cell = Text
 Row = tuple[str, Sequence[Cell]]
@@ -21,8 +22,10 @@ Row = tuple[str, Sequence[Cell]]
 class KeyedTable(DataTable):
     """DataTable keyed by a stable ID (job ID, allocation ID, node ID)."""
 
-    # DataTable's own `enter` binding is hidden and would hide the screen's "Open" from the footer.
-    BINDINGS = [Binding("enter", "select_cursor", "Open", key_display="⏎")]
+    # DataTable's own `enter` binding is hidden and would hide the screen's "Open" from the footer; its
+    # cursor keys again, with the IDs every table shares.
+    BINDINGS = table_bindings({"right": "cursor_right", "left": "cursor_left", "ctrl+home": "scroll_top",
+                               "ctrl+end": "scroll_bottom", "home": "scroll_home", "end": "scroll_end"})
 
     def __init__(self, *args, openable: bool = False, **kwargs) -> None:
         self.openable = openable

@@ -22,12 +22,13 @@ from rich.segment import Segment
 from rich.style import Style
 from rich.text import Text
 from textual import events
-from textual.binding import Binding, BindingType
+from textual.binding import BindingType
 from textual.geometry import Region, Size
 from textual.scroll_view import ScrollView
 from textual.strip import Strip
 
 from dtle_tui.widgets.table_events import HeaderSelected, RowSelected
+from dtle_tui.widgets.table_keys import table_bindings
 
 Column = tuple[str, str, int]  # (key, label, width without the one-space padding on each side)
 PADDING = 1
@@ -40,20 +41,8 @@ class VirtualTable(ScrollView, can_focus=True):
 
     ALLOW_SELECT = False
 
-    BINDINGS: ClassVar[list[BindingType]] = [
-        # Shown in the footer as the screen's "Open" (only when `openable`).
-        Binding("enter", "select_cursor", "Open", key_display="⏎"),
-        Binding("up", "cursor_up", "Cursor up", show=False),
-        Binding("down", "cursor_down", "Cursor down", show=False),
-        Binding("right", "scroll_right", "Scroll right", show=False),
-        Binding("left", "scroll_left", "Scroll left", show=False),
-        Binding("pageup", "page_up", "Page up", show=False),
-        Binding("pagedown", "page_down", "Page down", show=False),
-        Binding("ctrl+home", "cursor_first", "Top", show=False),
-        Binding("ctrl+end", "cursor_last", "Bottom", show=False),
-        Binding("home", "scroll_leftmost", "Home", show=False),
-        Binding("end", "scroll_rightmost", "End", show=False),
-    ]
+    # `enter` is shown in the footer as the screen's "Open" (only when `openable`).
+    BINDINGS: ClassVar[list[BindingType]] = table_bindings()
 
     COMPONENT_CLASSES: ClassVar[set[str]] = {
         "virtual-table--header",

@@ -11,10 +11,11 @@ import time
 import httpx
 import pytest
 
-from dtle_tui.api.errors import ApiError, ErrorKind, add_secret, redact
+from dtle_tui.api.errors import ApiError, ErrorKind
 from dtle_tui.api.nomad import NomadClient
 from dtle_tui.config.settings import NomadSettings
 from dtle_tui.sim import SimCluster
+from dtle_tui.text.secrets import add_secret, redact
 
 TOKEN = "5b7f7c59-3d44-4b43-a1b4-6e2c0f1d9a77"
 

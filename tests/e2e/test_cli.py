@@ -49,6 +49,9 @@ def test_bad_address_is_one_line_and_exit_2(tmp_path):
         ([], {"NOMAD_SKIP_VERIFY": "maybe"}),
         ([], {"CONSUL_HTTP_TOKEN_FILE": "/nonexistent/token"}),
         (["--context", "nope"], {}),
+        # Refused after the poller has started: its tasks must finish cancelling, or asyncio reports each
+        # one destroyed while pending, on stderr, after the error line.
+        (["--theme", "bogus", "--nomad-addr", "http://127.0.0.1:9"], {}),
     ],
 )
 def test_every_config_error_is_one_line(tmp_path, argv, env):

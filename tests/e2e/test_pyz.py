@@ -73,3 +73,29 @@ def test_pyz_version_without_anything_installed(pyz):
 def test_every_supported_python_present_is_tried():
     # The machine this runs on has at least the interpreter running the tests.
     assert f"{sys.version_info[0]}.{sys.version_info[1]}" in PYTHONS
+
+
+def pins() -> dict:
+    """tools/pyz-constraints.txt as {normalised name: version}."""
+    out = {}
+    for line in (ROOT / "tools" / "pyz-constraints.txt").read_text(encoding="utf-8").splitlines():
+        line = line.split("#")[0].strip()
+        if line:
+            name, version = line.split("==")
+            out[name.lower().replace("_", "-")] = version
+    return out
+
+
+def test_pyz_holds_exactly_the_pinned_versions(pyz):
+    """Every dependency in the archive is the version the constraints file pins (valid for 3.9-3.13)."""
+    import zipfile
+
+    with zipfile.ZipFile(pyz) as archive:
+        found = {}
+        for name in archive.namelist():
+            top = name.split("/")[0]
+            if top.endswith(".dist-info") and name.endswith("/METADATA"):
+                dist, version = top[: -len(".dist-info")].rsplit("-", 1)
+                found[dist.lower().replace("_", "-")] = version
+    found.pop("dtle-tui", None)
+    assert found == pins()

@@ -13,6 +13,7 @@ from dtle_tui.screens.add_job import AddJobScreen
 from dtle_tui.screens.confirm import ConfirmScreen
 from dtle_tui.screens.jobs import JobsScreen
 from dtle_tui.screens.pick import PickScreen
+from dtle_tui.textual_private import notifications
 from tests.paths import FIXTURES
 from tests.uihelpers import until
 
@@ -35,7 +36,7 @@ async def select(pilot, app, job_id: str):
 
 
 def notes(app) -> str:
-    return "\n".join(str(n.message) for n in app._notifications)
+    return "\n".join(str(n.message) for n in notifications(app))
 
 
 def nomad_writes(sim) -> list:

@@ -10,6 +10,7 @@ from textual.drivers.headless_driver import HeadlessDriver
 
 from dtle_tui.app import DtleApp
 from dtle_tui.screens.job_detail import JobDetailScreen
+from dtle_tui.textual_private import notifications
 from tests.ui.test_ui_console import open_jobs, select_job
 from tests.uihelpers import sim_get, touch_dest, until, wait_until
 
@@ -35,7 +36,7 @@ def bells(written: list) -> int:
 
 
 def toasts(app) -> str:
-    return "\n".join(str(n.message) for n in app._notifications)
+    return "\n".join(str(n.message) for n in notifications(app))
 
 
 async def test_a_stalling_job_notifies_and_rings_once(sim, make_settings, terminal):
@@ -118,7 +119,9 @@ async def test_E_writes_the_report_in_read_only_mode_without_secrets(frozen_sim,
         spec = sim_get(frozen_sim.nomad_addr, f"/v1/job/{job}")
         password = spec["TaskGroups"][0]["Tasks"][0]["Config"]["ConnectionConfig"]["Password"]
         assert password and password not in text
-        assert [c.title for c in app.screen.palette_commands() if "report" in c.title.lower()] == ["Incident report"]
+        commands = {c.title: c.help for c in app.get_system_commands(app.screen) if "report" in c.title.lower()}
+        assert commands == {"Write the job's incident report (Markdown for a ticket; allowed in read-only mode)":
+                            "Job detail: E"}
 
 
 async def test_a_context_switch_is_a_new_start_and_notify_is_per_context(tmp_path, terminal):

@@ -8,6 +8,7 @@ import pytest
 from textual.app import App
 from textual.widgets import Button, Input, Static
 
+from dtle_tui.app import DtleApp
 from dtle_tui.screens.add_job import AddJobScreen
 from dtle_tui.screens.confirm import RESET_FIRST, ConfirmScreen
 
@@ -16,6 +17,8 @@ NOT_SET = object()
 
 
 class Host(App):
+    CSS = DtleApp.CSS  # the dialogs' styles live in dtle_tui.tcss, as in the real app
+
     def __init__(self, screen) -> None:
         super().__init__()
         self.modal = screen

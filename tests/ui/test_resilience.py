@@ -23,6 +23,7 @@ from dtle_tui.live import feeds, poller
 from dtle_tui.screens.help import HelpScreen
 from dtle_tui.screens.jobs import JobsScreen
 from dtle_tui.screens.nodes import NodesScreen
+from dtle_tui.textual_private import notifications as held_notifications
 from dtle_tui.widgets.status_bar import StatusBar
 from tests.uihelpers import sim_get, wait_until
 
@@ -68,7 +69,7 @@ def visible_lines(app: Any) -> list:
 
 
 def notifications(app: Any) -> list:
-    return [f"{n.title} {n.message}" for n in app._notifications]
+    return [f"{n.title} {n.message}" for n in held_notifications(app)]
 
 
 async def loaded(pilot, sim) -> list:

@@ -249,11 +249,15 @@ async def test_palette_offers_the_screen_actions_and_runs_them(frozen_sim, make_
     async with app.run_test(size=(100, 30)) as pilot:
         await open_jobs(pilot, frozen_sim)
         await select_job(pilot, "job10")
-        titles = [c.title for c in app.get_system_commands(app.screen)]
-        assert "Delete job job10" in titles and "Reset Gtid of job10" in titles and "Filter jobs" in titles
+        commands = {c.title: c.help for c in app.get_system_commands(app.screen)}
+        # Generated from the screen's bindings, each with its key.
+        assert commands["Delete (stop) the job"] == "Jobs: d"
+        assert commands["Reset the job's Gtid in Consul"] == "Jobs: G"
+        assert commands["Filter by substring"] == "Jobs: /"
+        assert commands["Nodes screen"] == "anywhere: 2"
         await pilot.press("ctrl+p")
         await wait_until(pilot, lambda: isinstance(app.screen, CommandPalette))
-        await pilot.press(*"Open job job10")
+        await pilot.press(*"Open the job")
         await pilot.pause(0.3)
         await pilot.press("enter")
         await wait_until(pilot, lambda: isinstance(app.screen, JobDetailScreen) and app.screen.job_id == "job10")

@@ -6,8 +6,8 @@ import json
 import os
 import stat
 
-from dtle_tui.api.errors import add_secret
 from dtle_tui.ops import audit
+from dtle_tui.text.secrets import add_secret
 
 
 def test_lines_are_appended_with_every_field(tmp_path):

@@ -201,8 +201,8 @@ def test_progress_rate_and_stall():
 
 def test_progress_never_advancing_is_stalled_from_first_sample():
     p = GtidProgress()
-    p.add(0, 5)
-    p.add(100, 5)
+    p.feed(0, 5)
+    p.feed(100, 5)
     assert p.last_advanced_s(200) is None and p.is_stalled(200, 120) and not p.is_stalled(100, 120)
 
 

@@ -17,13 +17,14 @@ PACKAGE = ROOT / "dtle_tui"
 
 # Rank of each layer: a module may import its own layer and lower ones only. The simulator stands apart.
 RANKS = {
+    "tuning": 0,  # the garbage collector's settings: the standard library only, used from api/ up to the CLI
     "text": 0,
     "config": 1,
     "model": 2,
     "api": 3,
     "live": 4,
     "ops": 4,
-    "ui": 5,  # app, console, screens, widgets, keys, clipboard, notify, textual_private
+    "ui": 5,  # app, console, intents, screens, widgets, keys, clipboard, notify, textual_private
     "cli": 6,  # __main__, cli: the entry point
 }
 # Below the UI nothing may import these (rich is Textual's renderer: at import time it costs the first paint
@@ -38,7 +39,8 @@ def layer_of(module: str) -> str:
     first = parts[1]
     if first in ("cli", "__main__"):
         return "cli"
-    if first in ("app", "console", "screens", "widgets", "keys", "clipboard", "notify", "textual_private"):
+    if first in ("app", "console", "intents", "screens", "widgets", "keys", "clipboard", "notify",
+                 "textual_private"):
         return "ui"
     if first == "sim":
         return "sim"

@@ -100,3 +100,16 @@ def test_redact_longest_first_and_short_secrets_ignored():
     assert redact_text("a1b1", ["1"]) == "a1b1"
     assert redact_text("", ["abc"]) == "" and redact_text("x.y", ["x.y"]) == SECRET_MASK
     assert redact_text("a.c", ["x.y"]) == "a.c"  # regex characters are literal
+
+
+def test_configured_tokens_go_through_the_same_redactor():
+    """One implementation: a configured token is cut out longest first, regex characters literal, like a
+    job's password; only the mask says which kind of secret stood there."""
+    from dtle_tui.text.secrets import TOKEN_MASK, add_secret, redact
+
+    add_secret("tok.en-1f2e")
+    add_secret("tok.en-1f2e-longer")
+    assert redact("a tok.en-1f2e-longer b tok.en-1f2e c tokXen-1f2e") == \
+        f"a {TOKEN_MASK} b {TOKEN_MASK} c tokXen-1f2e"
+    assert redact("short abc stays", extra=["abc"]) == "short abc stays"  # below MIN_TOKEN_LEN
+    assert redact_text("pw s3cret", ["s3cret"], mask=TOKEN_MASK) == f"pw {TOKEN_MASK}"
