@@ -211,6 +211,14 @@ class DtleApp(QuietCrash, App):
         self.poller.watch_job(job)
         self.poller.watch_allocation(alloc)
 
+    def follow_allocation(self, alloc_id: str) -> None:
+        if self.poller:
+            self.poller.watch_allocation(alloc_id)
+
+    def watch_dtle_rows(self, job_ids: tuple) -> None:
+        if self.poller:
+            self.poller.watch_dtle_rows(job_ids)
+
     # ---- intents of the screens (console.Console) ---------------------------------------------------
     def refresh_data(self) -> None:
         if self.poller:

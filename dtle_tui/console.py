@@ -14,6 +14,7 @@ if TYPE_CHECKING:
     from dtle_tui.live.logtail import TailState
     from dtle_tui.live.snapshot import Snapshot
     from dtle_tui.ops.actions import Actions
+    from dtle_tui.ops.repair import Repairs
 
 T = TypeVar("T")
 
@@ -23,6 +24,7 @@ class ActionRun(Protocol):
     sends the rest of the flow to the other cluster."""
 
     actions: Actions  # its plan_* that read only local files may be called on the UI thread
+    repairs: Repairs  # restart / stop allocation, node eligibility and drain, on the same clients
 
     async def call(self, step: Awaitable[T]) -> T:
         """Await `step` (a coroutine of `actions`) on the poller's loop, where its HTTP clients live.
@@ -60,6 +62,14 @@ class Console(Protocol):
     def open_job(self, job_id: str) -> None: ...
 
     def open_allocation(self, alloc_id: str) -> None: ...
+
+    def follow_allocation(self, alloc_id: str) -> None:
+        """The allocation screen now shows `alloc_id` (the replacement of a stopped one): poll that one."""
+        ...
+
+    def watch_dtle_rows(self, job_ids: tuple) -> None:
+        """The running jobs in view on Jobs, whose dtle figures the Progress/Delay column shows."""
+        ...
 
     # ---- intents ---------------------------------------------------------------------------------
     def refresh_data(self) -> None:

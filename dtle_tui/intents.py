@@ -14,6 +14,7 @@ if TYPE_CHECKING:
     from dtle_tui.live.logtail import LogTail, TailState
     from dtle_tui.live.poller import Poller
     from dtle_tui.ops.actions import Actions
+    from dtle_tui.ops.repair import Repairs
 
 T = TypeVar("T")
 
@@ -28,6 +29,13 @@ class PollerActionRun:
     async def call(self, step: Awaitable[T]) -> T:
         future = self.poller.submit(step)  # type: ignore[arg-type]
         return await asyncio.shield(asyncio.wrap_future(future))
+
+    @property
+    def repairs(self) -> Repairs:
+        """The repair actions (restart, stop allocation, eligibility, drain) on the same Nomad client."""
+        from dtle_tui.ops.repair import Repairs  # at the first repair key, not with the first paint
+
+        return Repairs(self.poller.nomad, self.actions.settings)
 
 
 def action_run(poller: Optional[Poller], settings) -> Optional[PollerActionRun]:

@@ -24,7 +24,9 @@ from dtle_tui.config.settings import ConfigError
 
 # The write actions (screens/job_actions.py): hidden from footer and palette in read-only mode, a press
 # still answered with the refusal (audited).
-WRITE_ACTIONS = frozenset({"delete_job", "purge_job", "reset_gtid", "restore_gtid", "add_job", "readd_job"})
+WRITE_ACTIONS = frozenset({"delete_job", "purge_job", "reset_gtid", "restore_gtid", "add_job", "readd_job",
+                           # the repair keys (screens/repair_actions.py)
+                           "restart_alloc", "stop_alloc", "toggle_eligibility", "drain_node"})
 
 # (module of dtle_tui.screens, class): the screens the poller feeds, in the order the README lists them.
 CONSOLE_SCREENS = (

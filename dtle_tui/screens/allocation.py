@@ -113,8 +113,7 @@ class AllocationScreen(AllocRepairMixin, ConsoleScreen):
         self._follow_from = ""
         self.flash(f"Allocation {self.alloc_id[:8]} was replaced by {new_id[:8]}: following it.")
         self.alloc_id = new_id
-        if self.console.poller is not None:
-            self.console.poller.watch_allocation(new_id)
+        self.console.follow_allocation(new_id)
 
     def action_logs(self) -> None:
         alloc = self.current_allocation()

@@ -27,20 +27,7 @@ DEFAULT_DEADLINE = "1h"
 
 
 class DrainScreen(ModalScreen[Optional[int]]):
-    DEFAULT_CSS = """
-    DrainScreen { align: center middle; }
-    DrainScreen > #drain-dialog {
-        width: 92%; max-width: 110; height: auto; max-height: 100%;
-        border: thick $error; background: $surface; padding: 0 1;
-    }
-    DrainScreen #drain-title { text-style: bold; }
-    DrainScreen #drain-box { height: auto; max-height: 12; margin: 1 0 0 0; }
-    DrainScreen #drain-lines { height: auto; }
-    DrainScreen #drain-message { color: $warning; height: auto; }
-    DrainScreen #drain-buttons { height: auto; align-horizontal: right; margin: 1 0 0 0; }
-    DrainScreen #drain-buttons Button { margin: 0 0 0 2; }
-    """
-
+    # Styles: dtle_tui.tcss (The drain dialog).
     BINDINGS = [Binding("escape", "cancel", "Cancel", id="dtle.drain.cancel")]
     # Rows besides the request lines (border, title, inputs and their labels, message, buttons): the lines
     # get what is left and scroll, so the inputs and buttons stay on screen at 80x24.

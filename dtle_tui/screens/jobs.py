@@ -223,9 +223,6 @@ class JobsScreen(JobActionsMixin, ConsoleScreen):
 
     def _report_rows_in_view(self) -> None:
         """Tell the poller which running jobs are in view (none when the column is not shown)."""
-        poller = self.console.poller
-        if poller is None:
-            return
         ids: tuple = ()
         if "dtle" in self.columns and self.is_current:
             table = self.table
@@ -234,7 +231,7 @@ class JobsScreen(JobActionsMixin, ConsoleScreen):
             ids = tuple(r.id for r in rows if r.status == "running" and r.dest.running)
         if ids != getattr(self, "_dtle_rows", None):
             self._dtle_rows = ids
-            poller.watch_dtle_rows(ids)
+            self.console.watch_dtle_rows(ids)
 
     def on_screen_suspend(self) -> None:
         self._report_rows_in_view()  # covered by another screen: its rows are not in view

@@ -14,13 +14,12 @@ import asyncio
 import logging
 from typing import TYPE_CHECKING, Awaitable, Callable, Optional
 
-from textual import events
 from textual.binding import Binding
-from textual.widgets import Input
 
-from dtle_tui.api.errors import redact
+from dtle_tui.text.secrets import redact
 
 if TYPE_CHECKING:
+    from dtle_tui.console import ActionRun, Console
     from dtle_tui.model.allocations import Allocation
     from dtle_tui.model.nodes import Node
     from dtle_tui.ops.repair import Repairs
@@ -30,55 +29,37 @@ log = logging.getLogger(__name__)
 
 
 class _RepairBase:
-    REPAIR_KEYS: dict = {}
     _repair_busy = False
+    console: Console  # provided by ConsoleScreen
 
     @property
     def _read_only(self) -> bool:
-        return bool(getattr(self.app.settings, "read_only", False))  # type: ignore[attr-defined]
-
-    def check_action(self, action: str, parameters: tuple) -> Optional[bool]:
-        if action in self.REPAIR_KEYS.values() and self._read_only:
-            return False
-        return super().check_action(action, parameters)  # type: ignore[misc]
-
-    def on_key(self, event: events.Key) -> None:
-        # Read-only: the key is hidden (check_action), but a press is answered with the refusal, audited.
-        name = self.REPAIR_KEYS.get(event.character or "")
-        if name is None or not self._read_only or isinstance(self.focused, Input):  # type: ignore[attr-defined]
-            return
-        event.stop()
-        refused = self._refusal_call(name)
-        if refused is not None:
-            self._repair_start(lambda repairs: self._repair_run(refused(repairs)))
+        return bool(self.console.settings.read_only)
 
     def _refusal_call(self, name: str) -> Optional[Callable[[Repairs], Awaitable[ActionResult]]]:
         raise NotImplementedError
 
-    def _repairs(self) -> Optional[Repairs]:
-        poller = getattr(self.app, "poller", None)  # type: ignore[attr-defined]
-        if poller is None or poller.nomad is None:
-            self._tell("Not connected yet: try again in a moment. Nothing was sent.", "warning")
-            return None
-        from dtle_tui.ops.repair import Repairs
-
-        return Repairs(poller.nomad, self.app.settings)  # type: ignore[attr-defined]
+    def _repair_refused(self, name: str) -> bool:
+        """In read-only mode (keys hidden from footer and palette), a press is answered with the refusal, audited."""
+        if not self._read_only:
+            return False
+        refused = self._refusal_call(name)
+        if refused is not None:
+            self._repair_start(lambda run: self._repair_run(run, refused(run.repairs)))
+        return True
 
     def _tell(self, text: str, severity: str = "information", timeout: float = 8.0) -> None:
         self.app.notify(text, severity=severity, timeout=timeout, markup=False)  # type: ignore[attr-defined]
 
-    def _repair_start(self, flow: Callable[[Repairs], Awaitable[None]]) -> None:
+    def _repair_start(self, flow: Callable[[ActionRun], Awaitable[object]]) -> None:
         if self._repair_busy:
             self._tell("Another repair is still running; wait for its result.", "warning")
             return
-        repairs = self._repairs()
-        if repairs is None:
-            return
 
-        async def guarded() -> None:
+        async def guarded(run: ActionRun) -> None:
             self._repair_busy = True
             try:
-                await flow(repairs)
+                await flow(run)
             except asyncio.CancelledError:
                 raise
             except Exception as exc:  # a bug must be visible, never a silent dead key
@@ -87,14 +68,11 @@ class _RepairBase:
             finally:
                 self._repair_busy = False
 
-        self.app.run_worker(guarded(), group="repairs", exit_on_error=False)  # type: ignore[attr-defined]
+        self.console.run_job_action(guarded)
 
-    async def _repair_run(self, coro: Awaitable[ActionResult]) -> ActionResult:
-        future = self.app.poller.submit(coro)  # type: ignore[attr-defined]
-        result = await asyncio.shield(asyncio.wrap_future(future))
-        poller = getattr(self.app, "poller", None)  # type: ignore[attr-defined]
-        if poller is not None:
-            poller.refresh_now()
+    async def _repair_run(self, run: ActionRun, coro: Awaitable[ActionResult]) -> ActionResult:
+        result = await run.call(coro)
+        self.console.refresh_data()
         severity = "information" if result.ok else ("warning" if result.refused else "error")
         log.info("%s %s: %s", result.action, result.job_id, result.text())
         self._tell(result.brief(), severity, 20.0 if result.ok else 60.0)
@@ -111,8 +89,6 @@ class _RepairBase:
 
 
 class AllocRepairMixin(_RepairBase):
-    REPAIR_KEYS = {"r": "restart_alloc", "K": "stop_alloc"}
-
     @staticmethod
     def repair_bindings() -> list:
         # One ID on Allocation and Job detail alike: one remap in [keys] covers both screens.
@@ -145,30 +121,36 @@ class AllocRepairMixin(_RepairBase):
         return lambda r: r.stop(alloc.job_id, alloc.id)
 
     def action_restart_alloc(self) -> None:
+        if self._repair_refused("restart_alloc"):
+            return
         target = self._target()
         if target is None:
             return
         alloc, task = target
 
-        async def flow(repairs: Repairs) -> None:
+        async def flow(run: ActionRun) -> None:
+            repairs = run.repairs
             plan = repairs.plan_restart(alloc.job_id, alloc.id, task)
             title = f"Restart {'task ' + task if task else 'every task'} of allocation {alloc.short_id}"
             if await self._ask(title, [f"Job: {alloc.job_id}", *plan.lines()], "Restart"):
-                await self._repair_run(repairs.restart(alloc.job_id, alloc.id, task))
+                await self._repair_run(run, repairs.restart(alloc.job_id, alloc.id, task))
 
         self._repair_start(flow)
 
     def action_stop_alloc(self) -> None:
+        if self._repair_refused("stop_alloc"):
+            return
         target = self._target()
         if target is None:
             return
         alloc, _task = target
 
-        async def flow(repairs: Repairs) -> None:
+        async def flow(run: ActionRun) -> None:
+            repairs = run.repairs
             plan = repairs.plan_stop(alloc.job_id, alloc.id)
             if await self._ask(f"Stop allocation {alloc.short_id} (Nomad reschedules it)",
                                [f"Job: {alloc.job_id}", *plan.lines()], "Stop"):
-                result = await self._repair_run(repairs.stop(alloc.job_id, alloc.id))
+                result = await self._repair_run(run, repairs.stop(alloc.job_id, alloc.id))
                 if result.ok:
                     self.followed(alloc.id)
 
@@ -176,7 +158,6 @@ class AllocRepairMixin(_RepairBase):
 
 
 class NodeRepairMixin(_RepairBase):
-    REPAIR_KEYS = {"e": "toggle_eligibility", "D": "drain_node"}
     REPAIR_BINDINGS = [Binding("e", "toggle_eligibility", "Eligibility", id="dtle.nodes.eligibility",
                                tooltip="toggle the selected node's scheduling eligibility"),
                        Binding("D", "drain_node", "Drain", id="dtle.nodes.drain",
@@ -200,32 +181,38 @@ class NodeRepairMixin(_RepairBase):
         return lambda r: r.drain(node.id, node.name, None if node.drain else 3600 * 1_000_000_000)
 
     def action_toggle_eligibility(self) -> None:
+        if self._repair_refused("toggle_eligibility"):
+            return
         node = self._node()
         if node is None:
             return
         eligible = node.scheduling_eligibility != "eligible"
 
-        async def flow(repairs: Repairs) -> None:
+        async def flow(run: ActionRun) -> None:
+            repairs = run.repairs
             plan = repairs.plan_eligibility(node.id, node.name, eligible)
             word = "eligible" if eligible else "ineligible"
             if await self._ask(f"Make node {node.name} {word}", [f"Node: {node.name} ({node.short_id})",
                                                                *plan.lines()], f"Make {word}"):
-                await self._repair_run(repairs.set_eligibility(node.id, node.name, eligible))
+                await self._repair_run(run, repairs.set_eligibility(node.id, node.name, eligible))
 
         self._repair_start(flow)
 
     def action_drain_node(self) -> None:
+        if self._repair_refused("drain_node"):
+            return
         node = self._node()
         if node is None:
             return
 
-        async def flow(repairs: Repairs) -> None:
+        async def flow(run: ActionRun) -> None:
+            repairs = run.repairs
             from dtle_tui.screens.drain import DrainScreen
 
             answer = await self.app.push_screen_wait(DrainScreen(node, repairs))  # type: ignore[attr-defined]
             if answer is None:
                 self._tell("Cancelled. Nothing was sent.")
                 return
-            await self._repair_run(repairs.drain(node.id, node.name, answer if answer >= 0 else None))
+            await self._repair_run(run, repairs.drain(node.id, node.name, answer if answer >= 0 else None))
 
         self._repair_start(flow)
