@@ -335,7 +335,14 @@ class Poller:
                              failures=max(s.failures for s in failing))
         if not states or any(s.ok_at is None for s in states):
             return FeedState()
-        return FeedState(ok_at=min(s.ok_at for s in ages))  # type: ignore[type-var]
+        return FeedState(ok_at=min(s.ok_at for s in ages), live=self._live(service))  # type: ignore[type-var]
+
+    def _live(self, service: str) -> bool:
+        """Every feed of `service` learns of a change as it happens: covered by the live event stream, or
+        held as a blocking query (the agent, read once, does not count)."""
+        streaming = self.events is not None and self.events.state == "live"
+        return all(f.blocking or (f.follows_stream and streaming)
+                   for name, f in self.feeds.items() if f.service == service and name != "agent")
 
     def _publish(self) -> None:
         self._dirty = False

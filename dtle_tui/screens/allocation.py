@@ -15,6 +15,7 @@ from dtle_tui.screens.job_detail import CLIENT_STYLE, event_columns, event_rows
 from dtle_tui.text import fmt
 from dtle_tui.text.textsafe import safe_text
 from dtle_tui.widgets.keyed_table import KeyedTable
+from dtle_tui.widgets.static_update import update_static
 
 
 def allocation_text(alloc: Allocation) -> Text:
@@ -81,9 +82,9 @@ class AllocationScreen(ConsoleScreen):
         summary = self.query_one("#alloc-summary", Static)
         if alloc is None or alloc.id != self.alloc_id:
             if snapshot.allocation_error:
-                summary.update(Text(snapshot.allocation_error, style="bold red"))
+                update_static(summary, Text(snapshot.allocation_error, style="bold red"))
             return
-        summary.update(allocation_text(alloc))
+        update_static(summary, allocation_text(alloc))
         self.query_one("#alloc-events", KeyedTable).sync(event_rows(alloc))
 
     def action_back(self) -> None:

@@ -21,6 +21,7 @@ from dtle_tui.screens.job_actions import JobActionsMixin
 from dtle_tui.text import clock, fmt
 from dtle_tui.text.textsafe import safe_text
 from dtle_tui.widgets.keyed_table import KeyedTable, fill_column
+from dtle_tui.widgets.static_update import update_static
 
 ALLOC_COLUMNS = [("id", "Alloc", 9), ("group", "Group", 6), ("node", "Node", 14), ("desired", "Desired", 8),
                  ("client", "Client", 9), ("restarts", "Restarts", 8), ("age", "Age", 6)]
@@ -43,7 +44,7 @@ def alloc_cells(alloc: Allocation, now: float) -> list[Text]:
         Text(alloc.desired_status),
         Text(alloc.client_status, style=CLIENT_STYLE.get(alloc.client_status, "")),
         Text(str(alloc.restarts), justify="right"),
-        Text(fmt.age(alloc.create_time_ns, now)),
+        Text(fmt.age_minutes(alloc.create_time_ns, now)),
     ]
 
 
@@ -164,7 +165,7 @@ class JobDetailScreen(JobActionsMixin, ConsoleScreen):
         advanced = progress.last_advanced_s(time.time()) if progress else None
         moved = f"advanced {fmt.duration(advanced)} ago" if advanced is not None else "not seen advancing yet"
         rate_text = f"{fmt.rate(rate)}  {moved}" if progress else ""
-        self.query_one("#summary", Static).update(summary_text(detail, snapshot, rate_text))
+        update_static(self.query_one("#summary", Static), summary_text(detail, snapshot, rate_text))
         spark = self.query_one("#rate-spark", Sparkline)
         history = progress.bucketed_rates(60, bucket_s=10.0) if progress else []
         self.query_one("#rate-row").display = len(history) > 1
@@ -180,7 +181,7 @@ class JobDetailScreen(JobActionsMixin, ConsoleScreen):
         self.query_one("#events", KeyedTable).sync(rows)
         title = f"Events of allocation {alloc.short_id} ({safe_text(alloc.task_group)}), newest first" if alloc \
             else "No allocation"
-        self.query_one("#events-title", Static).update(Text(title))
+        update_static(self.query_one("#events-title", Static), Text(title))
 
     def selected_allocation(self, detail: Optional[JobDetail] = None) -> Optional[Allocation]:
         detail = detail or (self.snapshot.detail if self.snapshot else None)

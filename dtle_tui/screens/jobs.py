@@ -65,8 +65,9 @@ def alloc_cell(counts) -> Text:
 
 
 def row_ages(row: JobRow, now: float) -> tuple[str, str]:
-    """The two age texts a row shows (job age, stage age): they change with time, not with data."""
-    return fmt.age(row.submit_time_ns, now), fmt.age(row.stage_since_ns, now)
+    """The two age texts a row shows (job age, stage age): they change with time, not with data, to the
+    minute (a job's age in seconds would repaint its line every second)."""
+    return fmt.age_minutes(row.submit_time_ns, now), fmt.age_minutes(row.stage_since_ns, now)
 
 
 def job_key(row: JobRow) -> str:

@@ -12,6 +12,7 @@ from dtle_tui.model.nodes import Node
 from dtle_tui.screens.base import ConsoleScreen
 from dtle_tui.text.textsafe import safe_text
 from dtle_tui.widgets.keyed_table import KeyedTable, fill_column
+from dtle_tui.widgets.static_update import update_static
 
 NARROW = [("name", "Name", 14), ("id", "ID", 8), ("status", "Status", 6), ("elig", "Elig", 5),
           ("dtle", "dtle driver", 12), ("version", "dtle version", 12)]
@@ -90,7 +91,7 @@ class NodesScreen(ConsoleScreen):
         for node in bad:
             note.append(f"{safe_text(node.name)}: dtle driver unhealthy: "
                         f"{safe_text(node.dtle.health_description if node.dtle else '')}\n", style="red")
-        self.query_one("#node-detail", Static).update(note)
+        update_static(self.query_one("#node-detail", Static), note)
 
     def action_back(self) -> None:
         self.console.switch_to("jobs")
