@@ -86,6 +86,7 @@ class DtleApp(App):
         self._early = early
         self._collector_held = collector_held  # cli.main turned the garbage collector off for start-up
         self._large_gc_thresholds = False
+        self._consul_asked = False
         if settings.theme in BUILTIN_THEMES:
             self.theme = settings.theme
 
@@ -134,6 +135,12 @@ class DtleApp(App):
     def on_snapshot_updated(self, message: SnapshotUpdated) -> None:
         if message.snapshot.rows and self._collector_held:
             self.call_after_refresh(self.start_collector)
+        snap = message.snapshot
+        if not self._consul_asked and self.poller is not None and (snap.rows or snap.nomad.ok_at or snap.nomad.error):
+            # After the first paint (or Nomad's answer with nothing to paint): Consul starts now, its
+            # imports no longer competing with the first paint (issue 15).
+            self._consul_asked = True
+            self.call_after_refresh(self.poller.start_consul)
         self._fit_gc_thresholds(message.snapshot)
         self.snapshot = message.snapshot
         screen = self.screen

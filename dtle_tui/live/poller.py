@@ -48,11 +48,18 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 PUBLISH_DELAY_S = 0.15
+# With `defer_consul`: Consul starts at the latest this long after the poller, should no first paint
+# (an unreachable Nomad) or write action ask for it sooner.
+CONSUL_START_LATEST_S = 2.0
 
 
 class Poller:
-    def __init__(self, settings: Settings, on_update: Callable[[Snapshot], None]):
+    def __init__(self, settings: Settings, on_update: Callable[[Snapshot], None], defer_consul: bool = False):
         self.settings = settings
+        # First paint (issue 15): python-consul2 pulls in requests and urllib3, ~40 ms of imports that
+        # competed with Textual's for the GIL. Deferred, Consul starts once the first rows are painted
+        # (`start_consul`), when an action needs it (`consul_ready`), or after CONSUL_START_LATEST_S.
+        self.defer_consul = defer_consul
         self.on_update = on_update
         self.loop = asyncio.new_event_loop()
         self.thread = threading.Thread(target=self._run_loop, name="dtle-tui-poller", daemon=True)
@@ -139,10 +146,26 @@ class Poller:
         self._add_feed("nodes", "Nomad", lambda i, w: nomad.nodes(index=i, wait=w), self._on_nodes,
                        follows_stream=True)
         self.events.task = self.loop.create_task(self.events.run())
-        # After the Nomad feeds have sent their first requests: the import below then overlaps the wait.
-        self.loop.call_soon(self._start_consul)
+        if self.defer_consul:
+            self.loop.call_later(CONSUL_START_LATEST_S, self._start_consul)
+        else:  # after the Nomad feeds have sent their first requests: the import overlaps the wait
+            self.loop.call_soon(self._start_consul)
+
+    def start_consul(self) -> None:
+        """Thread-safe: start the Consul feed now unless it runs already (the app, once the first rows
+        are painted)."""
+        self.call_soon(self._start_consul)
+
+    async def consul_ready(self) -> ConsulKV:
+        """The Consul client, started now if it was not yet (on the poller's loop: a write action waits
+        for it rather than refuses while it starts)."""
+        self._start_consul()
+        assert self.consul is not None
+        return self.consul
 
     def _start_consul(self) -> None:
+        if self.consul is not None or self._stopped:
+            return
         # Imported here, on the poller's thread: python-consul2 brings requests and urllib3 (~40 ms),
         # which the first paint of the job list does not need.
         from dtle_tui.api.consul_kv import ConsulKV
@@ -374,14 +397,17 @@ class Poller:
             allocs = self._detail_allocs if self._detail_allocs is not None else store.allocations_of(self._detail_job)
             detail = build_detail(self._detail_job, self._job, allocs, self._job_error)
         # Orphans compare every job with every position: only worth redoing when one of those moved.
-        orphans_key = (consul_ok, bool(store.jobs))
+        # Not before Consul has answered once (it starts after the first paint): every running job would
+        # read as "without position" until then.
+        consul_read = consul_ok and consul_state.ok_at is not None
+        orphans_key = (consul_read, bool(store.jobs))
         if (reordered or self._rows.running_changed or orphans_key != self._orphans_key
                 or self._orphans_positions is not self._positions):
             self._orphans_positions = self._positions
             self._rows.running_changed = False
             self._orphans_key = orphans_key
             self._orphans = find_orphans(set(store.jobs), self._positions, sorted(self._rows.running)) \
-                if (consul_ok and store.jobs) else ()
+                if (consul_read and store.jobs) else ()
         version, region = getattr(self, "_agent", ("", ""))
         self._generation += 1
         return Snapshot(

@@ -115,12 +115,15 @@ class JobActionsMixin:
 
     def _actions(self) -> Optional[Actions]:
         poller = getattr(self.app, "poller", None)  # type: ignore[attr-defined]
-        if poller is None or poller.nomad is None or poller.consul is None:
+        if poller is None or poller.nomad is None:
             self._say("Not connected yet: try again in a moment. Nothing was sent.", "warning")
             return None
+        from dtle_tui.live.startup import ConsulWhenReady
         from dtle_tui.ops.actions import Actions
 
-        return Actions(poller.nomad, poller.consul, self.app.settings)  # type: ignore[attr-defined]
+        # Consul starts after the first paint: an action in the first moments waits for it.
+        consul = poller.consul if poller.consul is not None else ConsulWhenReady(poller)
+        return Actions(poller.nomad, consul, self.app.settings)  # type: ignore[attr-defined]
 
     async def _call(self, coro: Awaitable[Any]) -> Any:
         """Run `coro` on the poller's loop; a cancelled caller does not cancel it (shield)."""

@@ -14,13 +14,12 @@ from textual.widgets import Input, Static
 from dtle_tui.clipboard import copy_and_notify
 from dtle_tui.live.snapshot import JobRow, Snapshot
 from dtle_tui.model.stage import Stage
-from dtle_tui.ops import backup
 from dtle_tui.screens.base import ConsoleScreen
 from dtle_tui.screens.job_actions import JobActionsMixin
 from dtle_tui.screens.pick import PickScreen
 from dtle_tui.text import clock, fmt
 from dtle_tui.text.textsafe import safe_text
-from dtle_tui.widgets.keyed_table import fill_column
+from dtle_tui.widgets.columns import fill_column
 from dtle_tui.widgets.virtual_table import VirtualTable
 
 # (key, label, width, sort key). Widths keep the columns that matter visible at 80 columns; the ID
@@ -227,6 +226,8 @@ class JobsScreen(JobActionsMixin, ConsoleScreen):
         if self._read_only:
             super().action_readd_job()  # refuses, audited
             return
+        from dtle_tui.ops import backup  # only here: the first paint does not wait for it
+
         settings = self.console.settings
         cluster = backup.cluster_name(settings.context, settings.nomad.addr)
         saved = backup.saved_jobs(settings.state_dir, cluster)

@@ -14,6 +14,8 @@ from rich.text import Text
 from textual.binding import Binding
 from textual.widgets import DataTable
 
+from dtle_tui.widgets.columns import fill_column  # noqa: F401  (here too, as before)
+
 Cell = Text
 Row = tuple[str, Sequence[Cell]]
 
@@ -125,17 +127,6 @@ class KeyedTable(DataTable):
             self.sort(first, key=lambda cell: by_cell[id(cell)])
             changed = True
         return changed
-
-
-def fill_column(columns: Sequence[tuple[str, str, int]], key: str, width: int, minimum: int,
-                maximum: Optional[int] = None) -> list[tuple[str, str, int]]:
-    """(key, label, width) columns with column `key` given what the others leave of `width`: every cell
-    has one space of padding on each side, and 2 columns stay free for the scrollbar."""
-    fixed = sum(w + 2 for k, _, w in columns if k != key)
-    room = max(minimum, width - fixed - 4)
-    if maximum is not None:
-        room = min(maximum, room)
-    return [(k, label, room if k == key else w) for k, label, w in columns]
 
 
 def position_of(keys: list[str], key: str) -> int:
