@@ -294,7 +294,10 @@ async def measure_decode_keys(app: DtleApp, pilot, frames: Frames, watch: Decode
     during: List[float] = []
     others: List[float] = []
     decode_s: List[float] = []
-    for _ in range(args.refreshes):
+    # A small cluster's lists decode in a few ms: a key rarely lands inside. More changes then, up to a cap.
+    cycles = 0
+    while cycles < args.refreshes or (len(during) < args.presses and cycles < 10 * max(args.refreshes, 3)):
+        cycles += 1
         await settle(app, pilot, quiet=0.5)
         gen0, first_span, since = generation(app), len(watch.spans), time.time()
         ask("change")
