@@ -258,30 +258,32 @@ async def latency_round(app: DtleApp, pilot, frames: Frames, args, label: str) -
 
 
 class DecodeWatch:
-    """When the poller is decoding a list answer: from its first element to its last (poller thread).
-
-    Wraps the poller's per-element hooks (`job_item`, `allocation_item`): on Nomad 0.11 a change re-reads
-    /v1/jobs and /v1/allocations whole, decoded element by element as the bytes arrive (api/jsonlist.py).
-    """
+    """When the poller is decoding a list answer: from its first chunk to the end of the list (poller
+    thread). On Nomad 0.11 a change re-reads /v1/jobs and /v1/allocations whole, decoded element by
+    element as the bytes arrive (api/jsonlist.py): wraps ListDecoder.feed and .close, on the class."""
 
     def __init__(self) -> None:
-        self.spans: List[List[float]] = []  # [first element, last element] per answer, perf_counter
-        self._last = 0.0
-        # On the class, before the app starts: a blocking query in flight holds the hook it was sent with.
-        from dtle_tui.live.poller import Poller
+        self.spans: List[List[float]] = []  # [first chunk, list closed] per answer, perf_counter
+        from dtle_tui.api.jsonlist import ListDecoder
 
-        for name in ("job_item", "allocation_item"):
-            setattr(Poller, name, self._wrap(getattr(Poller, name)))
+        feed, close = ListDecoder.feed, ListDecoder.close
+        watch = self
 
-    def _wrap(self, original: Callable[..., Any]) -> Callable[..., Any]:
-        def item(poller: Any, d: Any) -> Any:
-            now = time.perf_counter()
-            if not self.spans or now - self._last > 0.05:  # a new answer (elements come back to back)
-                self.spans.append([now, now])
-            self.spans[-1][1] = self._last = now
-            return original(poller, d)
+        def watched_feed(decoder: Any, chunk: bytes) -> None:
+            if not hasattr(decoder, "_bench_span"):
+                decoder._bench_span = [time.perf_counter(), float("inf")]
+                watch.spans.append(decoder._bench_span)
+            feed(decoder, chunk)
 
-        return item
+        def watched_close(decoder: Any) -> Any:
+            try:
+                return close(decoder)
+            finally:
+                span = getattr(decoder, "_bench_span", None)
+                if span is not None:
+                    span[1] = time.perf_counter()
+
+        ListDecoder.feed, ListDecoder.close = watched_feed, watched_close  # type: ignore[method-assign]
 
     def during(self, t: float) -> bool:
         return any(start <= t <= end for start, end in self.spans)
@@ -312,7 +314,7 @@ async def measure_decode_keys(app: DtleApp, pilot, frames: Frames, watch: Decode
             if took is not None:
                 (during if watch.during(pressed) else others).append(took)
             await asyncio.sleep(0.005)
-        decode_s.extend(end - start for start, end in watch.spans[first_span:])
+        decode_s.extend(end - start for start, end in watch.spans[first_span:] if end != float("inf"))
     emit({"result": "decode", "during": during, "others": others, "decode_s": decode_s,
           "peak_rss_mb": peak_rss_mb()})
 

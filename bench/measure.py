@@ -381,8 +381,11 @@ def app_session(report: Report, plan: Plan, env: Env, size: int, modes: str, dia
     cpu = next((r for r in results if r.get("result") == "cpu"), None)
     if cpu is not None:
         per = median(cpu["cpu_s"])
-        target = "<= 50 ms" if size >= 5000 else ""
-        verdict = verdict_max(per * 1000 if per is not None else None, 50) if size >= 5000 else ""
+        # Issue 6's 50 ms is for a change that comes by the event stream (1.1); on 0.11 every change
+        # re-reads the lists: reported, no target (issue 15).
+        judged = size >= 5000 and dialect == "1.1"
+        target = "<= 50 ms" if judged else ""
+        verdict = verdict_max(per * 1000 if per is not None else None, 50) if judged else ""
         runs = f"median of {len(cpu['cpu_s'])}"
         report.add(
             Figure("CPU per refresh (fetch+parse+diff+render)", label, _ms(per), target, verdict, runs=runs, cmd=ref)
@@ -421,7 +424,7 @@ def app_session(report: Report, plan: Plan, env: Env, size: int, modes: str, dia
         )
         report.add(
             Figure(
-                "  list decode per change (first element -> last)",
+                "  list answers read+decoded per change (first chunk -> end)",
                 label,
                 _ms(median(dec["decode_s"])),
                 runs=f"median of {len(dec['decode_s'])} answers",

@@ -31,6 +31,7 @@ import time
 from typing import TYPE_CHECKING, Any, Callable, Coroutine, Optional
 
 from dtle_tui.api.errors import ApiError
+from dtle_tui.api.jsonlist import ElementMemo
 from dtle_tui.api.nomad import Indexed, NomadClient
 from dtle_tui.config.settings import Settings
 from dtle_tui.live.eventfeed import EventFeed
@@ -138,10 +139,13 @@ class Poller:
         self.events = EventFeed(nomad, self.store, list_feeds=self.list_feeds, changed=self.changed,
                                 allocation_item=self.allocation_item, timeout=s.timeout)
         self._add_feed("agent", "Nomad", self._fetch_agent, self._on_agent)
-        self._add_feed("jobs", "Nomad", lambda i, w: nomad.jobs(index=i, wait=w, each=self.job_item),
+        # Each list's previous answer, element by element: what comes back unchanged is not decoded again
+        # (on 0.11 every change re-reads both lists whole).
+        jobs_memo, allocs_memo = ElementMemo(), ElementMemo()
+        self._add_feed("jobs", "Nomad", lambda i, w: nomad.jobs(index=i, wait=w, each=self.job_item, memo=jobs_memo),
                        self._on_jobs, follows_stream=True)
         self._add_feed("allocations", "Nomad",
-                       lambda i, w: nomad.allocations(index=i, wait=w, each=self.allocation_item),
+                       lambda i, w: nomad.allocations(index=i, wait=w, each=self.allocation_item, memo=allocs_memo),
                        self._on_allocs, follows_stream=True)
         self._add_feed("nodes", "Nomad", lambda i, w: nomad.nodes(index=i, wait=w), self._on_nodes,
                        follows_stream=True)

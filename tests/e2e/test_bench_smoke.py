@@ -38,7 +38,7 @@ ROWS = [
     "key->screen: filter keystroke (API answers in 1 s)",
     "key->screen: open Job detail (API answers in 1 s)",
     "key->screen: cursor move while a list decode is under way",
-    "list decode per change (first element -> last)",
+    "list answers read+decoded per change (first chunk -> end)",
     "soak RSS start -> half -> end (max)",
     "soak CPU while the scenario moves",
     "soak requests/min (Nomad+Consul, moving)",
