@@ -131,11 +131,7 @@ class ListDecoder:
                     stop = pos + entry[0]
                     if stop < end:
                         if text[stop] in ",]" and hash(text[pos:stop]) == entry[1]:
-                            self._next += 1
-                            self._new.append(entry)
-                            self._reused += 1
-                            items.append(entry[2])
-                            state, pos = _AFTER, stop
+                            state, pos = _AFTER, self._take_unchanged(text, stop, entry)
                             continue
                     elif not final:
                         break  # not enough text yet to compare it with the previous answer's
@@ -160,6 +156,27 @@ class ListDecoder:
                 state, pos = _AFTER, stop
         finally:
             self._pos, self._state = pos, state
+
+    def _take_unchanged(self, text: str, stop: int, entry: tuple) -> int:
+        """`entry` matched the text ending at `stop`: take it, then every following element that is also
+        unchanged, in a tight loop (most of a re-read list is). Returns where the last one taken ends."""
+        old, new, items, end = self._old, self._new, self.items, len(text)
+        taken, nxt = 0, self._next
+        while True:
+            nxt += 1
+            taken += 1
+            new.append(entry)
+            items.append(entry[2])
+            if text[stop] != "," or nxt >= len(old):
+                break
+            entry = old[nxt]
+            start = stop + 1
+            after = start + entry[0]
+            if after >= end or text[after] not in ",]" or hash(text[start:after]) != entry[1]:
+                break
+            stop = after
+        self._next, self._reused = nxt, self._reused + taken
+        return stop
 
     def _remember(self, text: str, pos: int, stop: int, value: Any, result: Any) -> None:
         key = value.get("ID") if type(value) is dict else None
