@@ -19,6 +19,7 @@ from dtle_tui.app import DtleApp
 from dtle_tui.screens.allocation import AllocationScreen
 from dtle_tui.screens.job_detail import JobDetailScreen
 from dtle_tui.screens.jobs import JobsScreen
+from dtle_tui.screens.logs import LogsScreen
 from dtle_tui.screens.nodes import NodesScreen
 from dtle_tui.screens.orphans import OrphansScreen
 from dtle_tui.sim.state import FROZEN_EPOCH_NS
@@ -107,6 +108,13 @@ async def test_an_idle_console_writes_nothing_on_any_screen(dialect, make_settin
                              and app.snapshot.detail is not None and app.snapshot.detail.job_id == "job1"
                              and "Allocations" in screen_text(app))
                 written["job detail"] = await idle_frames(pilot, ticks, frames, 36)
+
+                await pilot.press("l")
+                await settle(pilot, "logs", lambda: isinstance(app.screen, LogsScreen)
+                             and app.screen.log_widget.line_count > 0)
+                written["logs"] = await idle_frames(pilot, ticks, frames, 36)
+                await pilot.press("escape")
+                await until(pilot, lambda: isinstance(app.screen, JobDetailScreen), "back on job detail")
 
                 await pilot.press("enter")
                 await settle(pilot, "allocation", lambda: isinstance(app.screen, AllocationScreen)
