@@ -75,7 +75,7 @@ def summary_text(detail: JobDetail, snapshot: Snapshot, rate_text: str) -> Text:
     stage = detail.stage.stage
     out.append(stage.label, style="green" if stage is Stage.INCREMENTAL else "cyan" if stage is Stage.FULL else "dim")
     if detail.stage.since_ns:
-        out.append(f" since {fmt.short_time(detail.stage.since_ns)} ({fmt.age(detail.stage.since_ns)} ago)")
+        out.append(f" since {fmt.short_time(detail.stage.since_ns)} ({fmt.age_minutes(detail.stage.since_ns)} ago)")
     if row and row.stalled:
         out.append("  STALLED", style="bold yellow reverse")
     if detail.error:
@@ -163,7 +163,9 @@ class JobDetailScreen(JobActionsMixin, ConsoleScreen):
         progress = self.console.poller.progress(self.job_id) if self.console.poller else None
         rate = progress.rate() if progress else None
         advanced = progress.last_advanced_s(time.time()) if progress else None
-        moved = f"advanced {fmt.duration(advanced)} ago" if advanced is not None else "not seen advancing yet"
+        # To the minute: the summary is redrawn with every snapshot (the event stream's heartbeats too),
+        # and a text in seconds would then be written again each time (issue 15).
+        moved = f"advanced {fmt.duration_minutes(advanced)} ago" if advanced is not None else "not seen advancing yet"
         rate_text = f"{fmt.rate(rate)}  {moved}" if progress else ""
         update_static(self.query_one("#summary", Static), summary_text(detail, snapshot, rate_text))
         spark = self.query_one("#rate-spark", Sparkline)

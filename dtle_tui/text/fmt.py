@@ -21,7 +21,13 @@ def age_minutes(ns: Optional[int], now: Optional[float] = None) -> str:
     minute and an idle table writes nothing in between (issue 15)."""
     if not ns:
         return "—"
-    seconds = (now if now is not None else clock.now()) - ns / 1e9
+    return duration_minutes((now if now is not None else clock.now()) - ns / 1e9)
+
+
+def duration_minutes(seconds: Optional[float]) -> str:
+    """`duration` to the minute: `<1m` under a minute (a text that changes at most once a minute)."""
+    if seconds is None:
+        return "—"
     return "<1m" if seconds < 60 else duration(seconds)
 
 
