@@ -27,7 +27,8 @@ on the machine at hand: on a shared machine they are noisy, so timings are media
 5. key->screen: in the same child at 5,000 jobs, Pilot: perf_counter from the key event until the change
    is visible in the widgets and rendered; then again with every answer taking 10 s. On Nomad 0.11, at
    every size: cursor keys pressed one after the other while a change's re-read lists are decoded; only
-   the keys pressed while an answer was being decoded count (median, and the worst).
+   the keys whose handling (press to paint) overlapped the reading and decoding of an answer count
+   (median, and the worst).
 6. soak: the real CLI on a pty against the default (moving) scenario for 10 minutes: RSS at the start
    (5 s after the first paint) and at the end.
 

@@ -8,7 +8,7 @@ runs in the parent, so its CPU is not counted here):
   /v1/jobs and /v1/allocations answer with the whole list: fetch + JSON decode + parse + derive rows +
   table diff + render. The idle CPU rate measured just before is subtracted for the cycle's wall time.
 - decode (Nomad 0.11): cursor keys pressed while the poller decodes a re-read list after a change: key
-  press to the frame that shows the moved cursor, for the presses that fell inside a decode.
+  press to the frame that shows the moved cursor, for the keys whose handling overlapped a decode.
 - latency: key press to the first rendered frame showing the change (cursor move, a filter keystroke,
   opening Job detail): the key is posted as an event at perf_counter t0, and the frame is the first
   compositor update during which the change is visible in the widgets (see Frames). Then again while
@@ -285,26 +285,22 @@ class DecodeWatch:
 
         ListDecoder.feed, ListDecoder.close = watched_feed, watched_close  # type: ignore[method-assign]
 
-    def during(self, t: float) -> bool:
-        return any(start <= t <= end for start, end in self.spans)
+    def during(self, pressed: float, painted: float) -> bool:
+        """The key was being handled (pressed, not yet painted) while an answer was read and decoded."""
+        return any(start <= painted and pressed <= end for start, end in self.spans)
 
 
 async def measure_decode_keys(app: DtleApp, pilot, frames: Frames, watch: DecodeWatch, args) -> None:
-    """Keys while a list decode is under way: after each change in the simulator, cursor keys one after the
-    other (5 ms apart) until the new snapshot is painted; only the keys pressed while an answer was being
-    decoded count."""
+    """Keys while a list decode is under way: cursor keys one after the other (a few ms apart) from before
+    each change in the simulator until the new snapshot is painted; only the keys whose handling (press to
+    paint) overlapped the reading and decoding of an answer count."""
     during: List[float] = []
     others: List[float] = []
     decode_s: List[float] = []
-    # A small cluster's lists decode in a few ms: a key rarely lands inside. More changes then, up to a cap.
-    cycles = 0
-    while cycles < args.refreshes or (len(during) < args.presses and cycles < 10 * max(args.refreshes, 3)):
-        cycles += 1
-        await settle(app, pilot, quiet=0.5)
-        gen0, first_span, since = generation(app), len(watch.spans), time.time()
-        ask("change")
-        deadline = time.perf_counter() + args.timeout
-        while not refreshed(app, gen0, since) and time.perf_counter() < deadline:
+    loop = asyncio.get_running_loop()
+
+    async def press_until(done: Callable[[], bool], deadline: float) -> None:
+        while not done() and time.perf_counter() < deadline:
             t = table(app)
             before = t.cursor_row
             target = before + 1 if before + 1 < t.row_count else before - 1
@@ -312,8 +308,19 @@ async def measure_decode_keys(app: DtleApp, pilot, frames: Frames, watch: Decode
             pressed = time.perf_counter()
             took = await frames.key_to_paint(key, None, lambda target=target: table(app).cursor_row == target)
             if took is not None:
-                (during if watch.during(pressed) else others).append(took)
-            await asyncio.sleep(0.005)
+                (during if watch.during(pressed, pressed + took) else others).append(took)
+            await asyncio.sleep(0.002)
+
+    # A small cluster's lists decode in a few ms: a key rarely lands inside. More changes then, up to a cap.
+    cycles = 0
+    while cycles < args.refreshes or (len(during) < args.presses and cycles < 10 * max(args.refreshes, 3)):
+        cycles += 1
+        await settle(app, pilot, quiet=0.5)
+        gen0, first_span, since = generation(app), len(watch.spans), time.time()
+        asked = loop.run_in_executor(None, ask, "change")  # the keys go on while the parent changes
+        await press_until(lambda asked=asked, gen0=gen0, since=since: asked.done() and refreshed(app, gen0, since),
+                          time.perf_counter() + args.timeout)
+        await asked
         decode_s.extend(end - start for start, end in watch.spans[first_span:] if end != float("inf"))
     emit({"result": "decode", "during": during, "others": others, "decode_s": decode_s,
           "peak_rss_mb": peak_rss_mb()})
