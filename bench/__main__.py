@@ -46,7 +46,7 @@ import time
 from pathlib import Path
 from typing import List, Optional
 
-from bench import measure, soak
+from bench import measure, paint, soak
 from bench.report import Figure, Report, results_markdown
 
 STEPS = ("paint", "terminal", "cpu", "latency", "decode", "soak")
@@ -119,7 +119,7 @@ def run(report: Report, plan: measure.Plan, env: measure.Env, steps: List[str]) 
 
     if "paint" in steps:
         progress("first paint (real CLI and the minimal app on a pty)")
-        measure.first_paint(report, plan, env)
+        paint.first_paint(report, plan, env)
     per_refresh = {}
     others = [d for d in plan.dialects if d != "1.1"]
     if "terminal" in steps:
