@@ -7,6 +7,8 @@ runs in the parent, so its CPU is not counted here):
   the parent changing one allocation in the frozen simulator, which makes the blocking queries on
   /v1/jobs and /v1/allocations answer with the whole list: fetch + JSON decode + parse + derive rows +
   table diff + render. The idle CPU rate measured just before is subtracted for the cycle's wall time.
+- decode (Nomad 0.11): cursor keys pressed while the poller decodes a re-read list after a change: key
+  press to the frame that shows the moved cursor, for the keys whose handling overlapped a decode.
 - latency: key press to the first rendered frame showing the change (cursor move, a filter keystroke,
   opening Job detail): the key is posted as an event at perf_counter t0, and the frame is the first
   compositor update during which the change is visible in the widgets (see Frames). Then again while
@@ -95,6 +97,20 @@ def generation(app: DtleApp) -> int:
     return app.snapshot.generation if app.snapshot is not None else -1
 
 
+def lists_reread(app: DtleApp, since: float) -> bool:
+    """Without the event stream (Nomad 0.11) a change makes every list feed answer again: all of them have
+    answered since `since` (wall time). With the stream live the lists rest: nothing to wait for."""
+    poller = app.poller
+    if poller.events is not None and poller.events.state == "live":
+        return True
+    return all((f.state.ok_at or 0) >= since for f in poller.list_feeds() if f.name in ("jobs", "allocations"))
+
+
+def refreshed(app: DtleApp, gen0: int, since: float) -> bool:
+    """The change is painted: a snapshot newer than `gen0`, built after every list it re-read arrived."""
+    return generation(app) > gen0 and lists_reread(app, since) and app.poller._dirty is False
+
+
 def table(app: DtleApp):
     return app.screen.query_one("#jobs-table")
 
@@ -128,10 +144,11 @@ async def measure_cpu(app: DtleApp, pilot, args) -> None:
     samples, snaps, walls = [], [], []
     gc0 = GC.total
     for _ in range(args.refreshes):
-        gen0 = generation(app)
+        gen0, since = generation(app), time.time()
         c0, w0 = time.process_time(), time.perf_counter()
         ask("change")
-        if not await wait_until(pilot, lambda gen0=gen0: generation(app) > gen0, timeout=args.timeout):
+        done = lambda gen0=gen0, since=since: refreshed(app, gen0, since)  # noqa: E731
+        if not await wait_until(pilot, done, timeout=args.timeout):
             emit({"error": "no snapshot after a change in the simulator"})
             break
         await settle(app, pilot, quiet=0.3)
@@ -240,9 +257,79 @@ async def latency_round(app: DtleApp, pilot, frames: Frames, args, label: str) -
     return {"result": "latency", "label": label, **out}
 
 
+class DecodeWatch:
+    """When the poller is decoding a list answer: from its first chunk to the end of the list (poller
+    thread). On Nomad 0.11 a change re-reads /v1/jobs and /v1/allocations whole, decoded element by
+    element as the bytes arrive (api/jsonlist.py): wraps ListDecoder.feed and .close, on the class."""
+
+    def __init__(self) -> None:
+        self.spans: List[List[float]] = []  # [first chunk, list closed] per answer, perf_counter
+        from dtle_tui.api.jsonlist import ListDecoder
+
+        feed, close = ListDecoder.feed, ListDecoder.close
+        watch = self
+
+        def watched_feed(decoder: Any, chunk: bytes) -> None:
+            if not hasattr(decoder, "_bench_span"):
+                decoder._bench_span = [time.perf_counter(), float("inf")]
+                watch.spans.append(decoder._bench_span)
+            feed(decoder, chunk)
+
+        def watched_close(decoder: Any) -> Any:
+            try:
+                return close(decoder)
+            finally:
+                span = getattr(decoder, "_bench_span", None)
+                if span is not None:
+                    span[1] = time.perf_counter()
+
+        ListDecoder.feed, ListDecoder.close = watched_feed, watched_close  # type: ignore[method-assign]
+
+    def during(self, pressed: float, painted: float) -> bool:
+        """The key was being handled (pressed, not yet painted) while an answer was read and decoded."""
+        return any(start <= painted and pressed <= end for start, end in self.spans)
+
+
+async def measure_decode_keys(app: DtleApp, pilot, frames: Frames, watch: DecodeWatch, args) -> None:
+    """Keys while a list decode is under way: cursor keys one after the other (a few ms apart) from before
+    each change in the simulator until the new snapshot is painted; only the keys whose handling (press to
+    paint) overlapped the reading and decoding of an answer count."""
+    during: List[float] = []
+    others: List[float] = []
+    decode_s: List[float] = []
+    loop = asyncio.get_running_loop()
+
+    async def press_until(done: Callable[[], bool], deadline: float) -> None:
+        while not done() and time.perf_counter() < deadline:
+            t = table(app)
+            before = t.cursor_row
+            target = before + 1 if before + 1 < t.row_count else before - 1
+            key = "down" if target > before else "up"
+            pressed = time.perf_counter()
+            took = await frames.key_to_paint(key, None, lambda target=target: table(app).cursor_row == target)
+            if took is not None:
+                (during if watch.during(pressed, pressed + took) else others).append(took)
+            await asyncio.sleep(0.002)
+
+    # A small cluster's lists decode in a few ms: a key rarely lands inside. More changes then, up to a cap.
+    cycles = 0
+    while cycles < args.refreshes or (len(during) < args.presses and cycles < 10 * max(args.refreshes, 3)):
+        cycles += 1
+        await settle(app, pilot, quiet=0.5)
+        gen0, first_span, since = generation(app), len(watch.spans), time.time()
+        asked = loop.run_in_executor(None, ask, "change")  # the keys go on while the parent changes
+        await press_until(lambda asked=asked, gen0=gen0, since=since: asked.done() and refreshed(app, gen0, since),
+                          time.perf_counter() + args.timeout)
+        await asked
+        decode_s.extend(end - start for start, end in watch.spans[first_span:] if end != float("inf"))
+    emit({"result": "decode", "during": during, "others": others, "decode_s": decode_s,
+          "peak_rss_mb": peak_rss_mb()})
+
+
 async def main_async(args) -> None:
     env = dict(os.environ)
     settings = load_settings(["--nomad-addr", args.nomad_addr, "--consul-addr", args.consul_addr], env)
+    watch = DecodeWatch() if "decode" in args.modes else None
     app = DtleApp(settings)
     t0 = time.perf_counter()
     async with app.run_test(size=(200, 50)) as pilot:
@@ -259,8 +346,10 @@ async def main_async(args) -> None:
         emit({"loaded_s": time.perf_counter() - t0, "rows": _rows(app), "rss_mb": rss_mb()})
         if "cpu" in args.modes:
             await measure_cpu(app, pilot, args)
+        frames = Frames(app)
+        if watch is not None:
+            await measure_decode_keys(app, pilot, frames, watch, args)
         if "latency" in args.modes:
-            frames = Frames(app)
             prof = cProfile.Profile() if args.profile else None
             if prof:
                 prof.enable()

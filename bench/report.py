@@ -80,18 +80,35 @@ def machine() -> str:
     )
 
 
+def commit() -> str:
+    """The commit measured (issue 15: RESULTS.md says which), marked when the work tree had changes."""
+    import subprocess
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parent.parent
+    try:
+        sha = subprocess.run(["git", "rev-parse", "HEAD"], cwd=root, capture_output=True, text=True,
+                             timeout=10).stdout.strip()
+        dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"], cwd=root,
+                               capture_output=True, text=True, timeout=10).stdout.strip()
+    except (OSError, subprocess.SubprocessError):
+        return "unknown (git not available)"
+    return (sha or "unknown") + (" with uncommitted changes" if dirty else "")
+
+
 def results_markdown(report: Report, argv: Sequence[str], elapsed_s: float) -> str:
     now = datetime.datetime.now().astimezone().strftime("%Y-%m-%d %H:%M %Z")
     lines = [
-        "# Benchmark results (issue 6)",
+        "# Benchmark results (issues 6 and 15)",
         "",
         "Written by the last full run of `make bench` (`python -m bench`); `--quick` runs do not write this",
-        "file. Each figure is reported as measured; the targets are issue 6's. See bench/__main__.py for how",
-        "each figure is measured.",
+        "file. Each figure is reported as measured; the targets are issue 6's and issue 15's. See",
+        "bench/__main__.py for how each figure is measured.",
         "",
         f"- date: {now}",
         f"- command: `{' '.join(argv)}` (took {elapsed_s / 60:.1f} min)",
-        f"- machine: {machine()}",
+        f"- commit: {commit()}",
+        f"- machine: {machine()}, load average at the end {os.getloadavg()[0]:.2f}",
         "",
         "```",
         report.render(),

@@ -98,6 +98,7 @@ class DtleApp(QuietCrash, App):
         self._collector_held = collector_held  # cli.main turned the garbage collector off for start-up
         self._large_gc_thresholds = False
         self.alerter: Optional[Alerter] = None
+        self._consul_asked = False
         if settings.theme in BUILTIN_THEMES:
             self.theme = settings.theme
 
@@ -134,8 +135,14 @@ class DtleApp(QuietCrash, App):
     def on_snapshot_updated(self, message: SnapshotUpdated) -> None:
         if message.snapshot.rows and self._collector_held:
             self.call_after_refresh(self.start_collector)
+        snap = message.snapshot
+        if not self._consul_asked and self.poller is not None and (snap.rows or snap.nomad.ok_at or snap.nomad.error):
+            # After the first paint (or Nomad's answer with nothing to paint): Consul starts now, its
+            # imports no longer competing with the first paint (issue 15).
+            self._consul_asked = True
+            self.call_after_refresh(self.poller.start_consul)
         if not self._large_gc_thresholds:
-            self._large_gc_thresholds = fit_thresholds(len(message.snapshot.rows))
+            self._large_gc_thresholds = fit_thresholds(len(snap.rows))
         self.snapshot = message.snapshot
         if self.alerter is not None:
             self.alerter.on_snapshot(message.snapshot)

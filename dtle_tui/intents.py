@@ -40,11 +40,14 @@ class PollerActionRun:
 
 def action_run(poller: Optional[Poller], settings) -> Optional[PollerActionRun]:
     """An ActionRun bound to `poller`'s clients, or None while they are not created yet."""
-    if poller is None or poller.nomad is None or poller.consul is None:
+    if poller is None or poller.nomad is None:
         return None
+    from dtle_tui.live.startup import ConsulWhenReady
     from dtle_tui.ops.actions import Actions  # at the first write key, not with the first paint
 
-    return PollerActionRun(poller, Actions(poller.nomad, poller.consul, settings))
+    # Consul starts after the first paint: an action in the first moments waits for it rather than refuses.
+    consul = poller.consul if poller.consul is not None else ConsulWhenReady(poller)
+    return PollerActionRun(poller, Actions(poller.nomad, consul, settings))
 
 
 class PollerTail:

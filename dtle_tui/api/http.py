@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any, Callable, Generic, Mapping, Optional, Typ
 import httpx
 
 from dtle_tui.api.errors import ApiError, ErrorKind
-from dtle_tui.api.jsonlist import ListDecoder
+from dtle_tui.api.jsonlist import ElementMemo, ListDecoder
 from dtle_tui.text.secrets import add_secret
 from dtle_tui.tuning import collector_paused
 
@@ -260,13 +260,13 @@ def decode_json(service: str, response: httpx.Response, expect: Optional[type] =
 
 
 async def decode_json_list(service: str, response: httpx.Response, each: Optional[Callable[[Any], Any]] = None,
-                           addr: str = "", timeout: float = 0.0) -> list:
+                           addr: str = "", timeout: float = 0.0, memo: Optional[ElementMemo] = None) -> list:
     """A streamed JSON list body decoded element by element (jsonlist.py), `each` applied to every element.
 
     The same errors as decode_json: BAD_RESPONSE for HTML, invalid JSON or a body that is not a list;
     transport failures while reading the body as transport_error. The response is closed here.
     """
-    decoder = ListDecoder(each)
+    decoder = ListDecoder(each, memo)  # memo: elements unchanged since the previous answer are not decoded
     head = b""  # the body's first bytes, for the error message
     try:
         if looks_like_html(response, b"", sniff=False):

@@ -25,6 +25,7 @@ from dtle_tui.api.http import (
 )
 
 if TYPE_CHECKING:
+    from dtle_tui.api.jsonlist import ElementMemo
     from dtle_tui.config.settings import NomadSettings
 
 __all__ = ["Indexed", "LogStream", "NomadClient"]
@@ -63,6 +64,7 @@ class NomadClient:
         wait: Optional[str] = None,
         params: Optional[dict] = None,
         each: Optional[Callable[[Any], Any]] = None,
+        memo: Optional[ElementMemo] = None,
     ) -> Indexed:
         query = dict(self._params)
         query.update(params or {})
@@ -77,7 +79,7 @@ class NomadClient:
             # Lists are decoded as they arrive, element by element (jsonlist.py): never the whole answer
             # at once. `each` turns each element into what the caller keeps.
             response = await self._http.send(request, stream=True)
-            value = await decode_json_list(SERVICE, response, each, self._http.addr, timeout)
+            value = await decode_json_list(SERVICE, response, each, self._http.addr, timeout, memo)
             return Indexed(value, index_of(response, "X-Nomad-Index"))
         response = await self._http.send(request)
         return Indexed(decode_json(SERVICE, response, expect), index_of(response, "X-Nomad-Index"))
@@ -91,10 +93,11 @@ class NomadClient:
 
     # -- reads --------------------------------------------------------------------------------------
 
-    async def jobs(self, index: int = 0, wait: Optional[str] = None, each: Optional[Callable[[Any], Any]] = None
-                   ) -> Indexed[list]:
-        """`each` (all list reads): applied to every element as it is decoded; the list holds its results."""
-        return await self._read("/v1/jobs", list, index, wait, each=each)
+    async def jobs(self, index: int = 0, wait: Optional[str] = None, each: Optional[Callable[[Any], Any]] = None,
+                   memo: Optional[ElementMemo] = None) -> Indexed[list]:
+        """`each` (all list reads): applied to every element as it is decoded; the list holds its results.
+        `memo` (jobs, allocations): the previous answer's elements, reused where the text is the same."""
+        return await self._read("/v1/jobs", list, index, wait, each=each, memo=memo)
 
     async def job(self, job_id: str, index: int = 0, wait: Optional[str] = None) -> Indexed[dict]:
         return await self._read(f"/v1/job/{_q(job_id)}", dict, index, wait)
@@ -104,8 +107,9 @@ class NomadClient:
         return await self._read(f"/v1/job/{_q(job_id)}/allocations", list, index, wait, each=each)
 
     async def allocations(self, index: int = 0, wait: Optional[str] = None,
-                          each: Optional[Callable[[Any], Any]] = None) -> Indexed[list]:
-        return await self._read("/v1/allocations", list, index, wait, each=each)
+                          each: Optional[Callable[[Any], Any]] = None, memo: Optional[ElementMemo] = None
+                          ) -> Indexed[list]:
+        return await self._read("/v1/allocations", list, index, wait, each=each, memo=memo)
 
     async def allocation(self, alloc_id: str, index: int = 0, wait: Optional[str] = None) -> Indexed[dict]:
         return await self._read(f"/v1/allocation/{_q(alloc_id)}", dict, index, wait)

@@ -80,6 +80,7 @@ class Feed:
         self._inflight_blocking = False
         self._force_read = False
         self._yielded = False
+        self.blocking = False  # the server holds this feed's queries: a change comes back as it happens
 
     async def _rest_while_streaming(self) -> None:
         """While the event stream covers this list (or its first verdict is pending), do not read it."""
@@ -156,6 +157,7 @@ class Feed:
             # A server that does not hold blocking queries (no index, or the same index at once) is
             # polled on the fallback interval instead (e.g. a caching proxy in front of Nomad).
             blocking = self.index > 0 and not (wait and self.index == previous and elapsed < 1.0)
+            self.blocking = blocking
             if not blocking:
                 await self._sleep(self.refresh_s)
             elif elapsed < MIN_GAP_S:

@@ -31,6 +31,7 @@ import time
 from typing import TYPE_CHECKING, Any, Callable, Coroutine, Optional
 
 from dtle_tui.api.errors import ApiError
+from dtle_tui.api.jsonlist import ElementMemo
 from dtle_tui.api.nomad import Indexed, NomadClient
 from dtle_tui.config.settings import Settings
 from dtle_tui.live.eventfeed import EventFeed
@@ -50,11 +51,18 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 PUBLISH_DELAY_S = 0.15
+# With `defer_consul`: Consul starts at the latest this long after the poller, should no first paint
+# (an unreachable Nomad) or write action ask for it sooner.
+CONSUL_START_LATEST_S = 2.0
 
 
 class Poller:
-    def __init__(self, settings: Settings, on_update: Callable[[Snapshot], None]):
+    def __init__(self, settings: Settings, on_update: Callable[[Snapshot], None], defer_consul: bool = False):
         self.settings = settings
+        # First paint (issue 15): python-consul2 pulls in requests and urllib3, ~40 ms of imports that
+        # competed with Textual's for the GIL. Deferred, Consul starts once the first rows are painted
+        # (`start_consul`), when an action needs it (`consul_ready`), or after CONSUL_START_LATEST_S.
+        self.defer_consul = defer_consul
         self.on_update = on_update
         self.loop = asyncio.new_event_loop()
         self.thread = threading.Thread(target=self._run_loop, name="dtle-tui-poller", daemon=True)
@@ -143,10 +151,13 @@ class Poller:
         self.events = EventFeed(nomad, self.store, list_feeds=self.list_feeds, changed=self.changed,
                                 allocation_item=self.allocation_item, timeout=s.timeout)
         self._add_feed("agent", "Nomad", self._fetch_agent, self._on_agent)
-        self._add_feed("jobs", "Nomad", lambda i, w: nomad.jobs(index=i, wait=w, each=self.job_item),
+        # Each list's previous answer, element by element: what comes back unchanged is not decoded again
+        # (on 0.11 every change re-reads both lists whole).
+        jobs_memo, allocs_memo = ElementMemo(), ElementMemo()
+        self._add_feed("jobs", "Nomad", lambda i, w: nomad.jobs(index=i, wait=w, each=self.job_item, memo=jobs_memo),
                        self._on_jobs, follows_stream=True)
         self._add_feed("allocations", "Nomad",
-                       lambda i, w: nomad.allocations(index=i, wait=w, each=self.allocation_item),
+                       lambda i, w: nomad.allocations(index=i, wait=w, each=self.allocation_item, memo=allocs_memo),
                        self._on_allocs, follows_stream=True)
         self._add_feed("nodes", "Nomad", lambda i, w: nomad.nodes(index=i, wait=w), self._on_nodes,
                        follows_stream=True)
@@ -156,8 +167,10 @@ class Poller:
             self.monitor.watch_detail(self._detail_job)
             self.monitor.task = self.loop.create_task(self.monitor.run())
         self.troubles = Troubleshoot(nomad, self.events, self.feeds, self.loop, self.changed, self._stats_targets)
-        # After the Nomad feeds have sent their first requests: the import below then overlaps the wait.
-        self.loop.call_soon(self._starting("Consul", self._start_consul))
+        if self.defer_consul:
+            self.loop.call_later(CONSUL_START_LATEST_S, self._starting("Consul", self._start_consul))
+        else:  # after the Nomad feeds have sent their first requests: the import overlaps the wait
+            self.loop.call_soon(self._starting("Consul", self._start_consul))
 
     def _starting(self, service: str, start: Callable[[], None]) -> Callable[[], None]:
         """`start` guarded: a failure to start a service's feeds (an import error, a client that cannot be
@@ -176,7 +189,21 @@ class Poller:
 
         return run
 
+    def start_consul(self) -> None:
+        """Thread-safe: start the Consul feed now unless it runs already (the app, once the first rows
+        are painted)."""
+        self.call_soon(self._starting("Consul", self._start_consul))
+
+    async def consul_ready(self) -> ConsulKV:
+        """The Consul client, started now if it was not yet (on the poller's loop: a write action waits
+        for it rather than refuses while it starts)."""
+        self._start_consul()
+        assert self.consul is not None
+        return self.consul
+
     def _start_consul(self) -> None:
+        if self.consul is not None or self._stopped:
+            return
         # Imported here, on the poller's thread: python-consul2 brings requests and urllib3 (~40 ms),
         # which the first paint of the job list does not need.
         from dtle_tui.api.consul_kv import ConsulKV
@@ -393,7 +420,14 @@ class Poller:
                              failures=max(s.failures for s in failing))
         if not states or any(s.ok_at is None for s in states):
             return FeedState()
-        return FeedState(ok_at=min(s.ok_at for s in ages))  # type: ignore[type-var]
+        return FeedState(ok_at=min(s.ok_at for s in ages), live=self._live(service))  # type: ignore[type-var]
+
+    def _live(self, service: str) -> bool:
+        """Every feed of `service` learns of a change as it happens: covered by the live event stream, or
+        held as a blocking query (the agent, read once, does not count)."""
+        streaming = self.events is not None and self.events.state == "live"
+        return all(f.blocking or (f.follows_stream and streaming)
+                   for name, f in self.feeds.items() if f.service == service and name != "agent")
 
     def _publish(self) -> None:
         self._dirty = False
@@ -441,14 +475,17 @@ class Poller:
             detail = build_detail(self._detail_job, self._job, allocs, self._job_error,
                                   progress_view(self._progress.get(self._detail_job), now))
         # Orphans compare every job with every position: only worth redoing when one of those moved.
-        orphans_key = (consul_ok, bool(store.jobs))
+        # Not before Consul has answered once (it starts after the first paint): every running job would
+        # read as "without position" until then.
+        consul_read = consul_ok and consul_state.ok_at is not None
+        orphans_key = (consul_read, bool(store.jobs))
         if (reordered or self._rows.running_changed or orphans_key != self._orphans_key
                 or self._orphans_positions is not self._positions):
             self._orphans_positions = self._positions
             self._rows.running_changed = False
             self._orphans_key = orphans_key
             self._orphans = find_orphans(set(store.jobs), self._positions, sorted(self._rows.running)) \
-                if (consul_ok and store.jobs) else ()
+                if (consul_read and store.jobs) else ()
         version, region = getattr(self, "_agent", ("", ""))
         self._generation += 1
         return Snapshot(

@@ -27,7 +27,8 @@ class EarlyPoller:
         self._deliver: Optional[Callable[[Snapshot], Any]] = None
         self._held: Optional[Snapshot] = None
         self.taken = False
-        self.poller: Poller = Poller(settings, self._on_update)
+        # Consul starts after the first paint (DtleApp asks for it): its imports would slow Textual's.
+        self.poller: Poller = Poller(settings, self._on_update, defer_consul=True)
         self.poller.start()
 
     def _on_update(self, snapshot: Snapshot) -> None:  # the poller's thread
@@ -48,3 +49,19 @@ class EarlyPoller:
 
     def stop(self) -> None:
         self.poller.stop()
+
+
+class ConsulWhenReady:
+    """Stands in for the poller's Consul client while it is not started yet (it starts after the first
+    paint): each call, made on the poller's loop like every action's, starts it if need be and then goes
+    to it. A write key pressed in the first second then waits a few ms instead of being refused."""
+
+    def __init__(self, poller: Poller) -> None:
+        self._poller = poller
+
+    def __getattr__(self, name: str) -> Callable[..., Any]:
+        async def call(*args: Any, **kwargs: Any) -> Any:
+            consul = await self._poller.consul_ready()
+            return await getattr(consul, name)(*args, **kwargs)
+
+        return call

@@ -52,6 +52,10 @@ class NomadStore:
 
     def load_allocations(self, allocs: Iterable[Allocation], read_index: int) -> None:
         old = self.allocs
+        allocs = list(allocs)
+        if len(allocs) == len(old) and all(old.get(a.id) is a for a in allocs) and \
+                len({a.id for a in allocs}) == len(old):
+            return  # exactly the objects held (Nomad 0.11 re-reading an unchanged list): nothing moved
         new: dict[str, Allocation] = {}
         for alloc in allocs:
             held = old.get(alloc.id)

@@ -17,6 +17,7 @@ from dtle_tui.text import fmt
 from dtle_tui.text.textsafe import safe_text
 from dtle_tui.widgets.keyed_table import KeyedTable
 from dtle_tui.widgets.resources import ResourcesPanel
+from dtle_tui.widgets.static_update import update_static
 
 
 def allocation_text(alloc: Allocation) -> Text:
@@ -89,11 +90,11 @@ class AllocationScreen(AllocRepairMixin, ConsoleScreen):
         summary = self.query_one("#alloc-summary", Static)
         if alloc is None or alloc.id != self.alloc_id:
             if snapshot.allocation_error:
-                summary.update(Text(snapshot.allocation_error, style="bold red"))
+                update_static(summary, Text(snapshot.allocation_error, style="bold red"))
             return
         if self._follow_from == alloc.id and alloc.next_allocation:
             self._follow(alloc.next_allocation)
-        summary.update(allocation_text(alloc))
+        update_static(summary, allocation_text(alloc))
         troubles = snapshot.troubles
         self.query_one("#alloc-resources", ResourcesPanel).show([alloc], troubles.stats if troubles else {})
         self.query_one("#alloc-events", KeyedTable).sync(event_rows(alloc))

@@ -24,10 +24,12 @@ from dtle_tui.screens.job_actions import JobActionsMixin, write_bindings
 from dtle_tui.screens.repair_actions import AllocRepairMixin
 from dtle_tui.text import clock, fmt
 from dtle_tui.text.textsafe import safe_text
+from dtle_tui.widgets.columns import fill_column
 from dtle_tui.widgets.dtle_progress import DtleProgressPanel
-from dtle_tui.widgets.keyed_table import KeyedTable, fill_column
+from dtle_tui.widgets.keyed_table import KeyedTable
 from dtle_tui.widgets.not_placed import NotPlacedPanel
 from dtle_tui.widgets.resources import ResourcesPanel
+from dtle_tui.widgets.static_update import update_static
 
 log = logging.getLogger(__name__)
 
@@ -52,7 +54,7 @@ def alloc_cells(alloc: Allocation, now: float) -> list[Text]:
         Text(alloc.desired_status),
         Text(alloc.client_status, style=CLIENT_STYLE.get(alloc.client_status, "")),
         Text(str(alloc.restarts), justify="right"),
-        Text(fmt.age(alloc.create_time_ns, now)),
+        Text(fmt.age_minutes(alloc.create_time_ns, now)),
     ]
 
 
@@ -83,7 +85,7 @@ def summary_text(detail: JobDetail, snapshot: Snapshot, rate_text: str) -> Text:
     stage = detail.stage.stage
     out.append(stage.label, style="green" if stage is Stage.INCREMENTAL else "cyan" if stage is Stage.FULL else "dim")
     if detail.stage.since_ns:
-        out.append(f" since {fmt.short_time(detail.stage.since_ns)} ({fmt.age(detail.stage.since_ns)} ago)")
+        out.append(f" since {fmt.short_time(detail.stage.since_ns)} ({fmt.age_minutes(detail.stage.since_ns)} ago)")
     if row and row.stalled:
         out.append("  STALLED", style="bold yellow reverse")
     if detail.error:
@@ -183,9 +185,11 @@ class JobDetailScreen(JobActionsMixin, AllocRepairMixin, ConsoleScreen):
             return
         progress = detail.progress  # taken on the poller's thread: nothing here reads its live arrays
         advanced = progress.advanced_s(time.time()) if progress else None
-        moved = f"advanced {fmt.duration(advanced)} ago" if advanced is not None else "not seen advancing yet"
+        # To the minute: the summary is redrawn with every snapshot (the event stream's heartbeats too),
+        # and a text in seconds would then be written again each time (issue 15).
+        moved = f"advanced {fmt.duration_minutes(advanced)} ago" if advanced is not None else "not seen advancing yet"
         rate_text = f"{fmt.rate(progress.rate)}  {moved}" if progress else ""
-        self.query_one("#summary", Static).update(summary_text(detail, snapshot, rate_text))
+        update_static(self.query_one("#summary", Static), summary_text(detail, snapshot, rate_text))
         spark = self.query_one("#rate-spark", Sparkline)
         history = list(progress.buckets) if progress else []
         self.query_one("#rate-row").display = len(history) > 1
@@ -251,7 +255,7 @@ class JobDetailScreen(JobActionsMixin, AllocRepairMixin, ConsoleScreen):
         self.query_one("#events", KeyedTable).sync(rows)
         title = f"Events of allocation {alloc.short_id} ({safe_text(alloc.task_group)}), newest first" if alloc \
             else "No allocation"
-        self.query_one("#events-title", Static).update(Text(title))
+        update_static(self.query_one("#events-title", Static), Text(title))
 
     def selected_allocation(self, detail: Optional[JobDetail] = None) -> Optional[Allocation]:
         detail = detail or (self.snapshot.detail if self.snapshot else None)

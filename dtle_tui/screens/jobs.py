@@ -14,14 +14,13 @@ from textual.widgets import Input, Static
 from dtle_tui.clipboard import copy_and_notify
 from dtle_tui.live.snapshot import JobRow, Snapshot
 from dtle_tui.model.stage import Stage
-from dtle_tui.ops import backup
 from dtle_tui.screens.base import ConsoleScreen
 from dtle_tui.screens.job_actions import JobActionsMixin, write_bindings
 from dtle_tui.screens.pick import PickScreen
 from dtle_tui.text import clock, fmt
 from dtle_tui.text.textsafe import safe_text
+from dtle_tui.widgets.columns import fill_column
 from dtle_tui.widgets.dtle_progress import dtle_cell
-from dtle_tui.widgets.keyed_table import fill_column
 from dtle_tui.widgets.virtual_table import VirtualTable
 
 # (key, label, width, sort key). Widths keep the columns that matter visible at 80 columns; the ID
@@ -74,8 +73,9 @@ def alloc_cell(counts) -> Text:
 
 
 def row_ages(row: JobRow, now: float) -> tuple[str, str]:
-    """The two age texts a row shows (job age, stage age): they change with time, not with data."""
-    return fmt.age(row.submit_time_ns, now), fmt.age(row.stage_since_ns, now)
+    """The two age texts a row shows (job age, stage age): they change with time, not with data, to the
+    minute (a job's age in seconds would repaint its line every second)."""
+    return fmt.age_minutes(row.submit_time_ns, now), fmt.age_minutes(row.stage_since_ns, now)
 
 
 def job_key(row: JobRow) -> str:
@@ -271,6 +271,8 @@ class JobsScreen(JobActionsMixin, ConsoleScreen):
         if self._read_only:
             super().action_readd_job()  # refuses, audited
             return
+        from dtle_tui.ops import backup  # only here: the first paint does not wait for it
+
         settings = self.console.settings
         cluster = backup.cluster_name(settings.context, settings.nomad.addr)
         saved = backup.saved_jobs(settings.state_dir, cluster)

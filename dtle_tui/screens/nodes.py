@@ -13,7 +13,9 @@ from dtle_tui.screens.base import ConsoleScreen
 from dtle_tui.screens.repair_actions import NodeRepairMixin
 from dtle_tui.text import fmt
 from dtle_tui.text.textsafe import safe_text
-from dtle_tui.widgets.keyed_table import KeyedTable, fill_column
+from dtle_tui.widgets.columns import fill_column
+from dtle_tui.widgets.keyed_table import KeyedTable
+from dtle_tui.widgets.static_update import update_static
 
 NARROW = [("name", "Name", 14), ("id", "ID", 8), ("status", "Status", 6), ("elig", "Elig", 5),
           ("dtle", "dtle driver", 12), ("version", "dtle version", 12)]
@@ -113,7 +115,7 @@ class NodesScreen(NodeRepairMixin, ConsoleScreen):
         for node in bad:
             note.append(f"{safe_text(node.name)}: dtle driver unhealthy: "
                         f"{safe_text(node.dtle.health_description if node.dtle else '')}\n", style="red")
-        self.query_one("#node-detail", Static).update(note)
+        update_static(self.query_one("#node-detail", Static), note)
 
     def current_node(self):
         key = self.query_one(KeyedTable).selected_key

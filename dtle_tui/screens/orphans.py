@@ -29,6 +29,7 @@ from dtle_tui.screens.base import ConsoleScreen
 from dtle_tui.screens.job_actions import JobActionsMixin
 from dtle_tui.text.textsafe import safe_text
 from dtle_tui.widgets.keyed_table import KeyedTable
+from dtle_tui.widgets.static_update import update_static
 
 KEYS_WITHOUT_JOB = "keys without job"
 COLUMNS = [
@@ -136,17 +137,17 @@ class OrphansScreen(JobActionsMixin, ConsoleScreen):
         self.table.sync([(orphan_key(o), orphan_cells(o)) for o in self.orphans])
         note = self.query_one("#orphans-note", Static)
         if not snapshot.consul_enabled or snapshot.consul.error:
-            note.update("Consul is unavailable: drift cannot be checked now.")
+            update_static(note, "Consul is unavailable: drift cannot be checked now.")
         elif not snapshot.rows and not snapshot.nomad.ok:
-            note.update("Waiting for Nomad's job list…")
+            update_static(note, "Waiting for Nomad's job list…")
         elif not self.orphans:
-            note.update(NOTHING)
+            update_static(note, NOTHING)
         note.display = not self.orphans
         self.table.display = bool(self.orphans)
         self._show_detail()
 
     def _show_detail(self) -> None:
-        self.query_one("#orphans-detail", Static).update(orphan_detail(self.selected_orphan()))
+        update_static(self.query_one("#orphans-detail", Static), orphan_detail(self.selected_orphan()))
 
     @on(DataTable.RowHighlighted, "#orphans-table")
     def _highlighted(self, event: DataTable.RowHighlighted) -> None:

@@ -16,6 +16,21 @@ def age(ns: Optional[int], now: Optional[float] = None) -> str:
     return duration(seconds)
 
 
+def age_minutes(ns: Optional[int], now: Optional[float] = None) -> str:
+    """`age` to the minute for table cells: `<1m` under a minute, so a cell's text changes at most once a
+    minute and an idle table writes nothing in between (issue 15)."""
+    if not ns:
+        return "—"
+    return duration_minutes((now if now is not None else clock.now()) - ns / 1e9)
+
+
+def duration_minutes(seconds: Optional[float]) -> str:
+    """`duration` to the minute: `<1m` under a minute (a text that changes at most once a minute)."""
+    if seconds is None:
+        return "—"
+    return "<1m" if seconds < 60 else duration(seconds)
+
+
 def duration(seconds: Optional[float]) -> str:
     if seconds is None:
         return "—"

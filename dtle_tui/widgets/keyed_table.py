@@ -130,17 +130,6 @@ class KeyedTable(DataTable):
         return changed
 
 
-def fill_column(columns: Sequence[tuple[str, str, int]], key: str, width: int, minimum: int,
-                maximum: Optional[int] = None) -> list[tuple[str, str, int]]:
-    """(key, label, width) columns with column `key` given what the others leave of `width`: every cell
-    has one space of padding on each side, and 2 columns stay free for the scrollbar."""
-    fixed = sum(w + 2 for k, _, w in columns if k != key)
-    room = max(minimum, width - fixed - 4)
-    if maximum is not None:
-        room = min(maximum, room)
-    return [(k, label, room if k == key else w) for k, label, w in columns]
-
-
 def position_of(keys: list[str], key: str) -> int:
     try:
         return keys.index(key)

@@ -1,4 +1,4 @@
-"""The status line: cluster, region/namespace, Nomad version, refresh age, connection state."""
+"""The status line: cluster, region/namespace, Nomad version, how fresh the data is, connection state."""
 
 from __future__ import annotations
 
@@ -23,8 +23,25 @@ def connection_text(state: FeedState, service: str) -> Text:
     return Text("OK", style="green")
 
 
+def freshness_text(state: FeedState, refresh_s: float) -> Text:
+    """How fresh Nomad's data is, in words that do not tick while nothing changes (issue 15): `live` while
+    changes arrive as they happen, `polled every Ns` when the server does not hold blocking queries. An
+    age, which ticks, only while the data is stale (the last answer failed): then it is news."""
+    if state.error:
+        if state.ok_at is None:
+            return connection_text(state, "Nomad")
+        age = Text(f"{fmt.duration(clock.now() - state.ok_at)} ago  ")
+        return age.append_text(connection_text(state, "Nomad"))
+    if state.ok_at is None:
+        return connection_text(state, "Nomad")
+    if state.live:
+        return Text("live", style="green")
+    return Text(f"polled every {refresh_s:g}s", style="green")
+
+
 class StatusBar(Static):
-    """Re-rendered only when its text changes; the refresh age ticks once a second at most.
+    """Re-rendered only when its text changes. The once-a-second tick redraws only while the text holds
+    an age (stale data); while the data is live the line reads the same and nothing is written.
 
     The address and read-only flag come from the app's settings at each redraw: they change when the
     operator switches context."""
@@ -58,10 +75,8 @@ class StatusBar(Static):
                 parts.append(f"  {where}")
             if snap.nomad_version:
                 parts.append(f"  Nomad {snap.nomad_version}")
-            if snap.nomad.ok_at:
-                parts.append(f"  {fmt.duration(clock.now() - snap.nomad.ok_at)} ago")
             parts.append("  ")
-            parts.append_text(connection_text(snap.nomad, "Nomad"))
+            parts.append_text(freshness_text(snap.nomad, settings.refresh))
             if snap.consul.error:
                 parts.append("  ")
                 parts.append_text(connection_text(snap.consul, "Consul"))

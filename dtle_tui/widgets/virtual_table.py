@@ -170,16 +170,25 @@ class VirtualTable(ScrollView, can_focus=True):
 
     def _reads_the_same(self, before: Any, after: Any) -> bool:
         """A new row for the same key whose cells read exactly as painted: a field this layout does not
-        show moved (e.g. the rate at 80 columns, when Consul's held query answers unchanged). Such a line
-        is not repainted; the new row takes over the painted segments."""
+        show moved (e.g. the rate at 80 columns, when Consul's held query answers unchanged, or the stage's
+        age, which only the wide layout shows). Such a line is not repainted; the new row takes over the
+        painted segments."""
         key = self._key(after)
-        cached = self._segments.get(key)
-        if key != self._key(before) or cached is None or cached[1] != self._stamp(after):
+        if key != self._key(before):
             return False
-        segments = self._cell_segments(self._format(after, self._column_keys, cached[1]))
+        return self._still_reads_as_painted(key, after)
+
+    def _still_reads_as_painted(self, key: str, row: Any) -> bool:
+        """`row`, formatted now, reads exactly as its painted line: keep the segments under the new row and
+        stamp and say so; otherwise forget them (the line is about to be repainted)."""
+        cached = self._segments.get(key)
+        if cached is None:
+            return False
+        stamp = self._stamp(row)
+        segments = self._cell_segments(self._format(row, self._column_keys, stamp))
         if segments != cached[2]:
             return False
-        self._segments[key] = (after, cached[1], cached[2])
+        self._segments[key] = (row, stamp, cached[2])
         return True
 
     def _index_of(self, key: str, fallback: int) -> int:
@@ -414,12 +423,14 @@ class VirtualTable(ScrollView, can_focus=True):
         return segments
 
     def _repaint_stale_stamps(self) -> None:
-        """The clock tick: repaint the lines in view whose time-dependent texts changed, and only those."""
+        """The clock tick: repaint the lines in view whose time-dependent texts changed as painted, and only
+        those (a stamp can move in a column this layout does not show: that line is not written)."""
         if not self.screen.is_current:
             return  # painted afresh when its screen comes back
         top, bottom = self._rows_in_view()
         for index in range(top, bottom):
             row = self._rows[index]
-            cached = self._segments.get(self._key(row))
-            if cached is not None and cached[1] != self._stamp(row):
+            key = self._key(row)
+            cached = self._segments.get(key)
+            if cached is not None and cached[1] != self._stamp(row) and not self._still_reads_as_painted(key, row):
                 self._refresh_row(index)

@@ -1,6 +1,6 @@
 """The Jobs screen's virtualised table, through Pilot against the simulator over real HTTP: the keys and the
-mouse do what they did with DataTable, the cursor stays on its job, ages tick without an idle repaint, and
-a 5,000-job cluster loads, scrolls and filters."""
+mouse do what they did with DataTable, the cursor stays on its job, ages tick to the minute without an idle
+repaint, and a 5,000-job cluster loads, scrolls and filters."""
 
 from __future__ import annotations
 
@@ -12,6 +12,7 @@ from dtle_tui.screens.job_detail import JobDetailScreen
 from dtle_tui.screens.jobs import JobsScreen
 from dtle_tui.sim.scenario import dtle_spec
 from dtle_tui.text import clock
+from dtle_tui.widgets.virtual_table import VirtualTable
 from tests.uihelpers import sim_get, until
 
 
@@ -131,7 +132,11 @@ async def test_cursor_stays_on_its_job_while_the_cluster_moves(sim, make_setting
         assert table.row_keys[table.cursor_row] == "job10"
 
 
-async def test_ages_tick_repaint_only_their_line_and_an_idle_table_paints_nothing(frozen_sim, make_settings):
+async def test_ages_tick_to_the_minute_repaint_only_their_line_and_an_idle_table_paints_nothing(
+        frozen_sim, make_settings, monkeypatch):
+    ticks: list[int] = []
+    tick = VirtualTable._repaint_stale_stamps  # counted on the class: set_interval holds the bound method
+    monkeypatch.setattr(VirtualTable, "_repaint_stale_stamps", lambda self: ticks.append(1) or tick(self))
     app = DtleApp(make_settings(frozen_sim))
     spec = dtle_spec("fresh-job", "mysql-src.prod", "mysql-dst.prod", "db", "pw")
     httpx.post(frozen_sim.nomad_addr + "/v1/jobs", json={"Job": spec}, timeout=5).raise_for_status()
@@ -142,18 +147,28 @@ async def test_ages_tick_repaint_only_their_line_and_an_idle_table_paints_nothin
             table = await jobs_listed(pilot, len(sim_get(frozen_sim.nomad_addr, "/v1/jobs")))
             await settled(pilot)
             line = 1 + table.row_keys.index("fresh-job")
-            assert " 5s " in table_lines(app)[line]
+            assert " <1m " in table_lines(app)[line]
             painted: list[int] = []
             paint = table.render_line
             table.render_line = lambda y: painted.append(y) or paint(y)  # type: ignore[method-assign]
 
-            await pilot.pause(2.5)  # two clock ticks, nothing changed: nothing painted
-            assert painted == []
+            # Seconds pass, nothing changed: the age still reads `<1m`, nothing is painted.
+            clock.freeze(submitted + 40)
+            start = len(ticks)
+            await until(pilot, lambda: len(ticks) >= start + 2, "two clock ticks")
+            await pilot.pause()
+            before = table_lines(app)
+            assert painted == [] and " <1m " in before[line]
 
-            clock.freeze(submitted + 6)
-            await until(pilot, lambda: " 6s " in table_lines(app)[line], "the age ticked")
-            await pilot.pause(1.2)
-            assert set(painted) == {line}  # the other jobs' ages (minutes, hours) did not change
+            # A minute later: the lines whose age text changed are painted, and only those (`10h` stays).
+            clock.freeze(submitted + 61)
+            await until(pilot, lambda: " 1m " in table_lines(app)[line], "the age ticked")
+            start = len(ticks)
+            await until(pilot, lambda: len(ticks) >= start + 2, "two more clock ticks")
+            after = table_lines(app)
+            changed = {y for y, (a, b) in enumerate(zip(before, after)) if a != b}
+            assert line in changed and len(changed) < len(after) - 1
+            assert set(painted) == changed
     finally:
         clock.freeze(None)
 

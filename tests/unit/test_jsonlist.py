@@ -8,7 +8,7 @@ import httpx
 import pytest
 
 from dtle_tui.api.errors import ApiError, ErrorKind
-from dtle_tui.api.jsonlist import ListDecoder
+from dtle_tui.api.jsonlist import ElementMemo, ListDecoder
 from dtle_tui.api.nomad import NomadClient
 from dtle_tui.config.settings import NomadSettings
 
@@ -134,3 +134,76 @@ async def test_streamed_list_errors(body, ctype, start):
     finally:
         await client.aclose()
     assert info.value.kind is ErrorKind.BAD_RESPONSE and info.value.one_line().startswith(start)
+
+
+# ---- ElementMemo: an element unchanged since the previous answer is not decoded again (issue 15) -------
+def answer(items) -> bytes:
+    """A list as Nomad writes one (Go's encoder: no spaces between elements)."""
+    return json.dumps(items, separators=(",", ":")).encode()
+
+
+def read_with_memo(memo, body: bytes, cuts=()):
+    """Decode `body` (split at `cuts`) with `memo`; returns (results, the elements `each` was given)."""
+    decoded = []
+
+    def each(value):
+        decoded.append(value)
+        return {"kept": value["ID"], "n": value.get("N")}
+
+    decoder = ListDecoder(each, memo)
+    last = 0
+    for cut in (*cuts, len(body)):
+        decoder.feed(body[last:cut])
+        last = cut
+    return decoder.close(), decoded
+
+
+def allocs(*specs):
+    return [{"ID": f"alloc-{i}", "N": n, "Pad": "x" * (10 + i)} for i, n in specs]
+
+
+def test_unchanged_elements_are_not_decoded_again_and_keep_their_previous_result():
+    memo = ElementMemo()
+    first = allocs((1, 0), (2, 0), (3, 0), (4, 0))
+    results, decoded = read_with_memo(memo, answer(first))
+    assert len(decoded) == 4 and memo.reused == 0
+
+    second = allocs((1, 0), (2, 5), (3, 0), (4, 0))  # alloc-2 changed
+    again, decoded = read_with_memo(memo, answer(second))
+    assert [d["ID"] for d in decoded] == ["alloc-2"] and memo.reused == 3
+    assert again[0] is results[0] and again[2] is results[2] and again[3] is results[3]
+    assert again[1] == {"kept": "alloc-2", "n": 5}
+
+
+def test_added_and_removed_elements_are_decoded_and_the_rest_found_again():
+    memo = ElementMemo()
+    read_with_memo(memo, answer(allocs((1, 0), (2, 0), (3, 0), (4, 0), (5, 0))))
+    # alloc-2 went away, alloc-9 is new in the middle, alloc-5 changed
+    changed = allocs((1, 0), (3, 0), (9, 0), (4, 0), (5, 1))
+    results, decoded = read_with_memo(memo, answer(changed))
+    assert [r["kept"] for r in results] == ["alloc-1", "alloc-3", "alloc-9", "alloc-4", "alloc-5"]
+    assert results[4]["n"] == 1
+    assert sorted(d["ID"] for d in decoded) == ["alloc-3", "alloc-5", "alloc-9"]  # alloc-3: out of step once
+    assert memo.reused == 2
+
+
+def test_the_memo_works_across_every_chunk_boundary():
+    body = answer(allocs((1, 0), (2, 0), (3, 0)))
+    changed = answer(allocs((1, 0), (2, 7), (3, 0)))
+    for cut in range(1, len(changed)):
+        memo = ElementMemo()
+        read_with_memo(memo, body)
+        results, decoded = read_with_memo(memo, changed, cuts=(cut,))
+        assert [r["n"] for r in results] == [0, 7, 0], cut
+        assert [d["ID"] for d in decoded] == ["alloc-2"], cut
+
+
+def test_a_failed_answer_leaves_the_memo_as_it_was():
+    memo = ElementMemo()
+    read_with_memo(memo, answer(allocs((1, 0), (2, 0))))
+    kept = memo.entries
+    with pytest.raises(ValueError):
+        read_with_memo(memo, answer(allocs((1, 0), (2, 0)))[:-5])  # cut short
+    assert memo.entries is kept
+    results, decoded = read_with_memo(memo, answer(allocs((1, 0), (2, 0))))
+    assert decoded == [] and [r["kept"] for r in results] == ["alloc-1", "alloc-2"]

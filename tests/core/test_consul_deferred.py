@@ -1,0 +1,57 @@
+"""Consul starts after the first paint (issue 15): the CLI's poller defers it, and a write action in the
+first moments waits for it instead of being refused. Against the simulator over real HTTP."""
+
+from __future__ import annotations
+
+import time
+
+from dtle_tui.live import poller as poller_module
+from dtle_tui.live.poller import Poller
+from dtle_tui.live.snapshot import Snapshot
+from dtle_tui.live.startup import ConsulWhenReady, EarlyPoller
+from dtle_tui.sim import SimCluster
+from tests.conftest import settings_for
+
+
+def wait_for(condition, what: str, timeout: float = 10.0) -> None:
+    deadline = time.monotonic() + timeout
+    while not condition():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out waiting for {what}")
+        time.sleep(0.02)
+
+
+def test_the_early_poller_shows_nomad_without_consul_until_asked(tmp_path, monkeypatch):
+    monkeypatch.setattr(poller_module, "CONSUL_START_LATEST_S", 3600.0)  # only an explicit ask starts it
+    snapshots: list[Snapshot] = []
+    with SimCluster(dialect="1.1", frozen=True) as sim:
+        early = EarlyPoller(settings_for(sim, tmp_path))
+        try:
+            early.take(snapshots.append)
+            poller = early.poller
+            wait_for(lambda: snapshots and snapshots[-1].rows and snapshots[-1].nomad.ok, "the job list")
+            assert poller.consul is None and sim.request_count(service="consul") == 0
+            assert snapshots[-1].orphans == ()  # no position read yet: nothing reads as "without position"
+
+            poller.start_consul()  # what the app does once the first rows are painted
+            wait_for(lambda: snapshots[-1].consul.ok and snapshots[-1].positions, "Consul's positions")
+            assert sim.request_count(service="consul") > 0
+        finally:
+            early.stop()
+
+
+def test_a_write_action_before_consul_started_waits_for_it(tmp_path, monkeypatch):
+    monkeypatch.setattr(poller_module, "CONSUL_START_LATEST_S", 3600.0)
+    with SimCluster(dialect="1.1", frozen=True) as sim:
+        poller = Poller(settings_for(sim, tmp_path), lambda snapshot: None, defer_consul=True)
+        poller.start()
+        try:
+            wait_for(lambda: poller.nomad is not None, "the Nomad client")
+            assert poller.consul is None
+            consul = ConsulWhenReady(poller)
+            # As an action's read runs: on the poller's loop (poller.submit).
+            entries = poller.submit(consul.job_entries("job1")).result(timeout=10)
+            assert poller.consul is not None
+            assert entries and all(e.key.startswith(("dtle/job1/", "dtleJobList/job1")) for e in entries)
+        finally:
+            poller.stop()
