@@ -97,6 +97,9 @@ async def test_hostile_job_ids_node_names_and_events(frozen_sim, make_settings):
         assert app.is_running
         await wait_until(pilot, lambda: CLICK in screen_text(app), what="hostile ID in the detail")
         assert_screen_is_inert(app, 80, 24)
+        # The title shows the ID at once; the spec comes with the job's own read (before it, `s` says so).
+        await wait_until(pilot, lambda: app.snapshot.detail and app.snapshot.detail.job_id == CLICK
+                         and app.snapshot.detail.job is not None, what="the hostile job's spec read")
         await pilot.press("s")
         await wait_until(pilot, lambda: isinstance(app.screen, SpecScreen))
         assert CLICK in screen_text(app)
