@@ -30,6 +30,7 @@ if TYPE_CHECKING:
 __all__ = ["Indexed", "LogStream", "NomadClient"]
 
 SERVICE = "Nomad"
+INDEX_PROBE_PREFIX = "dtle-tui-index-probe-"
 
 
 def _q(segment: str) -> str:
@@ -95,6 +96,12 @@ class NomadClient:
                    ) -> Indexed[list]:
         """`each` (all list reads): applied to every element as it is decoded; the list holds its results."""
         return await self._read("/v1/jobs", list, index, wait, each=each)
+
+    async def jobs_index(self) -> int:
+        """The jobs table's index alone: /v1/jobs filtered by a prefix no job is expected to have (the
+        index is the table's whatever the prefix; the answer is `[]`). Cheap proof of which state answers."""
+        answer = await self._read("/v1/jobs", list, params={"prefix": INDEX_PROBE_PREFIX})
+        return answer.index
 
     async def job(self, job_id: str, index: int = 0, wait: Optional[str] = None) -> Indexed[dict]:
         return await self._read(f"/v1/job/{_q(job_id)}", dict, index, wait)

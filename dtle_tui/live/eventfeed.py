@@ -15,6 +15,11 @@ whole 50 MB list at 15,000 allocations.
   the oldest one it has, and a garbage collection leaves no Job/Allocation event at all. So the lists
   are read again in full every RECONCILE_S while the stream is live, and on ctrl+r (which also retries
   a stream that is off; a live one stays open).
+- A frame whose Index is below the stream's starting index or its previous frame: Nomad's state was
+  reset (or the resume index is one this server never reached). The lists are read again at once; the
+  feeds see their indexes go back and the poller starts over (`start_over`): the stream then starts again
+  from the fresh reads. A resume whose first frame is past the index it asked for lost frames Nomad had
+  already dropped from its buffer: the lists are read again too.
 - A purge emits no Job event in 1.1.2 (nomad/state/events.go ignores deleted jobs), only the
   deregistration's Evaluation; a stop emits a Job event (Stop: true) at the same index first. An
   Evaluation "JobDeregistered" without that Job event is checked with GET /v1/job/<id> (404 = purged).
@@ -127,6 +132,10 @@ class EventFeed:
     async def run(self) -> None:
         while True:
             await self._lists_read()
+            # Resuming (the lists rested since the last connection): prove first that the same state
+            # answers. A stream resumed on a reset Nomad may well bring only frames above its index.
+            if not self.lists_moved and not await self._same_state():
+                continue
             self._reader = asyncio.ensure_future(self._follow(self._start_index()))
             try:
                 await asyncio.wait({self._reader})
@@ -162,10 +171,53 @@ class EventFeed:
             self._set(OFF)
             await self._sleep(backoff_delay(self.failures))
 
+    def start_over(self) -> None:
+        """Nomad's state was reset: forget where the stream was; it starts again where the lists' fresh
+        reads leave off (a connected stream is ended: it would resume from an index of the old state)."""
+        self.last_index = 0
+        self.lists_moved = True
+        self._job_event_at.clear()
+        if self._reader is not None and not self._reader.done():
+            self._reader.cancel()
+            self._set(PENDING)
+
+    async def _same_state(self) -> bool:
+        """False when the jobs index went below the jobs list's last answer: Nomad's state was reset (the
+        jobs feed reports it, and the poller starts over: lists first, then the stream)."""
+        jobs = next((f for f in self.list_feeds() if f.name == "jobs"), None)
+        if jobs is None or not jobs.read_index or jobs.on_reset is None:
+            return True
+        try:
+            index = await self.nomad.jobs_index()
+        except ApiError:
+            return True  # the stream's own attempt says what is wrong
+        if 0 < index < jobs.read_index:
+            jobs.on_reset(jobs, jobs.read_index, index)
+            jobs.forget()
+            return False
+        return True
+
+    def _read_lists_again(self, why: str) -> None:
+        log.info("event stream: %s: the lists are read again", why)
+        for feed in self.list_feeds():
+            feed.kick()
+
+    def _out_of_order(self, frame: EventFrame, start: int, previous: int) -> bool:
+        """Read the lists again if this frame says the stream cannot be trusted alone; True if so."""
+        if frame.index < max(start, previous):
+            self._read_lists_again(f"frame {frame.index} after {max(start, previous)} (reset?)")
+            return True
+        if not previous and start and start == self.last_index and frame.index > start:
+            # The frame of `start` was ours and is gone from Nomad's buffer: frames between were dropped.
+            self._read_lists_again(f"resumed at {start}, first frame {frame.index}")
+            return True
+        return False
+
     async def _follow(self, index: int) -> None:
         nomad = self.nomad
         stream = EventStream(nomad, index, TOPICS, first_timeout=self.timeout)
         self._lines = 0
+        previous, relisted = 0, False  # the lists are read again once per connection at most
         try:
             async for frame in stream:
                 self.ok_at = time.time()
@@ -176,6 +228,8 @@ class EventFeed:
                     self._proven = True
                     self._set(LIVE)
                 if frame is not None:
+                    relisted = relisted or self._out_of_order(frame, index, previous)
+                    previous = max(previous, frame.index)
                     self.apply(frame)
                 # A heartbeat too: the status line's age says how fresh the data is.
                 self.notify_changed(EVENT_PUBLISH_DELAY_S)
@@ -191,7 +245,7 @@ class EventFeed:
 
     async def _lists_read(self) -> None:
         """Until every list feed has answered once: the stream starts where those answers left off."""
-        while not all(f.read_index or f.state.ok_at for f in self.list_feeds()):
+        while not all(f.answered for f in self.list_feeds()):
             self._wake.clear()
             await self._wake.wait()
 

@@ -60,7 +60,7 @@ class Feed:
 
     def __init__(self, name: str, service: str, fetch: Fetch, on_data: Callable[[Any], None], *,
                  changed: Callable[[], None], refresh_s: float, stream: Optional[StreamGate] = None,
-                 follows_stream: bool = False):
+                 follows_stream: bool = False, on_reset: Optional[Callable[[Feed, int, int], None]] = None):
         self.changed = changed  # the poller's: a snapshot is due
         self.refresh_s = refresh_s  # the fallback interval for a server that does not block
         self.stream = stream
@@ -72,6 +72,10 @@ class Feed:
         self.index = 0
         self.read_index = 0  # X-Nomad-Index of the last answer (kept through failures: the stream resumes there)
         self.answer_index = 0  # the index of the answer being handled, for on_data
+        # Called with (feed, before, after) when this query's index went backwards: the server's state
+        # was reset (a restored snapshot, a rebuilt cluster at the same address), before the answer is used.
+        self.on_reset = on_reset
+        self.answered = False  # since the start or the last forget(): the event stream waits for it
         self.state = FeedState()
         self.wake = asyncio.Event()
         self.task: Optional[asyncio.Task] = None
@@ -127,6 +131,10 @@ class Feed:
                 # Drop the answer as soon as it is handled: held until the next answer it would double
                 # the peak when the next arrives.
                 self._inflight = None
+                # Only this query's own earlier index counts (each endpoint has its own), and an answer
+                # without one (0: a proxy, or a 404 turned into data) proves nothing.
+                if self.on_reset is not None and 0 < result.index < self.read_index:
+                    self.on_reset(self, self.read_index, result.index)
                 self.answer_index = result.index
                 self.on_data(result.value)
                 result_index = result.index
@@ -148,6 +156,7 @@ class Feed:
             previous = self.index
             self.index = result_index if result_index > 0 else 0
             self.read_index = self.index
+            self.answered = True
             self.state = FeedState(ok_at=time.time())
             if self.follows_stream and self.stream is not None:
                 self.stream.poke()
@@ -177,6 +186,12 @@ class Feed:
 
     async def _sleep(self, seconds: float) -> None:
         await sleep_unless_woken(self.wake, seconds)
+
+    def forget(self) -> None:
+        """The server's state was reset: forget this query's index and read it again in full at once."""
+        self.index = self.read_index = 0
+        self.answered = False
+        self.kick()
 
     def kick(self) -> None:
         """Refresh now: wake a feed waiting out a back-off or an interval, and end a held blocking query

@@ -35,6 +35,7 @@ from dtle_tui.api.nomad import Indexed, NomadClient
 from dtle_tui.config.settings import Settings
 from dtle_tui.live.eventfeed import EventFeed
 from dtle_tui.live.feeds import Feed, Fetch
+from dtle_tui.live.notice import Notice
 from dtle_tui.live.snapshot import FeedState, RowBook, Snapshot, build_detail, find_orphans
 from dtle_tui.live.store import NomadStore
 from dtle_tui.model.allocations import Allocation, parse_allocation, parse_allocations, slim_allocation
@@ -81,6 +82,7 @@ class Poller:
         self._dirty = False
         self._generation = 0
         self._stopped = False
+        self.notice = Notice(self.loop, self.changed)  # said once on the status line (a reset)
 
     # ---- lifecycle -------------------------------------------------------------------------
     def start(self) -> None:
@@ -154,7 +156,8 @@ class Poller:
     def _add_feed(self, name: str, service: str, fetch: Fetch, on_data: Callable[[Any], None],
                   follows_stream: bool = False) -> Feed:
         feed = Feed(name, service, fetch, on_data, changed=self.changed, refresh_s=self.settings.refresh,
-                    stream=self.events if follows_stream else None, follows_stream=follows_stream)
+                    stream=self.events if follows_stream else None, follows_stream=follows_stream,
+                    on_reset=self._index_went_back)
         self.feeds[name] = feed
         feed.task = self.loop.create_task(feed.run())
         return feed
@@ -163,6 +166,27 @@ class Poller:
         feed = self.feeds.pop(name, None)
         if feed and feed.task:
             feed.task.cancel()
+
+    # ---- a server whose state was reset (issue 16) ------------------------------------------------
+    def _index_went_back(self, feed: Feed, before: int, after: int) -> None:
+        """One query's index went below what it returned before: that server's state was reset. What is
+        held from it is dropped before this answer is used, and everything is read again."""
+        log.warning("%s: %s index went back from %d to %d: state reset", feed.service, feed.name, before, after)
+        if feed.service == "Consul":
+            # Positions are whole in every answer; only the samples from before would make a false rate
+            # or a false STALLED mark.
+            self._progress.clear()
+            self.notice.say(f"Consul's state was reset (index {before} → {after}): positions re-read, "
+                            "Gtid rates start over")
+            return
+        self.store.clear()
+        self._detail_allocs, self._job, self._alloc = None, None, None
+        for other in self.feeds.values():
+            if other.service == feed.service and other is not feed:
+                other.forget()
+        if self.events is not None:
+            self.events.start_over()
+        self.notice.say(f"Nomad's state was reset ({feed.name} index {before} → {after}): everything re-read")
 
     # ---- intents from the UI (thread-safe) ---------------------------------------------------
     def refresh_now(self) -> None:
@@ -392,6 +416,7 @@ class Poller:
             allocation=self._alloc,
             allocation_error=self._alloc_error,
             consul_enabled=consul_ok,
+            notice=self.notice.text,
         )
 
     def progress(self, job_id: str) -> Optional[GtidProgress]:

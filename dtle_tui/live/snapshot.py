@@ -116,6 +116,7 @@ class Snapshot:
     allocation: Optional[Allocation] = None
     allocation_error: Optional[str] = None
     consul_enabled: bool = True
+    notice: str = ""  # one line said once on the status line (a server whose state was reset)
 
     def row(self, job_id: str) -> Optional[JobRow]:
         return self._rows_by_id.get(job_id)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import threading
 
+from . import restart
 from .consul_api import ConsulApi
 from .dtle import DtleDriver
 from .faults import Faults
@@ -60,6 +61,7 @@ class SimCluster:
                                  self._consul_api.fault_body, seed + 1)
         for server in (self._nomad, self._consul):
             server.peers = {"nomad": self.nomad_faults, "consul": self.consul_faults}
+            server.restarts = {"nomad": self.restart_nomad, "consul": self.restart_consul}
         # A fault switched on reaches the long-lived event streams too: a proxy or agent that starts
         # failing drops them (and a new stream then meets the fault like any other request).
         self.nomad_faults.on_fault(lambda _knob: self._nomad_api.drop_event_streams())
@@ -109,6 +111,15 @@ class SimCluster:
     def drop_event_streams(self) -> None:
         """Cut every open /v1/event/stream (1.1.2): the stream ends as if a proxy or the leader dropped it."""
         self._nomad_api.drop_event_streams()
+
+    def restart_nomad(self) -> None:
+        """Nomad comes back as a fresh `-dev` agent: same jobs registered again, new allocation and node
+        IDs, indexes starting low (sim/restart.py)."""
+        restart.restart_nomad(self)
+
+    def restart_consul(self) -> None:
+        """Consul comes back as a fresh `-dev` agent: no keys, a low index; dtle writes its positions again."""
+        restart.restart_consul(self)
 
     # ---- used by the Nomad API ----------------------------------------------------------------------
     def node_for(self, job: dict):

@@ -312,10 +312,11 @@ class NomadApi:
         with self.state.lock:
             frames = self.state.events
             # EventBroker.Subscribe: from the frame at `index`, else the closest one after it, else (the
-            # index is past the newest) the newest; index 0 starts at the oldest frame still buffered.
+            # index is past the newest) the newest; index 0 starts at the oldest frame still buffered. An
+            # empty buffer (a server just started) hands out whatever comes next, whatever its index.
             if start and frames and not any(i >= start for i, _ in frames):
                 sent = frames[-2][0] if len(frames) > 1 else -1
-            elif start:
+            elif start and frames:
                 sent = start - 1
         while not self.stopping.is_set() and generation == self._stream_generation:
             with self.state.changed:

@@ -11,13 +11,15 @@ from dtle_tui.live.snapshot import FeedState, Snapshot
 from dtle_tui.text import clock, fmt
 
 
-def connection_text(state: FeedState, service: str) -> Text:
+def connection_text(state: FeedState, service: str, room: Optional[int] = None) -> Text:
+    """`room`: at most this many cells (the error is cut to fit, never the other parts of the line)."""
     if state.error:
-        return Text.assemble(
-            (f"{service} stale since {fmt.hms(state.stale_since)}: ", "bold"),
-            state.error,
-            style="bold red",
-        )
+        # "stale" only when something was shown that is now old; before any data, say what fails.
+        head = f"{service} stale since {fmt.hms(state.stale_since)}: " if state.ok_at else f"{service}: "
+        error = state.error
+        if room is not None and len(head) + len(error) > room:
+            error = error[: max(8, room - len(head) - 1)] + "…"
+        return Text.assemble((head, "bold"), error, style="bold red")
     if state.ok_at is None:
         return Text(f"{service} connecting…")
     return Text("OK", style="green")
@@ -60,11 +62,20 @@ class StatusBar(Static):
                 parts.append(f"  Nomad {snap.nomad_version}")
             if snap.nomad.ok_at:
                 parts.append(f"  {fmt.duration(clock.now() - snap.nomad.ok_at)} ago")
-            parts.append("  ")
-            parts.append_text(connection_text(snap.nomad, "Nomad"))
-            if snap.consul.error:
+            # Two rows at most, whatever the servers say: each error is cut to its share of what is left,
+            # so the Consul part and the notice are never pushed out by a long Nomad error.
+            room = 2 * max(20, self.size.width - 2) - len(parts.plain) - 12  # word wrap wastes some cells
+            tails = [(snap.nomad, "Nomad")] + ([(snap.consul, "Consul")] if snap.consul.error else [])
+            notice = snap.notice
+            if notice:
+                notice = notice if len(notice) <= room // 2 else notice[: max(8, room // 2 - 1)] + "…"
+                room -= len(notice) + 2
+            for state, service in tails:
                 parts.append("  ")
-                parts.append_text(connection_text(snap.consul, "Consul"))
+                parts.append_text(connection_text(state, service, max(24, room // len(tails))))
+            if notice:
+                parts.append("  ")
+                parts.append(notice, style="bold yellow")
         else:
             parts.append("  connecting…")
         key = parts.plain

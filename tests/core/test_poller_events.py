@@ -60,7 +60,9 @@ class Watcher:
         return self.last.row(job_id)
 
     def list_reads(self) -> list:
-        return [e for e in self.sim.requests.entries() if e[1] == "GET" and e[2] in LISTS]
+        """Whole-list reads (the jobs index probe before a resume, `prefix=dtle-tui-index-probe-`, lists nothing)."""
+        return [e for e in self.sim.requests.entries() if e[1] == "GET" and e[2] in LISTS
+                and "dtle-tui-index-probe-" not in e[3]]
 
 
 @pytest.fixture
