@@ -30,7 +30,7 @@ if TYPE_CHECKING:
 __all__ = ["Indexed", "LogStream", "NomadClient"]
 
 SERVICE = "Nomad"
-INDEX_PROBE_PREFIX = "dtle-tui-index-probe-"
+INDEX_PROBE_PREFIX = "ffffffffffff"  # hex and even: allocation and node prefixes are UUID prefixes
 
 
 def _q(segment: str) -> str:
@@ -97,10 +97,11 @@ class NomadClient:
         """`each` (all list reads): applied to every element as it is decoded; the list holds its results."""
         return await self._read("/v1/jobs", list, index, wait, each=each)
 
-    async def jobs_index(self) -> int:
-        """The jobs table's index alone: /v1/jobs filtered by a prefix no job is expected to have (the
-        index is the table's whatever the prefix; the answer is `[]`). Cheap proof of which state answers."""
-        answer = await self._read("/v1/jobs", list, params={"prefix": INDEX_PROBE_PREFIX})
+    async def list_index(self, path: str) -> int:
+        """A list's index alone (/v1/jobs, /v1/allocations, /v1/nodes), filtered by a prefix no object is
+        expected to have: the index is the table's whatever the prefix, the answer `[]`. A cheap proof of
+        which state answers."""
+        answer = await self._read(path, list, params={"prefix": INDEX_PROBE_PREFIX})
         return answer.index
 
     async def job(self, job_id: str, index: int = 0, wait: Optional[str] = None) -> Indexed[dict]:

@@ -48,6 +48,8 @@ TOPICS = ("Job", "Allocation", "Node", "Evaluation")
 # tried again (module constant: tests patch it).
 RECONCILE_S = 300.0
 PENDING, LIVE, OFF = "pending", "live", "off"
+LIST_PATHS = {"jobs": "/v1/jobs", "allocations": "/v1/allocations", "nodes": "/v1/nodes"}  # by list feed
+TOPIC_OF_LIST = {"jobs": "Job", "allocations": "Allocation", "nodes": "Node"}
 EVENT_PUBLISH_DELAY_S = 0.04  # a transaction's events come in one line; a burst of lines still makes one snapshot
 
 
@@ -182,19 +184,21 @@ class EventFeed:
             self._set(PENDING)
 
     async def _same_state(self) -> bool:
-        """False when the jobs index went below the jobs list's last answer: Nomad's state was reset (the
-        jobs feed reports it, and the poller starts over: lists first, then the stream)."""
-        jobs = next((f for f in self.list_feeds() if f.name == "jobs"), None)
-        if jobs is None or not jobs.read_index or jobs.on_reset is None:
-            return True
-        try:
-            index = await self.nomad.jobs_index()
-        except ApiError:
-            return True  # the stream's own attempt says what is wrong
-        if 0 < index < jobs.read_index:
-            jobs.on_reset(jobs, jobs.read_index, index)
-            jobs.forget()
-            return False
+        """False when a list's index went below what is known of it (its last answer, or the last event
+        of its topic): Nomad's state was reset. That list's feed reports it, and the poller starts over:
+        lists first, then the stream. One small request per list, only before a resume."""
+        for feed in self.list_feeds():
+            path = LIST_PATHS.get(feed.name)
+            if path is None or not feed.read_index or feed.on_reset is None:
+                continue
+            try:
+                index = await self.nomad.list_index(path)
+            except ApiError:
+                continue  # refused (a token without node:read) or down: the stream's own attempt says
+            if 0 < index < feed.read_index:
+                feed.on_reset(feed, feed.read_index, index)
+                feed.forget()
+                return False
         return True
 
     def _read_lists_again(self, why: str) -> None:
@@ -294,6 +298,12 @@ class EventFeed:
         if len(self._job_event_at) > 20_000:
             self._job_event_at.clear()
         self.last_index = max(self.last_index, frame.index)
+        # An event of a topic is a write to its table: that list's index is at least this one now (so a
+        # list answered later below it, or a probe, tells a reset even after a long time on the stream).
+        topics = {ev.topic for ev in frame.events}
+        for feed in self.list_feeds():
+            if TOPIC_OF_LIST.get(feed.name) in topics and feed.read_index < frame.index:
+                feed.read_index = frame.index
 
     async def _check_purged(self, job_id: str) -> None:
         nomad = self.nomad

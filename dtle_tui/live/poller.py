@@ -177,7 +177,7 @@ class Poller:
             # or a false STALLED mark.
             self._progress.clear()
             self.notice.say(f"Consul's state was reset (index {before} → {after}): positions re-read, "
-                            "Gtid rates start over")
+                            "rates start over")
             return
         self.store.clear()
         self._detail_allocs, self._job, self._alloc = None, None, None

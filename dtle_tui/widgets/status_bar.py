@@ -68,7 +68,10 @@ class StatusBar(Static):
             tails = [(snap.nomad, "Nomad")] + ([(snap.consul, "Consul")] if snap.consul.error else [])
             notice = snap.notice
             if notice:
-                notice = notice if len(notice) <= room // 2 else notice[: max(8, room // 2 - 1)] + "…"
+                # What the connection parts need (an error: 40 cells at least), the notice gets the rest.
+                need = sum(2 + min(40, len(connection_text(state, service).plain)) for state, service in tails)
+                share = max(20, room - need - 2)
+                notice = notice if len(notice) <= share else notice[: share - 1] + "…"
                 room -= len(notice) + 2
             for state, service in tails:
                 parts.append("  ")

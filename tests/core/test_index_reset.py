@@ -133,3 +133,26 @@ def test_a_resume_from_an_index_dropped_from_the_buffer_reads_the_lists_again(tm
             assert w.last.notice == ""
         finally:
             w.poller.stop()
+
+
+def test_a_reset_is_seen_after_a_long_time_on_the_stream(tmp_path, fast_backoff):
+    """The lists rest while the stream is live: their last answers are old. The new cluster's indexes
+    are above those answers but below what the stream brought: still a reset (the demo's case)."""
+    with SimCluster(dialect="1.1", seed=1, frozen=True) as sim:
+        w = Watcher(sim, tmp_path)
+        w.poller.start()
+        try:
+            live(w)
+            first_read = index_of(sim, "/v1/allocations")
+            for _ in range(60):  # the old cluster moves on, by the stream only
+                touch_dest(sim, "job1")
+            w.until(lambda: w.poller.events.last_index >= first_read + 60, "the stream followed")
+            with sim.state.lock:  # nothing is answered until the new cluster has moved past first_read
+                sim.restart_nomad()
+                while sim.state.table_index("allocs") <= first_read + 10:
+                    touch_dest(sim, "job10")
+            assert first_read < index_of(sim, "/v1/allocations") < w.poller.events.last_index
+            w.until(lambda: held(w) == truth(sim) and "state was reset" in w.last.notice,
+                    "exactly the restarted cluster's objects")
+        finally:
+            w.poller.stop()
