@@ -91,11 +91,22 @@ class EventFeed:
         self._proven = False  # was live since the start or the last ctrl+r
         self._lines = 0  # lines of the current connection
         self._silent = 0  # connections in a row that brought no more than the opening heartbeat
+        self._dropped: set = set()  # topics the stream refused for this token (500 Permission denied)
 
     @property
     def covers_lists(self) -> bool:
         """The list feeds rest: the stream is live, or its first verdict is still to come."""
         return self.state in (PENDING, LIVE)
+
+    def covers(self, name: str) -> bool:
+        """This list feed rests: the stream covers lists and brings its topic (Node may be left out)."""
+        return self.covers_lists and TOPIC_OF_LIST.get(name) in self.topics()
+
+    def topics(self) -> tuple:
+        """What to subscribe to: what the token can read. Node is left out while /v1/nodes is refused
+        (a namespace token without node:read), and any topic the stream itself refused (`_dropped`)."""
+        nodes_refused = any(f.name == "nodes" and f.state.refused for f in self.list_feeds())
+        return tuple(t for t in TOPICS if t not in self._dropped and not (t == "Node" and nodes_refused))
 
     def _set(self, state: str) -> None:
         if state == self.state:
@@ -125,6 +136,7 @@ class EventFeed:
         dead one is noticed within 45 s), and the full re-read ctrl+r also does repairs whatever it
         missed. A connection attempt under way is left to finish: never two streams in flight."""
         self.failures = self._silent = 0
+        self._dropped.clear()  # the operator may have given the token more rights
         if self.state == OFF:
             self._proven = False
             self._set(PENDING)
@@ -156,6 +168,8 @@ class EventFeed:
                 self._silent += 1
             elif self._lines > 1:
                 self._silent = 0
+            if isinstance(exc, ApiError) and _refused_topic(exc) and self._drop_a_topic():
+                continue  # at once, with one topic fewer
             unsupported = isinstance(exc, ApiError) and _unsupported(exc) and not self._proven
             if unsupported or self._silent >= 3:
                 log.info("event stream not available (%s): blocking queries instead",
@@ -217,9 +231,21 @@ class EventFeed:
             return True
         return False
 
+    def _drop_a_topic(self) -> bool:
+        """The token may not read every topic (1.1.2 answers 500 Permission denied for the whole
+        subscription): leave out Node, then Evaluation (purges are then seen at the next full read).
+        False when only what the lists need is left: then the lists' blocking queries take over."""
+        topics = self.topics()
+        for topic in ("Node", "Evaluation"):
+            if topic in topics:
+                log.info("event stream refused with %s: subscribing without it", topic)
+                self._dropped.add(topic)
+                return True
+        return False
+
     async def _follow(self, index: int) -> None:
         nomad = self.nomad
-        stream = EventStream(nomad, index, TOPICS, first_timeout=self.timeout)
+        stream = EventStream(nomad, index, self.topics(), first_timeout=self.timeout)
         self._lines = 0
         previous, relisted = 0, False  # the lists are read again once per connection at most
         try:
@@ -242,14 +268,16 @@ class EventFeed:
             await stream.aclose()
 
     def _start_index(self) -> int:
-        indexes = [f.read_index for f in self.list_feeds()]
+        topics = self.topics()
+        indexes = [f.read_index for f in self.list_feeds() if f.read_index and TOPIC_OF_LIST.get(f.name) in topics]
         if self.lists_moved or not self.last_index:
             return min(indexes) if indexes else 0
         return self.last_index
 
     async def _lists_read(self) -> None:
-        """Until every list feed has answered once: the stream starts where those answers left off."""
-        while not all(f.answered for f in self.list_feeds()):
+        """Until every list feed has answered once (or was refused: a list the token cannot read must
+        not hold the others back): the stream starts where those answers left off."""
+        while not all(f.answered or f.state.refused for f in self.list_feeds()):
             self._wake.clear()
             await self._wake.wait()
 
@@ -320,6 +348,10 @@ class EventFeed:
         except ParseError:
             return
         self.notify_changed()
+
+
+def _refused_topic(exc: ApiError) -> bool:
+    return exc.status == 500 and "ermission denied" in exc.detail
 
 
 def _eval_job(payload: Any, filter_keys: tuple) -> str:

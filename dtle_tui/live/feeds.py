@@ -14,7 +14,7 @@ import logging
 import time
 from typing import Any, Awaitable, Callable, Optional, Protocol
 
-from dtle_tui.api.errors import ApiError, redact
+from dtle_tui.api.errors import ApiError, ErrorKind, redact
 from dtle_tui.api.nomad import Indexed
 from dtle_tui.live.snapshot import FeedState
 from dtle_tui.model.wire import ParseError
@@ -32,6 +32,8 @@ class StreamGate(Protocol):
 
     @property
     def covers_lists(self) -> bool: ...
+
+    def covers(self, name: str) -> bool: ...
 
     def poke(self) -> None: ...
 
@@ -88,7 +90,7 @@ class Feed:
         """While the event stream covers this list (or its first verdict is pending), do not read it."""
         events = self.stream
         # A failing feed keeps retrying: its error is on the status line until a read succeeds again.
-        while (events is not None and self.read_index and events.covers_lists and not self._force_read
+        while (events is not None and self.read_index and events.covers(self.name) and not self._force_read
                and self.state.error is None):
             self.wake.clear()
             waits = [asyncio.ensure_future(self.wake.wait()), asyncio.ensure_future(events.changed.wait())]
@@ -144,7 +146,7 @@ class Feed:
                     message = exc.one_line()
                 else:
                     message = f"{self.service} sent an unexpected shape: {exc}"
-                self._failed(message)
+                self._failed(message, refused=isinstance(exc, ApiError) and exc.kind is ErrorKind.FORBIDDEN)
                 await self._sleep(backoff_delay(self.state.failures))
                 continue
             except Exception as exc:  # a bug must not kill the feed: log it, show it, retry later
@@ -169,7 +171,7 @@ class Feed:
             elif elapsed < MIN_GAP_S:
                 await self._sleep(MIN_GAP_S - elapsed)
 
-    def _failed(self, message: str) -> None:
+    def _failed(self, message: str, refused: bool = False) -> None:
         # One line on the status bar, no escape sequences from a server's body, and never a token (an
         # internal error's text has not been through ApiError's redaction).
         message = truncate(" ".join(safe_text(redact(message), single_line=False).split()), 400)
@@ -180,6 +182,7 @@ class Feed:
             error=message,
             stale_since=old.stale_since or time.time(),
             failures=old.failures + 1,
+            refused=refused,
         )
         log.warning("feed %s: %s", self.name, message)
         self.changed()

@@ -49,6 +49,7 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 PUBLISH_DELAY_S = 0.15
+SIDE_FEEDS = ("agent", "nodes")  # not job data: their failures never make the whole of Nomad stale
 
 
 class Poller:
@@ -347,16 +348,18 @@ class Poller:
         return state
 
     def _feed_state(self, service: str) -> FeedState:
-        states = [self._state_of(f) for f in self.feeds.values() if f.service == service]
-        # The agent is read once: its success time says nothing about how fresh the data is.
-        ages = [self._state_of(f) for name, f in self.feeds.items()
-                if f.service == service and name != "agent"] or states
+        # The status line speaks of the job data: the agent (the version) and the nodes have their own
+        # state, shown where their data would be (a namespace token may not read them at all).
+        states = [self._state_of(f) for name, f in self.feeds.items()
+                  if f.service == service and name not in SIDE_FEEDS]
+        # (The agent, read once, is among them: its success time says nothing about how fresh data is.)
+        ages = states
         failing = [s for s in states if s.error]
         if failing:
             first = min(failing, key=lambda s: s.stale_since or 0)
             oks = [s.ok_at for s in ages if s.ok_at]
             return FeedState(ok_at=min(oks) if oks else None, error=first.error, stale_since=first.stale_since,
-                             failures=max(s.failures for s in failing))
+                             failures=max(s.failures for s in failing), refused=any(s.refused for s in failing))
         if not states or any(s.ok_at is None for s in states):
             return FeedState()
         return FeedState(ok_at=min(s.ok_at for s in ages))  # type: ignore[type-var]
@@ -417,6 +420,7 @@ class Poller:
             allocation_error=self._alloc_error,
             consul_enabled=consul_ok,
             notice=self.notice.text,
+            nodes_state=self.feeds["nodes"].state if "nodes" in self.feeds else FeedState(),
         )
 
     def progress(self, job_id: str) -> Optional[GtidProgress]:

@@ -27,6 +27,7 @@ class FeedState:
     error: Optional[str] = None
     stale_since: Optional[float] = None
     failures: int = 0
+    refused: bool = False  # the last failure was a 403: the token lacks a capability (not an outage)
 
     @property
     def ok(self) -> bool:
@@ -117,6 +118,7 @@ class Snapshot:
     allocation_error: Optional[str] = None
     consul_enabled: bool = True
     notice: str = ""  # one line said once on the status line (a server whose state was reset)
+    nodes_state: FeedState = FeedState()  # /v1/nodes alone: refused by a token without node:read, say so there
 
     def row(self, job_id: str) -> Optional[JobRow]:
         return self._rows_by_id.get(job_id)

@@ -35,7 +35,8 @@ def normalize_dialect(dialect: str) -> str:
 
 class SimCluster:
     def __init__(self, dialect: str = "1.1", jobs: int | None = None, seed: int = 1, frozen: bool = False,
-                 acl_token: str | None = None, consul_token: str | None = None) -> None:
+                 acl_token: str | None = None, consul_token: str | None = None,
+                 acl_tokens: dict | None = None) -> None:
         self.dialect = normalize_dialect(dialect)
         self.frozen = frozen
         self.state = ClusterState(self.dialect, seed, frozen)
@@ -54,6 +55,8 @@ class SimCluster:
         else:
             self.scenario.build_scale(int(jobs))
         self._nomad_api = NomadApi(self, acl_token, self._stopping)
+        # Policy-scoped tokens, secret -> "read" | "write" | "management" (sim/acl.py).
+        self._nomad_api.acl_tokens.update(acl_tokens or {})
         self._consul_api = ConsulApi(self.kv, consul_token, self._stopping)
         self._nomad = SimServer("nomad", self._nomad_api, self.nomad_faults, self.requests,
                                 self._nomad_api.fault_body, seed)
@@ -136,7 +139,7 @@ class SimCluster:
             "config": {"Region": "global", "Datacenter": "dc1", "NodeName": node.name,
                        "Version": {"Revision": "", "Version": version, "VersionMetadata": "",
                                    "VersionPrerelease": ""},
-                       "ACL": {"Enabled": self._nomad_api.acl_token is not None},
+                       "ACL": {"Enabled": self._nomad_api.acl_enabled},
                        "Client": {"Enabled": True}, "Server": {"Enabled": True}},
             "member": {"Name": f"{node.name}.global", "Addr": node.address, "Port": 4648, "Status": "alive",
                        "Tags": {"build": version, "dc": "dc1", "region": "global", "role": "nomad",
