@@ -12,6 +12,7 @@ from urllib.parse import quote
 
 import httpx
 
+from dtle_tui.api.capabilities import refusal_hint
 from dtle_tui.api.errors import ApiError, ErrorKind
 from dtle_tui.api.http import (
     DEFAULT_BLOCKING_WAIT,
@@ -44,6 +45,7 @@ class NomadClient:
         self.timeout = timeout
         hint = "check NOMAD_TOKEN" if settings.token else "no token is set: set NOMAD_TOKEN"
         self._http = ServiceHttp(SERVICE, settings, timeout, "X-Nomad-Token", hint)
+        self._http.hint_for = refusal_hint  # a refused token: name the capability it lacks
         self._params: dict[str, str] = {}
         if settings.region:
             self._params["region"] = settings.region

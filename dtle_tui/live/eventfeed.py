@@ -92,6 +92,7 @@ class EventFeed:
         self._lines = 0  # lines of the current connection
         self._silent = 0  # connections in a row that brought no more than the opening heartbeat
         self._dropped: set = set()  # topics the stream refused for this token (500 Permission denied)
+        self._listed = asyncio.Event()  # a list feed answered or was refused: see whether all have
 
     @property
     def covers_lists(self) -> bool:
@@ -129,6 +130,11 @@ class EventFeed:
         if self.state != LIVE:
             self.lists_moved = True
         self._wake.set()
+        self._listed.set()
+
+    def refused(self) -> None:
+        """A list feed was refused (403): the stream must not wait for that list's first answer."""
+        self._listed.set()
 
     def kick(self) -> None:
         """ctrl+r: a stream that is off (unsupported, or failing) is tried again at once: the operator may
@@ -278,8 +284,8 @@ class EventFeed:
         """Until every list feed has answered once (or was refused: a list the token cannot read must
         not hold the others back): the stream starts where those answers left off."""
         while not all(f.answered or f.state.refused for f in self.list_feeds()):
-            self._wake.clear()
-            await self._wake.wait()
+            self._listed.clear()
+            await self._listed.wait()
 
     async def _sleep(self, seconds: float) -> None:
         await sleep_unless_woken(self._wake, seconds)

@@ -37,6 +37,8 @@ class StreamGate(Protocol):
 
     def poke(self) -> None: ...
 
+    def refused(self) -> None: ...
+
 
 BACKOFF_FIRST_S = 1.0
 BACKOFF_CAP_S = 30.0  # module constants, read at each failure: tests patch them to stay fast
@@ -185,6 +187,8 @@ class Feed:
             refused=refused,
         )
         log.warning("feed %s: %s", self.name, message)
+        if refused and self.follows_stream and self.stream is not None:
+            self.stream.refused()  # the stream starts without this list (and without its topic)
         self.changed()
 
     async def _sleep(self, seconds: float) -> None:

@@ -17,6 +17,8 @@ Token kinds, as operators write their policies:
 
 from __future__ import annotations
 
+import uuid
+
 READ = frozenset({"list-jobs", "read-job"})
 WRITE = READ | {"submit-job", "dispatch-job", "read-logs", "read-fs", "alloc-lifecycle", "alloc-exec"}
 KINDS = {"read": READ, "write": WRITE, "management": None}  # None: every capability
@@ -68,3 +70,8 @@ def allows(kind: str, capability: str | None) -> bool:
 def stream_allows(kind: str, topics) -> bool:
     """aclCheckForEvents: every topic asked for must be readable, or the subscription is refused."""
     return all(allows(kind, TOPIC_NEEDS.get(topic, "management")) for topic in topics)
+
+
+def accessor(secret: str) -> str:
+    """The token's AccessorID (public, unlike the SecretID): what 1.1.2 stores in a job's NomadTokenID."""
+    return str(uuid.uuid5(uuid.NAMESPACE_OID, "nomad-acl-accessor:" + secret))

@@ -270,6 +270,8 @@ class NomadApi:
             if request.arg("region"):
                 spec["Region"] = request.arg("region")
             job = shapes.canonical_job(self.dialect, spec)
+            if self.dialect == "1.1.2" and self.acl_tokens:  # the registering token's accessor
+                job["NomadTokenID"] = acl.accessor(request.headers.get("X-Nomad-Token") or "")
             reg.validate(job)
             body = reg.register(self.state, self.cluster.driver, job, self.cluster.node_for)
         except reg.RegisterError as exc:

@@ -15,6 +15,7 @@ import pytest
 
 from dtle_tui.sim import SimCluster
 from dtle_tui.sim.server import text
+from tests.core.test_actions import make_actions, state_env, writes  # noqa: F401 - fixtures
 from tests.core.test_poller_events import Watcher, stream_state
 from tests.paths import FIXTURES
 from tests.uihelpers import touch_dest
@@ -110,3 +111,46 @@ def test_a_stream_refusing_topics_is_asked_for_fewer_then_left_for_blocking_quer
             assert w.last.nomad.error is None
         finally:
             w.poller.stop()
+
+
+# ---- write paths ------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("dialect", ["1.1", "0.11"])
+async def test_a_read_token_is_refused_verbatim_and_told_the_capability(dialect, make_actions):  # noqa: F811
+    with cluster(dialect) as sim:
+        actions = make_actions(sim, nomad_token=TOKENS["read"])
+        result = await actions.delete_job("job1")
+        assert not result.ok
+        assert "Permission denied" in result.error and "403" in result.error and "submit-job" in result.error
+        assert writes(sim) == [("nomad", "DELETE", "/v1/job/job1")]  # sent once, refused, nothing more
+        assert sim.scenario.job("job1")["Stop"] is False
+        spec = json.loads((FIXTURES / "reference" / "dtle_job_example.json").read_text())
+        spec["Job"]["ID"] = "brand-new"
+        added = await actions.add_job(spec)
+        assert not added.ok and "Permission denied" in added.error and "submit-job" in added.error
+
+
+@pytest.mark.parametrize("dialect", ["1.1", "0.11"])
+async def test_consul_down_does_not_block_a_stop_or_a_purge(dialect, make_actions, state_env):  # noqa: F811
+    with cluster(dialect) as sim:
+        actions = make_actions(sim, nomad_token=TOKENS["write"])
+        register(sim, "mine")  # registered under ACLs: 1.1 stores the token's accessor in NomadTokenID
+        stored = httpx.get(sim.nomad_addr + "/v1/job/mine", headers={"X-Nomad-Token": TOKENS["read"]}).json()
+        assert bool(stored.get("NomadTokenID")) is (dialect == "1.1")
+        sim.consul_faults.down = True
+        for job_id, purge in (("mine", False), ("job10", True)):
+            result = await (actions.purge_job(job_id) if purge else actions.delete_job(job_id))
+            assert result.ok, result.text()
+            assert any("Consul keys NOT saved" in note for note in result.notes)
+            assert not (result.backup / "consul.json").exists()
+            saved = json.loads((result.backup / "job.json").read_text())
+            assert saved["ID"] == job_id and "NomadTokenID" not in saved
+            meta = json.loads((result.backup / "meta.json").read_text())
+            assert meta["consul_saved"] is False
+        assert sim.scenario.job("mine")["Stop"] is True and sim.scenario.job("job10") is None
+        # The Gtid reset does touch Consul: it keeps refusing without it, and sends nothing.
+        before = writes(sim)
+        reset = await actions.reset_gtid("legacy-stopped")
+        assert not reset.ok and "Consul" in reset.summary
+        assert writes(sim) == before
