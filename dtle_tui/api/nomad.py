@@ -31,7 +31,7 @@ if TYPE_CHECKING:
 __all__ = ["Indexed", "LogStream", "NomadClient"]
 
 SERVICE = "Nomad"
-INDEX_PROBE_PREFIX = "ffffffffffff"  # hex and even: allocation and node prefixes are UUID prefixes
+NO_ALLOCATION = "00000000-0000-0000-0000-000000000000"  # Nomad never hands out the nil UUID
 
 
 def _q(segment: str) -> str:
@@ -99,12 +99,13 @@ class NomadClient:
         """`each` (all list reads): applied to every element as it is decoded; the list holds its results."""
         return await self._read("/v1/jobs", list, index, wait, each=each)
 
-    async def list_index(self, path: str) -> int:
-        """A list's index alone (/v1/jobs, /v1/allocations, /v1/nodes), filtered by a prefix no object is
-        expected to have: the index is the table's whatever the prefix, the answer `[]`. A cheap proof of
-        which state answers."""
-        answer = await self._read(path, list, params={"prefix": INDEX_PROBE_PREFIX})
-        return answer.index
+    async def allocs_index(self) -> int:
+        """The allocations table's index alone, the one /v1/allocations answers with: an allocation that
+        cannot exist answers 404 with it (alloc_endpoint.go GetAlloc; recorded in real-nomad/*/answers.json).
+        A cheap proof of which state answers, on its own path (never beside a held list query)."""
+        request = self._http.build("GET", f"/v1/allocation/{NO_ALLOCATION}", params=dict(self._params))
+        response = await self._http.send(request, ok_statuses=(404,))
+        return index_of(response, "X-Nomad-Index")
 
     async def job(self, job_id: str, index: int = 0, wait: Optional[str] = None) -> Indexed[dict]:
         return await self._read(f"/v1/job/{_q(job_id)}", dict, index, wait)

@@ -48,7 +48,6 @@ TOPICS = ("Job", "Allocation", "Node", "Evaluation")
 # tried again (module constant: tests patch it).
 RECONCILE_S = 300.0
 PENDING, LIVE, OFF = "pending", "live", "off"
-LIST_PATHS = {"jobs": "/v1/jobs", "allocations": "/v1/allocations", "nodes": "/v1/nodes"}  # by list feed
 TOPIC_OF_LIST = {"jobs": "Job", "allocations": "Allocation", "nodes": "Node"}
 EVENT_PUBLISH_DELAY_S = 0.04  # a transaction's events come in one line; a burst of lines still makes one snapshot
 
@@ -204,21 +203,21 @@ class EventFeed:
             self._set(PENDING)
 
     async def _same_state(self) -> bool:
-        """False when a list's index went below what is known of it (its last answer, or the last event
-        of its topic): Nomad's state was reset. That list's feed reports it, and the poller starts over:
-        lists first, then the stream. One small request per list, only before a resume."""
-        for feed in self.list_feeds():
-            path = LIST_PATHS.get(feed.name)
-            if path is None or not feed.read_index or feed.on_reset is None:
-                continue
-            try:
-                index = await self.nomad.list_index(path)
-            except ApiError:
-                continue  # refused (a token without node:read) or down: the stream's own attempt says
-            if 0 < index < feed.read_index:
-                feed.on_reset(feed, feed.read_index, index)
-                feed.forget()
-                return False
+        """False when the allocations table's index went below what is known of it (the list's last
+        answer, or the last Allocation event): Nomad's state was reset. The allocations feed reports it,
+        and the poller starts over: lists first, then the stream. One small request, only before a resume
+        (every job registered anew writes allocations, so a rebuilt cluster shows there first)."""
+        feed = next((f for f in self.list_feeds() if f.name == "allocations"), None)
+        if feed is None or not feed.read_index or feed.on_reset is None:
+            return True
+        try:
+            index = await self.nomad.allocs_index()
+        except ApiError:
+            return True  # refused or down: the stream's own attempt says what is wrong
+        if 0 < index < feed.read_index:
+            feed.on_reset(feed, feed.read_index, index)
+            feed.forget()
+            return False
         return True
 
     def _read_lists_again(self, why: str) -> None:

@@ -15,8 +15,11 @@ def connection_text(state: FeedState, service: str, room: Optional[int] = None) 
     """`room`: at most this many cells (the error is cut to fit, never the other parts of the line)."""
     if state.error:
         # "stale" only when something was shown that is now old; before any data, say what fails.
-        head = f"{service} stale since {fmt.hms(state.stale_since)}: " if state.ok_at else f"{service}: "
         error = state.error
+        if state.ok_at:
+            head = f"{service} stale since {fmt.hms(state.stale_since)}: "
+        else:  # the errors mostly name their service already ("Nomad unreachable at …")
+            head = "" if error.startswith(service) else f"{service}: "
         if room is not None and len(head) + len(error) > room:
             error = error[: max(8, room - len(head) - 1)] + "…"
         return Text.assemble((head, "bold"), error, style="bold red")
@@ -44,6 +47,38 @@ class StatusBar(Static):
         self.snapshot = snapshot
         self.redraw()
 
+    def _fit(self, head: Text, tails: list, notice: str) -> Text:
+        """`head`, the connection parts and the notice in two rows at most, whatever the servers say:
+        when they do not fit, the errors are cut (then the notice), so a long Nomad error never pushes
+        the Consul part or the notice out of sight."""
+        width = self.size.width  # the content's width (inside the padding)
+
+        def build(cut: Optional[int], said: str) -> Text:
+            text = head.copy()
+            for state, service in tails:
+                text.append("  ")
+                text.append_text(connection_text(state, service, cut))
+            if said:
+                text.append("  ")
+                text.append(said, style="bold yellow")
+            return text
+
+        text = build(None, notice)
+        if width <= 0 or len(text.wrap(self.app.console, width)) <= 2:
+            return text
+        # Each error's share of two rows, less what word wrapping may waste; then shorter still.
+        cut = max(30, (2 * width - len(head.plain) - len(notice) - 16) // len(tails))
+        while True:
+            text = build(cut, notice)
+            if len(text.wrap(self.app.console, width)) <= 2:
+                return text
+            if cut > 30:
+                cut = max(30, cut - 8)
+            elif len(notice) > 24:
+                notice = notice[: max(23, len(notice) - 17)] + "…"
+            else:
+                return text
+
     def redraw(self) -> None:
         settings = self.app.settings  # type: ignore[attr-defined]
         address = settings.nomad.addr
@@ -62,23 +97,8 @@ class StatusBar(Static):
                 parts.append(f"  Nomad {snap.nomad_version}")
             if snap.nomad.ok_at:
                 parts.append(f"  {fmt.duration(clock.now() - snap.nomad.ok_at)} ago")
-            # Two rows at most, whatever the servers say: each error is cut to its share of what is left,
-            # so the Consul part and the notice are never pushed out by a long Nomad error.
-            room = 2 * max(20, self.size.width - 2) - len(parts.plain) - 12  # word wrap wastes some cells
             tails = [(snap.nomad, "Nomad")] + ([(snap.consul, "Consul")] if snap.consul.error else [])
-            notice = snap.notice
-            if notice:
-                # What the connection parts need (an error: 40 cells at least), the notice gets the rest.
-                need = sum(2 + min(40, len(connection_text(state, service).plain)) for state, service in tails)
-                share = max(20, room - need - 2)
-                notice = notice if len(notice) <= share else notice[: share - 1] + "…"
-                room -= len(notice) + 2
-            for state, service in tails:
-                parts.append("  ")
-                parts.append_text(connection_text(state, service, max(24, room // len(tails))))
-            if notice:
-                parts.append("  ")
-                parts.append(notice, style="bold yellow")
+            parts = self._fit(parts, tails, snap.notice)
         else:
             parts.append("  connecting…")
         key = parts.plain

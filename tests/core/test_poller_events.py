@@ -16,7 +16,6 @@ import httpx
 import pytest
 
 from dtle_tui.api.eventstream import parse_event_line
-from dtle_tui.api.nomad import INDEX_PROBE_PREFIX
 from dtle_tui.live.eventfeed import EventFeed
 from dtle_tui.live.poller import Poller
 from dtle_tui.live.snapshot import Snapshot
@@ -61,9 +60,7 @@ class Watcher:
         return self.last.row(job_id)
 
     def list_reads(self) -> list:
-        """Whole-list reads (the index probes before a resume, `prefix=INDEX_PROBE_PREFIX`, list nothing)."""
-        return [e for e in self.sim.requests.entries() if e[1] == "GET" and e[2] in LISTS
-                and f"prefix={INDEX_PROBE_PREFIX}" not in e[3]]
+        return [e for e in self.sim.requests.entries() if e[1] == "GET" and e[2] in LISTS]
 
 
 @pytest.fixture
