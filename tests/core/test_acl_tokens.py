@@ -154,3 +154,21 @@ async def test_consul_down_does_not_block_a_stop_or_a_purge(dialect, make_action
         reset = await actions.reset_gtid("legacy-stopped")
         assert not reset.ok and "Consul" in reset.summary
         assert writes(sim) == before
+
+
+async def test_logs_refused_to_a_read_token_say_it_needs_read_logs(make_settings):
+    import asyncio
+
+    from dtle_tui.api.nomad import NomadClient
+    from dtle_tui.live.logtail import LogTail
+
+    with cluster("1.1") as sim:
+        client = NomadClient(make_settings(sim, env={"NOMAD_TOKEN": TOKENS["read"]}).nomad, timeout=3)
+        alloc = next(a for a in sim.scenario.allocations("job1") if a.client_status == "running")
+        tail = LogTail(client, alloc.id, "dest", "stdout")
+        try:
+            await asyncio.wait_for(tail.run(), 5)  # a 403 is final: the tail ends by itself
+            assert tail.state.final and "Permission denied" in tail.state.message
+            assert "the token needs read-logs" in tail.state.message
+        finally:
+            await client.aclose()
