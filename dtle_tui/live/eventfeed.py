@@ -5,9 +5,13 @@ of their X-Nomad-Index values, topics Job, Allocation, Node, Evaluation) brings 
 happens, and the list feeds rest: a change to one allocation costs one small line instead of the
 whole 50 MB list at 15,000 allocations.
 
-- Unsupported (0.11's 404, an ACL 403, a 400, HTML, or three connections in a row that stayed silent
-  past the opening heartbeat: a proxy that buffers): the list feeds go back to blocking queries; the
-  stream is tried again every RECONCILE_S and on ctrl+r.
+- Only the topics the token can read: Node is left out while /v1/nodes is refused (a namespace token
+  without node:read); 1.1.2 refuses a whole subscription with 500 `Permission denied` when one topic
+  is not allowed, so Node, then Evaluation, is dropped and the stream asked again at once. A refused
+  list never holds the stream back (it starts once every list answered or was refused).
+- Unsupported (0.11's 404, an ACL 403, a 400, HTML, a 500 Permission denied with nothing left to drop,
+  or three connections in a row that stayed silent past the opening heartbeat: a proxy that buffers):
+  the list feeds go back to blocking queries; the stream is tried again every RECONCILE_S and on ctrl+r.
 - Dropped (end of stream, connection lost, no heartbeat within 45 s): reconnect at once from the last
   index seen (Nomad replays from there); if that fails the list feeds take over and the stream is
   retried with the feeds' back-off.
