@@ -49,7 +49,7 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 PUBLISH_DELAY_S = 0.15
-SIDE_FEEDS = ("agent", "nodes")  # not job data: refused by the token, they never make Nomad stale
+JOB_DATA = ("jobs", "allocations")  # the lists the status line is about; other refused feeds never make it stale
 
 
 class Poller:
@@ -348,12 +348,13 @@ class Poller:
         return state
 
     def _feed_state(self, service: str) -> FeedState:
-        # The status line speaks of the job data: the agent (the version) and the nodes refused by the
-        # token are shown where their data would be (a namespace token may not read them at all).
-        feeds = [(name, f) for name, f in self.feeds.items() if f.service == service]
-        states = [self._state_of(f) for name, f in feeds if not (name in SIDE_FEEDS and f.state.refused)]
+        # The status line speaks of the job data. Whatever else the token may not read (the agent, the
+        # nodes, client stats…) is shown where that data would be: a namespace token cannot read them.
+        feeds = [(name, f) for name, f in self.feeds.items()
+                 if f.service == service and not (f.state.refused and name not in JOB_DATA)]
+        states = [self._state_of(f) for _name, f in feeds]
         # Read once, the agent's success time says nothing about how fresh the data is.
-        ages = [self._state_of(f) for name, f in feeds if name not in SIDE_FEEDS] or states
+        ages = [self._state_of(f) for name, f in feeds if name != "agent"] or states
         failing = [s for s in states if s.error]
         if failing:
             first = min(failing, key=lambda s: s.stale_since or 0)

@@ -105,7 +105,10 @@ class StatusBar(Static):
         if key != self._last:  # unchanged text: no repaint
             # Only a change in the number of lines needs a layout pass; the age ticking every second
             # must repaint this one line, not the screen's tables and scrollbars.
-            lines = 1 if len(key) <= max(1, self.size.width - 2) else 2
-            relayout = lines != getattr(self, "_lines", 0)
+            width = self.size.width
+            lines = min(2, len(parts.wrap(self.app.console, width))) if width > 0 else 1
+            # Against the height laid out, not the last line count asked for: a two-row text set while
+            # the screen was not laid out yet kept one row (the Consul part was then out of sight).
+            relayout = lines != getattr(self, "_lines", 0) or (self.size.height and lines != self.size.height)
             self._last, self._lines = key, lines
             self.update(parts, layout=relayout)

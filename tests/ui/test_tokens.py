@@ -82,5 +82,9 @@ async def test_a_malformed_token_and_consul_down_fit_the_status_line(make_settin
                         and "Consul" in status_line(app), "both failures on the status line")
             line = status_line(app)
             assert "stale since" not in line  # no data ever came
-            shown = "\n".join(visible_lines(app)[-3:-1])  # the status line's two rows, above the footer
-            assert "acl token lookup" in shown and "Consul unreachable" in shown
+
+            def shown() -> str:  # the status line's two rows, above the footer, as painted
+                return "\n".join(visible_lines(app)[-3:-1])
+
+            await until(pilot, lambda: "acl token lookup" in shown() and "Consul unreachable" in shown(),
+                        "both parts painted within the two rows")
