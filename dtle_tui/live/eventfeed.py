@@ -157,8 +157,15 @@ class EventFeed:
             await self._lists_read()
             # Resuming (the lists rested since the last connection): prove first that the same state
             # answers. A stream resumed on a reset Nomad may well bring only frames above its index.
-            if not self.lists_moved and not await self._same_state():
-                continue
+            if not self.lists_moved:
+                same = await self._same_state()
+                if same is None:  # Nomad did not answer: as a failed connection (the lists take over and
+                    self.failures += 1  # compare their own indexes; a stream from here could not tell)
+                    self._set(OFF)
+                    await self._sleep(backoff_delay(self.failures))
+                    continue
+                if not same:
+                    continue
             self._reader = asyncio.ensure_future(self._follow(self._start_index()))
             try:
                 await asyncio.wait({self._reader})
@@ -206,18 +213,19 @@ class EventFeed:
             self._reader.cancel()
             self._set(PENDING)
 
-    async def _same_state(self) -> bool:
+    async def _same_state(self) -> Optional[bool]:
         """False when the allocations table's index went below what is known of it (the list's last
         answer, or the last Allocation event): Nomad's state was reset. The allocations feed reports it,
         and the poller starts over: lists first, then the stream. One small request, only before a resume
-        (every job registered anew writes allocations, so a rebuilt cluster shows there first)."""
+        (every job registered anew writes allocations, so a rebuilt cluster shows there first). None when
+        Nomad did not answer it."""
         feed = next((f for f in self.list_feeds() if f.name == "allocations"), None)
         if feed is None or not feed.read_index or feed.on_reset is None:
             return True
         try:
             index = await self.nomad.allocs_index()
         except ApiError:
-            return True  # refused or down: the stream's own attempt says what is wrong
+            return None
         if 0 < index < feed.read_index:
             feed.on_reset(feed, feed.read_index, index)
             feed.forget()

@@ -52,9 +52,9 @@ def test_a_restarted_nomad_replaces_everything_held(tmp_path, fast_backoff, dial
             sim.restart_nomad()
             new = truth(sim)
             assert index_of(sim, "/v1/allocations") < old_index and not (new[1] & old_allocs)
-            w.until(lambda: held(w) == new and "state was reset" in w.last.notice,
+            w.until(lambda: held(w) == new and "state was reset" in w.last.notice
+                    and {r.id for r in w.last.rows} == new[0],
                     "exactly the restarted cluster's jobs, allocations and nodes; the reset said")
-            assert {r.id for r in w.last.rows} == new[0]
             # Every row counts only the new allocations: one src and one dest per running job.
             w.until(lambda: w.row("job1") and w.row("job1").src.running == 1 and w.row("job1").dest.running == 1,
                     "job1 with one src and one dest")
@@ -147,11 +147,12 @@ def test_a_reset_is_seen_after_a_long_time_on_the_stream(tmp_path, fast_backoff)
             for _ in range(60):  # the old cluster moves on, by the stream only
                 touch_dest(sim, "job1")
             w.until(lambda: w.poller.events.last_index >= first_read + 60, "the stream followed")
+            streamed = w.poller.events.last_index
             with sim.state.lock:  # nothing is answered until the new cluster has moved past first_read
                 sim.restart_nomad()
                 while sim.state.table_index("allocs") <= first_read + 10:
                     touch_dest(sim, "job10")
-            assert first_read < index_of(sim, "/v1/allocations") < w.poller.events.last_index
+            assert first_read < index_of(sim, "/v1/allocations") < streamed
             w.until(lambda: held(w) == truth(sim) and "state was reset" in w.last.notice,
                     "exactly the restarted cluster's objects")
         finally:
