@@ -350,8 +350,8 @@ class Poller:
     def _feed_state(self, service: str) -> FeedState:
         # The status line speaks of the job data. Whatever else the token may not read (the agent, the
         # nodes, client stats…) is shown where that data would be: a namespace token cannot read them.
-        feeds = [(name, f) for name, f in self.feeds.items()
-                 if f.service == service and not (f.state.refused and name not in JOB_DATA)]
+        feeds = [(name, f) for name, f in self.feeds.items() if f.service == service
+                 and not (service == "Nomad" and f.state.refused and name not in JOB_DATA)]
         states = [self._state_of(f) for _name, f in feeds]
         # Read once, the agent's success time says nothing about how fresh the data is.
         ages = [self._state_of(f) for name, f in feeds if name != "agent"] or states
