@@ -61,12 +61,13 @@ def pin_environment() -> None:
     troubleshoot.STATS_INTERVAL_S = 3600.0
 
 
-def make_app(sim, *extra: str) -> DtleApp:
+def make_app(sim, *extra: str, env: Dict[str, str] = {}) -> DtleApp:  # noqa: B006 - read only
     # A fixed home: the dialogs show the backup path, and it must read the same on every run.
     home = Path(tempfile.gettempdir()) / "dtle-tui-scenes"
     shutil.rmtree(home, ignore_errors=True)
     home.mkdir(mode=0o700)
-    environ = {"HOME": str(home), "XDG_STATE_HOME": str(home / "state"), "XDG_CONFIG_HOME": str(home / "config")}
+    environ = {"HOME": str(home), "XDG_STATE_HOME": str(home / "state"), "XDG_CONFIG_HOME": str(home / "config"),
+               **env}
     argv = ["--nomad-addr", sim.nomad_addr, "--consul-addr", sim.consul_addr, *extra]
     return DtleApp(load_settings(argv, environ))
 
@@ -126,6 +127,16 @@ async def nodes(pilot) -> None:
     await loaded(pilot)
     await pilot.press("2")
     await wait_until(pilot, lambda: pilot.app.screen.query_one("#nodes-table").row_count == 5)
+    await pilot.pause(0.2)
+
+
+async def nodes_refused(pilot) -> None:
+    """Nodes for a namespace token without node:read (issue 18): the refusal said where the nodes would be."""
+    app = pilot.app
+    await wait_until(pilot, lambda: app.snapshot and app.snapshot.rows and app.snapshot.nomad.ok_at
+                     and app.snapshot.consul.ok_at and app.snapshot.nodes_state.refused, what="first data")
+    await pilot.press("2")
+    await wait_until(pilot, lambda: "permission denied" in str(app.screen.query_one("#node-detail").render()))
     await pilot.pause(0.2)
 
 

@@ -324,6 +324,10 @@ class ServiceHttp:
         self.addr = settings.addr.rstrip("/")
         self.timeout = timeout
         self.hint = hint
+        # (method, path, body, token set) -> the hint of a refusal, when it depends on the request (Nomad
+        # names the missing capability this way); None keeps `hint`.
+        self.hint_for: Optional[Callable[[str, str, str, bool], Optional[str]]] = None
+        self.token_set = bool(settings.token)
         add_secret(settings.token)
         headers = {"User-Agent": "dtle-tui"}
         if settings.token:
@@ -386,7 +390,11 @@ class ServiceHttp:
             raise transport_error(self.service, self.addr, exc, timeout, write) from None
         if 200 <= response.status_code < 300 or response.status_code in ok_statuses:
             return response
-        raise status_error(self.service, response, response.content, self.hint)
+        hint = self.hint
+        if self.hint_for is not None:
+            body = response.content.decode("utf-8", "replace")
+            hint = self.hint_for(request.method, request.url.path, body, self.token_set) or hint
+        raise status_error(self.service, response, response.content, hint)
 
     async def aclose(self) -> None:
         await self.client.aclose()

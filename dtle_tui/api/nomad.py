@@ -12,6 +12,7 @@ from urllib.parse import quote
 
 import httpx
 
+from dtle_tui.api.capabilities import refusal_hint
 from dtle_tui.api.errors import ApiError, ErrorKind
 from dtle_tui.api.http import (
     DEFAULT_BLOCKING_WAIT,
@@ -31,6 +32,7 @@ if TYPE_CHECKING:
 __all__ = ["Indexed", "LogStream", "NomadClient"]
 
 SERVICE = "Nomad"
+NO_ALLOCATION = "00000000-0000-0000-0000-000000000000"  # Nomad never hands out the nil UUID
 
 
 def _q(segment: str) -> str:
@@ -44,6 +46,7 @@ class NomadClient:
         self.timeout = timeout
         hint = "check NOMAD_TOKEN" if settings.token else "no token is set: set NOMAD_TOKEN"
         self._http = ServiceHttp(SERVICE, settings, timeout, "X-Nomad-Token", hint)
+        self._http.hint_for = refusal_hint  # a refused token: name the capability it lacks
         self._params: dict[str, str] = {}
         if settings.region:
             self._params["region"] = settings.region
@@ -98,6 +101,14 @@ class NomadClient:
         """`each` (all list reads): applied to every element as it is decoded; the list holds its results.
         `memo` (jobs, allocations): the previous answer's elements, reused where the text is the same."""
         return await self._read("/v1/jobs", list, index, wait, each=each, memo=memo)
+
+    async def allocs_index(self) -> int:
+        """The allocations table's index alone, the one /v1/allocations answers with: an allocation that
+        cannot exist answers 404 with it (alloc_endpoint.go GetAlloc; recorded in real-nomad/*/answers.json).
+        A cheap proof of which state answers, on its own path (never beside a held list query)."""
+        request = self._http.build("GET", f"/v1/allocation/{NO_ALLOCATION}", params=dict(self._params))
+        response = await self._http.send(request, ok_statuses=(404,))
+        return index_of(response, "X-Nomad-Index")
 
     async def job(self, job_id: str, index: int = 0, wait: Optional[str] = None) -> Indexed[dict]:
         return await self._read(f"/v1/job/{_q(job_id)}", dict, index, wait)

@@ -5,9 +5,13 @@ of their X-Nomad-Index values, topics Job, Allocation, Node, Evaluation) brings 
 happens, and the list feeds rest: a change to one allocation costs one small line instead of the
 whole 50 MB list at 15,000 allocations.
 
-- Unsupported (0.11's 404, an ACL 403, a 400, HTML, or three connections in a row that stayed silent
-  past the opening heartbeat: a proxy that buffers): the list feeds go back to blocking queries; the
-  stream is tried again every RECONCILE_S and on ctrl+r.
+- Only the topics the token can read: Node is left out while /v1/nodes is refused (a namespace token
+  without node:read); 1.1.2 refuses a whole subscription with 500 `Permission denied` when one topic
+  is not allowed, so Node, then Evaluation, is dropped and the stream asked again at once. A refused
+  list never holds the stream back (it starts once every list answered or was refused).
+- Unsupported (0.11's 404, an ACL 403, a 400, HTML, a 500 Permission denied with nothing left to drop,
+  or three connections in a row that stayed silent past the opening heartbeat: a proxy that buffers):
+  the list feeds go back to blocking queries; the stream is tried again every RECONCILE_S and on ctrl+r.
 - Dropped (end of stream, connection lost, no heartbeat within 45 s): reconnect at once from the last
   index seen (Nomad replays from there); if that fails the list feeds take over and the stream is
   retried with the feeds' back-off.
@@ -15,6 +19,11 @@ whole 50 MB list at 15,000 allocations.
   the oldest one it has, and a garbage collection leaves no Job/Allocation event at all. So the lists
   are read again in full every RECONCILE_S while the stream is live, and on ctrl+r (which also retries
   a stream that is off; a live one stays open).
+- A frame whose Index is below the stream's starting index or its previous frame: Nomad's state was
+  reset (or the resume index is one this server never reached). The lists are read again at once; the
+  feeds see their indexes go back and the poller starts over (`start_over`): the stream then starts again
+  from the fresh reads. A resume whose first frame is past the index it asked for lost frames Nomad had
+  already dropped from its buffer: the lists are read again too.
 - A purge emits no Job event in 1.1.2 (nomad/state/events.go ignores deleted jobs), only the
   deregistration's Evaluation; a stop emits a Job event (Stop: true) at the same index first. An
   Evaluation "JobDeregistered" without that Job event is checked with GET /v1/job/<id> (404 = purged).
@@ -43,6 +52,7 @@ TOPICS = ("Job", "Allocation", "Node", "Evaluation")
 # tried again (module constant: tests patch it).
 RECONCILE_S = 300.0
 PENDING, LIVE, OFF = "pending", "live", "off"
+TOPIC_OF_LIST = {"jobs": "Job", "allocations": "Allocation", "nodes": "Node"}
 EVENT_PUBLISH_DELAY_S = 0.04  # a transaction's events come in one line; a burst of lines still makes one snapshot
 
 
@@ -86,11 +96,23 @@ class EventFeed:
         self._silent = 0  # connections in a row that brought no more than the opening heartbeat
         # (payload, index) of every Evaluation event: the open job's evaluations (live/troubleshoot.py)
         self.on_evaluation: Optional[Callable[[Any, int], None]] = None
+        self._dropped: set = set()  # topics the stream refused for this token (500 Permission denied)
+        self._listed = asyncio.Event()  # a list feed answered or was refused: see whether all have
 
     @property
     def covers_lists(self) -> bool:
         """The list feeds rest: the stream is live, or its first verdict is still to come."""
         return self.state in (PENDING, LIVE)
+
+    def covers(self, name: str) -> bool:
+        """This list feed rests: the stream covers lists and brings its topic (Node may be left out)."""
+        return self.covers_lists and TOPIC_OF_LIST.get(name) in self.topics()
+
+    def topics(self) -> tuple:
+        """What to subscribe to: what the token can read. Node is left out while /v1/nodes is refused
+        (a namespace token without node:read), and any topic the stream itself refused (`_dropped`)."""
+        nodes_refused = any(f.name == "nodes" and f.state.refused for f in self.list_feeds())
+        return tuple(t for t in TOPICS if t not in self._dropped and not (t == "Node" and nodes_refused))
 
     def _set(self, state: str) -> None:
         if state == self.state:
@@ -113,6 +135,11 @@ class EventFeed:
         if self.state != LIVE:
             self.lists_moved = True
         self._wake.set()
+        self._listed.set()
+
+    def refused(self) -> None:
+        """A list feed was refused (403): the stream must not wait for that list's first answer."""
+        self._listed.set()
 
     def kick(self) -> None:
         """ctrl+r: a stream that is off (unsupported, or failing) is tried again at once: the operator may
@@ -120,6 +147,7 @@ class EventFeed:
         dead one is noticed within 45 s), and the full re-read ctrl+r also does repairs whatever it
         missed. A connection attempt under way is left to finish: never two streams in flight."""
         self.failures = self._silent = 0
+        self._dropped.clear()  # the operator may have given the token more rights
         if self.state == OFF:
             self._proven = False
             self._set(PENDING)
@@ -129,6 +157,17 @@ class EventFeed:
     async def run(self) -> None:
         while True:
             await self._lists_read()
+            # Resuming (the lists rested since the last connection): prove first that the same state
+            # answers. A stream resumed on a reset Nomad may well bring only frames above its index.
+            if not self.lists_moved:
+                same = await self._same_state()
+                if same is None:  # Nomad did not answer: as a failed connection (the lists take over and
+                    self.failures += 1  # compare their own indexes; a stream from here could not tell)
+                    self._set(OFF)
+                    await self._sleep(backoff_delay(self.failures))
+                    continue
+                if not same:
+                    continue
             self._reader = asyncio.ensure_future(self._follow(self._start_index()))
             try:
                 await asyncio.wait({self._reader})
@@ -147,6 +186,8 @@ class EventFeed:
                 self._silent += 1
             elif self._lines > 1:
                 self._silent = 0
+            if isinstance(exc, ApiError) and _refused_topic(exc) and self._drop_a_topic():
+                continue  # at once, with one topic fewer
             unsupported = isinstance(exc, ApiError) and _unsupported(exc) and not self._proven
             if unsupported or self._silent >= 3:
                 log.info("event stream not available (%s): blocking queries instead",
@@ -164,10 +205,68 @@ class EventFeed:
             self._set(OFF)
             await self._sleep(backoff_delay(self.failures))
 
+    def start_over(self) -> None:
+        """Nomad's state was reset: forget where the stream was; it starts again where the lists' fresh
+        reads leave off (a connected stream is ended: it would resume from an index of the old state)."""
+        self.last_index = 0
+        self.lists_moved = True
+        self._job_event_at.clear()
+        if self._reader is not None and not self._reader.done():
+            self._reader.cancel()
+            self._set(PENDING)
+
+    async def _same_state(self) -> Optional[bool]:
+        """False when the allocations table's index went below what is known of it (the list's last
+        answer, or the last Allocation event): Nomad's state was reset. The allocations feed reports it,
+        and the poller starts over: lists first, then the stream. One small request, only before a resume
+        (every job registered anew writes allocations, so a rebuilt cluster shows there first). None when
+        Nomad did not answer it."""
+        feed = next((f for f in self.list_feeds() if f.name == "allocations"), None)
+        if feed is None or not feed.read_index or feed.on_reset is None:
+            return True
+        try:
+            index = await self.nomad.allocs_index()
+        except ApiError:
+            return None
+        if 0 < index < feed.read_index:
+            feed.on_reset(feed, feed.read_index, index)
+            feed.forget()
+            return False
+        return True
+
+    def _read_lists_again(self, why: str) -> None:
+        log.info("event stream: %s: the lists are read again", why)
+        for feed in self.list_feeds():
+            feed.kick()
+
+    def _out_of_order(self, frame: EventFrame, start: int, previous: int) -> bool:
+        """Read the lists again if this frame says the stream cannot be trusted alone; True if so."""
+        if frame.index < max(start, previous):
+            self._read_lists_again(f"frame {frame.index} after {max(start, previous)} (reset?)")
+            return True
+        if not previous and start and start == self.last_index and frame.index > start:
+            # The frame of `start` was ours and is gone from Nomad's buffer: frames between were dropped.
+            self._read_lists_again(f"resumed at {start}, first frame {frame.index}")
+            return True
+        return False
+
+    def _drop_a_topic(self) -> bool:
+        """The token may not read every topic (1.1.2 answers 500 Permission denied for the whole
+        subscription): leave out Node, then Evaluation (purges are then seen at the next full read).
+        False when only what the lists need is left: then the lists' blocking queries take over."""
+        topics = self.topics()
+        for topic in ("Node", "Evaluation"):
+            if topic in topics:
+                log.info("event stream refused with %s: subscribing without it", topic)
+                self._dropped.add(topic)
+                return True
+        return False
+
     async def _follow(self, index: int) -> None:
         nomad = self.nomad
-        stream = EventStream(nomad, index, TOPICS, first_timeout=self.timeout)
+        stream = EventStream(nomad, index, self.topics(), first_timeout=self.timeout)
         self._lines = 0
+        previous, relisted = 0, False  # the lists are read again once per connection at most
         try:
             async for frame in stream:
                 self.ok_at = time.time()
@@ -178,6 +277,8 @@ class EventFeed:
                     self._proven = True
                     self._set(LIVE)
                 if frame is not None:
+                    relisted = relisted or self._out_of_order(frame, index, previous)
+                    previous = max(previous, frame.index)
                     self.apply(frame)
                 # A heartbeat too: the status line's age says how fresh the data is.
                 self.notify_changed(EVENT_PUBLISH_DELAY_S)
@@ -186,16 +287,18 @@ class EventFeed:
             await stream.aclose()
 
     def _start_index(self) -> int:
-        indexes = [f.read_index for f in self.list_feeds()]
+        topics = self.topics()
+        indexes = [f.read_index for f in self.list_feeds() if f.read_index and TOPIC_OF_LIST.get(f.name) in topics]
         if self.lists_moved or not self.last_index:
             return min(indexes) if indexes else 0
         return self.last_index
 
     async def _lists_read(self) -> None:
-        """Until every list feed has answered once: the stream starts where those answers left off."""
-        while not all(f.read_index or f.state.ok_at for f in self.list_feeds()):
-            self._wake.clear()
-            await self._wake.wait()
+        """Until every list feed has answered once (or was refused: a list the token cannot read must
+        not hold the others back): the stream starts where those answers left off."""
+        while not all(f.answered or f.state.refused for f in self.list_feeds()):
+            self._listed.clear()
+            await self._listed.wait()
 
     async def _sleep(self, seconds: float) -> None:
         await sleep_unless_woken(self._wake, seconds)
@@ -244,6 +347,12 @@ class EventFeed:
         if len(self._job_event_at) > 20_000:
             self._job_event_at.clear()
         self.last_index = max(self.last_index, frame.index)
+        # An event of a topic is a write to its table: that list's index is at least this one now (so a
+        # list answered later below it, or a probe, tells a reset even after a long time on the stream).
+        topics = {ev.topic for ev in frame.events}
+        for feed in self.list_feeds():
+            if TOPIC_OF_LIST.get(feed.name) in topics and feed.read_index < frame.index:
+                feed.read_index = frame.index
 
     def _evaluation(self, payload: dict, index: int) -> None:
         # A finished evaluation says how many allocations of each group it could not place: the Jobs
@@ -270,6 +379,10 @@ class EventFeed:
         except ParseError:
             return
         self.notify_changed()
+
+
+def _refused_topic(exc: ApiError) -> bool:
+    return exc.status == 500 and "ermission denied" in exc.detail
 
 
 def _eval_job(payload: Any, filter_keys: tuple) -> str:

@@ -14,7 +14,7 @@ import logging
 import time
 from typing import Any, Awaitable, Callable, Optional, Protocol
 
-from dtle_tui.api.errors import ApiError
+from dtle_tui.api.errors import ApiError, ErrorKind
 from dtle_tui.api.nomad import Indexed
 from dtle_tui.live.snapshot import FeedState
 from dtle_tui.model.wire import ParseError
@@ -34,7 +34,11 @@ class StreamGate(Protocol):
     @property
     def covers_lists(self) -> bool: ...
 
+    def covers(self, name: str) -> bool: ...
+
     def poke(self) -> None: ...
+
+    def refused(self) -> None: ...
 
 
 BACKOFF_FIRST_S = 1.0
@@ -61,7 +65,7 @@ class Feed:
 
     def __init__(self, name: str, service: str, fetch: Fetch, on_data: Callable[[Any], None], *,
                  changed: Callable[[], None], refresh_s: float, stream: Optional[StreamGate] = None,
-                 follows_stream: bool = False):
+                 follows_stream: bool = False, on_reset: Optional[Callable[[Feed, int, int], None]] = None):
         self.changed = changed  # the poller's: a snapshot is due
         self.refresh_s = refresh_s  # the fallback interval for a server that does not block
         self.stream = stream
@@ -73,6 +77,10 @@ class Feed:
         self.index = 0
         self.read_index = 0  # X-Nomad-Index of the last answer (kept through failures: the stream resumes there)
         self.answer_index = 0  # the index of the answer being handled, for on_data
+        # Called with (feed, before, after) when this query's index went backwards: the server's state
+        # was reset (a restored snapshot, a rebuilt cluster at the same address), before the answer is used.
+        self.on_reset = on_reset
+        self.answered = False  # since the start or the last forget(): the event stream waits for it
         self.state = FeedState()
         self.wake = asyncio.Event()
         self.task: Optional[asyncio.Task] = None
@@ -86,7 +94,7 @@ class Feed:
         """While the event stream covers this list (or its first verdict is pending), do not read it."""
         events = self.stream
         # A failing feed keeps retrying: its error is on the status line until a read succeeds again.
-        while (events is not None and self.read_index and events.covers_lists and not self._force_read
+        while (events is not None and self.read_index and events.covers(self.name) and not self._force_read
                and self.state.error is None):
             self.wake.clear()
             waits = [asyncio.ensure_future(self.wake.wait()), asyncio.ensure_future(events.changed.wait())]
@@ -129,6 +137,10 @@ class Feed:
                 # Drop the answer as soon as it is handled: held until the next answer it would double
                 # the peak when the next arrives.
                 self._inflight = None
+                # Only this query's own earlier index counts (each endpoint has its own), and an answer
+                # without one (0: a proxy, or a 404 turned into data) proves nothing.
+                if self.on_reset is not None and 0 < result.index < self.read_index:
+                    self.on_reset(self, self.read_index, result.index)
                 self.answer_index = result.index
                 self.on_data(result.value)
                 result_index = result.index
@@ -138,7 +150,7 @@ class Feed:
                     message = exc.one_line()
                 else:
                     message = f"{self.service} sent an unexpected shape: {exc}"
-                self._failed(message)
+                self._failed(message, refused=isinstance(exc, ApiError) and exc.kind is ErrorKind.FORBIDDEN)
                 await self._sleep(backoff_delay(self.state.failures))
                 continue
             except Exception as exc:  # a bug must not kill the feed: log it, show it, retry later
@@ -150,6 +162,7 @@ class Feed:
             previous = self.index
             self.index = result_index if result_index > 0 else 0
             self.read_index = self.index
+            self.answered = True
             self.state = FeedState(ok_at=time.time())
             if self.follows_stream and self.stream is not None:
                 self.stream.poke()
@@ -163,7 +176,7 @@ class Feed:
             elif elapsed < MIN_GAP_S:
                 await self._sleep(MIN_GAP_S - elapsed)
 
-    def _failed(self, message: str) -> None:
+    def _failed(self, message: str, refused: bool = False) -> None:
         # One line on the status bar, no escape sequences from a server's body, and never a token (an
         # internal error's text has not been through ApiError's redaction).
         message = truncate(" ".join(safe_text(redact(message), single_line=False).split()), 400)
@@ -174,12 +187,21 @@ class Feed:
             error=message,
             stale_since=old.stale_since or time.time(),
             failures=old.failures + 1,
+            refused=refused,
         )
         log.warning("feed %s: %s", self.name, message)
+        if refused and self.follows_stream and self.stream is not None:
+            self.stream.refused()  # the stream starts without this list (and without its topic)
         self.changed()
 
     async def _sleep(self, seconds: float) -> None:
         await sleep_unless_woken(self.wake, seconds)
+
+    def forget(self) -> None:
+        """The server's state was reset: forget this query's index and read it again in full at once."""
+        self.index = self.read_index = 0
+        self.answered = False
+        self.kick()
 
     def kick(self) -> None:
         """Refresh now: wake a feed waiting out a back-off or an interval, and end a held blocking query

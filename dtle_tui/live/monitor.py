@@ -20,10 +20,11 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Callable, Iterable, Mapping, Optional
 
 from dtle_tui.api.dtle import DtleClient
-from dtle_tui.api.errors import ApiError, redact
+from dtle_tui.api.errors import ApiError
 from dtle_tui.model.allocations import Allocation
 from dtle_tui.model.monitor import JobProgress, TaskMonitor, TaskReading, frozen_since, job_progress
 from dtle_tui.text import fmt
+from dtle_tui.text.secrets import redact
 from dtle_tui.text.textsafe import safe_text, truncate
 
 if TYPE_CHECKING:

@@ -37,6 +37,7 @@ from dtle_tui.config.settings import Settings
 from dtle_tui.live.eventfeed import EventFeed
 from dtle_tui.live.feeds import Feed, Fetch
 from dtle_tui.live.monitor import DtleMonitor, for_poller
+from dtle_tui.live.notice import Notice
 from dtle_tui.live.snapshot import FeedState, RowBook, Snapshot, build_detail, find_orphans, progress_view
 from dtle_tui.live.store import NomadStore
 from dtle_tui.live.troubleshoot import Troubleshoot
@@ -54,6 +55,7 @@ PUBLISH_DELAY_S = 0.15
 # With `defer_consul`: Consul starts at the latest this long after the poller, should no first paint
 # (an unreachable Nomad) or write action ask for it sooner.
 CONSUL_START_LATEST_S = 2.0
+JOB_DATA = ("jobs", "allocations")  # the lists the status line is about; other refused feeds never make it stale
 
 
 class Poller:
@@ -96,6 +98,7 @@ class Poller:
         self._stall_timer: Optional[asyncio.TimerHandle] = None
         self._stall_fired = 0.0
         self.monitor: Optional[DtleMonitor] = None  # dtle's own progress (live/monitor.py), when dtle_api is set
+        self.notice = Notice(self.loop, self.changed)  # said once on the status line (a reset)
 
     # ---- lifecycle -------------------------------------------------------------------------
     def start(self) -> None:
@@ -215,7 +218,8 @@ class Poller:
     def _add_feed(self, name: str, service: str, fetch: Fetch, on_data: Callable[[Any], None],
                   follows_stream: bool = False) -> Feed:
         feed = Feed(name, service, fetch, on_data, changed=self.changed, refresh_s=self.settings.refresh,
-                    stream=self.events if follows_stream else None, follows_stream=follows_stream)
+                    stream=self.events if follows_stream else None, follows_stream=follows_stream,
+                    on_reset=self._index_went_back)
         self.feeds[name] = feed
         feed.task = self.loop.create_task(feed.run())
         return feed
@@ -224,6 +228,27 @@ class Poller:
         feed = self.feeds.pop(name, None)
         if feed and feed.task:
             feed.task.cancel()
+
+    # ---- a server whose state was reset (issue 16) ------------------------------------------------
+    def _index_went_back(self, feed: Feed, before: int, after: int) -> None:
+        """One query's index went below what it returned before: that server's state was reset. What is
+        held from it is dropped before this answer is used, and everything is read again."""
+        log.warning("%s: %s index went back from %d to %d: state reset", feed.service, feed.name, before, after)
+        if feed.service == "Consul":
+            # Positions are whole in every answer; only the samples from before would make a false rate
+            # or a false STALLED mark.
+            self._progress.clear()
+            self.notice.say(f"Consul's state was reset (index {before} → {after}): positions re-read, "
+                            "rates start over")
+            return
+        self.store.clear()
+        self._detail_allocs, self._job, self._alloc = None, None, None
+        for other in self.feeds.values():
+            if other.service == feed.service and other is not feed:
+                other.forget()
+        if self.events is not None:
+            self.events.start_over()
+        self.notice.say(f"Nomad's state was reset ({feed.name} index {before} → {after}): everything re-read")
 
     # ---- intents from the UI (thread-safe) ---------------------------------------------------
     def refresh_now(self) -> None:
@@ -408,16 +433,19 @@ class Poller:
     def _feed_state(self, service: str) -> FeedState:
         if service in self._start_errors:
             return self._start_errors[service]
-        states = [self._state_of(f) for f in self.feeds.values() if f.service == service]
-        # The agent is read once: its success time says nothing about how fresh the data is.
-        ages = [self._state_of(f) for name, f in self.feeds.items()
-                if f.service == service and name != "agent"] or states
+        # The status line speaks of the job data. Whatever else the token may not read (the agent, the
+        # nodes, client stats…) is shown where that data would be: a namespace token cannot read them.
+        feeds = [(name, f) for name, f in self.feeds.items() if f.service == service
+                 and not (service == "Nomad" and f.state.refused and name not in JOB_DATA)]
+        states = [self._state_of(f) for _name, f in feeds]
+        # Read once, the agent's success time says nothing about how fresh the data is.
+        ages = [self._state_of(f) for name, f in feeds if name != "agent"] or states
         failing = [s for s in states if s.error]
         if failing:
             first = min(failing, key=lambda s: s.stale_since or 0)
             oks = [s.ok_at for s in ages if s.ok_at]
             return FeedState(ok_at=min(oks) if oks else None, error=first.error, stale_since=first.stale_since,
-                             failures=max(s.failures for s in failing))
+                             failures=max(s.failures for s in failing), refused=any(s.refused for s in failing))
         if not states or any(s.ok_at is None for s in states):
             return FeedState()
         return FeedState(ok_at=min(s.ok_at for s in ages), live=self._live(service))  # type: ignore[type-var]
@@ -506,4 +534,6 @@ class Poller:
             dtle=self.monitor.view() if self.monitor is not None else {},
             dtle_api=self.settings.dtle_api or "",
             troubles=self.troubles.view() if self.troubles is not None else None,
+            notice=self.notice.text,
+            nodes_state=self.feeds["nodes"].state if "nodes" in self.feeds else FeedState(),
         )

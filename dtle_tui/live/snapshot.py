@@ -33,6 +33,7 @@ class FeedState:
     # Changes arrive as they happen (the event stream, or blocking queries the server holds): the data
     # is as fresh as the cluster, so the status line says "live" rather than showing a ticking age.
     live: bool = False
+    refused: bool = False  # the last failure was a 403: the token lacks a capability (not an outage)
 
     @property
     def ok(self) -> bool:
@@ -155,6 +156,8 @@ class Snapshot:
     dtle: Mapping[str, JobProgress] = field(default_factory=dict)
     dtle_api: str = ""
     troubles: Optional[TroubleView] = None
+    notice: str = ""  # one line said once on the status line (a server whose state was reset)
+    nodes_state: FeedState = FeedState()  # /v1/nodes alone: refused by a token without node:read, say so there
 
     def row(self, job_id: str) -> Optional[JobRow]:
         return self._rows_by_id.get(job_id)

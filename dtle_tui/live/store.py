@@ -35,6 +35,14 @@ class NomadStore:
     def allocations_of(self, job_id: str) -> list[Allocation]:
         return list(self.by_job.get(job_id, {}).values())
 
+    def clear(self) -> None:
+        """Nomad's state was reset: nothing held is true any more (an old object whose ModifyIndex is above
+        the new, low indexes would otherwise be kept beside the new ones for good: ghost allocations)."""
+        self.changed.update(self.jobs, self.by_job)
+        self.reordered = self.reordered or bool(self.jobs)
+        self.nodes_changed = self.nodes_changed or bool(self.nodes)
+        self.jobs, self.allocs, self.by_job, self.nodes = {}, {}, {}, {}
+
     # ---- full reads: the answer is the truth, except for what events brought after it ---------------
     def load_jobs(self, stubs: Iterable[JobStub], read_index: int) -> None:
         old = self.jobs

@@ -7,7 +7,12 @@ import json
 from pathlib import Path
 from typing import Any, Union
 
-__all__ = ["SpecError", "load_spec"]
+__all__ = ["SpecError", "load_spec", "without_token_ids"]
+
+# Set by Nomad 1.1 on every job registered under ACLs: the accessor of the registering token. Not a secret
+# by itself, but it names a credential, means nothing to re-register (Nomad sets it again from the token
+# that sends the job) and would point at whoever ran the deploy: kept out of backups and the spec view.
+TOKEN_ID_KEYS = ("NomadTokenID",)
 
 
 class SpecError(Exception):
@@ -48,3 +53,13 @@ def load_spec(source: Union[str, Path, dict]) -> dict:
     job["ID"] = job_id
     rest = {k: v for k, v in data.items() if k != wrapper} if wrapper else {}
     return {**rest, "Job": job}
+
+
+def without_token_ids(job: Any) -> Any:
+    """A copy of the job (or of {"Job": job}) without NomadTokenID; anything else is returned as is."""
+    if not isinstance(job, dict):
+        return job
+    wrapped = job.get("Job")
+    if isinstance(wrapped, dict):
+        return {**job, "Job": without_token_ids(wrapped)}
+    return {k: v for k, v in job.items() if k not in TOKEN_ID_KEYS}

@@ -19,7 +19,7 @@ from urllib.parse import quote, urlencode
 
 from dtle_tui import __version__
 from dtle_tui.api.errors import ApiError
-from dtle_tui.model.jobspec import SpecError, load_spec
+from dtle_tui.model.jobspec import SpecError, load_spec, without_token_ids
 from dtle_tui.ops import backup as bk
 from dtle_tui.ops.audit import os_user, record, utc_now_iso
 from dtle_tui.ops.report import (
@@ -118,13 +118,30 @@ class Actions:
         # consul_kv asks with the trailing slash already; this guards the job1/job10 rule here too.
         return [e for e in entries if e.key.startswith(f"dtle/{job_id}/") or e.key == f"dtleJobList/{job_id}"]
 
-    def _backup(self, run: _Run, job_id: str, job: Optional[dict], entries: list) -> Path:
-        files = {"consul.json": bk.entries_to_json(job_id, entries)}
+    async def _read_keys_if_possible(self, run: _Run, job_id: str) -> Optional[list]:
+        """The keys for a stop or purge backup, or None (said in the result) when Consul cannot be read:
+        neither action touches Consul (dtle keeps the Gtid by design), so Consul down must not block them."""
+        if self.consul is None:
+            reason = "Consul: not connected yet"
+        else:
+            try:
+                entries = await self.consul.job_entries(job_id)
+            except ApiError as exc:
+                reason = exc.one_line()
+            else:
+                return [e for e in entries if e.key.startswith(f"dtle/{job_id}/") or e.key == f"dtleJobList/{job_id}"]
+        run.notes.append(f"Consul keys NOT saved in the backup ({reason}); a stop or purge does not touch them")
+        return None
+
+    def _backup(self, run: _Run, job_id: str, job: Optional[dict], entries: Optional[list]) -> Path:
+        """`entries` None: Consul could not be read (stop and purge go on without): no consul.json."""
+        files = {"consul.json": bk.entries_to_json(job_id, entries)} if entries is not None else {}
         if job is not None:
-            files["job.json"] = bk.json_bytes(job)
+            files["job.json"] = bk.json_bytes(without_token_ids(job))
         files["meta.json"] = bk.json_bytes({
             "action": run.action, "time": utc_now_iso(), "user": os_user(), "cluster": self.cluster,
-            "job": job_id, "job_found": job is not None, "consul_keys": [e.key for e in entries],
+            "job": job_id, "job_found": job is not None, "consul_saved": entries is not None,
+            "consul_keys": [e.key for e in entries or ()],
             "nomad_addr": no_userinfo(self.settings.nomad.addr),
             "consul_addr": no_userinfo(self.settings.consul.addr), "dtle_tui": __version__,
         })
@@ -134,7 +151,10 @@ class Actions:
             raise run.fail("", f"{exc}; nothing was sent") from None
         run.backup = path
         what = "job spec and " if job is not None else ""
-        run.done.append(f"backup of the {what}{len(entries)} Consul key(s) written")
+        if entries is None:
+            run.done.append("backup of the job spec written (without the Consul keys)")
+        else:
+            run.done.append(f"backup of the {what}{len(entries)} Consul key(s) written")
         return path
 
     async def _active_allocations(self, run: _Run, job_id: str) -> list:
@@ -176,14 +196,15 @@ class Actions:
             job = await self._read_job(run, job_id)
             if job is None:
                 raise run.refuse(f"job {job_id!r} not found in Nomad; nothing to {action}")
-            entries = await self._read_keys(run, job_id)
+            entries = await self._read_keys_if_possible(run, job_id)
             self._backup(run, job_id, job, entries)
             run.pending.remove("backup")
             await run.send(step, self.nomad.deregister(job_id, purge=purge))
-            gtid, _ = gtid_of(entries, job_id)
-            run.notes.append(f"Consul keys kept ({len(entries)}): a re-added job resumes from Gtid "
-                             f"{gtid or '(none stored)'}; G resets it, R re-adds the job from the backup"
-                             if entries else "Consul holds no keys for this job")
+            if entries is not None:
+                gtid, _ = gtid_of(entries, job_id)
+                run.notes.append(f"Consul keys kept ({len(entries)}): a re-added job resumes from Gtid "
+                                 f"{gtid or '(none stored)'}; G resets it, R re-adds the job from the backup"
+                                 if entries else "Consul holds no keys for this job")
             verb = "purged (removed from Nomad)" if purge else "stopped (Stop: true; kept until GC)"
             return run.result(True, f"Job {job_id} {verb}.")
 

@@ -22,7 +22,6 @@ from pathlib import Path
 from typing import Any, Iterable, Mapping, Optional
 
 from dtle_tui import __version__
-from dtle_tui.api.errors import redact
 from dtle_tui.live.snapshot import JobDetail, JobRow
 from dtle_tui.model.allocations import Allocation
 from dtle_tui.model.gtid import JobPosition
@@ -30,7 +29,7 @@ from dtle_tui.model.nodes import Node
 from dtle_tui.ops.audit import os_user, read_entries
 from dtle_tui.ops.backup import cluster_name, ensure_private_dir, safe_segment, timestamp, write_atomic
 from dtle_tui.text import fmt
-from dtle_tui.text.secrets import collect_secrets, redact_text
+from dtle_tui.text.secrets import collect_secrets, redact, redact_text
 from dtle_tui.text.textsafe import safe_text
 
 __all__ = ["ReportError", "build_report", "job_audit", "md_cell", "code_block", "report_path", "write_report"]

@@ -108,6 +108,13 @@ class NodesScreen(NodeRepairMixin, ConsoleScreen):
         self.query_one(KeyedTable).sync([(n.id, node_cells(n, keys)) for n in nodes])
         bad = [n for n in nodes if n.dtle is not None and n.dtle.detected and not n.dtle.healthy]
         note = Text()
+        state = snapshot.nodes_state
+        if state.refused:
+            # Its own state: a namespace token without node:read still follows every job.
+            note.append("Nodes: permission denied — the token needs node:read\n", style="bold yellow")
+        elif state.error:
+            shown = "shown as last read" if nodes else "nothing read yet"
+            note.append(f"Nodes: {safe_text(state.error)} ({shown})\n", style="bold red")
         for node in nodes:
             progress = drain_note(node)
             if progress:

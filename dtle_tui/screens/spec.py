@@ -12,12 +12,13 @@ from textual.containers import VerticalScroll
 from textual.screen import ModalScreen
 from textual.widgets import Static
 
+from dtle_tui.model.jobspec import without_token_ids
 from dtle_tui.text.secrets import mask_secrets
 from dtle_tui.text.textsafe import safe_text
 
 
 def masked_spec_text(spec: Any) -> str:
-    return json.dumps(mask_secrets(spec), indent=2, sort_keys=False, ensure_ascii=False)
+    return json.dumps(mask_secrets(without_token_ids(spec)), indent=2, sort_keys=False, ensure_ascii=False)
 
 
 class SpecScreen(ModalScreen):

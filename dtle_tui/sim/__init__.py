@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import threading
 
+from . import restart
 from .consul_api import ConsulApi
 from .dtle import DtleDriver
 from .dtle_api import DtleApis
@@ -35,7 +36,8 @@ def normalize_dialect(dialect: str) -> str:
 
 class SimCluster:
     def __init__(self, dialect: str = "1.1", jobs: int | None = None, seed: int = 1, frozen: bool = False,
-                 acl_token: str | None = None, consul_token: str | None = None, troubles: bool = False) -> None:
+                 acl_token: str | None = None, consul_token: str | None = None, troubles: bool = False,
+                 acl_tokens: dict | None = None) -> None:
         self.dialect = normalize_dialect(dialect)
         self.frozen = frozen
         self.state = ClusterState(self.dialect, seed, frozen)
@@ -58,6 +60,8 @@ class SimCluster:
         else:
             self.scenario.build_scale(int(jobs))
         self._nomad_api = NomadApi(self, acl_token, self._stopping)
+        # Policy-scoped tokens, secret -> "read" | "write" | "management" (sim/acl.py).
+        self._nomad_api.acl_tokens.update(acl_tokens or {})
         self._consul_api = ConsulApi(self.kv, consul_token, self._stopping)
         self._nomad = SimServer("nomad", self._nomad_api, self.nomad_faults, self.requests,
                                 self._nomad_api.fault_body, seed)
@@ -68,6 +72,7 @@ class SimCluster:
         self.dtle_faults = self.dtle_apis.faults
         for server in (self._nomad, self._consul):
             server.peers = {"nomad": self.nomad_faults, "consul": self.consul_faults, "dtle": self.dtle_faults}
+            server.restarts = {"nomad": self.restart_nomad, "consul": self.restart_consul}
         # A fault switched on reaches the long-lived event streams too: a proxy or agent that starts
         # failing drops them (and a new stream then meets the fault like any other request).
         self.nomad_faults.on_fault(lambda _knob: self._nomad_api.drop_event_streams())
@@ -127,6 +132,15 @@ class SimCluster:
         """Cut every open /v1/event/stream (1.1.2): the stream ends as if a proxy or the leader dropped it."""
         self._nomad_api.drop_event_streams()
 
+    def restart_nomad(self) -> None:
+        """Nomad comes back as a fresh `-dev` agent: same jobs registered again, new allocation and node
+        IDs, indexes starting low (sim/restart.py)."""
+        restart.restart_nomad(self)
+
+    def restart_consul(self) -> None:
+        """Consul comes back as a fresh `-dev` agent: no keys, a low index; dtle writes its positions again."""
+        restart.restart_consul(self)
+
     # ---- used by the Nomad API ----------------------------------------------------------------------
     def node_for(self, job: dict):
         """Placement: the first ready, eligible node whose dtle driver is healthy."""
@@ -143,7 +157,7 @@ class SimCluster:
             "config": {"Region": "global", "Datacenter": "dc1", "NodeName": node.name,
                        "Version": {"Revision": "", "Version": version, "VersionMetadata": "",
                                    "VersionPrerelease": ""},
-                       "ACL": {"Enabled": self._nomad_api.acl_token is not None},
+                       "ACL": {"Enabled": self._nomad_api.acl_enabled},
                        "Client": {"Enabled": True}, "Server": {"Enabled": True}},
             "member": {"Name": f"{node.name}.global", "Addr": node.address, "Port": 4648, "Status": "alive",
                        "Tags": {"build": version, "dc": "dc1", "region": "global", "role": "nomad",

@@ -19,6 +19,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--latency", type=float, default=0.0, help="seconds added to every request")
     parser.add_argument("--error-rate", type=float, default=0.0, help="chance (0..1) of a 500 answer")
     parser.add_argument("--acl-token", default=None, help="require this X-Nomad-Token (a UUID)")
+    parser.add_argument("--acl-read-token", default=None,
+                        help="also accept this token with a namespace read policy (no node:read, no agent:read)")
+    parser.add_argument("--acl-write-token", default=None,
+                        help="also accept this token with a namespace write policy (no node or agent rules)")
     parser.add_argument("--consul-token", default=None, help="require this X-Consul-Token")
     parser.add_argument("--html-errors", action="store_true", help="answer everything with a proxy's 502 page")
     parser.add_argument("--frozen", action="store_true", help="fixed clock, nothing moves")
@@ -27,7 +31,9 @@ def main(argv: list[str] | None = None) -> int:
                         help="the demo's story too: a job not placed behind a draining node (as --demo)")
     args = parser.parse_args(argv)
     sim = SimCluster(dialect=args.dialect, jobs=args.jobs, seed=args.seed, frozen=args.frozen, troubles=args.troubles,
-                     acl_token=args.acl_token, consul_token=args.consul_token)
+                     acl_token=args.acl_token, consul_token=args.consul_token,
+                     acl_tokens={token: kind for token, kind in ((args.acl_read_token, "read"),
+                                                                 (args.acl_write_token, "write")) if token})
     for faults in (sim.nomad_faults, sim.consul_faults):
         faults.latency = args.latency
         faults.error_rate = args.error_rate

@@ -91,6 +91,14 @@ class KVStore:
                     return
                 self.changed.wait(min(remaining, 0.5))
 
+    def forget(self, start_index: int = 10) -> None:
+        """No keys, no tombstones, the index back near the start: a `-dev` Consul agent started again."""
+        with self.changed:
+            self._entries.clear()
+            self._tombstones.clear()
+            self._index = start_index
+            self.changed.notify_all()
+
     # ---- writes ------------------------------------------------------------------------------------
     def put(self, key: str, value: bytes, flags: int | None = None, cas: int | None = None) -> bool:
         with self.changed:

@@ -7,8 +7,8 @@ import re
 import threading
 import time
 
+from . import acl, shapes
 from . import register as reg
-from . import shapes
 from .gocompat import GoParseError, parse_bool, parse_duration, parse_int, parse_uint
 from .logs import logs_endpoint
 from .server import JSON, Request, Response, json_response, text
@@ -27,6 +27,8 @@ class NomadApi:
         self.state = cluster.state
         self.dialect = cluster.state.dialect
         self.acl_token = acl_token
+        # secret -> kind (acl.py: read, write, management); the plain `acl_token` is a management token
+        self.acl_tokens: dict[str, str] = {acl_token: "management"} if acl_token else {}
         self.stopping = stopping
         self._jitter = random.Random(11)
         self.heartbeat_s = 30.0
@@ -49,16 +51,24 @@ class NomadApi:
             return text(500, "rpc error: No cluster leader")
         return text(status, f"Unexpected response code: {status}")
 
+    @property
+    def acl_enabled(self) -> bool:
+        return bool(self.acl_tokens)
+
     def _acl(self, request: Request) -> Response | None:
-        if self.acl_token is None:
+        """The token's check (acl.py): who it is, then whether its policy has the capability."""
+        if not self.acl_tokens:
             return None
         token = request.headers.get("X-Nomad-Token") or ""
         if not token:
-            return text(403, "Permission denied")
+            return text(403, acl.DENIED)
         if len(token) != 36:
-            return text(500, "acl token lookup failed: index error: UUID must be 36 characters")
-        if token != self.acl_token:
-            return text(403, "ACL token not found")
+            return text(500, acl.MALFORMED)
+        kind = self.acl_tokens.get(token)
+        if kind is None:
+            return text(403, acl.NOT_FOUND)
+        if not acl.allows(kind, acl.needed(request.method, request.path)):
+            return text(403, acl.DENIED)
         return None
 
     def _block(self, request: Request, *tables: str) -> Response | None:
@@ -266,6 +276,8 @@ class NomadApi:
             if request.arg("region"):
                 spec["Region"] = request.arg("region")
             job = shapes.canonical_job(self.dialect, spec)
+            if self.dialect == "1.1.2" and self.acl_tokens:  # the registering token's accessor
+                job["NomadTokenID"] = acl.accessor(request.headers.get("X-Nomad-Token") or "")
             reg.validate(job)
             body = reg.register(self.state, self.cluster.driver, job, self.cluster.node_for)
         except reg.RegisterError as exc:
@@ -300,6 +312,9 @@ class NomadApi:
             topics.setdefault(parts[0], []).append(parts[1] if len(parts) == 2 else "*")
         if not topics:
             topics = {"*": ["*"]}
+        kind = self.acl_tokens.get(request.headers.get("X-Nomad-Token") or "") if self.acl_tokens else None
+        if kind is not None and not acl.stream_allows(kind, topics):
+            return text(500, acl.DENIED)  # the subscription's ACL check fails inside the RPC: a 500
         namespace = request.arg("namespace") or "default"
         return Response(200, b"", JSON, {"Cache-Control": "no-cache"},
                         stream=self._events(start % 2**64, topics, namespace))  # uint64(index), as Go does
@@ -318,10 +333,11 @@ class NomadApi:
         with self.state.lock:
             frames = self.state.events
             # EventBroker.Subscribe: from the frame at `index`, else the closest one after it, else (the
-            # index is past the newest) the newest; index 0 starts at the oldest frame still buffered.
+            # index is past the newest) the newest; index 0 starts at the oldest frame still buffered. An
+            # empty buffer (a server just started) hands out whatever comes next, whatever its index.
             if start and frames and not any(i >= start for i, _ in frames):
                 sent = frames[-2][0] if len(frames) > 1 else -1
-            elif start:
+            elif start and frames:
                 sent = start - 1
         while not self.stopping.is_set() and generation == self._stream_generation:
             with self.state.changed:

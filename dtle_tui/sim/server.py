@@ -53,6 +53,7 @@ class Response:
         self.content_type = content_type
         self.headers = dict(headers or {})
         self.stream = stream
+        self.after: Callable[[], None] | None = None  # run once the answer is written
 
 
 def text(status: int, body: str, headers: dict | None = None) -> Response:
@@ -175,6 +176,7 @@ class SimServer:
         self._thread: threading.Thread | None = None
         self._connections: set = set()
         self.peers: dict[str, Faults] = {}
+        self.restarts: dict[str, Callable[[], None]] = {}  # PUT /_sim/restart/<nomad|consul>
         faults.on_down_change(self._set_down)
 
     @property
@@ -250,12 +252,23 @@ class SimServer:
             return text(405, "Invalid method")
         return json_response(faults.to_dict())
 
+    def restart(self, request: Request, restart: Callable[[], None]) -> Response:
+        """PUT /_sim/restart/nomad|consul: the agent comes back with fresh state (sim/restart.py), once
+        this answer is written (the restart cuts every open connection, this one too)."""
+        if request.method != "PUT":
+            return text(405, "Invalid method")
+        response = json_response({"restarting": True})
+        response.after = threading.Thread(target=restart, name="sim-restart", daemon=True).start
+        return response
+
     def handle(self, request: Request) -> Response | None:
         """Apply faults, then the service. None means: drop the connection without answering."""
         if request.path == "/_sim/faults":
             return self.control(request, self.faults)
         if request.path.startswith("/_sim/faults/") and request.path[13:] in self.peers:
             return self.control(request, self.peers[request.path[13:]])  # e.g. re-open a `down` peer
+        if request.path.startswith("/_sim/restart/") and request.path[14:] in self.restarts:
+            return self.restart(request, self.restarts[request.path[14:]])
         if self.faults.down:
             return None
         self.log.add(self.service, request.method, request.path, request.raw_query)
@@ -321,6 +334,8 @@ def _make_handler(server: SimServer):
                 self.close_connection = True
                 return
             self._write(response)
+            if response.after is not None:
+                response.after()
 
         def _write(self, response: Response) -> None:
             self.send_response_only(response.status)

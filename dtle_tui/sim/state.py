@@ -202,6 +202,20 @@ class ClusterState:
                 node.streamed = body
                 self.record_event("Node", kind, node.id, index, lambda full=full: full, namespace="")
 
+    def forget(self) -> None:
+        """Every table empty and the raft index back at the start, as a `-dev` agent started again (its
+        state lived in memory only); blocked queries and streams see the low indexes from here on."""
+        with self.changed:
+            self._index = 0
+            self.tables = {table: 1 for table in self.tables}
+            self.jobs.clear()
+            self.allocs.clear()
+            self.nodes.clear()
+            self.events.clear()
+            self._timers.clear()
+            self._cache.clear()
+            self.changed.notify_all()
+
     def table_index(self, *tables: str) -> int:
         with self.lock:
             return max(self.tables[t] for t in tables)

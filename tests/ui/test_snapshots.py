@@ -47,3 +47,14 @@ def test_read_only_hides_the_destructive_keys(frozen_cluster, snap_compare):
 def test_dtle_progress_panel(frozen_cluster, snap_compare):
     app = scenes.make_app(frozen_cluster, "--dtle-api", "nodes")
     assert snap_compare(app, terminal_size=(80, 24), run_before=scenes.dtle_progress)
+
+
+def test_nodes_refused_to_a_namespace_token(frozen_cluster, snap_compare):
+    """Issue 18: a token with `namespace "default" { policy = "read" }` only (no node:read, no agent:read)."""
+    token = "5a7e9c10-0000-4d6e-9f0a-6f1c2b3d4e01"
+    frozen_cluster._nomad_api.acl_tokens[token] = "read"
+    try:
+        app = scenes.make_app(frozen_cluster, env={"NOMAD_TOKEN": token})
+        assert snap_compare(app, terminal_size=(80, 24), run_before=scenes.nodes_refused)
+    finally:
+        frozen_cluster._nomad_api.acl_tokens.clear()
