@@ -14,8 +14,8 @@ server does not block (no index header, or it answers at once with the same inde
 to the `--refresh` interval. Failures back off exponentially, capped at 30 s; `refresh_now()` (ctrl+r)
 re-reads every list and restarts the stream.
 
-What arrives goes into the store (nomadstore.py), which records which jobs changed; a snapshot then
-rebuilds only those jobs' rows (snapshot.RowBook). Per refresh the number of requests is fixed whatever
+What arrives goes into the store (store.py), which records which jobs changed; a snapshot then
+rebuilds only those jobs' rows (rowbook.RowBook). Per refresh the number of requests is fixed whatever
 the number of jobs: none for a change that comes by the stream; on ctrl+r /v1/jobs, /v1/allocations,
 /v1/nodes, the agent, the stream, and one recursive Consul read of the prefix `dtle` (which covers
 `dtle/<job>/…` and `dtleJobList/<job>` alike), plus what an open detail screen needs.
@@ -30,7 +30,6 @@ import threading
 import time
 from typing import TYPE_CHECKING, Any, Callable, Coroutine, Optional
 
-from dtle_tui.api.errors import ApiError
 from dtle_tui.api.jsonlist import ElementMemo
 from dtle_tui.api.nomad import Indexed, NomadClient
 from dtle_tui.config.settings import Settings
@@ -38,12 +37,14 @@ from dtle_tui.live.eventfeed import EventFeed
 from dtle_tui.live.feeds import Feed, Fetch
 from dtle_tui.live.monitor import DtleMonitor, for_poller
 from dtle_tui.live.notice import Notice
-from dtle_tui.live.snapshot import FeedState, RowBook, Snapshot, build_detail, find_orphans, progress_view
+from dtle_tui.live.open_screens import OpenScreens
+from dtle_tui.live.rowbook import RowBook
+from dtle_tui.live.snapshot import FeedState, Snapshot, build_detail, find_orphans, progress_view
 from dtle_tui.live.store import NomadStore
 from dtle_tui.live.troubleshoot import Troubleshoot
-from dtle_tui.model.allocations import Allocation, parse_allocation, parse_allocations, slim_allocation
+from dtle_tui.model.allocations import Allocation, slim_allocation
 from dtle_tui.model.gtid import GtidProgress, positions_from_kv
-from dtle_tui.model.jobs import JobStub, parse_job, parse_job_stubs
+from dtle_tui.model.jobs import JobStub, parse_job_stubs
 from dtle_tui.model.nodes import parse_nodes
 
 if TYPE_CHECKING:
@@ -58,7 +59,7 @@ CONSUL_START_LATEST_S = 2.0
 JOB_DATA = ("jobs", "allocations")  # the lists the status line is about; other refused feeds never make it stale
 
 
-class Poller:
+class Poller(OpenScreens):
     def __init__(self, settings: Settings, on_update: Callable[[Snapshot], None], defer_consul: bool = False):
         self.settings = settings
         # First paint (issue 15): python-consul2 pulls in requests and urllib3, ~40 ms of imports that
@@ -263,86 +264,12 @@ class Poller:
     def list_feeds(self) -> list[Feed]:
         return [f for f in self.feeds.values() if f.follows_stream]
 
-    def watch_job(self, job_id: Optional[str]) -> None:
-        self.call_soon(lambda: self._watch_job(job_id))
-
-    def watch_dtle_rows(self, job_ids: tuple) -> None:
-        """The running jobs of the Jobs rows in view, for dtle's progress column (nothing when it is off)."""
-        self.call_soon(lambda: self.monitor.watch_rows(job_ids) if self.monitor is not None else None)
-
-    def watch_allocation(self, alloc_id: Optional[str]) -> None:
-        self.call_soon(lambda: self._watch_alloc(alloc_id))
-
-    def _watch_job(self, job_id: Optional[str]) -> None:
-        if job_id == self._detail_job:
-            return
-        self._drop_feed("job")
-        self._drop_feed("job_allocations")
-        self._detail_job, self._job, self._job_error, self._detail_allocs = job_id, None, None, None
-        if job_id is not None:
-            nomad = self.nomad
-            assert nomad is not None
-            self._add_feed("job", "Nomad", self._fetch_job(nomad, job_id), self._on_job)
-            self._add_feed("job_allocations", "Nomad",
-                           lambda i, w: nomad.job_allocations(job_id, index=i, wait=w), self._on_job_allocs)
-        if self.monitor is not None:
-            self.monitor.watch_detail(job_id)
-        if self.troubles is not None:
-            self.troubles.watch_job(job_id)
-            self.troubles.retarget()
-        self.changed()
-
-    def _watch_alloc(self, alloc_id: Optional[str]) -> None:
-        if alloc_id == self._alloc_id:
-            return
-        self._drop_feed("allocation")
-        self._alloc_id, self._alloc, self._alloc_error = alloc_id, None, None
-        if alloc_id is not None:
-            nomad = self.nomad
-            assert nomad is not None
-            self._add_feed("allocation", "Nomad", self._fetch_alloc(nomad, alloc_id), self._on_alloc)
-        if self.troubles is not None:
-            self.troubles.retarget()
-        self.changed()
-
-    def _stats_targets(self) -> list:
-        """Allocations whose task stats are read: the open allocation, else the open job's running ones."""
-        if self._alloc_id is not None:
-            return [self._alloc_id]
-        if self._detail_job is None:
-            return []
-        allocs = self._detail_allocs if self._detail_allocs is not None else self.store.allocations_of(self._detail_job)
-        return sorted(a.id for a in allocs if a.client_status == "running")
-
     # ---- fetchers that turn "not found" into data --------------------------------------------
     async def _fetch_agent(self, index: int, wait: Optional[str]) -> Indexed:
         assert self.nomad is not None
         if index:  # the agent does not change while we run: re-read only after an error
             await asyncio.sleep(3600)
         return Indexed(await self.nomad.agent_self(), 1)
-
-    def _fetch_job(self, nomad: NomadClient, job_id: str) -> Fetch:
-        async def fetch(index: int, wait: Optional[str]) -> Indexed:
-            try:
-                return await nomad.job(job_id, index=index, wait=wait)
-            except ApiError as exc:
-                if exc.status == 404:  # purged: the detail says so instead of going stale
-                    await asyncio.sleep(0 if not index else self.settings.refresh)
-                    return Indexed(None, 0)
-                raise
-
-        return fetch
-
-    def _fetch_alloc(self, nomad: NomadClient, alloc_id: str) -> Fetch:
-        async def fetch(index: int, wait: Optional[str]) -> Indexed:
-            try:
-                return await nomad.allocation(alloc_id, index=index, wait=wait)
-            except ApiError as exc:
-                if exc.status == 404:
-                    return Indexed(None, 0)
-                raise
-
-        return fetch
 
     # ---- data handlers (poller thread) --------------------------------------------------------
     def _on_agent(self, value: Any) -> None:
@@ -376,11 +303,6 @@ class Poller:
     def _on_allocs(self, value: Any) -> None:
         self.store.load_allocations([a for a in value if a is not None], self.feeds["allocations"].answer_index)
 
-    def _on_job_allocs(self, value: Any) -> None:
-        self._detail_allocs = parse_allocations(value)
-        if self.troubles is not None:
-            self.troubles.retarget()
-
     def _on_nodes(self, value: Any) -> None:
         self.store.load_nodes(parse_nodes(value), self.feeds["nodes"].answer_index)
 
@@ -397,18 +319,6 @@ class Poller:
         if positions != self._positions:
             self._positions = positions
         self._positions_changed = True  # rates move with every answer, even when positions are equal
-
-    def _on_job(self, value: Any) -> None:
-        if value is None:
-            self._job, self._job_error = None, f"job {self._detail_job!r} not found in Nomad (purged?)"
-        else:
-            self._job, self._job_error = parse_job(value), None
-
-    def _on_alloc(self, value: Any) -> None:
-        if value is None:
-            self._alloc, self._alloc_error = None, f"allocation {self._alloc_id} not found (garbage-collected?)"
-        else:
-            self._alloc, self._alloc_error = parse_allocation(value), None
 
     # ---- snapshot ------------------------------------------------------------------------------
     def changed(self, delay: Optional[float] = None) -> None:

@@ -185,7 +185,7 @@ def test_summary_of_summaries_counts_every_alert() -> None:
 def test_the_stall_due_time_counts_only_jobs_that_can_stall() -> None:
     # The poller rebuilds at RowBook.stall_due so a quiet cluster shows (and alerts) a stall on time; a job
     # that cannot be marked STALLED (its src is down) must not hold a due time in the past.
-    from dtle_tui.live.snapshot import RowBook
+    from dtle_tui.live.rowbook import RowBook
     from dtle_tui.model.gtid import GtidProgress, positions_from_kv
     from tests.unit.test_snapshot_rows import alloc, cluster, rows_now
 

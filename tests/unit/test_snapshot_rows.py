@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import random
 
-from dtle_tui.live.snapshot import RowBook, build_rows
+from dtle_tui.live.rowbook import RowBook, build_rows
 from dtle_tui.live.store import NomadStore
 from dtle_tui.model.allocations import slim_allocation
 from dtle_tui.model.gtid import GtidProgress, positions_from_kv

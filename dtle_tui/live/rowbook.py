@@ -1,0 +1,264 @@
+"""The Jobs rows: one frozen JobRow per job, derived from its stub, allocations, position and progress.
+
+RowBook keeps the rows between snapshots and rebuilds only the jobs the store says changed (and those
+whose stall mark falls due), so a change to one allocation at 5,000 jobs costs one row, not 5,000.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections import defaultdict
+from typing import Callable, Iterable, Mapping, Optional
+
+from dtle_tui.live.snapshot import AllocCounts, JobRow
+from dtle_tui.model.allocations import Allocation, slim_last_error
+from dtle_tui.model.gtid import GtidProgress, JobPosition
+from dtle_tui.model.jobs import JobStub
+from dtle_tui.model.stage import Stage, detect_stage
+
+
+def count_allocations(allocs: Iterable[Allocation]) -> tuple[AllocCounts, AllocCounts]:
+    """Counts of the allocations that matter now: desired `run`, or terminal but failed/lost."""
+    buckets: dict[str, dict[str, int]] = {"src": defaultdict(int), "dest": defaultdict(int)}
+    for alloc in allocs:
+        group = "src" if alloc.task_group.lower() in ("src", "source") else "dest"
+        # A stopped job's old allocations are history, not health: count only what Nomad still runs
+        # or what failed and was not replaced (desired status still `run`).
+        if alloc.desired_status != "run" and alloc.client_status not in ("failed", "lost"):
+            if alloc.client_status == "complete":
+                buckets[group]["complete"] += 1
+            continue
+        if alloc.desired_status != "run" and alloc.next_allocation:
+            continue
+        buckets[group][alloc.client_status] += 1
+    return tuple(  # type: ignore[return-value]
+        AllocCounts(
+            running=b.get("running", 0),
+            pending=b.get("pending", 0),
+            failed=b.get("failed", 0),
+            lost=b.get("lost", 0),
+            complete=b.get("complete", 0),
+        )
+        for b in (buckets["src"], buckets["dest"])
+    )
+
+
+def build_row(
+    stub: JobStub,
+    allocs: list[Allocation],
+    pos: Optional[JobPosition],
+    prog: Optional[GtidProgress],
+    now: float,
+    stall_threshold_s: float,
+    consul_ok: bool,
+    cache: Optional[dict] = None,
+) -> JobRow:
+    """One job's row. `cache` (job ID -> derived counts and stage) skips the work when the job's
+    allocations are the same objects as last time: the parser and the poller's store hand back unchanged
+    allocations as the very same objects."""
+    key = tuple(map(id, allocs))
+    hit = cache.get(stub.id) if cache is not None else None
+    if hit is not None and hit[0] == key:
+        src, dest, info = hit[1], hit[2], hit[3]
+    else:
+        src, dest = count_allocations(allocs)
+        info = detect_stage(allocs)
+        if cache is not None:
+            # The allocations are kept in the entry, so their ids cannot be reused meanwhile.
+            cache[stub.id] = (key, src, dest, info, allocs)
+    if stub.summary:
+        src, dest = with_queued(stub, src, dest)
+    if not consul_ok:
+        pos = None
+    running = dest.running > 0 and src.running > 0
+    stalled = bool(
+        consul_ok
+        and prog is not None
+        and info.stage is Stage.INCREMENTAL
+        and running
+        and not stub.stop
+        and prog.is_stalled(now, stall_threshold_s)
+    )
+    return JobRow(
+        id=stub.id,
+        status=stub.display_status,
+        stage=info.stage,
+        stage_since_ns=info.since_ns,
+        src=src,
+        dest=dest,
+        transactions=(pos.gtid.transactions if pos and pos.gtid is not None else None),
+        gtid_text=(pos.gtid_text if pos else None),
+        binlog=(str(pos.binlog) if pos and pos.binlog else None),
+        rate=(prog.rate() if prog and consul_ok else None),
+        stalled=stalled,
+        submit_time_ns=stub.submit_time_ns,
+        stop=stub.stop,
+        last_error=dest_error(allocs) if not dest.healthy else "",
+    )
+
+
+def with_queued(stub: JobStub, src: AllocCounts, dest: AllocCounts) -> tuple[AllocCounts, AllocCounts]:
+    """The allocations Nomad could not place (JobSummary Queued) join the counts of their side."""
+    queued = {"src": 0, "dest": 0}
+    for group, summary in stub.summary.items():
+        if summary.queued:
+            queued["src" if group.lower() in ("src", "source") else "dest"] += summary.queued
+    if queued["src"]:
+        src = dataclasses.replace(src, queued=queued["src"])
+    if queued["dest"]:
+        dest = dataclasses.replace(dest, queued=queued["dest"])
+    return src, dest
+
+
+def dest_error(allocs: Iterable[Allocation]) -> str:
+    """The newest dest allocation's error, first line."""
+    for alloc in sorted(allocs, key=lambda a: a.create_index, reverse=True):
+        if alloc.task_group.lower() not in ("src", "source"):
+            text = slim_last_error(alloc)
+            if text:
+                return text
+    return ""
+
+
+def build_rows(
+    stubs: Iterable[JobStub],
+    allocs_by_job: Mapping[str, list[Allocation]],
+    positions: Mapping[str, JobPosition],
+    progress: Mapping[str, GtidProgress],
+    now: float,
+    stall_threshold_s: float,
+    consul_ok: bool,
+    cache: Optional[dict] = None,
+) -> tuple[JobRow, ...]:
+    """Every row at once (see RowBook for the incremental way). `cache` as in build_row."""
+    rows = []
+    seen: set[str] = set()
+    for stub in stubs:
+        # A job without an ID, or listed twice (a broken proxy or cache), is not a row of its own: the
+        # table is keyed by job ID.
+        if not stub.id or stub.id in seen:
+            continue
+        seen.add(stub.id)
+        rows.append(build_row(stub, allocs_by_job.get(stub.id, []), positions.get(stub.id),
+                              progress.get(stub.id), now, stall_threshold_s, consul_ok, cache))
+    return tuple(rows)
+
+
+class RowBook:
+    """The Jobs screen's rows kept from one snapshot to the next: per change, only the rows of the jobs
+    that changed are rebuilt; every other row is the very same object as before (screens can skip it by
+    identity), in the same order.
+
+    Everything else a row shows is re-derived for all jobs only when it can have changed for all: a new
+    Consul answer (positions, rates), Consul turning unreachable or back, or the moment the earliest
+    not-yet-stalled job would cross the stall threshold.
+    """
+
+    def __init__(self) -> None:
+        self.rows: dict[str, JobRow] = {}
+        self._order: list[str] = []
+        self._slot: dict[str, int] = {}
+        self._list: list[JobRow] = []
+        self._tuple: tuple[JobRow, ...] = ()
+        self._cache: dict = {}
+        self._consul_ok: Optional[bool] = None
+        self._consul_keys: dict[str, tuple] = {}
+        self.stall_due = float("inf")
+        self.running: set[str] = set()  # src and dest running, job status running (orphans' input)
+        self.running_changed = False
+
+    def update(
+        self,
+        stubs: Mapping[str, JobStub],
+        allocs_of: Callable[[str], list[Allocation]],
+        changed: Iterable[str],
+        reordered: bool,
+        positions: Mapping[str, JobPosition],
+        progress: Mapping[str, GtidProgress],
+        now: float,
+        stall_threshold_s: float,
+        consul_ok: bool,
+        consul_changed: bool,
+    ) -> tuple[JobRow, ...]:
+        flipped = consul_ok != self._consul_ok
+        everything = consul_changed or flipped or now >= self.stall_due
+        self._consul_ok = consul_ok
+        if reordered:
+            self._forget_gone(stubs)
+        if everything:
+            todo = self._order
+            self.stall_due = float("inf")
+        else:
+            todo = [j for j in changed if j in self._slot]
+            if reordered:  # a job listed again after a purge and a re-register may not be in `changed`
+                todo.extend(j for j in self._order if j not in self.rows and j not in changed)
+        changed_jobs = changed if isinstance(changed, (set, frozenset)) else set(changed)
+        touched = False
+        for job_id in todo:
+            touched |= self._refresh_row(job_id, stubs[job_id], allocs_of, positions.get(job_id),
+                                         progress.get(job_id), now, stall_threshold_s, consul_ok,
+                                         keep=not flipped and job_id not in changed_jobs)
+        if reordered:
+            self._list = [self.rows[job_id] for job_id in self._order]
+            self._tuple = tuple(self._list)
+        elif touched:
+            slot, lst = self._slot, self._list
+            for job_id in todo:
+                lst[slot[job_id]] = self.rows[job_id]
+            self._tuple = tuple(lst)
+        return self._tuple
+
+    def _forget_gone(self, stubs: Mapping[str, JobStub]) -> None:
+        """The job list's order changed: take the new order, drop what is no longer listed."""
+        self._order = [job_id for job_id in stubs if job_id]
+        self._slot = {job_id: i for i, job_id in enumerate(self._order)}
+        for gone in [job_id for job_id in self.rows if job_id not in self._slot]:
+            del self.rows[gone]
+            self._cache.pop(gone, None)
+            self._consul_keys.pop(gone, None)
+            if gone in self.running:
+                self.running.discard(gone)
+                self.running_changed = True
+
+    def _refresh_row(self, job_id: str, stub: JobStub, allocs_of: Callable[[str], list[Allocation]],
+                     pos: Optional[JobPosition], prog: Optional[GtidProgress], now: float, threshold: float,
+                     consul_ok: bool, keep: bool) -> bool:
+        """Rebuild one job's row unless nothing it shows can have moved (`keep`: its Nomad side did not
+        change and Consul did not flip). True when the row is a new object."""
+        # What a row takes from Consul and the clock; the same object for an unchanged position
+        # (positions_from_kv reuse). A job whose Nomad side and this did not move keeps its row.
+        key = (pos, prog.rate() if prog is not None and consul_ok else None,
+               prog.is_stalled(now, threshold) if prog is not None else False)
+        old_key = self._consul_keys.get(job_id)
+        self._consul_keys[job_id] = key
+        old = self.rows.get(job_id)
+        if keep and old is not None and old_key is not None and old_key[0] is pos and old_key[1:] == key[1:]:
+            self._note_stall_due(old, prog, consul_ok, threshold)
+            return False
+        row = build_row(stub, allocs_of(job_id), pos, prog, now, threshold, consul_ok, self._cache)
+        touched = old is None or old != row
+        if touched:
+            self.rows[job_id] = row
+        else:
+            row = old  # equal rows stay the same object
+        self._note_running(row)
+        self._note_stall_due(row, prog, consul_ok, threshold)
+        return touched
+
+    def _note_stall_due(self, row: JobRow, prog: Optional[GtidProgress], consul_ok: bool, threshold: float) -> None:
+        # Only a row that build_row could mark STALLED: a past due of one that cannot stall (src down, job
+        # stopped) would re-derive every row on every refresh, and keep the poller's stall timer firing.
+        if (prog is not None and consul_ok and not row.stalled and row.stage is Stage.INCREMENTAL
+                and row.src.running and row.dest.running and not row.stop):
+            due = prog.stall_at(threshold)
+            if due is not None and due < self.stall_due:
+                self.stall_due = due
+
+    def _note_running(self, row: JobRow) -> None:
+        running = row.status == "running" and row.dest.running > 0
+        if running != (row.id in self.running):
+            self.running_changed = True
+            if running:
+                self.running.add(row.id)
+            else:
+                self.running.discard(row.id)
