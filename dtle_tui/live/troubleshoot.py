@@ -161,7 +161,9 @@ class Troubleshoot:
             history = {}
             for task, usage in tasks.items():
                 ring = self._history.setdefault((alloc_id, task), deque(maxlen=HISTORY))
-                if usage.rss_bytes is not None:
+                # A reading equal to the last one adds no point: the sparkline (and so the screen) stays
+                # as it was, and an idle screen writes nothing (issue 15). A live task's RSS moves anyway.
+                if usage.rss_bytes is not None and (not ring or ring[-1] != usage.rss_bytes):
                     ring.append(usage.rss_bytes)
                 history[task] = tuple(ring)
             stats[alloc_id] = AllocStats(alloc_id, tasks, error, history)

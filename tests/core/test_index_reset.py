@@ -76,11 +76,11 @@ def test_a_restarted_consul_drops_positions_and_rates(tmp_path, fast_backoff):
         try:
             live(w)
             assert sim.scenario.orphan_job in w.last.positions
-            assert w.poller.progress("job1") is not None
+            assert w.poller._progress.get("job1") is not None  # the poller's own samples (its thread's)
             w.until(lambda: sim.requests.in_flight("consul", "/v1/kv/dtle"), "Consul's held query")
             sim.restart_consul()
             w.until(lambda: not w.last.positions and "Consul" in w.last.notice, "no positions, the reset said")
-            assert w.poller.progress("job1") is None  # samples from before would make a rate or a stall
+            assert w.poller._progress.get("job1") is None  # samples from before would make a rate or a stall
             assert all(r.rate is None and not r.stalled for r in w.last.rows)
             sim.scenario.advance(30)  # dtle writes its positions again
             w.until(lambda: "job1" in w.last.positions, "job1's position written again")

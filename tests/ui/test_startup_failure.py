@@ -25,7 +25,7 @@ async def test_consul_client_that_cannot_be_built_is_shown(frozen_sim, make_sett
     app = DtleApp(make_settings(frozen_sim))
     with caplog.at_level(logging.ERROR, logger="dtle_tui.live.poller"):
         async with app.run_test(size=(120, 24)) as pilot:
-            await until(pilot, lambda: "Consul stale" in status_line(app), "the Consul error on the status line")
+            await until(pilot, lambda: "could not start" in status_line(app), "the Consul error on the status line")
             line = status_line(app)
             assert "\n" not in line
             assert "dtle-tui could not start: ImportError: No module named 'consul' (second line" in line
@@ -42,7 +42,7 @@ async def test_nomad_client_that_cannot_be_built_is_shown(frozen_sim, make_setti
     app = DtleApp(make_settings(frozen_sim))
     with caplog.at_level(logging.ERROR, logger="dtle_tui.live.poller"):
         async with app.run_test(size=(120, 24)) as pilot:
-            await until(pilot, lambda: "Nomad stale" in status_line(app), "the Nomad error on the status line")
+            await until(pilot, lambda: "could not start" in status_line(app), "the Nomad error on the status line")
             assert "dtle-tui could not start: ImportError: No module named 'httpx'" in status_line(app)
             text = screen_text(app)
             assert "Connecting to Nomad" not in text
