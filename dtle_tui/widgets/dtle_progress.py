@@ -17,7 +17,8 @@ from dtle_tui.model.monitor import JobProgress
 from dtle_tui.text import fmt
 from dtle_tui.text.textsafe import safe_text
 
-HOW_TO_TURN_ON = "off: --dtle-api nodes (or a URL), env DTLE_API_ADDR, or dtle_api in the config file"
+# One line at 80 columns: the README says the rest (a URL instead of `nodes`, the config key dtle_api).
+HOW_TO_TURN_ON = "figures off: turn on with --dtle-api nodes or DTLE_API_ADDR=nodes"
 
 
 def _pct(value: float) -> str:
