@@ -52,6 +52,20 @@ def frozen_sim() -> Iterator:
 
 
 @pytest.fixture
+def trouble_sim() -> Iterator:
+    """The demo's troubleshooting story (a dest not placed behind a draining node, a task near its memory
+    limit), moving, 1.1.2 dialect."""
+    from dtle_tui.sim import SimCluster
+
+    cluster = SimCluster(dialect="1.1", seed=1, troubles=True)
+    cluster.start()
+    try:
+        yield cluster
+    finally:
+        cluster.stop()
+
+
+@pytest.fixture
 def make_settings(tmp_path: Path) -> Callable[..., Settings]:
     def make(sim, *extra: str, env: dict | None = None) -> Settings:
         return settings_for(sim, tmp_path, *extra, env=env)

@@ -8,32 +8,12 @@ import json
 import time
 from typing import Callable
 
-import pytest
-
 from dtle_tui.api.nomad import NomadClient
 from dtle_tui.live.poller import Poller
 from dtle_tui.ops.audit import read_entries
 from dtle_tui.ops.repair import HOUR_NS, Repairs
-from dtle_tui.sim import SimCluster
 from tests.conftest import settings_for
-
-
-@pytest.fixture
-def trouble_sim():
-    cluster = SimCluster(dialect="1.1", seed=1, troubles=True)
-    cluster.start()
-    try:
-        yield cluster
-    finally:
-        cluster.stop()
-
-
-def writes(sim) -> list:
-    return [(m, p, json.loads(b) if b else None) for m, p, b in sim._nomad_api.troubleshoot.writes]
-
-
-def running(sim, job: str, group: str):
-    return next(a for a in sim.scenario.allocations(job) if a.task_group == group and a.client_status == "running")
+from tests.troubles import running, writes
 
 
 def node_named(sim, name: str):

@@ -4,9 +4,6 @@ keys r / K / e / D after their confirmations (exactly the recorded requests), no
 
 from __future__ import annotations
 
-import json
-
-import pytest
 from textual.widgets import Input
 
 from dtle_tui.app import DtleApp
@@ -18,26 +15,8 @@ from dtle_tui.screens.drain import DrainScreen
 from dtle_tui.screens.job_detail import JobDetailScreen
 from dtle_tui.screens.logs import LogsScreen
 from dtle_tui.screens.nodes import NodesScreen
-from dtle_tui.sim import SimCluster
+from tests.troubles import running, writes
 from tests.uihelpers import screen_text, until
-
-
-@pytest.fixture
-def trouble_sim():
-    cluster = SimCluster(dialect="1.1", seed=1, troubles=True)
-    cluster.start()
-    try:
-        yield cluster
-    finally:
-        cluster.stop()
-
-
-def writes(sim) -> list:
-    return [(m, p, json.loads(b) if b else None) for m, p, b in sim._nomad_api.troubleshoot.writes]
-
-
-def running(sim, job: str, group: str):
-    return next(a for a in sim.scenario.allocations(job) if a.task_group == group and a.client_status == "running")
 
 
 def notes(app) -> str:
