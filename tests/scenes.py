@@ -91,13 +91,26 @@ async def jobs(pilot) -> None:
     await loaded(pilot)
 
 
+async def detail_settled(pilot, job_id: str) -> None:
+    """Job detail once the job's own reads answered: its spec, and its allocations whole (until then the
+    events shown are the slim allocations' stage events only, fewer rows: a snapshot taken then differs)."""
+    app = pilot.app
+
+    def settled() -> bool:
+        detail = app.snapshot.detail
+        feed = app.poller.feeds.get("job_allocations")
+        return bool(detail and detail.job_id == job_id and detail.job is not None and feed is not None
+                    and feed.state.ok_at and app.screen.query_one("#events").row_count > 0)
+
+    await wait_until(pilot, settled, what=f"job detail of {job_id}")
+
+
 async def job_detail(pilot) -> None:
     await loaded(pilot)
     await select(pilot, "payments-sync")
     await pilot.press("enter")
     app = pilot.app
-    await wait_until(pilot, lambda: app.snapshot.detail and app.snapshot.detail.job is not None
-                     and app.screen.query_one("#events").row_count > 0, what="job detail")
+    await detail_settled(pilot, "payments-sync")
     running = {a.id for a in app.snapshot.detail.allocations if a.client_status == "running"}
     await wait_until(pilot, lambda: app.snapshot.troubles and set(app.snapshot.troubles.stats) == running,
                      what="the running tasks' stats")
@@ -118,9 +131,12 @@ async def allocation(pilot) -> None:
 
 
 async def spec(pilot) -> None:
+    from dtle_tui.screens.spec import SpecScreen
+
     await job_detail(pilot)
     await pilot.press("s")
-    await pilot.pause(0.2)
+    await wait_until(pilot, lambda: isinstance(pilot.app.screen, SpecScreen), what="the spec")
+    await pilot.pause(0.3)
 
 
 async def nodes(pilot) -> None:
@@ -178,8 +194,8 @@ async def dtle_progress(pilot) -> None:
     await select(pilot, "billing-migrate")
     await pilot.press("enter")
     app = pilot.app
-    await wait_until(pilot, lambda: app.snapshot.detail and app.snapshot.detail.job is not None
-                     and "full copy" in app.screen.query_one("#dtle-progress").content.plain, what="dtle figures")
+    await detail_settled(pilot, "billing-migrate")
+    await wait_until(pilot, lambda: "full copy" in app.screen.query_one("#dtle-progress").content.plain, what="dtle figures")
     await pilot.pause(0.2)
 
 
@@ -189,8 +205,8 @@ async def not_placed(pilot) -> None:
     await select(pilot, "archive-sync")
     await pilot.press("enter")
     app = pilot.app
-    await wait_until(pilot, lambda: app.snapshot.detail and app.snapshot.detail.job is not None
-                     and app.snapshot.troubles and app.snapshot.troubles.evaluations
+    await detail_settled(pilot, "archive-sync")
+    await wait_until(pilot, lambda: app.snapshot.troubles and app.snapshot.troubles.evaluations
                      and app.snapshot.troubles.stats, what="the Not placed section")
     await wait_until(pilot, lambda: app.screen.query_one("#not-placed").report, what="the report shown")
     await pilot.pause(0.2)

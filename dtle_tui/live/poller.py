@@ -362,9 +362,8 @@ class Poller(OpenScreens):
 
     def _live(self, service: str) -> bool:
         """Every feed of `service` learns of a change as it happens: covered by the live event stream, or
-        held as a blocking query (the agent, read once, does not count)."""
+        held as a blocking query (the agent, read once, and feeds the token may not read do not count)."""
         streaming = self.events is not None and self.events.state == "live"
-        # A feed the token may not read (nodes without node:read) says nothing of the job data's freshness.
         return all(f.blocking or (f.follows_stream and streaming)
                    for name, f in self.feeds.items() if f.service == service and name != "agent"
                    and not (f.state.refused and name not in JOB_DATA))

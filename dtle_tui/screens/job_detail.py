@@ -62,8 +62,12 @@ def event_rows(alloc: Allocation) -> list[tuple[str, list[Text]]]:
     """Every task's events, newest first."""
     events = []
     for task in alloc.task_states:
-        for i, ev in enumerate(task.events):
-            events.append((ev.time_ns, f"{task.name}-{i}", task.name, ev))
+        seen: dict = {}
+        for ev in task.events:
+            # Keyed by what the event is, not by its place in the list: a slim allocation holds only the
+            # stage events, the whole one every event, and the cursor must stay on the same event.
+            n = seen[(ev.time_ns, ev.type)] = seen.get((ev.time_ns, ev.type), -1) + 1
+            events.append((ev.time_ns, f"{task.name}-{ev.time_ns}-{ev.type}-{n}", task.name, ev))
     events.sort(key=lambda e: e[0], reverse=True)
     rows = []
     for time_ns, key, task, ev in events:
