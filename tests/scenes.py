@@ -195,7 +195,8 @@ async def dtle_progress(pilot) -> None:
     await pilot.press("enter")
     app = pilot.app
     await detail_settled(pilot, "billing-migrate")
-    await wait_until(pilot, lambda: "full copy" in app.screen.query_one("#dtle-progress").content.plain, what="dtle figures")
+    await wait_until(pilot, lambda: "full copy" in app.screen.query_one("#dtle-progress").content.plain,
+                     what="dtle figures")
     await pilot.pause(0.2)
 
 

@@ -24,6 +24,7 @@ from typing import Any, Iterable, Mapping, Optional
 from dtle_tui import __version__
 from dtle_tui.live.snapshot import JobDetail, JobRow
 from dtle_tui.model.allocations import Allocation
+from dtle_tui.model.evaluations import placement_report
 from dtle_tui.model.gtid import JobPosition
 from dtle_tui.model.nodes import Node
 from dtle_tui.ops.audit import os_user, read_entries
@@ -251,6 +252,23 @@ def write_report(state: Path, cluster: str, job_id: str, markdown: str) -> Path:
     return path
 
 
+def placement_lines(snapshot: Any, detail: JobDetail, job_id: str) -> tuple:
+    """The "Not placed" section of Job detail, as list items: per task group, its queued count and why
+    Nomad could not place it (the open job's evaluations, live/troubleshoot.py). Empty when all is placed."""
+    troubles = getattr(snapshot, "troubles", None)
+    if troubles is None or troubles.job_id != job_id or not troubles.evaluations:
+        return ()
+    row = snapshot.row(job_id)
+    # As on screen: with the summary saying nothing is queued, an old failed evaluation is history.
+    queued = None if row is None or row.src.queued or row.dest.queued else {}
+    out = []
+    for group in placement_report(troubles.evaluations, detail.job, queued):
+        waits = f"; blocked evaluation {group.blocked_eval[:8]} waits" if group.blocked_eval else ""
+        out.append(f"group {group.group}: {group.queued} queued (evaluation {group.eval_id[:8]}{waits})")
+        out.extend(f"group {group.group}: {line}" for line in group.lines)
+    return tuple(out)
+
+
 def report_job(settings: Any, snapshot: Any, job_id: str, rate: Optional[float] = None,
                advanced_s: Optional[float] = None, now: Optional[float] = None) -> Path:
     """`E`: the report of the job open in `snapshot.detail`, from what the console shows, written under
@@ -267,8 +285,7 @@ def report_job(settings: Any, snapshot: Any, job_id: str, rate: Optional[float] 
         position=snapshot.positions.get(job_id), consul_enabled=snapshot.consul_enabled, rate=rate,
         advanced_s=advanced_s, nodes=snapshot.nodes, audit=job_audit(state, cluster, job_id),
         stall_threshold_s=settings.stall_threshold_s, secrets=[t for t in tokens if t],
-        # HOOK: the placement failures of issue 12, wired when the JobDetail carries them.
-        placement=getattr(detail, "placement_failures", None),
+        placement=placement_lines(snapshot, detail, job_id),
         # dtle's own figures (live/monitor.py), when the dtle_api setting is on and the job was polled.
         dtle_progress=getattr(snapshot, "dtle", {}).get(job_id),
     )

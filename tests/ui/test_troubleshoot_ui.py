@@ -221,3 +221,23 @@ async def test_K_on_job_detail_selects_the_replacement(trouble_sim, make_setting
         replacement = sim.state.allocs[screen.current_allocation().id]
         assert replacement.previous_allocation == dest.id
     assert writes(sim) == [("POST", f"/v1/allocation/{dest.id}/stop", None)]
+
+
+async def test_E_reports_why_the_dest_is_not_placed(trouble_sim, make_settings, tmp_path):
+    """The incident report (issue 17) carries the Not placed section of Job detail (issue 12)."""
+    from dtle_tui.screens.job_detail import JobDetailScreen
+
+    app = DtleApp(make_settings(trouble_sim))
+    async with app.run_test(size=(80, 24)) as pilot:
+        await loaded(pilot, app)
+        app.open_job("archive-sync")
+        await until(pilot, lambda: isinstance(app.screen, JobDetailScreen), "Job detail")
+        await until(pilot, lambda: app.screen.query_one("#not-placed").report, "the Not placed section")
+        await pilot.press("E")
+        found: list = []
+        await until(pilot, lambda: found.extend((tmp_path / "state").rglob("archive-sync-*.md")) or found,
+                    f"the report written ({notes(app)})")
+    text = found[0].read_text()
+    section = text.split("## Placement failures", 1)[1].split("\n## ", 1)[0]
+    assert "group dest: 1 queued (evaluation" in section and "blocked evaluation" in section
+    assert "missing drivers: no node offers a healthy 'dtle' driver (task dest)" in section
