@@ -77,6 +77,19 @@ async def idle_frames(pilot, ticks: TickCounter, frames: FrameCounter, advance: 
     return frames.frames - before
 
 
+def stats_shown(app) -> bool:
+    """The open screen's task stats have come (read every few seconds while it is open): their first answer
+    changes the screen, and must not fall inside an idle window."""
+    troubles = app.snapshot.troubles
+    detail = app.snapshot.detail
+    if app.snapshot.allocation is not None and isinstance(app.screen, AllocationScreen):
+        wanted = {app.snapshot.allocation.id}
+    else:
+        wanted = {a.id for a in (detail.allocations if detail else ()) if a.client_status == "running"}
+    return bool(troubles is not None and wanted and wanted <= set(troubles.stats)
+                and "reading task stats" not in screen_text(app))
+
+
 async def settle(pilot, what: str, condition: Callable[[], bool]) -> None:
     await until(pilot, condition, what)
     app = pilot.app
@@ -106,7 +119,7 @@ async def test_an_idle_console_writes_nothing_on_any_screen(dialect, make_settin
                 await pilot.press("enter")
                 await settle(pilot, "job detail", lambda: isinstance(app.screen, JobDetailScreen)
                              and app.snapshot.detail is not None and app.snapshot.detail.job_id == "job1"
-                             and "Allocations" in screen_text(app))
+                             and "Allocations" in screen_text(app) and stats_shown(app))
                 written["job detail"] = await idle_frames(pilot, ticks, frames, 36)
 
                 await pilot.press("l")
@@ -118,7 +131,7 @@ async def test_an_idle_console_writes_nothing_on_any_screen(dialect, make_settin
 
                 await pilot.press("enter")
                 await settle(pilot, "allocation", lambda: isinstance(app.screen, AllocationScreen)
-                             and app.snapshot.allocation is not None)
+                             and app.snapshot.allocation is not None and stats_shown(app))
                 written["allocation"] = await idle_frames(pilot, ticks, frames, 37)
 
                 await pilot.press("escape", "escape", "2")
