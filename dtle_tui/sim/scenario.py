@@ -213,7 +213,7 @@ class Scenario:
         """A dest dies with a dtle error; Nomad reschedules it once (ReschedulePolicy Attempts 1)."""
         st, driver = self.state, self.driver
         error = "DstPutNats: nats: timeout" if rescheduled else \
-            "NewApplierIncr: Error 1045: Access denied for user 'dtle_dst'@'10.0.3.21' (using password: YES)"
+            "NewApplierIncr: Error 1045: Access denied for user 'dtle_dst'@'127.0.3.21' (using password: YES)"
         driver.fail(alloc, "dest", error, at, restarts=3)
         failed_at = alloc.task_states["dest"].finished_at
         follow = st.uuid()

@@ -15,8 +15,8 @@ default_context = "staging"
 refresh = 3
 
 [contexts.staging]
-nomad_addr = "http://10.0.0.5:4646"
-consul_addr = "10.0.0.5:8500"
+nomad_addr = "http://127.0.5.5:4646"
+consul_addr = "127.0.5.5:8500"
 description = "staging cluster"
 
 [contexts."prod-eu"]
@@ -39,7 +39,7 @@ def load(path: Path, *argv: str):
 def test_valid_file_and_contexts(tmp_path):
     path = write(tmp_path, CONFIG)
     s = load(path)
-    assert s.context == "staging" and s.nomad.addr == "http://10.0.0.5:4646" and s.refresh == 3.0
+    assert s.context == "staging" and s.nomad.addr == "http://127.0.5.5:4646" and s.refresh == 3.0
     assert s.sources["refresh"] == f"config file {path}"
     prod = load(path, "--context", "prod-eu")
     assert prod.read_only and prod.context_color == "red" and prod.nomad.addr == "https://nomad.prod:4646"

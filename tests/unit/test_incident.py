@@ -48,7 +48,7 @@ def allocations() -> list:
             event("Driver", 120, DriverMessage="job_stage_full", DisplayMessage="job_stage_full"),
             event("Driver", 300, DriverMessage="job_stage_incr", DisplayMessage="job_stage_incr"),
             event("Terminated", 400, ExitCode=1, DisplayMessage=(
-                f"Exit Code: 1, Exit Message: \"dsn root:{PASSWORD}@tcp(10.0.0.9:3306) | col `a` ```x```\"")),
+                f"Exit Code: 1, Exit Message: \"dsn root:{PASSWORD}@tcp(127.0.9.9:3306) | col `a` ```x```\"")),
         ]}},
     }
     src = {

@@ -156,11 +156,11 @@ def test_a_delay_frozen_with_the_gtid_is_marked_after_the_threshold():
 
 def test_dtle_plugin_config_from_agent_self():
     # config.Plugins as live 0.11.1 / 1.1.2 agents answer it (dtle-monitor.md §7), with a dtle entry.
-    dtle = {"api_addr": "0.0.0.0:8290", "nomad_addr": "10.0.0.5:4646"}
+    dtle = {"api_addr": "0.0.0.0:8290", "nomad_addr": "127.0.5.5:4646"}
     agent = {"config": {"Plugins": [{"Args": None, "Config": {"enabled": True}, "Name": "raw_exec"},
                                     {"Args": None, "Config": dtle, "Name": "dtle"}]}}
     conf = dtle_plugin_config(agent)
-    assert (conf.api_port, conf.nomad_addr, conf.found) == (8290, "10.0.0.5:4646", True)
+    assert (conf.api_port, conf.nomad_addr, conf.found) == (8290, "127.0.5.5:4646", True)
     bare = dtle_plugin_config({"config": {"Plugins": [{"Args": None, "Config": {}, "Name": "dtle"}]}})
     assert (bare.api_port, bare.nomad_addr, bare.found) == (None, "127.0.0.1:4646", True)
     assert not dtle_plugin_config({"config": {"Plugins": [{"Args": None, "Config": {"enabled": True},
