@@ -10,7 +10,6 @@ slash (so job1 never takes job10's keys) and `dtleJobList/<job>` exactly, and le
 
 from __future__ import annotations
 
-import asyncio
 import copy
 import logging
 from pathlib import Path
@@ -21,7 +20,8 @@ from dtle_tui import __version__
 from dtle_tui.api.errors import ApiError
 from dtle_tui.model.jobspec import SpecError, load_spec, without_token_ids
 from dtle_tui.ops import backup as bk
-from dtle_tui.ops.audit import os_user, record, utc_now_iso
+from dtle_tui.ops.audit import os_user, utc_now_iso
+from dtle_tui.ops.guarded import GuardedOps
 from dtle_tui.ops.report import (
     ACTIVE,
     GTID_NOTE,
@@ -42,16 +42,11 @@ __all__ = ["ActionResult", "Actions", "Plan", "SpecError", "load_spec", "resumes
 log = logging.getLogger(__name__)
 
 
-class Actions:
+class Actions(GuardedOps):
     def __init__(self, nomad: Any, consul: Any, settings: Any, state: Optional[Path] = None,
                  cluster: Optional[str] = None) -> None:
-        self.nomad, self.consul, self.settings = nomad, consul, settings
-        self.state = Path(state or getattr(settings, "state_dir", None) or bk.state_dir())
-        self.cluster = cluster or bk.cluster_name(getattr(settings, "context", None), settings.nomad.addr)
-
-    @property
-    def read_only(self) -> bool:
-        return bool(getattr(self.settings, "read_only", False))
+        super().__init__(settings, state, cluster)
+        self.nomad, self.consul = nomad, consul
 
     # ---- request texts ---------------------------------------------------------------------------
     def job_path(self, job_id: str, suffix: str = "", purge: bool = False) -> str:
@@ -80,26 +75,9 @@ class Actions:
     async def _perform(self, action: str, job_id: Optional[str], planned: list,
                        body: Callable[[_Run], Awaitable[ActionResult]], secrets: Optional[set] = None) -> ActionResult:
         run = _Run(action, job_id, secrets or set())
-        try:
-            if self.read_only:
-                run.pending = list(planned)
-                raise run.refuse("read-only mode (--read-only / read_only = true); nothing was sent")
-            result = await body(run)
-        except _Abort as abort:
-            result = abort.result
-        except asyncio.CancelledError:
-            raise
-        except Exception as exc:  # a bug must still produce a report of what was done
-            log.exception("action %s on %r", action, job_id)
-            result = run.fail("", f"internal error: {type(exc).__name__}: {exc}").result
-        outcome = "ok" if result.ok else ("refused: " if result.refused else "failed: ") + (result.error or "")
-        try:
-            record(self.state, cluster=self.cluster, action=action, job=job_id,
-                   requests=run.requests or (planned if result.refused else []), result=outcome,
-                   backup=result.backup)
-        except OSError as exc:
-            result.notes.append(f"audit log not written: {exc.strerror or exc}")
-        return result
+        if self.read_only:
+            run.pending = list(planned)  # the refusal lists all of it as not done
+        return await self._guarded(run, body, planned)
 
     async def _read_job(self, run: _Run, job_id: str) -> Optional[dict]:
         try:

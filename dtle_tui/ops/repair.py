@@ -8,7 +8,6 @@ failure is shown verbatim (ApiError.one_line keeps the body's text).
 
 from __future__ import annotations
 
-import asyncio
 import json
 import logging
 import re
@@ -19,8 +18,9 @@ from urllib.parse import quote, urlencode
 from dtle_tui import __version__
 from dtle_tui.api.errors import ApiError
 from dtle_tui.ops import backup as bk
-from dtle_tui.ops.audit import os_user, record, utc_now_iso
-from dtle_tui.ops.report import ActionResult, Plan, _Abort, _Run
+from dtle_tui.ops.audit import os_user, utc_now_iso
+from dtle_tui.ops.guarded import GuardedOps
+from dtle_tui.ops.report import ActionResult, Plan, _Run
 
 log = logging.getLogger(__name__)
 
@@ -49,15 +49,10 @@ def _q(segment: str) -> str:
     return quote(segment, safe="")
 
 
-class Repairs:
+class Repairs(GuardedOps):
     def __init__(self, nomad: Any, settings: Any, state: Optional[Path] = None, cluster: Optional[str] = None) -> None:
-        self.nomad, self.settings = nomad, settings
-        self.state = Path(state or getattr(settings, "state_dir", None) or bk.state_dir())
-        self.cluster = cluster or bk.cluster_name(getattr(settings, "context", None), settings.nomad.addr)
-
-    @property
-    def read_only(self) -> bool:
-        return bool(getattr(self.settings, "read_only", False))
+        super().__init__(settings, state, cluster)
+        self.nomad = nomad
 
     def _query(self) -> str:
         params = {k: v for k, v in (("region", self.settings.nomad.region),
@@ -165,26 +160,8 @@ class Repairs:
     async def _perform(self, action: str, job_id: Optional[str], step: str,
                        body: Callable[[_Run], Awaitable[ActionResult]], target: Optional[str] = None) -> ActionResult:
         run = _Run(action, job_id or target, set())
-        try:
-            run.pending = ["backup", step]
-            if self.read_only:
-                raise run.refuse("read-only mode (--read-only / read_only = true); nothing was sent")
-            result = await body(run)
-        except _Abort as abort:
-            result = abort.result
-        except asyncio.CancelledError:
-            raise
-        except Exception as exc:  # a bug must still produce a report of what was done
-            log.exception("repair %s", action)
-            result = run.fail("", f"internal error: {type(exc).__name__}: {exc}").result
-        result.notes = [n for n in result.notes if n]
-        outcome = "ok" if result.ok else ("refused: " if result.refused else "failed: ") + (result.error or "")
-        try:
-            record(self.state, cluster=self.cluster, action=action, job=job_id or target,
-                   requests=run.requests or ([step] if result.refused else []), result=outcome, backup=result.backup)
-        except OSError as exc:
-            result.notes.append(f"audit log not written: {exc.strerror or exc}")
-        return result
+        run.pending = ["backup", step]
+        return await self._guarded(run, body, [step])
 
     async def _save(self, run: _Run, name: str, what: str, read: Awaitable[Any]) -> None:
         try:

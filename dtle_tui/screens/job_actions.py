@@ -12,16 +12,15 @@ Read-only mode hides the keys (footer, palette) and still answers a press with t
 
 from __future__ import annotations
 
-import asyncio
 import logging
 from typing import TYPE_CHECKING, Any, Awaitable, Callable, Optional
 
 from textual.binding import Binding
 
-from dtle_tui.text.secrets import redact
+from dtle_tui.screens.write_runs import WriteRunsMixin
 
 if TYPE_CHECKING:
-    from dtle_tui.console import ActionRun, Console
+    from dtle_tui.console import ActionRun
     from dtle_tui.ops.actions import Actions
     from dtle_tui.ops.report import ActionResult
     from dtle_tui.screens.confirm import ConfirmScreen
@@ -62,61 +61,21 @@ REFUSALS: dict[str, Callable[[Actions, str], Awaitable[ActionResult]]] = {
 }
 
 
-class JobActionsMixin:
-    _action_busy = False
-
+class JobActionsMixin(WriteRunsMixin):
     def current_job_id(self) -> Optional[str]:  # provided by the screen
         raise NotImplementedError
 
     # ---- read-only: keys hidden (ConsoleScreen.active_bindings), a press still answered ------------
-    console: Console  # provided by ConsoleScreen
-
-    @property
-    def _read_only(self) -> bool:
-        return bool(self.console.settings.read_only)
 
     def _refused(self, action: str) -> bool:
         """In read-only mode, answer a write key with the refusal (audited) instead of a dialog."""
         if not self._read_only:
             return False
         job = self.current_job_id() or ""
-        self._start(lambda run: self._run(run, REFUSALS[action](run.actions, job)))
+        self._start_write("action", lambda run: self._report_run(run, REFUSALS[action](run.actions, job)))
         return True
 
-    # ---- plumbing ----------------------------------------------------------------------------------
-    def _say(self, text: str, severity: str = "information", timeout: float = 8.0) -> None:
-        self.app.notify(text, severity=severity, timeout=timeout, markup=False)  # type: ignore[attr-defined]
-
-    def _start(self, flow: Callable[[ActionRun], Awaitable[None]]) -> None:
-        if self._action_busy:
-            self._say("Another action is still running; wait for its result.", "warning")
-            return
-
-        async def guarded(run: ActionRun) -> None:
-            self._action_busy = True
-            try:
-                await flow(run)
-            except asyncio.CancelledError:
-                raise
-            except Exception as exc:  # a bug must be visible, never a silent dead key
-                log.exception("job action failed")
-                self._say(redact(f"Action failed inside dtle-tui: {type(exc).__name__}: {exc}"), "error", 30)
-            finally:
-                self._action_busy = False
-
-        self.console.run_job_action(guarded)
-
-    async def _run(self, run: ActionRun, coro: Awaitable[ActionResult]) -> ActionResult:
-        result = await run.call(coro)
-        self.console.refresh_data()
-        self.report(result)
-        return result
-
-    def report(self, result: ActionResult) -> None:
-        severity = "information" if result.ok else ("warning" if result.refused else "error")
-        log.info("%s %s: %s", result.action, result.job_id, result.text())
-        self._say(result.brief(), severity, 20.0 if result.ok else 60.0)
-
+    # ---- plumbing (write_runs.py) --------------------------------------------------------------------
     async def _confirm(self, screen: ConfirmScreen) -> Any:
         from dtle_tui.screens.confirm import RESET_FIRST
 
@@ -137,14 +96,14 @@ class JobActionsMixin:
             return
         job = self._job_or_say()
         if job:
-            self._start(lambda run: self._deregister(run, job, purge=False))
+            self._start_write("action", lambda run: self._deregister(run, job, purge=False))
 
     def action_purge_job(self) -> None:
         if self._refused("purge_job"):
             return
         job = self._job_or_say()
         if job:
-            self._start(lambda run: self._deregister(run, job, purge=True))
+            self._start_write("action", lambda run: self._deregister(run, job, purge=True))
 
     async def _deregister(self, run: ActionRun, job: str, purge: bool) -> None:
         from dtle_tui.screens.confirm import ConfirmScreen
@@ -156,7 +115,7 @@ class JobActionsMixin:
         else:
             screen = ConfirmScreen("Delete (stop) job", job, plan.lines(), "yes_no", confirm_label="Delete")
         if await self._confirm(screen) is True:
-            await self._run(run, run.actions.purge_job(job) if purge else run.actions.delete_job(job))
+            await self._report_run(run, run.actions.purge_job(job) if purge else run.actions.delete_job(job))
 
     def _consul_refusal(self, what: str) -> bool:
         """Consul known to be down: refuse at once, naming its error, instead of asking for the job ID."""
@@ -172,42 +131,42 @@ class JobActionsMixin:
             return
         job = self._job_or_say()
         if job and not self._consul_refusal("Gtid reset"):
-            self._start(lambda run: self._reset(run, job))
+            self._start_write("action", lambda run: self._reset(run, job))
 
     async def _reset(self, run: ActionRun, job: str) -> None:
         from dtle_tui.screens.confirm import ConfirmScreen
 
         plan = await run.call(run.actions.plan_reset_gtid(job))
         if plan.refusal:  # the action itself refuses again, and audits the refusal
-            await self._run(run, run.actions.reset_gtid(job))
+            await self._report_run(run, run.actions.reset_gtid(job))
             return
         screen = ConfirmScreen("Reset the job's Gtid in Consul", job, plan.lines(), "type_id",
                                confirm_label="Reset Gtid")
         if await self._confirm(screen) is True:
-            await self._run(run, run.actions.reset_gtid(job))
+            await self._report_run(run, run.actions.reset_gtid(job))
 
     def action_restore_gtid(self) -> None:
         if self._refused("restore_gtid"):
             return
         job = self._job_or_say()
         if job and not self._consul_refusal("Gtid restore"):
-            self._start(lambda run: self._restore(run, job))
+            self._start_write("action", lambda run: self._restore(run, job))
 
     async def _restore(self, run: ActionRun, job: str) -> None:
         from dtle_tui.screens.confirm import ConfirmScreen
 
         plan = run.actions.plan_restore_gtid(job)
         if plan.refusal:
-            await self._run(run, run.actions.restore_gtid(job))
+            await self._report_run(run, run.actions.restore_gtid(job))
             return
         screen = ConfirmScreen("Restore the job's Consul keys from its last backup", job, plan.lines(),
                                "yes_no", confirm_label="Restore")
         if await self._confirm(screen) is True:
-            await self._run(run, run.actions.restore_gtid(job))
+            await self._report_run(run, run.actions.restore_gtid(job))
 
     def action_add_job(self) -> None:
         if not self._refused("add_job"):
-            self._start(self._add)
+            self._start_write("action", self._add)
 
     async def _add(self, run: ActionRun) -> None:
         from dtle_tui.screens.add_job import AddJobScreen
@@ -229,24 +188,24 @@ class JobActionsMixin:
                                extra_choice=RESET_CHOICE if plan.resumes else None, confirm_label="Add")
         answer = await self._confirm(screen)
         if answer in (True, RESET_FIRST):
-            await self._run(run, run.actions.add_job(plan.spec, reset_gtid_first=answer == RESET_FIRST))
+            await self._report_run(run, run.actions.add_job(plan.spec, reset_gtid_first=answer == RESET_FIRST))
 
     def action_readd_job(self) -> None:
         if self._refused("readd_job"):
             return
         job = self._job_or_say()
         if job:
-            self._start(lambda run: self._readd(run, job))
+            self._start_write("action", lambda run: self._readd(run, job))
 
     async def _readd(self, run: ActionRun, job: str) -> None:
         from dtle_tui.screens.confirm import RESET_FIRST, ConfirmScreen
 
         plan = await run.call(run.actions.plan_readd(job))
         if plan.refusal:
-            await self._run(run, run.actions.readd_job(job))
+            await self._report_run(run, run.actions.readd_job(job))
             return
         screen = ConfirmScreen("Re-add job from its saved spec", job, plan.lines(), "yes_no",
                                extra_choice=RESET_CHOICE if plan.resumes else None, confirm_label="Re-add")
         answer = await self._confirm(screen)
         if answer in (True, RESET_FIRST):
-            await self._run(run, run.actions.readd_job(job, reset_gtid_first=answer == RESET_FIRST))
+            await self._report_run(run, run.actions.readd_job(job, reset_gtid_first=answer == RESET_FIRST))

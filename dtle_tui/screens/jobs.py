@@ -290,7 +290,7 @@ class JobsScreen(JobActionsMixin, ConsoleScreen):
 
     def _readd_picked(self, job: Optional[str]) -> None:
         if job:
-            self._start(lambda run: self._readd(run, job))
+            self._start_write("action", lambda run: self._readd(run, job))
 
     def current_job_id(self) -> Optional[str]:
         return self.selected_job

@@ -10,16 +10,15 @@ A screen mixes in the half it needs and says what is selected:
 
 from __future__ import annotations
 
-import asyncio
 import logging
 from typing import TYPE_CHECKING, Awaitable, Callable, Optional
 
 from textual.binding import Binding
 
-from dtle_tui.text.secrets import redact
+from dtle_tui.screens.write_runs import WriteRunsMixin
 
 if TYPE_CHECKING:
-    from dtle_tui.console import ActionRun, Console
+    from dtle_tui.console import ActionRun
     from dtle_tui.model.allocations import Allocation
     from dtle_tui.model.nodes import Node
     from dtle_tui.ops.repair import Repairs
@@ -28,14 +27,7 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 
-class _RepairBase:
-    _repair_busy = False
-    console: Console  # provided by ConsoleScreen
-
-    @property
-    def _read_only(self) -> bool:
-        return bool(self.console.settings.read_only)
-
+class _RepairBase(WriteRunsMixin):
     def _refusal_call(self, name: str) -> Optional[Callable[[Repairs], Awaitable[ActionResult]]]:
         raise NotImplementedError
 
@@ -45,38 +37,8 @@ class _RepairBase:
             return False
         refused = self._refusal_call(name)
         if refused is not None:
-            self._repair_start(lambda run: self._repair_run(run, refused(run.repairs)))
+            self._start_write("repair", lambda run: self._report_run(run, refused(run.repairs)))
         return True
-
-    def _tell(self, text: str, severity: str = "information", timeout: float = 8.0) -> None:
-        self.app.notify(text, severity=severity, timeout=timeout, markup=False)  # type: ignore[attr-defined]
-
-    def _repair_start(self, flow: Callable[[ActionRun], Awaitable[object]]) -> None:
-        if self._repair_busy:
-            self._tell("Another repair is still running; wait for its result.", "warning")
-            return
-
-        async def guarded(run: ActionRun) -> None:
-            self._repair_busy = True
-            try:
-                await flow(run)
-            except asyncio.CancelledError:
-                raise
-            except Exception as exc:  # a bug must be visible, never a silent dead key
-                log.exception("repair failed")
-                self._tell(redact(f"Repair failed inside dtle-tui: {type(exc).__name__}: {exc}"), "error", 30)
-            finally:
-                self._repair_busy = False
-
-        self.console.run_job_action(guarded)
-
-    async def _repair_run(self, run: ActionRun, coro: Awaitable[ActionResult]) -> ActionResult:
-        result = await run.call(coro)
-        self.console.refresh_data()
-        severity = "information" if result.ok else ("warning" if result.refused else "error")
-        log.info("%s %s: %s", result.action, result.job_id, result.text())
-        self._tell(result.brief(), severity, 20.0 if result.ok else 60.0)
-        return result
 
     async def _ask(self, title: str, lines: list, label: str) -> bool:
         from dtle_tui.screens.confirm import ConfirmScreen
@@ -84,7 +46,7 @@ class _RepairBase:
         answer = await self.app.push_screen_wait(  # type: ignore[attr-defined]
             ConfirmScreen(title, None, lines, "yes_no", confirm_label=label))
         if answer is not True:
-            self._tell("Cancelled. Nothing was sent.")
+            self._say("Cancelled. Nothing was sent.")
         return answer is True
 
 
@@ -106,7 +68,7 @@ class AllocRepairMixin(_RepairBase):
     def _target(self) -> Optional[tuple]:
         alloc = self.current_allocation()
         if alloc is None:
-            self._tell("No allocation selected.", "warning")
+            self._say("No allocation selected.", "warning")
             return None
         tasks = [t.name for t in alloc.task_states] or [alloc.task_group]
         return alloc, (tasks[0] if len(tasks) == 1 else None)
@@ -133,9 +95,9 @@ class AllocRepairMixin(_RepairBase):
             plan = repairs.plan_restart(alloc.job_id, alloc.id, task)
             title = f"Restart {'task ' + task if task else 'every task'} of allocation {alloc.short_id}"
             if await self._ask(title, [f"Job: {alloc.job_id}", *plan.lines()], "Restart"):
-                await self._repair_run(run, repairs.restart(alloc.job_id, alloc.id, task))
+                await self._report_run(run, repairs.restart(alloc.job_id, alloc.id, task))
 
-        self._repair_start(flow)
+        self._start_write("repair", flow)
 
     def action_stop_alloc(self) -> None:
         if self._repair_refused("stop_alloc"):
@@ -150,11 +112,11 @@ class AllocRepairMixin(_RepairBase):
             plan = repairs.plan_stop(alloc.job_id, alloc.id)
             if await self._ask(f"Stop allocation {alloc.short_id} (Nomad reschedules it)",
                                [f"Job: {alloc.job_id}", *plan.lines()], "Stop"):
-                result = await self._repair_run(run, repairs.stop(alloc.job_id, alloc.id))
+                result = await self._report_run(run, repairs.stop(alloc.job_id, alloc.id))
                 if result.ok:
                     self.followed(alloc.id)
 
-        self._repair_start(flow)
+        self._start_write("repair", flow)
 
 
 class NodeRepairMixin(_RepairBase):
@@ -169,7 +131,7 @@ class NodeRepairMixin(_RepairBase):
     def _node(self) -> Optional[Node]:
         node = self.current_node()
         if node is None:
-            self._tell("No node selected.", "warning")
+            self._say("No node selected.", "warning")
         return node
 
     def _refusal_call(self, name: str):
@@ -194,9 +156,9 @@ class NodeRepairMixin(_RepairBase):
             word = "eligible" if eligible else "ineligible"
             if await self._ask(f"Make node {node.name} {word}", [f"Node: {node.name} ({node.short_id})",
                                                                *plan.lines()], f"Make {word}"):
-                await self._repair_run(run, repairs.set_eligibility(node.id, node.name, eligible))
+                await self._report_run(run, repairs.set_eligibility(node.id, node.name, eligible))
 
-        self._repair_start(flow)
+        self._start_write("repair", flow)
 
     def action_drain_node(self) -> None:
         if self._repair_refused("drain_node"):
@@ -211,8 +173,8 @@ class NodeRepairMixin(_RepairBase):
 
             answer = await self.app.push_screen_wait(DrainScreen(node, repairs))  # type: ignore[attr-defined]
             if answer is None:
-                self._tell("Cancelled. Nothing was sent.")
+                self._say("Cancelled. Nothing was sent.")
                 return
-            await self._repair_run(run, repairs.drain(node.id, node.name, answer if answer >= 0 else None))
+            await self._report_run(run, repairs.drain(node.id, node.name, answer if answer >= 0 else None))
 
-        self._repair_start(flow)
+        self._start_write("repair", flow)
