@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Dict, List, Optional, Sequence
 
 from bench.ptyrun import PtyProcess, proc_rss_mb
-from bench.report import Figure, Report, median, verdict_max
+from bench.report import Figure, Report, median, spread_ms, verdict_max
 from bench.sim_control import BenchSim
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -362,7 +362,7 @@ def app_session(report: Report, plan: Plan, env: Env, size: int, modes: str, dia
                 Figure(
                     f"key->screen: {name} ({cond})",
                     label,
-                    _ms(value),
+                    spread_ms(lat[key]),
                     "<= 50 ms",
                     verdict_max(value * 1000 if value is not None else None, 50),
                     runs=f"median of {len(lat[key])}",

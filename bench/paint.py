@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import compileall
 import os
-from typing import List, Optional, Sequence
+from typing import List, Optional
 
 from bench.measure import ROOT, Env, Plan, cli_argv, needle_for, python, shown
 from bench.ptyrun import PtyProcess
-from bench.report import Figure, Report, median, verdict_max
+from bench.report import Figure, Report, median, spread_ms, verdict_max
 from bench.sim_control import BenchSim
 
 
@@ -44,7 +44,7 @@ def first_paint(report: Report, plan: Plan, env: Env) -> None:
         Figure(
             "first paint: dtle-tui, pty 80x24",
             "10 jobs",
-            _spread_ms(app_times),
+            spread_ms(app_times),
             runs=runs,
             cmd=report.command("paint", shown(app_cmd)),
         )
@@ -53,7 +53,7 @@ def first_paint(report: Report, plan: Plan, env: Env) -> None:
         Figure(
             "first paint: minimal Textual DataTable app",
             "-",
-            _spread_ms(floor_times),
+            spread_ms(floor_times),
             runs=runs,
             cmd=report.command("floor", shown(floor_cmd)),
         )
@@ -81,10 +81,3 @@ def first_paint(report: Report, plan: Plan, env: Env) -> None:
         )
     )
 
-
-def _spread_ms(values: Sequence[Optional[float]]) -> str:
-    """`median ms (min / max)`: the median is the figure, the spread says how much to trust it."""
-    clean = sorted(v for v in values if v is not None)
-    if not clean:
-        return "n/a"
-    return f"{median(clean) * 1000:.1f} ms (min {clean[0] * 1000:.1f} / max {clean[-1] * 1000:.1f})"

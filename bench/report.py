@@ -116,3 +116,12 @@ def results_markdown(report: Report, argv: Sequence[str], elapsed_s: float) -> s
         "",
     ]
     return "\n".join(lines)
+
+
+def spread_ms(values: Sequence[Optional[float]]) -> str:
+    """Seconds as `median ms (min / max)`: the median is the figure judged, the spread says how far to
+    trust it."""
+    clean = sorted(v for v in values if v is not None)
+    if not clean:
+        return "n/a"
+    return f"{median(clean) * 1000:.1f} ms (min {clean[0] * 1000:.1f} / max {clean[-1] * 1000:.1f})"
