@@ -98,7 +98,7 @@ class DtleApp(QuietCrash, App):
         self._collector_held = collector_held  # cli.main turned the garbage collector off for start-up
         self._large_gc_thresholds = False
         self.alerter: Optional[Alerter] = None
-        self._consul_asked = False
+        self._told_first_paint = False
         if settings.theme in BUILTIN_THEMES:
             self.theme = settings.theme
 
@@ -109,7 +109,9 @@ class DtleApp(QuietCrash, App):
         self.set_timer(5.0, self.start_collector)
         early, self._early = self._early, None
         if early is not None and early.settings is self.settings:
-            self.poller = early.take(self._from_poller)  # started by the CLI before Textual was imported
+            # Started by the CLI before Textual was imported: its first snapshot is usually here already,
+            # and applied now it is in the first frame (posted, it would wait for the next one, ~16 ms).
+            self.poller = early.take(self._from_poller, held_now=self._apply_now)
         else:
             self.poller = self._poller_factory(self.settings, self._from_poller)
             self.poller.start()
@@ -117,6 +119,9 @@ class DtleApp(QuietCrash, App):
         if self.settings.keys:
             self.set_keymap(dict(self.settings.keys))
         self._sync_alerter()
+
+    def _apply_now(self, snapshot: Snapshot) -> None:
+        self.on_snapshot_updated(SnapshotUpdated(snapshot))
 
     def get_default_screen(self) -> Screen:
         return JobsScreen()
@@ -136,11 +141,12 @@ class DtleApp(QuietCrash, App):
         if message.snapshot.rows and self._collector_held:
             self.call_after_refresh(self.start_collector)
         snap = message.snapshot
-        if not self._consul_asked and self.poller is not None and (snap.rows or snap.nomad.ok_at or snap.nomad.error):
-            # After the first paint (or Nomad's answer with nothing to paint): Consul starts now, its
-            # imports no longer competing with the first paint (issue 15).
-            self._consul_asked = True
-            self.call_after_refresh(self.poller.start_consul)
+        painted = snap.rows or snap.nomad.ok_at or snap.nomad.error
+        if not self._told_first_paint and self.poller is not None and painted:
+            # After the first paint (or Nomad's answer with nothing to paint): Consul and the Nomad feeds
+            # that paint did not need start now, no longer competing with it (issue 15).
+            self._told_first_paint = True
+            self.call_after_refresh(self.poller.first_paint_done)
         if not self._large_gc_thresholds:
             self._large_gc_thresholds = fit_thresholds(len(snap.rows))
         self.snapshot = message.snapshot

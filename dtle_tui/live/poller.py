@@ -34,29 +34,28 @@ from dtle_tui.api.jsonlist import ElementMemo
 from dtle_tui.api.nomad import Indexed, NomadClient
 from dtle_tui.config.settings import Settings
 from dtle_tui.live.eventfeed import EventFeed
+from dtle_tui.live.feedhealth import service_state
 from dtle_tui.live.feeds import Feed, Fetch
-from dtle_tui.live.monitor import DtleMonitor, for_poller
 from dtle_tui.live.notice import Notice
 from dtle_tui.live.open_screens import OpenScreens
 from dtle_tui.live.rowbook import RowBook
 from dtle_tui.live.snapshot import FeedState, Snapshot, build_detail, find_orphans, progress_view
 from dtle_tui.live.store import NomadStore
-from dtle_tui.live.troubleshoot import Troubleshoot
 from dtle_tui.model.allocations import Allocation, slim_allocation
 from dtle_tui.model.gtid import GtidProgress, positions_from_kv
 from dtle_tui.model.jobs import JobStub, parse_job_stubs
-from dtle_tui.model.nodes import parse_nodes
 
 if TYPE_CHECKING:
     from dtle_tui.api.consul_kv import ConsulKV
+    from dtle_tui.live.monitor import DtleMonitor
+    from dtle_tui.live.troubleshoot import Troubleshoot
 
 log = logging.getLogger(__name__)
 
 PUBLISH_DELAY_S = 0.15
-# With `defer_consul`: Consul starts at the latest this long after the poller, should no first paint
-# (an unreachable Nomad) or write action ask for it sooner.
+# With `defer_consul`: Consul and the feeds the first paint does not need start at the latest this long
+# after the poller, should no first paint (an unreachable Nomad) or write action ask for them sooner.
 CONSUL_START_LATEST_S = 2.0
-JOB_DATA = ("jobs", "allocations")  # the lists the status line is about; other refused feeds never make it stale
 
 
 class Poller(OpenScreens):
@@ -64,7 +63,7 @@ class Poller(OpenScreens):
         self.settings = settings
         # First paint (issue 15): python-consul2 pulls in requests and urllib3, ~40 ms of imports that
         # competed with Textual's for the GIL. Deferred, Consul starts once the first rows are painted
-        # (`start_consul`), when an action needs it (`consul_ready`), or after CONSUL_START_LATEST_S.
+        # (`first_paint_done`), when an action needs it (`consul_ready`), or after CONSUL_START_LATEST_S.
         self.defer_consul = defer_consul
         self.on_update = on_update
         self.loop = asyncio.new_event_loop()
@@ -92,6 +91,7 @@ class Poller(OpenScreens):
         self._alloc: Any = None
         self._alloc_error: Optional[str] = None
         self.troubles: Optional[Troubleshoot] = None  # evaluations and task stats of the open screens
+        self._rest_started = False  # _start_rest ran (after the first paint)
         self._dirty = False
         self._generation = 0
         self._stopped = False
@@ -149,12 +149,15 @@ class Poller(OpenScreens):
         return asyncio.run_coroutine_threadsafe(coro, self.loop)
 
     def _start_feeds(self) -> None:
+        """The feeds the first paint needs: the job and allocation lists. The rest (`_start_rest`) and
+        Consul follow once the app has painted them (`first_paint_done`), so that their requests, answers
+        and imports do not compete with that paint (issue 15); at the latest after CONSUL_START_LATEST_S,
+        and at once without `defer_consul`."""
         s = self.settings
         self.nomad = NomadClient(s.nomad, timeout=s.timeout)
         nomad = self.nomad
         self.events = EventFeed(nomad, self.store, list_feeds=self.list_feeds, changed=self.changed,
                                 allocation_item=self.allocation_item, timeout=s.timeout)
-        self._add_feed("agent", "Nomad", self._fetch_agent, self._on_agent)
         # Each list's previous answer, element by element: what comes back unchanged is not decoded again
         # (on 0.11 every change re-reads both lists whole).
         jobs_memo, allocs_memo = ElementMemo(), ElementMemo()
@@ -163,18 +166,43 @@ class Poller(OpenScreens):
         self._add_feed("allocations", "Nomad",
                        lambda i, w: nomad.allocations(index=i, wait=w, each=self.allocation_item, memo=allocs_memo),
                        self._on_allocs, follows_stream=True)
+        if self.defer_consul:
+            self.loop.call_later(CONSUL_START_LATEST_S, self._after_first_paint)
+        else:
+            self.loop.call_soon(self._after_first_paint)
+
+    def first_paint_done(self) -> None:
+        """Thread-safe: the app has painted the first rows (or Nomad's answer with none): start the rest."""
+        self.call_soon(self._after_first_paint)
+
+    def _after_first_paint(self) -> None:
+        self._starting("Nomad", self._start_rest)()
+        self._starting("Consul", self._start_consul)()
+
+    def _start_rest(self) -> None:
+        """The agent, the nodes, the event stream (which waits for every list to be read), dtle's monitor
+        and the open screens' evaluations and stats. Once."""
+        if self._rest_started or self._stopped or self.nomad is None or self.events is None:
+            return
+        self._rest_started = True
+        # Imported here, not at the top: the job list's first paint needs none of it.
+        from dtle_tui.live import troubleshoot
+
+        s, nomad = self.settings, self.nomad
+        self._add_feed("agent", "Nomad", self._fetch_agent, self._on_agent)
         self._add_feed("nodes", "Nomad", lambda i, w: nomad.nodes(index=i, wait=w), self._on_nodes,
                        follows_stream=True)
         self.events.task = self.loop.create_task(self.events.run())
         if s.dtle_api:
+            from dtle_tui.live.monitor import for_poller
+
             self.monitor = for_poller(self, s, nomad)
             self.monitor.watch_detail(self._detail_job)
             self.monitor.task = self.loop.create_task(self.monitor.run())
-        self.troubles = Troubleshoot(nomad, self.events, self.feeds, self.loop, self.changed, self._stats_targets)
-        if self.defer_consul:
-            self.loop.call_later(CONSUL_START_LATEST_S, self._starting("Consul", self._start_consul))
-        else:  # after the Nomad feeds have sent their first requests: the import overlaps the wait
-            self.loop.call_soon(self._starting("Consul", self._start_consul))
+        self.troubles = troubleshoot.Troubleshoot(nomad, self.events, self.feeds, self.loop, self.changed,
+                                                  self._stats_targets)
+        self.troubles.watch_job(self._detail_job)  # a screen opened before now
+        self.troubles.retarget()
 
     def _starting(self, service: str, start: Callable[[], None]) -> Callable[[], None]:
         """`start` guarded: a failure to start a service's feeds (an import error, a client that cannot be
@@ -192,11 +220,6 @@ class Poller(OpenScreens):
                 self.changed()
 
         return run
-
-    def start_consul(self) -> None:
-        """Thread-safe: start the Consul feed now unless it runs already (the app, once the first rows
-        are painted)."""
-        self.call_soon(self._starting("Consul", self._start_consul))
 
     async def consul_ready(self) -> ConsulKV:
         """The Consul client, started now if it was not yet (on the poller's loop: a write action waits
@@ -304,6 +327,8 @@ class Poller(OpenScreens):
         self.store.load_allocations([a for a in value if a is not None], self.feeds["allocations"].answer_index)
 
     def _on_nodes(self, value: Any) -> None:
+        from dtle_tui.model.nodes import parse_nodes  # after the first paint, like the feed (_start_rest)
+
         self.store.load_nodes(parse_nodes(value), self.feeds["nodes"].answer_index)
 
     def _on_kv(self, value: Any) -> None:
@@ -331,42 +356,10 @@ class Poller(OpenScreens):
             wait = PUBLISH_DELAY_S if delay is None else delay
             self.loop.call_later(wait if self._shown_rows else 0.0, self._publish)
 
-    def _state_of(self, feed: Feed) -> FeedState:
-        state = feed.state
-        events = self.events
-        # A live stream (events, or a heartbeat at least every 30 s) keeps the lists it covers fresh.
-        if feed.follows_stream and events is not None and events.state == "live" and events.ok_at and (
-                not state.error and (state.ok_at or 0) < events.ok_at):
-            return FeedState(ok_at=events.ok_at)
-        return state
-
     def _feed_state(self, service: str) -> FeedState:
         if service in self._start_errors:
             return self._start_errors[service]
-        # The status line speaks of the job data. Whatever else the token may not read (the agent, the
-        # nodes, client stats…) is shown where that data would be: a namespace token cannot read them.
-        feeds = [(name, f) for name, f in self.feeds.items() if f.service == service
-                 and not (service == "Nomad" and f.state.refused and name not in JOB_DATA)]
-        states = [self._state_of(f) for _name, f in feeds]
-        # Read once, the agent's success time says nothing about how fresh the data is.
-        ages = [self._state_of(f) for name, f in feeds if name != "agent"] or states
-        failing = [s for s in states if s.error]
-        if failing:
-            first = min(failing, key=lambda s: s.stale_since or 0)
-            oks = [s.ok_at for s in ages if s.ok_at]
-            return FeedState(ok_at=min(oks) if oks else None, error=first.error, stale_since=first.stale_since,
-                             failures=max(s.failures for s in failing), refused=any(s.refused for s in failing))
-        if not states or any(s.ok_at is None for s in states):
-            return FeedState()
-        return FeedState(ok_at=min(s.ok_at for s in ages), live=self._live(service))  # type: ignore[type-var]
-
-    def _live(self, service: str) -> bool:
-        """Every feed of `service` learns of a change as it happens: covered by the live event stream, or
-        held as a blocking query (the agent, read once, and feeds the token may not read do not count)."""
-        streaming = self.events is not None and self.events.state == "live"
-        return all(f.blocking or (f.follows_stream and streaming)
-                   for name, f in self.feeds.items() if f.service == service and name != "agent"
-                   and not (f.state.refused and name not in JOB_DATA))
+        return service_state(service, self.feeds, self.events)
 
     def _publish(self) -> None:
         self._dirty = False

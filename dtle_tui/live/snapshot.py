@@ -8,16 +8,18 @@ from __future__ import annotations
 
 import functools
 from dataclasses import dataclass, field
-from typing import Iterable, Mapping, Optional
+from typing import TYPE_CHECKING, Iterable, Mapping, Optional
 
-from dtle_tui.live.troubleview import TroubleView
 from dtle_tui.model.allocations import Allocation
 from dtle_tui.model.gtid import GtidProgress, JobPosition
 from dtle_tui.model.jobs import Job
-from dtle_tui.model.monitor import JobProgress
-from dtle_tui.model.nodes import Node
 from dtle_tui.model.stage import Stage, StageInfo, detect_stage, stage_timeline
 from dtle_tui.model.taskevents import error_events
+
+if TYPE_CHECKING:  # read after the first paint: not imported before it
+    from dtle_tui.live.troubleview import TroubleView
+    from dtle_tui.model.monitor import JobProgress
+    from dtle_tui.model.nodes import Node
 
 
 @dataclass(frozen=True)

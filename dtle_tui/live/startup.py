@@ -38,13 +38,14 @@ class EarlyPoller:
             else:
                 self._deliver(snapshot)
 
-    def take(self, deliver: Callable[[Snapshot], Any]) -> Poller:
-        """Hand the running poller to the app: `deliver` gets the held snapshot now and every later one."""
+    def take(self, deliver: Callable[[Snapshot], Any], held_now: Optional[Callable[[Snapshot], Any]] = None) -> Poller:
+        """Hand the running poller to the app: `deliver` gets every later snapshot, and the held one now
+        (or `held_now` gets it, when given: the app applies it before its first frame)."""
         with self._lock:  # delivered under the lock, so a newer snapshot can never overtake the held one
             self._deliver, held, self._held = deliver, self._held, None
             self.taken = True
             if held is not None:
-                deliver(held)
+                (held_now or deliver)(held)
         return self.poller
 
     def stop(self) -> None:

@@ -8,14 +8,16 @@ dtle-monitor.md §2.3). With the setting off the panel says how to turn it on; a
 
 from __future__ import annotations
 
-from typing import Optional
+from typing import TYPE_CHECKING, Optional
 
 from rich.text import Text
 from textual.widgets import Static
 
-from dtle_tui.model.monitor import JobProgress
 from dtle_tui.text import fmt
 from dtle_tui.text.textsafe import safe_text
+
+if TYPE_CHECKING:  # the Jobs screen shows this column: its first paint need not import the monitor model
+    from dtle_tui.model.monitor import JobProgress
 
 # One line at 80 columns: the README says the rest (a URL instead of `nodes`, the config key dtle_api).
 HOW_TO_TURN_ON = "figures off: turn on with --dtle-api nodes or DTLE_API_ADDR=nodes"

@@ -1,5 +1,6 @@
-"""Consul starts after the first paint (issue 15): the CLI's poller defers it, and a write action in the
-first moments waits for it instead of being refused. Against the simulator over real HTTP."""
+"""Consul, and the Nomad reads the job list does not need, start after the first paint (issue 15): the
+CLI's poller defers them, and a write action in the first moments waits for Consul instead of being
+refused. Against the simulator over real HTTP."""
 
 from __future__ import annotations
 
@@ -32,10 +33,18 @@ def test_the_early_poller_shows_nomad_without_consul_until_asked(tmp_path, monke
             wait_for(lambda: snapshots and snapshots[-1].rows and snapshots[-1].nomad.ok, "the job list")
             assert poller.consul is None and sim.request_count(service="consul") == 0
             assert snapshots[-1].orphans == ()  # no position read yet: nothing reads as "without position"
+            # Only the two lists the job list shows: no agent, nodes, event stream or evaluations yet.
+            for path in ("/v1/agent/self", "/v1/nodes", "/v1/event/stream"):
+                assert sim.request_count(service="nomad", path_prefix=path) == 0, path
+            assert poller.troubles is None and "nodes" not in poller.feeds
+            assert snapshots[-1].nomad.error is None and snapshots[-1].nomad_version == ""
 
-            poller.start_consul()  # what the app does once the first rows are painted
+            poller.first_paint_done()  # what the app does once the first rows are painted
             wait_for(lambda: snapshots[-1].consul.ok and snapshots[-1].positions, "Consul's positions")
             assert sim.request_count(service="consul") > 0
+            wait_for(lambda: snapshots[-1].nomad_version == "1.1.2" and snapshots[-1].nodes, "the agent and nodes")
+            wait_for(lambda: sim.request_count(service="nomad", path_prefix="/v1/event/stream") > 0, "the stream")
+            assert poller.troubles is not None
         finally:
             early.stop()
 
