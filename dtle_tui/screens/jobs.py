@@ -157,7 +157,6 @@ class JobsScreen(JobActionsMixin, ConsoleScreen):
     def compose(self) -> ComposeResult:
         yield from self.compose_banner()
         with Vertical(id="jobs-body"):
-            yield Input(placeholder="filter jobs (substring), enter to apply, escape to clear", id="filter")
             # Virtualised: at 5,000 jobs only the rows in view are formatted and painted.
             yield VirtualTable(job_key, row_cells, self._stamp, id="jobs-table", openable=True)
             yield Static("", id="jobs-empty", classes="empty-note", markup=False)
@@ -165,7 +164,6 @@ class JobsScreen(JobActionsMixin, ConsoleScreen):
 
     def on_mount(self) -> None:
         super().on_mount()
-        self.query_one("#filter", Input).display = False
         self._apply_columns()
         self.table.focus()
         # Scrolling changes the rows in view without a snapshot (asks nothing while the column is off).
@@ -334,17 +332,26 @@ class JobsScreen(JobActionsMixin, ConsoleScreen):
             self.show_snapshot(self.snapshot)
         self.flash(f"sorted by {COLUMNS[self.sort_key][0]}{' (reversed)' if self.sort_reverse else ''}", timeout=2)
 
-    def action_filter(self) -> None:
-        box = self.query_one("#filter", Input)
+    def _filter_box(self) -> Optional[Input]:
+        boxes = self.query("#filter")
+        return boxes.first(Input) if boxes else None
+
+    async def action_filter(self) -> None:
+        box = self._filter_box()
+        if box is None:
+            # Mounted at the first `/`, not with the screen: the job list's first paint does without it.
+            box = Input(placeholder="filter jobs (substring), enter to apply, escape to clear", id="filter")
+            await self.query_one("#jobs-body").mount(box, before=self.table)
         box.display = True
         box.focus()
 
     def action_clear_filter(self) -> None:
-        box = self.query_one("#filter", Input)
-        if not self.filter_text and not box.display:
+        box = self._filter_box()
+        if not self.filter_text and (box is None or not box.display):
             return
-        box.value = ""
-        box.display = False
+        if box is not None:
+            box.value = ""
+            box.display = False
         self.filter_text = ""
         self.table.focus()
         if self.snapshot is not None:
