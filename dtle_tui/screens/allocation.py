@@ -73,7 +73,7 @@ class AllocationScreen(AllocRepairMixin, ConsoleScreen):
             yield Static(Text("Loading allocation…"), id="alloc-summary")
             yield ResourcesPanel(id="alloc-resources")
             yield Static("All events, newest first", classes="section")
-            yield KeyedTable(id="alloc-events")
+            yield KeyedTable(id="alloc-events", follow_top=True)
         yield from self.compose_status()
 
     def on_mount(self) -> None:

@@ -166,7 +166,7 @@ class JobDetailScreen(JobActionsMixin, AllocRepairMixin, ConsoleScreen):
             yield Static("Allocations", classes="section")
             yield KeyedTable(id="allocs", openable=True)
             yield Static("Events of the selected allocation, newest first", classes="section", id="events-title")
-            yield KeyedTable(id="events", cursor_type="row")
+            yield KeyedTable(id="events", cursor_type="row", follow_top=True)
         yield from self.compose_status()
 
     def on_mount(self) -> None:

@@ -27,8 +27,11 @@ class KeyedTable(DataTable):
     BINDINGS = table_bindings({"right": "cursor_right", "left": "cursor_left", "ctrl+home": "scroll_top",
                                "ctrl+end": "scroll_bottom", "home": "scroll_home", "end": "scroll_end"})
 
-    def __init__(self, *args, openable: bool = False, **kwargs) -> None:
+    def __init__(self, *args, openable: bool = False, follow_top: bool = False, **kwargs) -> None:
         self.openable = openable
+        # Newest-first tables (events): a cursor on the top row stays on the top row as newer rows come
+        # in above it, instead of following its row down (the operator looks at the newest).
+        self.follow_top = follow_top
         kwargs.setdefault("cursor_type", "row")
         kwargs.setdefault("zebra_stripes", False)
         super().__init__(*args, **kwargs)
@@ -73,7 +76,8 @@ class KeyedTable(DataTable):
 
     def sync(self, rows: Sequence[Row]) -> bool:
         """Make the table show exactly `rows`, in order. Returns True when anything changed."""
-        selected = self._pending_cursor or self.selected_key
+        at_top = self.follow_top and self.cursor_row <= 0 and self._pending_cursor is None
+        selected = None if at_top else (self._pending_cursor or self.selected_key)
         self._pending_cursor = None
         wanted = [key for key, _ in rows]
         new_cells = {key: tuple(cells) for key, cells in rows}
@@ -90,6 +94,8 @@ class KeyedTable(DataTable):
             index = position_of(wanted, selected)
             if index != self.cursor_row:
                 self.move_cursor(row=index, animate=False, scroll=False)
+        elif at_top and wanted and self.cursor_row != 0:
+            self.move_cursor(row=0, animate=False, scroll=False)
         return changed
 
     def _rebuild(self, wanted: list[str], new_cells: dict) -> bool:

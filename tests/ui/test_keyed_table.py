@@ -50,3 +50,26 @@ async def test_large_change_rebuilds_and_keeps_the_cursor():
         assert shown(table) == filtered and table.selected_key == "job0100"
         table.sync(rows(everything))
         assert shown(table) == everything and table.selected_key == "job0100"
+
+
+class EventsApp(App):
+    def compose(self):
+        yield KeyedTable(id="t", follow_top=True)
+
+
+async def test_a_newest_first_table_keeps_a_top_cursor_on_the_newest_row():
+    """Events, newest first: the highlight on the top row stays on top as newer events arrive above it
+    (the full allocation's events after its slim stage events); moved down, it stays on its event."""
+    app = EventsApp()
+    async with app.run_test() as pilot:
+        table = app.query_one(KeyedTable)
+        table.set_columns([("id", "ID", 10), ("v", "Value", 10)])
+        table.sync(rows(["stage-incr", "stage-full"]))
+        await pilot.pause()
+        assert table.selected_key == "stage-incr"
+        table.sync(rows(["killed", "terminated", "stage-incr", "stage-full"]))
+        assert table.cursor_row == 0 and table.selected_key == "killed"
+        table.move_cursor(row=2)  # the operator looks at an older event
+        await pilot.pause()
+        table.sync(rows(["restarted", "killed", "terminated", "stage-incr", "stage-full"]))
+        assert table.selected_key == "stage-incr" and table.cursor_row == 3
