@@ -16,12 +16,16 @@ $(STAMP): pyproject.toml
 demo: $(STAMP)
 	$(BIN)/dtle-tui --demo
 
+# Four workers even on two cores: the Pilot tests mostly wait on their simulators (TEST_WORKERS=0: one
+# process, in order).
+TEST_WORKERS ?= 4
+
 test: $(STAMP)
-	$(BIN)/python -m pytest -q -p no:cacheprovider
+	$(BIN)/python -m pytest -q -p no:cacheprovider -n $(TEST_WORKERS)
 
 # The fast part alone (no terminal, no subprocess): the core and the simulator.
 test-fast: $(STAMP)
-	$(BIN)/python -m pytest -q -p no:cacheprovider -m "unit or sim or core"
+	$(BIN)/python -m pytest -q -p no:cacheprovider -n $(TEST_WORKERS) -m "unit or sim or core"
 
 bench: $(STAMP)
 	$(BIN)/python -m bench
