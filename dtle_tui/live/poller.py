@@ -36,6 +36,7 @@ from dtle_tui.config.settings import Settings
 from dtle_tui.live.eventfeed import EventFeed
 from dtle_tui.live.feedhealth import service_state
 from dtle_tui.live.feeds import Feed, Fetch
+from dtle_tui.live.kvindex import KvIndexWatch
 from dtle_tui.live.notice import Notice
 from dtle_tui.live.open_screens import OpenScreens
 from dtle_tui.live.rowbook import RowBook
@@ -100,6 +101,7 @@ class Poller(OpenScreens):
         self._stall_fired = 0.0
         self.monitor: Optional[DtleMonitor] = None  # dtle's own progress (live/monitor.py), when dtle_api is set
         self.notice = Notice(self.loop, self.changed)  # said once on the status line (a reset)
+        self._kv_index = KvIndexWatch()
 
     # ---- lifecycle -------------------------------------------------------------------------
     def start(self) -> None:
@@ -257,13 +259,9 @@ class Poller(OpenScreens):
     def _index_went_back(self, feed: Feed, before: int, after: int) -> None:
         """One query's index went below what it returned before: that server's state was reset. What is
         held from it is dropped before this answer is used, and everything is read again."""
-        log.warning("%s: %s index went back from %d to %d: state reset", feed.service, feed.name, before, after)
-        if feed.service == "Consul":
-            # Positions are whole in every answer; only the samples from before would make a false rate
-            # or a false STALLED mark.
-            self._progress.clear()
-            self.notice.say(f"Consul's state was reset (index {before} → {after}): positions re-read, "
-                            "rates start over")
+        log.warning("%s: %s index went back from %d to %d", feed.service, feed.name, before, after)
+        if feed.service == "Consul":  # a reset, or a deleted key's tombstone reaped: the answer tells (kvindex.py)
+            self._kv_index.went_back(before, after)
             return
         self.store.clear()
         self._detail_allocs, self._job, self._alloc = None, None, None
@@ -332,6 +330,12 @@ class Poller(OpenScreens):
         self.store.load_nodes(parse_nodes(value), self.feeds["nodes"].answer_index)
 
     def _on_kv(self, value: Any) -> None:
+        reset = self._kv_index.answered(value, self.feeds["kv"].answer_index)
+        if reset is not None:
+            # Positions are whole in every answer; only the samples from before would make a false rate
+            # or a false STALLED mark.
+            self._progress.clear()
+            self.notice.say(reset)
         positions = positions_from_kv(value, reuse=self._positions)
         now = time.time()
         for job_id, pos in positions.items():

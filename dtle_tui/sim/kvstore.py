@@ -91,6 +91,13 @@ class KVStore:
                     return
                 self.changed.wait(min(remaining, 0.5))
 
+    def reap_tombstones(self) -> None:
+        """Consul's tombstone GC (after its TTL): the deleted keys' tombstones go, the table index stays. A
+        prefix whose highest index was a deleted key's then answers with a lower index (consul-kv.md §5)."""
+        with self.changed:
+            self._tombstones.clear()
+            self.changed.notify_all()
+
     def forget(self, start_index: int = 10) -> None:
         """No keys, no tombstones, the index back near the start: a `-dev` Consul agent started again."""
         with self.changed:

@@ -157,3 +157,38 @@ def test_a_reset_is_seen_after_a_long_time_on_the_stream(tmp_path, fast_backoff)
                     "exactly the restarted cluster's objects")
         finally:
             w.poller.stop()
+
+
+def test_consul_reaping_a_deleted_keys_tombstone_is_not_a_reset(tmp_path, fast_backoff):
+    """The key with the highest ModifyIndex under dtle/ deleted (a Gtid reset), then its tombstone reaped:
+    the prefix's index goes back, which the poller follows by reading again, but it is no reset: no
+    notice, and the other jobs' rates are kept."""
+    with SimCluster(dialect="1.1", seed=1, frozen=True) as sim:
+        w = Watcher(sim, tmp_path)
+        w.poller.start()
+        went_back = []
+        watch = w.poller._kv_index
+        original = watch.went_back
+        watch.went_back = lambda before, after: (went_back.append((before, after)), original(before, after))
+        try:
+            live(w)
+            newest = max(sim.kv.list("dtle"), key=lambda e: e.modify_index)  # dtle/… and dtleJobList/…
+            job = newest.key.split("/")[1]
+            # What a Gtid reset deletes (dtle.md §2): the job's tree, with the slash, and its list entry.
+            httpx.delete(f"{sim.consul_addr}/v1/kv/dtle/{job}/", params={"recurse": "true"}).raise_for_status()
+            httpx.delete(f"{sim.consul_addr}/v1/kv/dtleJobList/{job}").raise_for_status()
+            w.until(lambda: job not in w.last.positions, f"{job}'s position gone")
+            kept = sorted(j for j in w.last.positions if w.poller._progress.get(j) is not None)
+            assert kept, "some other job with a rate"
+            before = sim.kv.query_index("dtle", prefix=True)
+            sim.kv.reap_tombstones()
+            assert sim.kv.query_index("dtle", prefix=True) < before  # what a client must follow back
+            w.poller.refresh_now()
+            w.until(lambda: went_back, "the poller saw the index go back")
+            w.until(lambda: w.poller.feeds["kv"].read_index < before, "read again from the lower index")
+            generation = w.last.generation
+            w.until(lambda: w.last.generation > generation, "a snapshot built after that answer")
+            assert w.last.notice == "" and set(kept) <= set(w.last.positions)
+            assert all(w.poller._progress.get(j) is not None for j in kept)  # rates not thrown away
+        finally:
+            w.poller.stop()
