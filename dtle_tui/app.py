@@ -155,7 +155,9 @@ class DtleApp(QuietCrash, App):
         screen = self.screen
         # A modal on top hides the console: the screen below catches up when it resumes. A screen still
         # being mounted (the first snapshot can arrive first) shows app.snapshot when it resumes, too.
-        if isinstance(screen, ConsoleScreen) and screen.is_mounted:
+        # Not while shutting down either: the screens' widgets are being removed then (a snapshot that was
+        # still queued found Job detail without its summary).
+        if isinstance(screen, ConsoleScreen) and screen.is_mounted and self.is_running:
             screen.receive(message.snapshot)
 
     def report_crash(self) -> None:

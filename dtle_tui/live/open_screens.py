@@ -50,9 +50,17 @@ class OpenScreens:
     def watch_job(self, job_id: Optional[str]) -> None:
         self.call_soon(lambda: self._watch_job(job_id))
 
+    # The Jobs rows in view, as last told: the monitor starts after the first paint and takes them then.
+    dtle_rows: tuple = ()
+
     def watch_dtle_rows(self, job_ids: tuple) -> None:
         """The running jobs of the Jobs rows in view, for dtle's progress column (nothing when it is off)."""
-        self.call_soon(lambda: self.monitor.watch_rows(job_ids) if self.monitor is not None else None)
+        self.call_soon(lambda: self._watch_dtle_rows(job_ids))
+
+    def _watch_dtle_rows(self, job_ids: tuple) -> None:
+        self.dtle_rows = job_ids
+        if self.monitor is not None:
+            self.monitor.watch_rows(job_ids)
 
     def watch_allocation(self, alloc_id: Optional[str]) -> None:
         self.call_soon(lambda: self._watch_alloc(alloc_id))

@@ -199,7 +199,8 @@ class Poller(OpenScreens):
             from dtle_tui.live.monitor import for_poller
 
             self.monitor = for_poller(self, s, nomad)
-            self.monitor.watch_detail(self._detail_job)
+            self.monitor.watch_detail(self._detail_job)  # what the screens asked for before now
+            self.monitor.watch_rows(self.dtle_rows)
             self.monitor.task = self.loop.create_task(self.monitor.run())
         self.troubles = troubleshoot.Troubleshoot(nomad, self.events, self.feeds, self.loop, self.changed,
                                                   self._stats_targets)

@@ -64,3 +64,28 @@ def test_a_write_action_before_consul_started_waits_for_it(tmp_path, monkeypatch
             assert entries and all(e.key.startswith(("dtle/job1/", "dtleJobList/job1")) for e in entries)
         finally:
             poller.stop()
+
+
+def test_what_the_screens_asked_before_the_first_paint_reaches_what_starts_after_it(tmp_path, monkeypatch):
+    """Job detail opened, and the Jobs rows in view told, before the first paint was done: the
+    evaluations and dtle's monitor, started after it, take both over."""
+    monkeypatch.setattr(poller_module, "CONSUL_START_LATEST_S", 3600.0)
+    snapshots: list[Snapshot] = []
+    with SimCluster(dialect="1.1", frozen=True) as sim:
+        early = EarlyPoller(settings_for(sim, tmp_path, "--dtle-api", "nodes"))
+        try:
+            early.take(snapshots.append)
+            poller = early.poller
+            wait_for(lambda: snapshots and snapshots[-1].rows, "the job list")
+            poller.watch_job("job1")
+            poller.watch_dtle_rows(("job1", "job2"))
+            wait_for(lambda: poller.dtle_rows == ("job1", "job2"), "the rows kept")
+            assert poller.monitor is None and poller.troubles is None
+            poller.first_paint_done()
+            wait_for(lambda: poller.troubles is not None and poller.monitor is not None, "started")
+            assert poller.troubles.job_id == "job1" and poller.monitor.detail_job == "job1"
+            assert poller.monitor.row_jobs == ("job1", "job2")
+            wait_for(lambda: snapshots[-1].troubles is not None and snapshots[-1].troubles.evaluations is not None,
+                     "job1's evaluations read")
+        finally:
+            early.stop()
