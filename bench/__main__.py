@@ -7,11 +7,13 @@ on the machine at hand: on a shared machine they are noisy, so timings are media
 1. first paint: the real CLI (`.venv/bin/dtle-tui --nomad-addr … --consul-addr …`, or `python -m
    dtle_tui` when the script is not installed) on a pseudo-terminal of 80x24, TERM=xterm-256color,
    against a frozen 10-job cluster; wall time from spawn until the first job ID arrives in the output
-   (escape codes stripped). The floor is bench/minimal_app.py (one DataTable, one row) run the same way.
-   One warm-up pair, then 9 interleaved pairs (the order alternating); each side is reported as median
-   (min / max), the ratio of the medians is judged, and the per-pair ratios (min / median / max) and the
-   1-minute load average before and after are shown. Our modules are byte-compiled first, as pip/pipx
-   do at install (an editable install does not).
+   (escape codes stripped). The floor is bench/minimal_app.py (one DataTable, one row) run the same way;
+   a second floor, bench/minimal_http_app.py, is that app with its row read from Nomad over httpx (the
+   HTTP stack the console must use), to show how much of the time is that stack's. One warm-up round,
+   then 9 interleaved rounds of the three (the order turning); each is reported as median (min / max),
+   the ratio of the medians to the floor is judged, and the per-round ratios (min / median / max) and
+   the 1-minute load average before and after are shown. Our modules are byte-compiled first, as
+   pip/pipx do at install (an editable install does not).
 2. idle bytes/s: the same pty session, frozen cluster, after start-up settled: bytes read from the pty
    master over 60 s. Issue 15's target: 0 bytes (the blocking queries and Consul's held query answering
    unchanged inside the window must not repaint anything). Updates (writes < 100 ms apart) and the
@@ -32,6 +34,7 @@ on the machine at hand: on a shared machine they are noisy, so timings are media
 6. soak: the real CLI on a pty against the default (moving) scenario for 10 minutes: RSS at the start
    (5 s after the first paint) and at the end.
 
+Every figure is printed beside the same figure of the last full run (bench/RESULTS.md, with its commit).
 A full run (`make bench`) takes about 25 minutes. Flags: --quick (shorter runs, 10 s idle windows, a
 1-minute soak: for development; does not write RESULTS.md), --tiny (the smoke test: 10 jobs, everything
 once, seconds), --only NAMES, --sizes, --dialects, --profile DIR (cProfile of the refresh path, UI and
@@ -47,7 +50,7 @@ from pathlib import Path
 from typing import List, Optional
 
 from bench import measure, paint, soak
-from bench.report import Figure, Report, results_markdown
+from bench.report import Figure, Report, previous_run, results_markdown
 
 STEPS = ("paint", "terminal", "cpu", "latency", "decode", "soak")
 
@@ -88,6 +91,7 @@ def main(argv: Optional[List[str]] = None) -> int:
 
     command = "python -m bench" + (" " + " ".join(argv) if argv else "")
     report = Report(f"dtle-tui benchmark ({name} plan): {command}")
+    report.previous = previous_run(Path(__file__).parent / "RESULTS.md")  # printed beside the new figures
     env = measure.Env()
     started = time.monotonic()
     try:

@@ -7,7 +7,8 @@ import os
 import platform
 import statistics
 from dataclasses import dataclass, field
-from typing import List, Optional, Sequence
+from pathlib import Path
+from typing import Dict, List, Optional, Sequence, Tuple
 
 
 @dataclass
@@ -27,6 +28,8 @@ class Report:
     figures: List[Figure] = field(default_factory=list)
     commands: dict = field(default_factory=dict)  # ref -> command line
     notes: List[str] = field(default_factory=list)
+    # The last full run's figures (bench/RESULTS.md), shown beside the new ones: (commit, {(name, size): value}).
+    previous: Optional[Tuple[str, Dict[Tuple[str, str], str]]] = None
 
     def command(self, ref: str, argv: Sequence[str]) -> str:
         self.commands[ref] = " ".join(argv)
@@ -36,8 +39,14 @@ class Report:
         self.figures.append(figure)
 
     def render(self) -> str:
-        head = ("figure", "size", "value", "target", "verdict", "runs", "cmd")
-        rows = [head] + [(f.name, f.size, f.value, f.target, f.verdict, f.runs, f.cmd) for f in self.figures]
+        if self.previous is None:
+            head: Tuple[str, ...] = ("figure", "size", "value", "target", "verdict", "runs", "cmd")
+            rows = [head] + [(f.name, f.size, f.value, f.target, f.verdict, f.runs, f.cmd) for f in self.figures]
+        else:
+            sha, before = self.previous
+            head = ("figure", "size", "value", f"last full run ({sha})", "target", "verdict", "runs", "cmd")
+            rows = [head] + [(f.name, f.size, f.value, before.get((f.name.strip(), f.size), "—"), f.target,
+                              f.verdict, f.runs, f.cmd) for f in self.figures]
         widths = [max(len(r[i]) for r in rows) for i in range(len(head))]
         line = "+".join("-" * (w + 2) for w in widths)
         out = [self.title, line]
@@ -51,6 +60,33 @@ class Report:
         for note in self.notes:
             out.append(f"note: {note}")
         return "\n".join(out)
+
+
+def previous_run(path: Path) -> Optional[Tuple[str, Dict[Tuple[str, str], str]]]:
+    """The figures of the full run written to `path` (RESULTS.md), by (figure, size), and its short commit;
+    None when there is none to read."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError:
+        return None
+    sha = next((line.split(":", 1)[1].split()[0][:7] for line in text.splitlines() if line.startswith("- commit:")),
+               "?")
+    parts = text.split("```")
+    if len(parts) < 3:
+        return None
+    values: Dict[Tuple[str, str], str] = {}
+    columns: List[str] = []
+    for line in parts[1].splitlines():
+        cells = [c.strip() for c in line.split("|")]
+        if len(cells) < 7 or set(line) <= {"-", "+"}:
+            continue
+        if not columns:
+            columns = cells  # the header: where value is (a run that had this column too has one more)
+            continue
+        row = dict(zip(columns, cells))
+        if row.get("figure") and row.get("value"):
+            values[(row["figure"], row.get("size", ""))] = row["value"]
+    return (sha, values) if values else None
 
 
 def median(values: Sequence[Optional[float]]) -> Optional[float]:

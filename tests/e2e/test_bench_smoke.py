@@ -10,6 +10,7 @@ import re
 import subprocess
 import sys
 
+from bench.report import previous_run
 from tests.paths import ROOT
 
 ROOT = ROOT
@@ -17,7 +18,10 @@ ROOT = ROOT
 ROWS = [
     "first paint: dtle-tui, pty 80x24",
     "first paint: minimal Textual DataTable app",
+    "first paint: the minimal app, its row over httpx",
     "first paint ratio dtle-tui / minimal",
+    "of which httpx+httpcore+anyio: (minimal over httpx) / minimal",
+    "of which dtle-tui itself: dtle-tui / (minimal over httpx)",
     "load average during first paint (1 min)",
     "requests to first full load (Nomad+Consul)",
     "idle requests/min Nomad",
@@ -57,10 +61,15 @@ def test_benchmark_runs_and_prints_every_row(tmp_path):
     )
     assert proc.returncode == 0, proc.stderr[-3000:]
     table = {}
+    header: list = []
     for line in proc.stdout.splitlines():
         cells = [c.strip() for c in line.split("|")]
-        if len(cells) == 7 and cells[0] != "figure":
+        if len(cells) >= 7 and cells[0] == "figure":
+            header = cells
+        elif len(cells) >= 7:
             table[cells[0]] = cells
+    # The committed RESULTS.md (the last full run) is read and its figures shown beside the new ones.
+    assert any(h.startswith("last full run (") for h in header), header
     for row in ROWS:
         assert row in table, f"missing row {row!r} in:\n{proc.stdout}"
         value = table[row][2]
@@ -70,3 +79,7 @@ def test_benchmark_runs_and_prints_every_row(tmp_path):
     assert "| paint" in proc.stdout and "[paint] " in proc.stdout  # the command behind the figures
     text = results.read_text()
     assert "machine:" in text and "Textual" in text and "cores" in text
+    # What this run wrote is what the next run reads back beside its own figures.
+    _sha, written = previous_run(results)
+    for row in ROWS:
+        assert written[(row, table[row][1])] == table[row][2], row
