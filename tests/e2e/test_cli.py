@@ -90,14 +90,14 @@ def test_show_config_masks_tokens(tmp_path):
         "NOMAD_TOKEN": "8f1e-nomad-very-secret",
         "CONSUL_HTTP_TOKEN": "consul-very-secret",
         "NOMAD_HTTP_AUTH": "ops:pw-very-secret",
-        "NOMAD_ADDR": "http://10.1.2.3:4646",
+        "NOMAD_ADDR": "http://127.0.9.9:4646"  # loopback: --show-config connects nowhere anyway,
     }
     result = run("--show-config", "--region", "eu", env=env, home=tmp_path)
     assert result.returncode == 0, result.stderr
     for secret in ("8f1e-nomad-very-secret", "consul-very-secret", "pw-very-secret"):
         assert secret not in result.stdout
     rows = {line.split()[0]: line for line in result.stdout.splitlines()}
-    assert "http://10.1.2.3:4646" in rows["nomad.addr"] and "env NOMAD_ADDR" in rows["nomad.addr"]
+    assert "http://127.0.9.9:4646" in rows["nomad.addr"] and "env NOMAD_ADDR" in rows["nomad.addr"]
     assert "hidden" in rows["nomad.token"] and "env NOMAD_TOKEN" in rows["nomad.token"]
     assert "flag --region" in rows["nomad.region"]
     assert "default" in rows["refresh"]
