@@ -258,8 +258,9 @@ class Poller(OpenScreens):
 
     # ---- a server whose state was reset (issue 16) ------------------------------------------------
     def _index_went_back(self, feed: Feed, before: int, after: int) -> None:
-        """One query's index went below what it returned before: that server's state was reset. What is
-        held from it is dropped before this answer is used, and everything is read again."""
+        """One query's index went below what it returned before. Nomad's state was reset: what is held from
+        it is dropped before this answer is used, and everything is read again. Consul's answer tells
+        whether it was a reset or a deleted key's tombstone reaped (kvindex.py)."""
         log.warning("%s: %s index went back from %d to %d", feed.service, feed.name, before, after)
         if feed.service == "Consul":  # a reset, or a deleted key's tombstone reaped: the answer tells (kvindex.py)
             self._kv_index.went_back(before, after)

@@ -11,7 +11,6 @@ slash (so job1 never takes job10's keys) and `dtleJobList/<job>` exactly, and le
 from __future__ import annotations
 
 import copy
-import logging
 from pathlib import Path
 from typing import Any, Awaitable, Callable, Optional, Union
 from urllib.parse import quote, urlencode
@@ -39,7 +38,6 @@ from dtle_tui.text.secrets import collect_secrets
 
 __all__ = ["ActionResult", "Actions", "Plan", "SpecError", "load_spec", "resumes_from"]
 
-log = logging.getLogger(__name__)
 
 
 class Actions(GuardedOps):

@@ -9,7 +9,6 @@ failure is shown verbatim (ApiError.one_line keeps the body's text).
 from __future__ import annotations
 
 import json
-import logging
 import re
 from pathlib import Path
 from typing import Any, Awaitable, Callable, Optional
@@ -21,8 +20,6 @@ from dtle_tui.ops import backup as bk
 from dtle_tui.ops.audit import os_user, utc_now_iso
 from dtle_tui.ops.guarded import GuardedOps
 from dtle_tui.ops.report import ActionResult, Plan, _Run
-
-log = logging.getLogger(__name__)
 
 HOUR_NS = 3600 * 1_000_000_000
 DRAIN_NOTE = ("A drained node stays ineligible after the drain, even once it completes or is stopped: "

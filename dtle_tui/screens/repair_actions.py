@@ -10,7 +10,6 @@ A screen mixes in the half it needs and says what is selected:
 
 from __future__ import annotations
 
-import logging
 from typing import TYPE_CHECKING, Awaitable, Callable, Optional
 
 from textual.binding import Binding
@@ -24,7 +23,6 @@ if TYPE_CHECKING:
     from dtle_tui.ops.repair import Repairs
     from dtle_tui.ops.report import ActionResult
 
-log = logging.getLogger(__name__)
 
 
 class _RepairBase(WriteRunsMixin):
