@@ -11,28 +11,31 @@ theirs (an empty prefix answers with the KV table's index, which a reap does not
 
 from __future__ import annotations
 
-from typing import Iterable, Optional
+from typing import Optional, Sequence
 
 
 class KvIndexWatch:
     def __init__(self) -> None:
-        self._seen: dict[str, int] = {}  # key -> ModifyIndex in the last answer
+        self._last: Sequence = ()  # the last answer's entries, compared only when the index went back
         self._went_back: Optional[tuple[int, int]] = None
 
     def went_back(self, before: int, after: int) -> None:
         """The feed saw the index go back; the answer that did it comes next (`answered`)."""
         self._went_back = (before, after)
 
-    def answered(self, entries: Iterable, index: int) -> Optional[str]:
-        """Record an answer's keys; the notice to show when it follows a reset, else None."""
-        seen = {e.key: e.modify_index for e in entries}
+    def answered(self, entries: Sequence, index: int) -> Optional[str]:
+        """Keep an answer's entries; the notice to show when it follows a reset, else None."""
         went_back, self._went_back = self._went_back, None
-        before, self._seen = self._seen, seen
-        if went_back is None or _only_deletions(before, seen, index):
+        before, self._last = self._last, entries
+        if went_back is None or _only_deletions(before, entries, index):
             return None
         return (f"Consul's state was reset (index {went_back[0]} → {went_back[1]}): positions re-read, "
                 "rates start over")
 
 
-def _only_deletions(before: dict[str, int], now: dict[str, int], index: int) -> bool:
-    return bool(now) and index == max(now.values()) and all(before.get(k) == m for k, m in now.items())
+def _only_deletions(before: Sequence, now: Sequence, index: int) -> bool:
+    """Every key left is the same key at the same ModifyIndex, and the index is the highest of theirs."""
+    if not now:
+        return False
+    was = {e.key: e.modify_index for e in before}
+    return index == max(e.modify_index for e in now) and all(was.get(e.key) == e.modify_index for e in now)
