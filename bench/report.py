@@ -39,14 +39,12 @@ class Report:
         self.figures.append(figure)
 
     def render(self) -> str:
-        if self.previous is None:
-            head: Tuple[str, ...] = ("figure", "size", "value", "target", "verdict", "runs", "cmd")
-            rows = [head] + [(f.name, f.size, f.value, f.target, f.verdict, f.runs, f.cmd) for f in self.figures]
-        else:
-            sha, before = self.previous
-            head = ("figure", "size", "value", f"last full run ({sha})", "target", "verdict", "runs", "cmd")
-            rows = [head] + [(f.name, f.size, f.value, before.get((f.name.strip(), f.size), "—"), f.target,
-                              f.verdict, f.runs, f.cmd) for f in self.figures]
+        sha, before = self.previous if self.previous is not None else ("", None)
+        last = (f"last full run ({sha})",) if before is not None else ()
+        head = ("figure", "size", "value", *last, "target", "verdict", "runs", "cmd")
+        rows = [head] + [(f.name, f.size, f.value,
+                          *((before.get((f.name.strip(), f.size), "—"),) if before is not None else ()),
+                          f.target, f.verdict, f.runs, f.cmd) for f in self.figures]
         widths = [max(len(r[i]) for r in rows) for i in range(len(head))]
         line = "+".join("-" * (w + 2) for w in widths)
         out = [self.title, line]
