@@ -137,6 +137,7 @@ class CrashLoop:
                                   Message="Unhealthy because of failed task"))
         run.state, run.failed, run.finished_at = "dead", True, t
         alloc.client_status, alloc.client_description = "failed", "Failed tasks"
+        alloc.reschedule_transition = True  # every failed allocation is marked so, attempts left or not (recorded)
         alloc.healthy, alloc.health_time = False, then + 5_000_000
         alloc.health_index = st.touch(alloc)
         run.add(shapes.task_event("Killing", then + 1_456_000_000, {"kill_timeout": "5s"}, KillTimeout=5 * S))

@@ -248,6 +248,7 @@ class DtleDriver:
             group = next(g for g in record.job["TaskGroups"] if g["Name"] == alloc.task_group)
             new = st.new_alloc(record, group, alloc.node, alloc.followup_eval_id, st.next_index(), when)
             new.previous_allocation = alloc.id
+            new.reschedule_transition = True  # as the recorded replacements carry it
             new.reschedule_events = list(alloc.reschedule_events) + [
                 {"Delay": delay, "PrevAllocID": alloc.id, "PrevNodeID": alloc.node.id, "RescheduleTime": when}]
             alloc.next_allocation = new.id

@@ -10,7 +10,8 @@
 - `ledger-migration`: created through dtle's /v2 API (RestartPolicy {2, 30m, 15s, "fail"}, Reschedule
   {1, 30s exponential}, a `dtleJobList/` key): both tasks fail, "Not Restarting", one reschedule, then
   the job is dead.
-- `reports-v2`: a job-level constraint no node meets: both groups queued behind a blocked evaluation.
+- `reports-v2`: its dest asks for more memory than any node has: queued behind a blocked evaluation
+  while its src runs (and waits for it).
 - `dtleUser/platform/admin` (the password in plain text) and `dtleRole/platform/admin`, as the first
   `POST /v2/login` writes them: a console must never read them.
 """
@@ -35,6 +36,7 @@ CRASH_LOOP_JOB, UNCONNECTED_JOB, V2_DEAD_JOB, UNPLACEABLE_JOB = (
 GTID_MODE = "Error 1193: Unknown system variable 'GTID_MODE'"
 SERVER_UUID = "Error 1193: Unknown system variable 'SERVER_UUID'"
 CLOSED_DEST = ("127.0.3.113", 3399)
+UNPLACEABLE_MEMORY_MB = 65536
 REFUSED = f"dial tcp {CLOSED_DEST[0]}:{CLOSED_DEST[1]}: connect: connection refused"
 DTLE_USER = {"username": "admin", "tenant": "platform", "role": "admin", "password": "admin",
              "create_time": "", "remark": ""}
@@ -98,12 +100,29 @@ def build_real_dtle(scenario, dtle_spec: Callable[..., dict]) -> None:
             "authority": "[{\"name\":\"migration\",\"menu_url\":\"/migration\",\"operations\":[]}]"}
     kv.put("dtleRole/platform/admin", json.dumps(role, separators=(",", ":")).encode(), flags=LIBKV_FLAGS)
 
-    # A job no node can take: a constraint on the kernel that every node fails.
+    # A job whose dest no node can take: it asks for more memory than any node has (the src runs and
+    # waits for it). Recorded shape: real-nomad troubleshooting/unplaced-mem.
     body = spec(UNPLACEABLE_JOB, "reports", DELAY_MODE)
-    body["Constraints"] = [{"LTarget": "${attr.kernel.name}", "RTarget": "windows", "Operand": "="}]
-    record, _none = scenario.add_job(body, 20 * 60, place=False)
-    record.queued = {"src": 1, "dest": 1}
-    eligible = [n for n in st.nodes if n.status == "ready" and n.eligibility == "eligible"]
-    unplaced(st, record, "job-register", available={"dc1": len(eligible)}, evaluated=len(eligible),
-             filtered=len(eligible), constraint={"${attr.kernel.name} = windows": len(eligible)})
+    body["TaskGroups"][1]["Tasks"][0]["Resources"] = {"CPU": 100, "MemoryMB": UNPLACEABLE_MEMORY_MB}
+    record, allocs = scenario.add_job(body, 20 * 60)
+    dest = allocs.pop("dest")
+    record.allocs.remove(dest)
+    st.allocs.pop(dest.id)
+    driver.start(allocs["src"], at=record.job["SubmitTime"] + 60_000_000)
+    driver.healthy(allocs["src"])
+    driver.unconnected.add(UNPLACEABLE_JOB)
+    keys(UNPLACEABLE_JOB, "wait")
+    record.queued = {"dest": 1}
+    fits = [n for n in st.nodes if n.status == "ready" and n.eligibility == "eligible" and n.dtle and n.dtle[0]]
+    without = [n for n in st.nodes if n.status == "ready" and n.eligibility == "eligible" and n not in fits]
+    asked = {"CPU": 0, "Cores": 0, "MemoryMB": UNPLACEABLE_MEMORY_MB, "MemoryMaxMB": 0, "DiskMB": 0, "IOPS": 0,
+             "Networks": None, "Devices": None}
+    unplaced(st, record, "job-register", available={"dc1": len(fits) + len(without)},
+             evaluated=len(fits) + len(without), filtered=len(without),
+             constraint={"missing drivers": len(without)} if without else None, exhausted=len(fits),
+             dimension={"memory": len(fits)}, resources={"dest": asked})
+    # The src was placed by that same job-register evaluation.
+    allocs["src"].eval_id = next(e["ID"] for e in st.evals_by_id.values()
+                                 if e.get("JobID") == UNPLACEABLE_JOB and e["TriggeredBy"] == "job-register")
+    allocs["src"].cache.clear()
     st.refresh_job(record, st.next_index())
