@@ -55,7 +55,7 @@ class SimCluster:
         self.scenario.add_nodes()
         if jobs is None:
             self.scenario.build_story()
-            if troubles:  # the demo's placement failure and near-limit task (troubleshoot.py)
+            if troubles:  # the demo's placement failure behind a draining node (troubleshoot.py)
                 from .scenario import add_troubles
 
                 add_troubles(self.scenario)

@@ -23,7 +23,8 @@ from .server import JSON, Request, Response, text
 
 LEVELS = ("TRACE", "DEBUG", "INFO", "WARN", "ERROR")
 KEEP_LINES = 2000  # per node: enough for any stream that fell behind a little
-HEARTBEAT_S = 1.0
+HEARTBEAT_S = 1.0  # Nomad's monitor framer: a heartbeat each second, frames of at most 1024 bytes
+FRAME_BYTES = 1024
 SERVER_LOG = "server"  # the servers' own log (no dtle there)
 
 
@@ -135,9 +136,6 @@ def monitor_endpoint(request: Request, logs: AgentLogs, node_log: Optional[str],
                      stopping: threading.Event) -> Response:
     """Parameter checks in the order of command/agent/agent_endpoint.go AgentMonitor; `node_log` is the
     log to stream (None with `known` False: an unknown node_id)."""
-    level = (request.arg("log_level") or "INFO").upper()
-    if level not in LEVELS:
-        return text(400, f"Unknown log level: {request.arg('log_level')}")
     flags = {}
     for name, label in (("log_json", "log json"), ("plain", "plain")):
         raw = request.arg(name)
@@ -147,8 +145,11 @@ def monitor_endpoint(request: Request, logs: AgentLogs, node_log: Optional[str],
             return text(400, f"Unknown option for {label}: {exc}")
     if request.arg("node_id") and request.arg("server_id"):
         return text(400, "Cannot target node and server simultaneously")
+    level = (request.arg("log_level") or "INFO").upper()
+    if level not in LEVELS:
+        return text(400, "Unknown log level")  # the RPC's error (nomad/client_agent_endpoint.go)
     if not known or node_log is None:
-        return text(400, f'Unknown node "{request.arg("node_id")}"')
+        return text(404, f'Unknown node "{request.arg("node_id")}"')
     plain = flags["plain"]
     ctype = "text/plain" if plain or flags["log_json"] else JSON
     return Response(200, b"", ctype, stream=_follow(logs, node_log, LEVELS.index(level), plain, flags["log_json"],
@@ -178,8 +179,12 @@ def _stream(logs: AgentLogs, node: str, minimum: int, plain: bool, as_json: bool
                       if LEVELS.index(level) >= minimum]
             if chosen:
                 data = ("\n".join(chosen) + "\n").encode()
-                yield data if plain else json.dumps({"Data": base64.b64encode(data).decode(), "FileEvent": "log"},
-                                                    separators=(",", ":")).encode()
+                if plain:
+                    yield data
+                else:  # Nomad's stream framer: frames of at most FRAME_BYTES, a line may span two
+                    for cut in range(0, len(data), FRAME_BYTES):
+                        piece = base64.b64encode(data[cut:cut + FRAME_BYTES]).decode()
+                        yield json.dumps({"Data": piece, "FileEvent": "log"}, separators=(",", ":")).encode()
                 last_beat = time.monotonic()
                 continue
         if not plain and time.monotonic() - last_beat >= HEARTBEAT_S:
