@@ -60,8 +60,13 @@ def _eta(pct: float, elapsed_s: float, read: int, done: int) -> str:
     return _go_duration_s(max(0.0, elapsed_s * read / done - elapsed_s))
 
 
+DTLE_JSON = "application/json; charset=UTF-8"  # dtle API's JSON answers (recorded)
+
+
 def _error(message: str, status: int = 500) -> Response:
-    return json_response({"message": message}, status)
+    answer = json_response({"message": message}, status)
+    answer.content_type = DTLE_JSON
+    return answer
 
 
 class JobFigures:
@@ -182,9 +187,10 @@ class DtleNode:
         if run is None or run.state != "running" or alloc is None or alloc.terminal:
             return _error(f"can not find the task. allocation_id={alloc_id} task_name={task}")
         if alloc.job_id in self.driver.unconnected:
-            return Response(200, shapes_dumps({"tasks_status": zero_answer(self.state.now()), "message": "ok"}), JSON)
+            return Response(200, shapes_dumps({"tasks_status": zero_answer(self.state.now()), "message": "ok"}),
+                            DTLE_JSON)
         status = self.figures(alloc, task, run)
-        return Response(200, shapes_dumps({"tasks_status": status, "message": "ok"}), JSON)
+        return Response(200, shapes_dumps({"tasks_status": status, "message": "ok"}), DTLE_JSON)
 
     def figures(self, alloc: Alloc, task: str, run) -> dict:
         now = self.state.now()
