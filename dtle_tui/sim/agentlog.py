@@ -36,7 +36,8 @@ def _stamp(ns: int) -> str:
 
 
 def _value(value: str) -> str:
-    return value if value and not any(c in value for c in ' "=\n\t') else json.dumps(value)
+    """hclog quotes a value holding spaces, quotes or `=`; an empty one stays empty (`gtid= job=…`)."""
+    return value if not any(c in value for c in ' "=\n\t') else json.dumps(value)
 
 
 class AgentLogs:
@@ -152,13 +153,13 @@ def monitor_endpoint(request: Request, logs: AgentLogs, node_log: Optional[str],
         return text(404, f'Unknown node "{request.arg("node_id")}"')
     plain = flags["plain"]
     ctype = "text/plain" if plain or flags["log_json"] else JSON
+    seq = logs.last_seq()  # live only: the lines written from this request on
     return Response(200, b"", ctype, stream=_follow(logs, node_log, LEVELS.index(level), plain, flags["log_json"],
-                                                     stopping, request))
+                                                     stopping, request, seq))
 
 
-def _follow(logs: AgentLogs, node: str, minimum: int, plain: bool, as_json: bool, stopping, request):
-    """Live only: the lines written from now on, at `minimum` level or above."""
-    seq = logs.last_seq()
+def _follow(logs: AgentLogs, node: str, minimum: int, plain: bool, as_json: bool, stopping, request, seq: int):
+    """The lines written after `seq`, at `minimum` level or above."""
     last_beat = time.monotonic()
     logs.watch(node, 1)
     try:

@@ -11,6 +11,8 @@ Restarting", "Alloc Unhealthy", the allocation failed) and the ReschedulePolicy 
 after its Delay (doubled per earlier reschedule when exponential) while attempts are left.
 
 Steps in the past are played at once (a story built "hours ago"); later ones wait on the cluster clock.
+dtle's lines reach the agent's log only once the cluster serves (the monitor is live only: a story's
+past left nothing anybody could stream).
 """
 
 from __future__ import annotations
@@ -66,9 +68,9 @@ class CrashLoop:
     def at(self, t: int, step) -> None:
         now = self.st.now()
         if t <= now:
-            step(t, live=False)
+            step(t, live=self.st.streaming)
         else:
-            self.st.after((t - now) / S, lambda: step(t, live=True))
+            self.st.after((t - now) / S, lambda: step(t, live=self.st.streaming))
 
     def _stopped(self) -> bool:
         return self.alloc.desired_status != "run" or self.alloc.terminal

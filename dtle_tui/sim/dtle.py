@@ -117,7 +117,7 @@ class DtleDriver:
                                           Message="Building Task Directory"))
                 run.add(shapes.task_event("Started", t + 212_000_000))
                 run.state, run.started_at = "running", t + 212_000_000
-                self._start_logs(alloc, task, t, live=at is None)
+                self._start_logs(alloc, task, t, live=st.streaming)
             alloc.client_status, alloc.client_description = "running", "Tasks are running"
             if is_dtle(alloc) and is_mysql_dest(alloc):
                 self.stage(alloc, "job_stage_full", t + 400_000_000)
@@ -163,7 +163,7 @@ class DtleDriver:
             rep = self.replications.setdefault(alloc.job_id, self.new_replication(alloc.job_id))
             rep.since = now
             self.write_position(alloc.job_id, now)
-            if at is None:
+            if st.streaming:
                 self.agent_logs.dtle(alloc.node.id, now, "INFO", "Operating until row copy is complete. done",
                                      ("@module", "dtle.applier"), ("job", alloc.job_id))
 
