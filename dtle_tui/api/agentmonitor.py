@@ -119,8 +119,8 @@ class AgentLogStream:
                 raise
             except httpx.TimeoutException:
                 await self.aclose()
-                raise ApiError(SERVICE, ErrorKind.TIMEOUT, None,
-                               f"nothing on the agent's log stream for {self.read_timeout:g}s", addr=http.addr) from None
+                silence = f"nothing on the agent's log stream for {self.read_timeout:g}s"
+                raise ApiError(SERVICE, ErrorKind.TIMEOUT, None, silence, addr=http.addr) from None
             except (httpx.HTTPError, ssl.SSLError) as exc:
                 await self.aclose()
                 raise transport_error(SERVICE, http.addr, exc, http.timeout) from None

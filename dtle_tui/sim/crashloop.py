@@ -23,7 +23,6 @@ from typing import TYPE_CHECKING
 from . import shapes
 
 if TYPE_CHECKING:
-    from .dtle import DtleDriver
     from .state import Alloc
 
 S = shapes.SEC
@@ -44,9 +43,10 @@ def policy_of(alloc: Alloc, kind: str) -> dict:
 
 
 class CrashLoop:
-    """One task of one allocation failing at every start, from `first_start` on."""
+    """One task of one allocation failing at every start, from `first_start` on. `driver` is the cluster's
+    DtleDriver (sim/dtle.py): its state, agent log, stage events and reschedule."""
 
-    def __init__(self, driver: DtleDriver, alloc: Alloc, task: str, failure: Failure, first_start: int | None = None,
+    def __init__(self, driver, alloc: Alloc, task: str, failure: Failure, first_start: int | None = None,
                  fail_at: int | None = None, replacement: Failure | None = None) -> None:
         """From `first_start`, or (the task runs already) with a first failure at `fail_at`. A replacement
         placed by the reschedule policy fails with `replacement`, or runs when that is None."""

@@ -26,7 +26,7 @@ from . import shapes
 from .agentlog import monitor_endpoint
 from .dtle import is_mysql_dest
 from .faults import Faults
-from .server import JSON, Request, RequestLog, Response, SimServer, json_response
+from .server import Request, RequestLog, Response, SimServer, json_response
 
 if TYPE_CHECKING:
     from .dtle import DtleDriver
@@ -276,7 +276,8 @@ def zero_answer(now_ns: int) -> dict:
             "delay_count": {"num": 0, "time": 0}, "progress_PCT": "0.0", "exec_master_row_count": 0,
             "exec_master_tx_count": 0, "read_master_row_count": 0, "read_master_tx_count": 0, "ETA": "N/A",
             "backlog": "0/128", "throughput_status": None,
-            "nats_message_status": {"in_messages": 0, "out_messages": 0, "in_bytes": 0, "out_bytes": 0, "reconnects": 0},
+            "nats_message_status": {"in_messages": 0, "out_messages": 0, "in_bytes": 0, "out_bytes": 0,
+                                    "reconnects": 0},
             "buffer_status": {"binlog_event_queue_size": 0, "extractor_tx_queue_size": 0, "applier_tx_queue_size": 0,
                               "send_by_timeout": 0, "send_by_size_full": 0},
             "stage": "", "timestamp": now_ns}

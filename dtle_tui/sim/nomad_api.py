@@ -9,8 +9,8 @@ import time
 
 from . import acl, shapes
 from . import register as reg
-from .gocompat import GoParseError, parse_bool, parse_duration, parse_int, parse_uint
 from .agentlog import SERVER_LOG, monitor_endpoint
+from .gocompat import GoParseError, parse_bool, parse_duration, parse_int, parse_uint
 from .logs import logs_endpoint
 from .server import JSON, Request, Response, json_response, text
 from .state import dumps

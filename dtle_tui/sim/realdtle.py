@@ -61,7 +61,8 @@ def build_real_dtle(scenario, dtle_spec: Callable[..., dict]) -> None:
     record, allocs = scenario.add_job(spec(CRASH_LOOP_JOB, "sales", DELAY_MODE), 110)
     start = record.job["SubmitTime"] + 60_000_000
     driver.crash(allocs["src"], "src", Failure(GTID_MODE, run_ms=28), first_start=start)
-    driver.crash(allocs["dest"], "dest", Failure(SERVER_UUID, stage_event=True, run_ms=22), first_start=start + 5_000_000)
+    driver.crash(allocs["dest"], "dest", Failure(SERVER_UUID, stage_event=True, run_ms=22),
+                 first_start=start + 5_000_000)
     keys(CRASH_LOOP_JOB, "127.0.3.21:8193")
 
     # A src that runs but never connected: its dest cannot reach its MySQL.

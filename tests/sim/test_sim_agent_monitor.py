@@ -97,8 +97,8 @@ def test_dtle_lines_have_the_recorded_fields(sim):
     for line in dtle:
         if line.message in ("StartTask", "onError", "DestroyTask", "WaitTask", "NewExtractor", "NewApplier"):
             assert frozenset(k for k, _v in line.fields) in real[line.message], line.text
-    assert all(re.match(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z \[(ERROR|INFO|DEBUG)\] {1,2}client\.driver_mgr\.dtle: ",
-                        line.text) for line in dtle)
+    head = r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z \[(ERROR|INFO|DEBUG)\] {1,2}client\.driver_mgr\.dtle: "
+    assert all(re.match(head, line.text) for line in dtle)
     errors = [line for line in dtle if line.message == "onError"]
     assert {line.field("err") for line in errors} >= {"Error 1193: Unknown system variable 'GTID_MODE'"}
     assert all(line.field("job") == CRASH_LOOP_JOB or line.field("job") for line in errors)
