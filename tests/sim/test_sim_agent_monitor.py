@@ -11,7 +11,7 @@ import time
 import httpx
 import pytest
 
-from dtle_tui.model.agentlog import AllocationLog, decode_monitor, parse_line
+from dtle_tui.model.agentlog import AllocationLog, MonitorDecoder, decode_monitor, parse_line
 from dtle_tui.sim import SimCluster
 from dtle_tui.sim.realdtle import CRASH_LOOP_JOB
 from tests.paths import FIXTURES
@@ -60,9 +60,13 @@ def test_framed_stream_as_recorded_with_dtles_lines(sim):
     ver = sim.dialect
     recorded = (REAL / ver / "agent_monitor" / "monitor.body").read_bytes()
     assert FRAMES.fullmatch(recorded)
+    src = AllocationLog(_alloc(sim, "src"), CRASH_LOOP_JOB, "src")
+
+    def src_failed(body: bytes) -> bool:  # whole lines only: a frame may end in the middle of one
+        return any(line.message == "onError" for line in src.pick(MonitorDecoder().feed(body)))
+
     status, ctype, body = read_stream(sim, sim.nomad_addr + "/v1/agent/monitor",
-                                      {"node_id": node_id(sim), "log_level": "debug"},
-                                      lambda b: b"GTID_MODE" in _decoded(b))
+                                      {"node_id": node_id(sim), "log_level": "debug"}, src_failed)
     want = meta(ver, "monitor")
     assert (status, ctype) == (want["status"], want["Content-Type"])
     assert body.startswith(b"{}") and FRAMES.fullmatch(body)  # a heartbeat first, no separators
