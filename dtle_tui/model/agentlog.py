@@ -213,7 +213,7 @@ class MonitorDecoder:
         if not isinstance(data, str) or not data:
             return b""
         try:
-            return base64.b64decode(data)
+            return base64.b64decode(data, validate=True)
         except (binascii.Error, ValueError):
             raise ValueError("a monitor frame whose Data is not base64") from None
 
