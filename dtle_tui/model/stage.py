@@ -194,3 +194,13 @@ def stage_steps(allocs: Iterable[Allocation]) -> list[StageStep]:
         else:
             steps.append(StageStep(e.stage, e.time_ns, e.time_ns, 1, e.reached))
     return steps
+
+
+def later_stage(known: StageInfo, fresh: StageInfo) -> StageInfo:
+    """The later of two reached stages. Nomad keeps a task's last 10 events only, so a crash loop pushes
+    the old stage events out: a caller keeps what it saw reached and folds each new reading in."""
+    if fresh.stage is Stage.UNKNOWN:
+        return known
+    if known.stage is Stage.UNKNOWN or (fresh.since_ns or 0) >= (known.since_ns or 0):
+        return fresh
+    return known

@@ -220,12 +220,14 @@ def _node_problem(alloc: Allocation, nodes: Optional[Mapping[str, Node]]) -> str
 
 def job_verdict(job: JobStub, allocs: Iterable[Allocation], now_ns: int, *,
                 nodes: Optional[Mapping[str, Node]] = None, stalled_since_ns: Optional[int] = None,
-                placement: str = "", reason_width: int = REASON_WIDTH) -> Verdict:
+                placement: str = "", reason_width: int = REASON_WIDTH, stage: Optional[StageInfo] = None) -> Verdict:
     """The job's verdict. `nodes` by ID (node down, dtle driver unhealthy: failing) when known;
     `stalled_since_ns`: the Gtid has not moved since then (the caller's stall rule decided);
-    `placement`: why queued allocations are not placed (the evaluations' short reason) when known."""
+    `placement`: why queued allocations are not placed (the evaluations' short reason) when known;
+    `stage`: the stage reached when the caller knows better than these allocations' last 10 events
+    (model.stage.later_stage of what it saw before), else stage_reached(allocs)."""
     allocs = list(allocs)
-    stage = stage_reached(allocs)
+    stage = stage if stage is not None else stage_reached(allocs)
     current = _current(allocs)
     facts = {group: alloc_facts(a) for group, a in current.items()}
     restarts = sum(f.restarts for group in facts.values() for f in group)

@@ -11,7 +11,7 @@ import pytest
 from dtle_tui.model.allocations import parse_allocations
 from dtle_tui.model.jobs import parse_job_stubs
 from dtle_tui.model.nodes import parse_nodes
-from dtle_tui.model.stage import Stage, stage_reached, stage_steps
+from dtle_tui.model.stage import Stage, later_stage, stage_reached, stage_steps
 from dtle_tui.model.verdict import (
     REASON_WIDTH,
     VerdictKind,
@@ -213,3 +213,13 @@ def test_task_facts_and_fit():
     assert facts.last_error == "Error 1193: Unknown system variable 'SERVER_UUID'"
     assert fit("src: Error 1193: Unknown system variable 'GTID_MODE'", 20) == "src: Error 1193…"
     assert len(fit("x" * 100, 40)) == 40
+
+
+def test_a_stage_seen_reached_is_kept_when_its_events_roll_out():
+    seen = stage_reached(stage_of(ev("Started", 0), full(0.01), ev("Driver", 60, DriverMessage="job_stage_incr")))
+    rolled = stage_reached(stage_of(ev("Started", 640), full(640.01), fails(640.02)))  # the 10 kept events
+    assert rolled.stage is Stage.UNKNOWN and later_stage(seen, rolled) == seen
+    again = stage_reached(stage_of(ev("Started", 900), full(900.01)))  # a reset Gtid: a new full copy
+    assert later_stage(seen, again) == again
+    stub, allocs, now = dtle_job("maria")
+    assert job_verdict(stub, allocs, now, stage=seen).stage == seen
