@@ -90,8 +90,7 @@ class AgentLogStream:
         params = dict(self._monitor._params, node_id=self.node_id, log_level=self.log_level)
         if self.plain:
             params["plain"] = "true"
-        read = self.read_timeout if self.read_timeout is not None else None
-        return self._monitor._http.build("GET", "/v1/agent/monitor", params=params, read_timeout=read)
+        return self._monitor._http.build("GET", "/v1/agent/monitor", params=params, read_timeout=self.read_timeout)
 
     async def open(self) -> None:
         """Connect now (iteration connects lazily): a refusal or an unknown node surfaces here."""
