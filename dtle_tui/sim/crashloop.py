@@ -141,8 +141,9 @@ class CrashLoop:
         alloc.client_status, alloc.client_description = "failed", "Failed tasks"
         alloc.reschedule_transition = True  # every failed allocation is marked so, attempts left or not (recorded)
         alloc.healthy, alloc.health_time = False, then + 5_000_000
-        alloc.health_index = st.touch(alloc)
+        # The client kills what is left of the allocation a moment later (recorded after Alloc Unhealthy).
         run.add(shapes.task_event("Killing", then + 1_456_000_000, {"kill_timeout": "5s"}, KillTimeout=5 * S))
+        alloc.health_index = st.touch(alloc)
         reschedule = policy_of(alloc, "reschedule")
         done = len(alloc.reschedule_events)
         if reschedule["Unlimited"] or done < reschedule["Attempts"]:
