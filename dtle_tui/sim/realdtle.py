@@ -58,7 +58,8 @@ def build_real_dtle(scenario, dtle_spec: Callable[..., dict]) -> None:
         driver.put(job_id, "ReplChanBufferSize", "32")
 
     # A job crash-looping at connect, in the restart policy's delay (its next try minutes away).
-    record, allocs = scenario.add_job(spec(CRASH_LOOP_JOB, "sales", DELAY_MODE), 110)
+    # Ages in whole minutes: a table's "2m" does not change while a test's clock moves within the minute.
+    record, allocs = scenario.add_job(spec(CRASH_LOOP_JOB, "sales", DELAY_MODE), 120)
     start = record.job["SubmitTime"] + 60_000_000
     driver.crash(allocs["src"], "src", Failure(GTID_MODE, run_ms=28), first_start=start)
     driver.crash(allocs["dest"], "dest", Failure(SERVER_UUID, stage_event=True, run_ms=22),
@@ -69,7 +70,7 @@ def build_real_dtle(scenario, dtle_spec: Callable[..., dict]) -> None:
     body = spec(UNCONNECTED_JOB, "hr", DELAY_MODE)
     dest_conn = body["TaskGroups"][1]["Tasks"][0]["Config"]["ConnectionConfig"]
     dest_conn["Host"], dest_conn["Port"] = CLOSED_DEST
-    record, allocs = scenario.add_job(body, 150)
+    record, allocs = scenario.add_job(body, 180)
     start = record.job["SubmitTime"] + 60_000_000
     driver.start(allocs["src"], at=start)
     driver.healthy(allocs["src"])
