@@ -12,7 +12,7 @@ a note saying what it is when it is not what it looks like.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any, Optional
 
 from dtle_tui.model.wire import ParseError, as_int, as_str
@@ -57,6 +57,14 @@ class TaskMonitor:
     @property
     def backlog(self) -> Optional[tuple[int, int]]:
         return parse_backlog(self.backlog_text)
+
+    @property
+    def not_started(self) -> bool:
+        """dtle's answer for a task that has not begun copying: `stage ""`, "0.0", "N/A" and zeros (a src
+        that runs but never connected, docs/reference/real-dtle.md §6). Kafka's blanks are not this."""
+        return (self.has_runner and not self.stage.strip() and self.progress_text in ("0.0", "0")
+                and self.eta_text in ("N/A", "") and not (self.exec_rows or self.read_rows or self.exec_tx
+                                                         or self.read_tx) and not self.file and not self.gtid_set)
 
     @property
     def kafka_like(self) -> bool:
@@ -252,6 +260,55 @@ def job_progress(stage_label: str, src: Optional[TaskReading], dest: Optional[Ta
     elif s is not None and s.backlog is not None and phase == "full":
         out["backlog"] = s.backlog
     return JobProgress(phase=phase, notes=tuple(notes), errors=errors, **out)
+
+
+@dataclass(frozen=True)
+class FiguresView:
+    """What of dtle's figures means something now (issue 22 item 2): the figures, or one statement instead,
+    or neither (the job does not run: nothing to show)."""
+
+    progress: Optional[JobProgress] = None
+    statement: str = ""
+
+
+_FULL_NOTES = ("over 100 %", "from src", "no row estimate")
+
+
+def _reports(reading: Optional[TaskReading], running: bool) -> bool:
+    """The task runs and dtle reports a stage for it (Kafka's dest reports none but its figures hold)."""
+    m = reading.monitor if reading is not None else None
+    return running and m is not None and (bool(m.stage.strip()) or m.kafka_like) and not m.not_started
+
+
+def meaningful_figures(progress: Optional[JobProgress], src: Optional[TaskReading], dest: Optional[TaskReading], *,
+                       stage_reached: str, src_running: bool, dest_running: bool, why: str = "") -> FiguresView:
+    """Keep dtle's figures only while they mean something:
+    - none unless a task runs; dtle's all-zero answer (`stage ""`) becomes one statement that dtle has not
+      started copying, with `why` (from the task events: the verdict's reason) when known;
+    - progress %, ETA and rows only while the dest runs, the job has not reached the incremental and the
+      task they come from reports a stage; the delay only while a task that reports a stage runs.
+    `stage_reached` is model.stage.stage_reached's label ("full", "incr", other: none reached)."""
+    if not (src_running or dest_running):
+        return FiguresView()
+    running = [(r, on) for r, on in ((src, src_running), (dest, dest_running)) if on and r is not None
+               and r.monitor is not None]
+    if running and all(r.monitor.not_started for r, _on in running if r.monitor is not None):
+        reason = why or ("its dest is not running" if not dest_running else "it has not connected to MySQL yet")
+        return FiguresView(statement=f"dtle has not started copying: {reason}")
+    if progress is None:
+        return FiguresView()
+    p = progress
+    source = src if p.percent_from == "src" else dest
+    full_ok = dest_running and stage_reached != "incr" and p.phase != "incr" and _reports(
+        source, src_running if p.percent_from == "src" else dest_running)
+    if not full_ok:
+        p = replace(p, percent=None, percent_from="", rows_done=None, rows_estimated=None, eta_text="", eta_s=None,
+                    notes=tuple(n for n in p.notes if not n.startswith(_FULL_NOTES)))
+    if not (_reports(src, src_running) or _reports(dest, dest_running)):
+        p = replace(p, delay_s=None, delay_frozen_since=None, backlog=None if not dest_running else p.backlog)
+    if not dest_running:
+        p = replace(p, backlog=None)
+    return FiguresView(progress=p)
 
 
 def frozen_since(previous: Optional[TaskMonitor], current: TaskMonitor, previous_since: Optional[float],

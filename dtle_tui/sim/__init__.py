@@ -10,6 +10,7 @@ from __future__ import annotations
 import threading
 
 from . import restart
+from .agentlog import AgentLogs
 from .consul_api import ConsulApi
 from .dtle import DtleDriver
 from .dtle_api import DtleApis
@@ -43,7 +44,8 @@ class SimCluster:
         self.state = ClusterState(self.dialect, seed, frozen)
         self.kv = KVStore()
         self.logs = LogStore()
-        self.driver = DtleDriver(self.state, self.kv, self.logs)
+        self.agent_logs = AgentLogs()
+        self.driver = DtleDriver(self.state, self.kv, self.logs, self.agent_logs)
         self.scenario = Scenario(self.state, self.driver, self.kv)
         self.requests = RequestLog()
         self.nomad_faults = Faults()
@@ -53,7 +55,7 @@ class SimCluster:
         self.scenario.add_nodes()
         if jobs is None:
             self.scenario.build_story()
-            if troubles:  # the demo's placement failure and near-limit task (troubleshoot.py)
+            if troubles:  # the demo's placement failure behind a draining node (troubleshoot.py)
                 from .scenario import add_troubles
 
                 add_troubles(self.scenario)

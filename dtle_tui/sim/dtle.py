@@ -1,14 +1,21 @@
-"""What the dtle task driver and the Nomad client do to allocations, Consul keys and logs (dtle.md §2-§6).
+"""What the dtle task driver and the Nomad client do to allocations, Consul keys and logs (dtle.md §2-§6,
+real-dtle.md §2-§5).
 
-- Every dest (re)start emits Driver `job_stage_full`; MySQL dests emit `job_stage_incr` when the full copy
-  is done (at once when Consul already holds a Gtid: Consul wins over config, §1). Kafka dests emit none.
+- Every dest (re)start emits Driver `job_stage_full` (Details null); MySQL dests emit `job_stage_incr`
+  when the full copy is done (at once when Consul already holds a Gtid: Consul wins over config, §1).
+  Kafka dests and every src emit none.
+- A dtle task writes nothing to its stdout or stderr: its lines go to the client agent's log
+  (agentlog.py), which /v1/agent/monitor streams. Tasks of other drivers keep their stdout and stderr.
 - While incremental, the applier rewrites `dtle/<job>/Gtid` and `BinlogFilePos` every few seconds with
   libkv's flags 3304740253564472344.
+- A task that fails at every start plays Nomad's restart and reschedule policies (crashloop.py).
 """
 
 from __future__ import annotations
 
 from . import shapes
+from .agentlog import AgentLogs
+from .crashloop import CrashLoop, Failure
 from .kvstore import KVStore
 from .logs import LogStore
 from .state import Alloc, ClusterState
@@ -60,11 +67,19 @@ def is_dtle(alloc: Alloc) -> bool:
     return any(t["Driver"] == "dtle" for g in alloc.job["TaskGroups"] for t in g["Tasks"])
 
 
+def task_driver(alloc: Alloc, task: str) -> str:
+    return next((t["Driver"] for g in alloc.job["TaskGroups"] if g["Name"] == alloc.task_group
+                 for t in g["Tasks"] if t["Name"] == task), "")
+
+
 class DtleDriver:
-    def __init__(self, state: ClusterState, kv: KVStore, logs: LogStore) -> None:
+    def __init__(self, state: ClusterState, kv: KVStore, logs: LogStore, agent_logs: AgentLogs | None = None) -> None:
         self.state = state
         self.kv = kv
         self.logs = logs
+        self.agent_logs = agent_logs or AgentLogs()
+        self.unconnected: set[str] = set()  # jobs whose dest never reached its MySQL: dtle's all-zero answers
+        self.loops: dict[tuple[str, str], CrashLoop] = {}  # (allocation ID, task) -> its crash loop
         self.replications: dict[str, Replication] = {}
         self.full_copy_seconds: dict[str, float] = {}  # job -> seconds of full copy (story or seeded)
         self.full_copy_ends: dict[str, int] = {}  # job -> ns when its current full copy is planned to end
@@ -102,7 +117,7 @@ class DtleDriver:
                                           Message="Building Task Directory"))
                 run.add(shapes.task_event("Started", t + 212_000_000))
                 run.state, run.started_at = "running", t + 212_000_000
-                self._start_logs(alloc, task, t)
+                self._start_logs(alloc, task, t, live=st.streaming)
             alloc.client_status, alloc.client_description = "running", "Tasks are running"
             if is_dtle(alloc) and is_mysql_dest(alloc):
                 self.stage(alloc, "job_stage_full", t + 400_000_000)
@@ -148,12 +163,15 @@ class DtleDriver:
             rep = self.replications.setdefault(alloc.job_id, self.new_replication(alloc.job_id))
             rep.since = now
             self.write_position(alloc.job_id, now)
-            self.logs.line(alloc.id, "dest", "stdout", now, "INFO", f"full copy done. start incr. job={alloc.job_id}")
+            if st.streaming:
+                self.agent_logs.dtle(alloc.node.id, now, "INFO", "Operating until row copy is complete. done",
+                                     ("@module", "dtle.applier"), ("job", alloc.job_id))
 
     def stage(self, alloc: Alloc, message: str, at: int) -> None:
-        # Driver events carry DriverMessage = DisplayMessage and the annotation in Details (dtle.md §5).
-        alloc.task_states["dest"].add(shapes.task_event("Driver", at, {"driver_message": message},
-                                                        DriverMessage=message))
+        # Driver events carry DriverMessage = DisplayMessage and Details null (recorded, real-dtle.md §3).
+        event = shapes.task_event("Driver", at, DriverMessage=message)
+        event["Details"] = None
+        alloc.task_states["dest"].add(event)
 
     def healthy(self, alloc: Alloc) -> None:
         st = self.state
@@ -205,35 +223,46 @@ class DtleDriver:
             alloc.client_status, alloc.client_description = "complete", "All tasks have completed"
             st.touch(alloc)
 
-    def fail(self, alloc: Alloc, task: str, error: str, at: int, restarts: int = 1) -> None:
-        """A dtle error: Terminated (exit 1, Message) -> Restarting -> ... -> Not Restarting (§0, dtle.md §6)."""
-        run = alloc.task_states[task]
-        t = at
-        for attempt in range(restarts + 1):
-            run.add(shapes.task_event("Terminated", t, {"exit_code": "1", "exit_message": error,
-                                                        "oom_killed": "false", "signal": "0"},
-                                      ExitCode=1, Message=error))
-            self.logs.line(alloc.id, task, "stderr", t, "ERROR", f"{error} job={alloc.job_id}")
-            if attempt < restarts:
-                delay = 15 * shapes.SEC + 113_808_761
-                run.add(shapes.task_event("Restarting", t + 17_000_000,
-                                          {"restart_reason": "Restart within policy", "start_delay": str(delay)},
-                                          RestartReason="Restart within policy", StartDelay=delay))
-                t += delay + 20_000_000
-                run.add(shapes.task_event("Started", t))
-                if task == "dest":
-                    self.stage(alloc, "job_stage_full", t + 300_000_000)
-                run.restarts += 1
-                run.last_restart, run.started_at = t - delay, t
-                t += 30 * shapes.SEC
-        reason = "Exceeded allowed attempts 3 in interval 10m0s and mode is \"fail\""
-        run.add(shapes.task_event("Not Restarting", t + 10_000_000,
-                                  {"fails_task": "true", "restart_reason": reason},
-                                  FailsTask=True, RestartReason=reason))
-        run.state, run.failed, run.finished_at = "dead", True, t + 10_000_000
-        alloc.client_status, alloc.client_description = "failed", "Failed tasks"
-        alloc.healthy, alloc.health_index, alloc.health_time = False, alloc.modify_index, t + 10_200_000
-        self.state.touch(alloc)
+    def crash(self, alloc: Alloc, task: str, failure: Failure, first_start: int | None = None,
+              fail_at: int | None = None, replacement: Failure | None = None) -> CrashLoop:
+        """The task fails at every start from `first_start` (or, running already, first at `fail_at`); a
+        replacement the reschedule policy places fails the same way, or runs when `replacement` is None
+        and `fail_at` was given (a dest that failed once and came back)."""
+        loop = CrashLoop(self, alloc, task, failure, first_start, fail_at, replacement)
+        self.loops[(alloc.id, task)] = loop
+        return loop
+
+    def fail(self, alloc: Alloc, task: str, error: str, at: int, healthy_replacement: bool = False) -> None:
+        """A running task dies with a dtle error at `at` and fails at every restart after (the story's
+        dests that failed after copying): restart policy, then reschedule policy (crashloop.py)."""
+        self.crash(alloc, task, Failure(error, stage_event=True), fail_at=at,
+                   replacement=None if healthy_replacement else Failure(error, stage_event=True))
+
+    def reschedule(self, alloc: Alloc, loop: CrashLoop, when: int, delay: int) -> None:
+        """The follow-up evaluation places a replacement; the failed allocation is marked rescheduled."""
+        st = self.state
+        with st.lock:
+            record = st.jobs.get(alloc.job_id)
+            if record is None or record.job["Stop"] or alloc.next_allocation:
+                return
+            group = next(g for g in record.job["TaskGroups"] if g["Name"] == alloc.task_group)
+            new = st.new_alloc(record, group, alloc.node, alloc.followup_eval_id, st.next_index(), when)
+            new.previous_allocation = alloc.id
+            new.reschedule_transition = True  # as the recorded replacements carry it
+            new.reschedule_events = list(alloc.reschedule_events) + [
+                {"Delay": delay, "PrevAllocID": alloc.id, "PrevNodeID": alloc.node.id, "RescheduleTime": when}]
+            alloc.next_allocation = new.id
+            alloc.desired_status, alloc.desired_description = "stop", "alloc was rescheduled because it failed"
+            alloc.reschedule_transition = True
+            st.touch(alloc, client=False)
+            starts = when + 1_200_000_000
+            if loop.replacement is not None:
+                self.crash(new, loop.task, loop.replacement, first_start=starts, replacement=loop.replacement)
+            else:
+                self.start(new, at=starts)
+                self.healthy(new)
+                if is_mysql_dest(new):
+                    self.go_incr(new, at=starts + 9 * shapes.SEC)
 
     def applying(self, record) -> bool:
         """Progress moves only while the job is not stopped and a dest allocation runs."""
@@ -241,10 +270,13 @@ class DtleDriver:
             a.task_group == "dest" and a.client_status == "running" for a in record.allocs)
 
     # ---- logs ----------------------------------------------------------------------------------------
-    def _start_logs(self, alloc: Alloc, task: str, t: int) -> None:
-        role = "extractor" if task == "src" else "applier"
-        self.logs.line(alloc.id, task, "stdout", t, "INFO", f"{role} started. job={alloc.job_id}")
-        self.logs.line(alloc.id, task, "stderr", t, "INFO", f"dtle 3.21.11.0-3.21.x-95f4e8b {role} init")
+    def _start_logs(self, alloc: Alloc, task: str, t: int, live: bool) -> None:
+        if task_driver(alloc, task) != "dtle":  # other drivers write their own stdout and stderr
+            self.logs.line(alloc.id, task, "stdout", t, "INFO", f"{task} started. job={alloc.job_id}")
+            return
+        if live:  # the agent's log streams live only: a start in the story's past left nothing to read
+            handle = f"{self.state.rng.getrandbits(32):08x}"
+            self.agent_logs.task_started(alloc.node.id, t, alloc.id, alloc.job_id, task, handle)
 
     def tick(self) -> None:
         """Gtid uploads and log lines of incremental jobs (called by the scenario clock)."""
@@ -259,9 +291,9 @@ class DtleDriver:
                     if not rep.stalled:
                         self.write_position(job_id, now)
                     for alloc in record.allocs:
-                        if alloc.client_status == "running":
-                            task = alloc.tasks[0]
-                            message = (f"applied gtid {rep.gtid(now)[-24:]} job={job_id}" if task == "dest"
-                                       else f"send binlog batch to nats. job={job_id}")
-                            self.logs.line(alloc.id, task, "stdout", now, "DEBUG", message)
+                        if alloc.client_status == "running" and self.agent_logs.watched(alloc.node.id):
+                            module = "dtle.applier" if alloc.task_group == "dest" else "dtle.extractor"
+                            self.agent_logs.dtle(alloc.node.id, now, "DEBUG", "TimestampContext.GetDelay",
+                                                 ("delay", "0" if not rep.stalled else str(rep.interval)),
+                                                 ("job", job_id), ("@module", module))
                     rep.last_write = now

@@ -8,7 +8,10 @@
   rows over the job's full-copy time (dest rows exact, the total InnoDB's estimate, so a job may end
   above 100 %), dtle's ETA formula; in the incremental the delay in seconds, the backlog `n/cap`, the
   applied position; the src percentage frozen at its final ratio and its tx counters counting loop
-  ticks; the stalled job's delay frozen with its Gtid; Kafka blanks; the error answers of §1.5.
+  ticks; the stalled job's delay frozen with its Gtid; Kafka blanks; the error answers of §1.5; for a
+  task of a job whose dest never reached its MySQL, dtle's all-zero answer (`stage ""`, real-dtle.md §6).
+  Every other route wants a token dtle's own login hands out (the simulator hands out none): 401
+  `permission denied,please login again!`; `POST /v2/login` answers 400 `verfied failed` (the captcha).
   A request for an allocation on another node is answered as dtle's forwarding would (the other node's
   answer), unless that node's `nomad_addr` host differs from its advertise host: then dtle forwards to
   itself for ever (§1.3), which the client sees as a hang.
@@ -20,9 +23,10 @@ import zlib
 from typing import TYPE_CHECKING
 
 from . import shapes
+from .agentlog import monitor_endpoint
 from .dtle import is_mysql_dest
 from .faults import Faults
-from .server import JSON, Request, RequestLog, Response, SimServer, json_response
+from .server import Request, RequestLog, Response, SimServer, json_response
 
 if TYPE_CHECKING:
     from .dtle import DtleDriver
@@ -56,8 +60,13 @@ def _eta(pct: float, elapsed_s: float, read: int, done: int) -> str:
     return _go_duration_s(max(0.0, elapsed_s * read / done - elapsed_s))
 
 
+DTLE_JSON = "application/json; charset=UTF-8"  # dtle API's JSON answers (recorded)
+
+
 def _error(message: str, status: int = 500) -> Response:
-    return json_response({"message": message}, status)
+    answer = json_response({"message": message}, status)
+    answer.content_type = DTLE_JSON
+    return answer
 
 
 class JobFigures:
@@ -124,13 +133,19 @@ class DtleNode:
                     "consul": "127.0.0.1:8500", "publish_metrics": False, "stats_collection_interval": 15}},
             ]
             return json_response(dict(body, config=config))
+        if request.path == "/v1/agent/monitor" and not request.arg("node_id") and not request.arg("server_id"):
+            denied = self.cluster._nomad_api._get_only(request)
+            return denied or monitor_endpoint(request, self.cluster.agent_logs, self.node.id, True,
+                                              self.agent.stopping)  # this agent's own log
         return self.cluster._nomad_api(request)  # a client agent forwards the rest to the servers
 
     # ---- the dtle API --------------------------------------------------------------------------------
     def __call__(self, request: Request) -> Response:
         self.tokens_seen.append(request.headers.get("X-Nomad-Token"))  # dtle wants none (§1.1): tests check
+        if request.path == "/v2/login" and request.method == "POST":
+            return _error("verfied failed", 400)  # sic: no captcha can be solved here (recorded text)
         if request.path != "/v2/monitor/task" or request.method != "GET":
-            return _error("Not Found", 404)
+            return _error("permission denied,please login again!", 401)
         alloc_id, task = request.arg("allocation_id", ""), request.arg("task_name", "")
         missing = [f"Key: 'GetTaskProgressReqV2.{name}' Error:Field validation for '{name}' failed on the "
                    f"'required' tag" for name, value in (("AllocationId", alloc_id), ("TaskName", task)) if not value]
@@ -171,8 +186,11 @@ class DtleNode:
             run = None  # Nomad says running, dtle's registry has no such task (a restart under way, §1.5)
         if run is None or run.state != "running" or alloc is None or alloc.terminal:
             return _error(f"can not find the task. allocation_id={alloc_id} task_name={task}")
+        if alloc.job_id in self.driver.unconnected:
+            return Response(200, shapes_dumps({"tasks_status": zero_answer(self.state.now()), "message": "ok"}),
+                            DTLE_JSON)
         status = self.figures(alloc, task, run)
-        return Response(200, shapes_dumps({"tasks_status": status, "message": "ok"}), JSON)
+        return Response(200, shapes_dumps({"tasks_status": status, "message": "ok"}), DTLE_JSON)
 
     def figures(self, alloc: Alloc, task: str, run) -> dict:
         now = self.state.now()
@@ -249,6 +267,20 @@ class DtleNode:
         return dict(base, progress_PCT=f"{pct:.1f}", exec_master_row_count=rows, exec_master_tx_count=tx_exec,
                     read_master_row_count=read_rows, read_master_tx_count=tx_read, ETA=eta,
                     backlog=f"{queue}/{96 if incr else 16}", buffer_status=buffers, stage=stage, timestamp=now)
+
+
+def zero_answer(now_ns: int) -> dict:
+    """What dtle answers for a task that never began copying: zeros, "0.0", "N/A", `stage ""` (recorded)."""
+    return {"current_coordinates": {"file": "", "position": 0, "gtid_set": "", "relay_master_log_file": "",
+                                    "read_master_log_pos": 0, "retrieved_gtid_set": ""},
+            "delay_count": {"num": 0, "time": 0}, "progress_PCT": "0.0", "exec_master_row_count": 0,
+            "exec_master_tx_count": 0, "read_master_row_count": 0, "read_master_tx_count": 0, "ETA": "N/A",
+            "backlog": "0/128", "throughput_status": None,
+            "nats_message_status": {"in_messages": 0, "out_messages": 0, "in_bytes": 0, "out_bytes": 0,
+                                    "reconnects": 0},
+            "buffer_status": {"binlog_event_queue_size": 0, "extractor_tx_queue_size": 0, "applier_tx_queue_size": 0,
+                              "send_by_timeout": 0, "send_by_size_full": 0},
+            "stage": "", "timestamp": now_ns}
 
 
 def shapes_dumps(payload: dict) -> bytes:

@@ -9,6 +9,7 @@ import time
 
 from . import acl, shapes
 from . import register as reg
+from .agentlog import SERVER_LOG, monitor_endpoint
 from .gocompat import GoParseError, parse_bool, parse_duration, parse_int, parse_uint
 from .logs import logs_endpoint
 from .server import JSON, Request, Response, json_response, text
@@ -139,6 +140,8 @@ class NomadApi:
             return self._get_only(request) or self.node(request, path[len("/v1/node/"):])
         if path == "/v1/agent/self":
             return self._get_only(request) or json_response(self.cluster.agent_self())
+        if path == "/v1/agent/monitor":
+            return self._get_only(request) or self.agent_monitor(request)
         if path == "/v1/namespaces":
             if self.dialect == "0.11.1":
                 return text(501, "Nomad Enterprise only endpoint")
@@ -265,6 +268,17 @@ class NomadApi:
                 return Response(404, b"", None)
             return dumps(shapes.node_full(self.dialect, node))
         return self._read(request, ("nodes",) if not sub else ("allocs",), build)
+
+    def agent_monitor(self, request: Request) -> Response:
+        """The servers forward a `node_id` to that client; without one, their own log (no dtle in it)."""
+        node_id = request.arg("node_id") or ""
+        with self.state.lock:
+            node = next((n for n in self.state.nodes if n.id == node_id), None)
+        if node_id and node is not None and node.status == "down":
+            return text(404, "No path to node")  # no client connection (nomad/client_agent_endpoint.go)
+        log = node.id if node is not None else (None if node_id else SERVER_LOG)
+        return monitor_endpoint(request, self.cluster.agent_logs, log, not node_id or node is not None,
+                                self.stopping)
 
     # ---- writes ------------------------------------------------------------------------------------
     def register(self, request: Request, path_id: str | None) -> Response:

@@ -3,7 +3,10 @@
 Story (times relative to start): incremental jobs, jobs finishing their full copy 1-4 minutes in, a job
 whose Gtid is stalled, a Kafka job, a dest that failed with a dtle error and was rescheduled, one whose
 reschedule failed too, a stopped job whose Consul keys remain, `job1`/`job10` neighbours, `mig-[b]ops`,
-and Consul keys of a purged job (orphans).
+and Consul keys of a purged job (orphans). Then what a real dtle 3.21.11.0 was recorded doing
+(realdtle.py): a job crash-looping at connect with its next try minutes away, a job whose src runs but
+never connected, a job created through dtle's /v2 API that failed, was rescheduled once and is dead, a
+job that cannot be placed, and the `dtleUser/` and `dtleRole/` keys dtle's first login writes.
 """
 
 from __future__ import annotations
@@ -14,6 +17,7 @@ from . import register as reg
 from . import shapes
 from .dtle import DtleDriver, Replication
 from .kvstore import KVStore
+from .realdtle import build_real_dtle
 from .state import ClusterState, JobRecord, Node
 from .troubleshoot import seed_evals, start_drain, unplaced
 
@@ -124,8 +128,9 @@ class Scenario:
             st.nodes.append(node)
         st.bump("nodes")
 
-    def add_job(self, spec: dict, age_s: float) -> tuple[JobRecord, dict]:
-        """Register a job in the past: indexes now, times back-dated; one alloc per group on dtle-node-1."""
+    def add_job(self, spec: dict, age_s: float, place: bool = True) -> tuple[JobRecord, dict]:
+        """Register a job in the past: indexes now, times back-dated; one alloc per group on dtle-node-1
+        (none when not `place`d: the scheduler found no node)."""
         st = self.state
         job = shapes.canonical_job(st.dialect, reg.decode(reg._JOB, spec))
         reg.validate(job)
@@ -138,7 +143,7 @@ class Scenario:
         eval_id = st.uuid()
         created = job["SubmitTime"] + 30_000_000
         allocs = {g["Name"]: st.new_alloc(record, g, st.nodes[0], eval_id, st.next_index(), created)
-                  for g in job["TaskGroups"]}
+                  for g in job["TaskGroups"]} if place else {}
         return record, allocs
 
     def run(self, allocs: dict, at: int) -> None:
@@ -207,32 +212,15 @@ class Scenario:
             driver.put(ORPHAN, name, value)  # progress of a purged job: no Nomad job any more (orphans)
         self.kv.put(f"dtleJobList/{ORPHAN}", b'{"job_id":"old-purged-job","job_status":"finished"}',
                     flags=3304740253564472344)
+        build_real_dtle(self, dtle_spec)
         seed_evals(st)
 
     def fail_dest(self, record: JobRecord, alloc, at: int, rescheduled: bool) -> None:
-        """A dest dies with a dtle error; Nomad reschedules it once (ReschedulePolicy Attempts 1)."""
-        st, driver = self.state, self.driver
+        """A dest dies with a dtle error and fails at every restart; its restart policy (mode "fail") gives
+        up and Nomad reschedules it once (ReschedulePolicy Attempts 1): the replacement runs, or fails too."""
         error = "DstPutNats: nats: timeout" if rescheduled else \
             "NewApplierIncr: Error 1045: Access denied for user 'dtle_dst'@'127.0.3.21' (using password: YES)"
-        driver.fail(alloc, "dest", error, at, restarts=3)
-        failed_at = alloc.task_states["dest"].finished_at
-        follow = st.uuid()
-        group = next(g for g in record.job["TaskGroups"] if g["Name"] == "dest")
-        new = st.new_alloc(record, group, st.nodes[0], follow, st.next_index(), failed_at + 30 * S)
-        new.previous_allocation = alloc.id
-        new.reschedule_transition = True
-        new.reschedule_events = [{"Delay": 30 * S, "PrevAllocID": alloc.id, "PrevNodeID": alloc.node.id,
-                                  "RescheduleTime": failed_at + 30 * S}]
-        alloc.next_allocation, alloc.followup_eval_id = new.id, follow
-        alloc.desired_status, alloc.desired_description = "stop", "alloc was rescheduled because it failed"
-        alloc.reschedule_transition = True
-        st.touch(alloc, client=False)
-        driver.start(new, at=failed_at + 31 * S)
-        if rescheduled:
-            driver.healthy(new)
-            driver.go_incr(new, at=failed_at + 40 * S)
-        else:
-            driver.fail(new, "dest", error, failed_at + 90 * S, restarts=3)
+        self.driver.fail(alloc, "dest", error, at, healthy_replacement=rescheduled)
 
     def stop_job(self, record: JobRecord, at: int) -> None:
         st = self.state

@@ -319,7 +319,7 @@ def node_drivers(node) -> dict:
 def dtle_attributes() -> dict:
     # dtle.md §8: the plugin fingerprint of v3.21.11.0.
     return {"driver.dtle": "true", "driver.dtle.version": "3.21.11.0",
-            "driver.dtle.full_version": "3.21.11.0-3.21.x-95f4e8b"}
+            "driver.dtle.full_version": "3.21.11.0-3.21.11.x-95f4e8b"}
 
 
 def node_stub(dialect: str, node) -> dict:

@@ -4,7 +4,7 @@ Shapes are the recorded ones: evaluations omitempty (zero fields missing; 0.11's
 FailedTGAllocs), restart's `{"Index":0}` without X-Nomad headers, the 500 texts of unknown tasks, dead
 allocations and unknown nodes, drains that complete and leave the node ineligible. `add_troubles` adds
 the demo's story (scenario.add_troubles): a job whose dest cannot be placed because the only node of its
-datacenter with a healthy dtle driver is draining; taskstats.py has the dest task near its memory limit.
+datacenter with a healthy dtle driver is draining.
 """
 
 from __future__ import annotations

@@ -1,4 +1,5 @@
-"""The simulator against answers recorded from real Nomad 0.11.1 and 1.1.2 agents (tests/fixtures/real-nomad).
+"""The simulator against answers recorded from real Nomad 0.11.1 and 1.1.2 agents (tests/fixtures/real-nomad),
+and for 1.1.2 a real dtle 3.21.11.0 driver's allocations too (tests/fixtures/real-dtle).
 
 Struct objects must have exactly a key list (in order) that the real agent produced at the same place,
 with the same JSON value types; map-valued fields (TaskStates, Drivers, Summary, ...) are walked per value
@@ -18,12 +19,16 @@ from dtle_tui.sim import SimCluster
 from tests.paths import FIXTURES
 
 REAL = FIXTURES / "real-nomad"
+REAL_DTLE = FIXTURES / "real-dtle" / "3.21.11.0"
 DIALECTS = ["0.11.1", "1.1.2"]
 WALK_MAPS = {"TaskStates", "Drivers", "Summary", "TaskResources", "TaskLifecycles", "Tasks"}
 SKIP_MAPS = {"Meta", "Config", "Details", "Attributes", "Env", "NodesAvailable", "Scores"}
 # Fields the references document as `null` when unset although these recordings only show a value.
 NULLABLE = {"DeploymentStatus", "RescheduleTracker", "StartedAt", "FinishedAt", "LastRestart", "Healthy",
             "Reschedule", "Meta", "Attributes"}
+# dtle's Driver events carry Details null (recorded on 1.1.2 under real-dtle/; the driver builds the same
+# event on 0.11, whose recordings here hold no dtle task).
+NULLABLE_011 = {"Details"}
 
 
 def _walk(obj, path: str, schema: dict) -> None:
@@ -45,11 +50,30 @@ def _walk(obj, path: str, schema: dict) -> None:
             _walk(value, path + "[]", schema)
 
 
+# The real dtle recordings (1.1.2) that have the shape of a real-nomad file pattern.
+DTLE_PATTERNS = {"allocation/*.json": r"10_v1_allocation_[0-9a-f-]+\.json", "job/*.json": r"10_v1_job_[^_]+\.json",
+                 "job_allocations/*.json": r"10_v1_job_[^_]+_allocations\.json", "jobs.json": r"10_v1_jobs\.json"}
+
+
 def real_schema(dialect: str, *patterns: str) -> dict:
     schema: dict = {}
     for pattern in patterns:
         files = sorted((REAL / dialect).glob(pattern))
         assert files, pattern
+        if dialect == "1.1.2" and pattern in DTLE_PATTERNS:
+            dtle = [f for f in sorted(REAL_DTLE.iterdir()) if re.fullmatch(DTLE_PATTERNS[pattern], f.name)]
+            assert dtle, pattern
+            for file in dtle:
+                # That agent was a release-style build: struct declaration order (nomad-api.md §0). The same
+                # key sets, alphabetical, are what this simulator's alphabetical answers must match.
+                _walk(json.loads(json.dumps(json.loads(file.read_text()), sort_keys=True)), "$", schema)
+        if dialect == "0.11.1" and pattern == "allocation/*.json":
+            # No dtle task was recorded on 0.11: the allocation's omitempty fields follow the same rules there
+            # (a task never healthy has no DeploymentStatus), without 1.1's NetworkStatus. Top level only.
+            for file in sorted(REAL_DTLE.iterdir()):
+                if re.fullmatch(DTLE_PATTERNS[pattern], file.name):
+                    top = sorted(k for k in json.loads(file.read_text()) if k != "NetworkStatus")
+                    schema.setdefault("$", {"types": {"dict"}, "keys": set()})["keys"].add(tuple(top))
         for file in files:
             _walk(json.loads(file.read_text()), "$", schema)
     return schema
@@ -65,7 +89,7 @@ def shape_problems(obj, real: dict) -> list[str]:
             problems.append(f"{path}: not in the real answers")
             continue
         types = set(ref["types"])
-        if path.rsplit(".", 1)[-1].rstrip("[]") in NULLABLE:
+        if path.rsplit(".", 1)[-1].rstrip("[]") in NULLABLE | NULLABLE_011:
             types.add("NoneType")
         if not entry["types"] <= types:
             problems.append(f"{path}: types {sorted(entry['types'])} vs real {sorted(types)}")
@@ -188,6 +212,10 @@ def test_logs_answers(cluster):
     assert (got.status_code, got.text) == (400, recorded["logs_missing_task"]["body"])
     got = client.get(base, params={"task": "dest"})
     assert (got.status_code, got.text) == (400, recorded["logs_missing_type"]["body"])
+    # A dtle task writes nothing to stdout or stderr (real-dtle §2): empty answers, framed and plain.
+    assert client.get(base, params={"task": "dest", "type": "stdout", "plain": "true"}).content == b""
+    assert client.get(base, params={"task": "dest", "type": "stderr"}).content == b""
+    sim.logs.write(dest["ID"], "dest", "stdout", "applier started\n")  # as a task of another driver writes
     framed = client.get(base, params={"task": "dest", "type": "stdout"})
     assert framed.headers["content-type"] == recorded["logs_framed_stdout"]["ctype"]
     frame = r'\{"Data":"[A-Za-z0-9+/=]+","File":"alloc/logs/dest\.stdout\.0","Offset":\d+\}'

@@ -62,14 +62,16 @@ def test_failed_dest_is_rescheduled_with_linkage(frozen):
     assert old_full["NextAllocation"] == new["ID"] and old_full["FollowupEvalID"] == new["EvalID"]
     assert new_full["PreviousAllocation"] == old["ID"]
     assert new["RescheduleTracker"]["Events"][0]["PrevAllocID"] == old["ID"]
+    # The recorded sequence of a task whose policy (mode "fail") gave up, then the client's kill.
     kinds = [e["Type"] for e in old["TaskStates"]["dest"]["Events"]]
-    assert kinds[-1] == "Not Restarting" and "Restarting" in kinds and len(kinds) <= 10
+    assert kinds[-4:] == ["Terminated", "Not Restarting", "Alloc Unhealthy", "Killing"] and len(kinds) <= 10
+    assert "Restarting" in kinds
     term = next(e for e in old["TaskStates"]["dest"]["Events"] if e["Type"] == "Terminated")
-    assert term["Message"] == "DstPutNats: nats: timeout" and term["Details"]["exit_code"] == "1"
-    assert term["DisplayMessage"] == 'Exit Code: 1, Exit Message: "DstPutNats: nats: timeout"'
+    assert term["Message"] == "DstPutNats: nats: timeout" and term["Details"]["exit_code"] == "2"
+    assert term["DisplayMessage"] == 'Exit Code: 2, Exit Message: "DstPutNats: nats: timeout"'
     stderr = client.get(f"/v1/client/fs/logs/{old['ID']}",
                         params={"task": "dest", "type": "stderr", "plain": "true"}).text
-    assert "DstPutNats: nats: timeout" in stderr
+    assert stderr == ""  # dtle writes its error into the agent's log, not the task's stderr
 
 
 def test_nodes_and_dtle_driver(frozen):
@@ -77,7 +79,7 @@ def test_nodes_and_dtle_driver(frozen):
     nodes = {n["Name"]: n for n in client.get("/v1/nodes").json()}
     one, two, three = nodes["dtle-node-1"], nodes["dtle-node-2"], nodes["dtle-node-3"]
     assert one["Drivers"]["dtle"]["Attributes"] == {"driver.dtle": "true", "driver.dtle.version": "3.21.11.0",
-                                                    "driver.dtle.full_version": "3.21.11.0-3.21.x-95f4e8b"}
+                                                    "driver.dtle.full_version": "3.21.11.0-3.21.11.x-95f4e8b"}
     assert (two["Status"], two["Drivers"]["dtle"]["Detected"], two["Drivers"]["dtle"]["Healthy"]) == \
         ("ready", True, False)
     assert two["Drivers"]["dtle"]["HealthDescription"]
@@ -197,6 +199,7 @@ def test_logs_follow_streams_new_lines():
         client = httpx.Client(base_url=sim.nomad_addr, timeout=10)
         dest = current_dest(client, "job1")
         url = f"/v1/client/fs/logs/{dest['ID']}"
+        sim.logs.write(dest["ID"], "dest", "stdout", "before\n")  # a dtle task writes none: a test does
         size = len(client.get(url, params={"task": "dest", "type": "stdout", "plain": "1"}).content)
         seen = b""
         params = {"task": "dest", "type": "stdout", "follow": "true", "origin": "end", "offset": "0"}
@@ -204,6 +207,8 @@ def test_logs_follow_streams_new_lines():
             started = time.monotonic()
             for chunk in stream.iter_bytes():
                 seen += chunk
+                if b"{}" in seen and b"applied gtid" not in seen:
+                    sim.logs.write(dest["ID"], "dest", "stdout", "applied gtid x:1-5\n")
                 if b'"Data"' in seen or time.monotonic() - started > 8:
                     break
         frames = [json.loads("{" + part) for part in seen.decode().lstrip("{").split("{") if part]

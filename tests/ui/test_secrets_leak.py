@@ -107,7 +107,8 @@ async def test_passwords_and_tokens_stay_off_screen_logs_and_tracebacks(tmp_path
         app = DtleApp(settings)
         seen = []
         async with app.run_test(size=(120, 40)) as pilot:
-            await wait_until(pilot, lambda: isinstance(app.screen, JobsScreen) and jobs_table(app).row_count == 12)
+            jobs = len(sim.scenario.jobs())
+            await wait_until(pilot, lambda: isinstance(app.screen, JobsScreen) and jobs_table(app).row_count == jobs)
             seen.append(everything_shown(app))
             table = jobs_table(app)
             table.move_cursor(row=row_keys(table).index(job))
