@@ -103,7 +103,7 @@ def check_keymap(keymap: Mapping[str, str], app_class: type) -> None:
     for binding_id in keymap:
         if binding_id not in known:
             close = sorted(k for k in known if k.split(".")[-1] == binding_id.split(".")[-1])
-            hint = f" (did you mean {', '.join(close)}?)" if close else " (the README's keys table lists every ID)"
+            hint = f" (did you mean {', '.join(close)}?)" if close else " (no key of any screen has this ID)"
             raise ConfigError(f"[keys]: unknown binding ID {binding_id!r}{hint}")
 
 

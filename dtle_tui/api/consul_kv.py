@@ -1,6 +1,6 @@
 """ConsulKV: the dtle keys in Consul KV, through python-consul2's KV API on an httpx transport.
 
-python-consul2 builds the requests and decodes the answers (consul-kv.md §7.3); its `http_connect`
+python-consul2 builds the requests and decodes the answers (docs/reference/consul-kv.md §7.3); its `http_connect`
 extension point (§7.4) lets every call return an awaitable that sends the request with httpx, so
 `await kv.get(...)` works without aiohttp. Three of its habits are neutralised here:
 - it reads CONSUL_HTTP_ADDR / CONSUL_HTTP_TOKEN / CONSUL_HTTP_SSL* itself and lets them override the
@@ -182,7 +182,8 @@ class ConsulKV:
         return _entry(item) if isinstance(item, dict) else None
 
     async def get_prefix(self, prefix: str, index: int = 0, wait: Optional[str] = None) -> Indexed[list]:
-        """Every key starting with `prefix` (a plain string prefix, consul-kv.md §1); blocking with index."""
+        """Every key starting with `prefix` (a plain string prefix, docs/reference/consul-kv.md §1); blocking with
+        an index."""
         if prefix.startswith("/"):
             raise ValueError(f"a Consul prefix must not start with '/': {prefix!r}")
         if index:
@@ -200,7 +201,7 @@ class ConsulKV:
 
     async def job_entries(self, job_id: str) -> list:
         """dtle's keys for one job: `dtle/<job>/…` (with the slash, so job1 never picks up job10) and
-        `dtleJobList/<job>` (dtle.md §2)."""
+        `dtleJobList/<job>` (docs/reference/dtle.md §2)."""
         tree = await self.get_prefix(f"dtle/{job_id}/")
         listed = await self.get(f"dtleJobList/{job_id}")
         return list(tree.value) + ([listed] if listed is not None else [])
@@ -218,7 +219,7 @@ class ConsulKV:
 
     async def delete_tree(self, prefix: str) -> bool:
         """Delete every key under `prefix`, which must end with "/": Consul's recurse is a plain string
-        prefix, so "dtle/job1" would also delete "dtle/job10/…" (dtle.md §4)."""
+        prefix, so "dtle/job1" would also delete "dtle/job10/…" (docs/reference/dtle.md §4)."""
         if not prefix.endswith("/"):
             raise ValueError(
                 f"delete_tree needs a prefix ending with '/' (dtle/job1 would match dtle/job10): {prefix!r}"

@@ -1,7 +1,7 @@
 """The HTTP layer both clients share: httpx.AsyncClient from settings, and failures as ApiError.
 
-TLS follows the nomad/consul CLIs (nomad-api.md §7, consul-kv.md §6): a CA file wins over a CA
-directory, an optional client certificate pair, skip-verify, and a TLS server name (SNI) that also
+TLS follows the nomad/consul CLIs (docs/reference/nomad-api.md §7, docs/reference/consul-kv.md §6): a CA file
+wins over a CA directory, an optional client certificate pair, skip-verify, and a TLS server name (SNI) that also
 becomes the name the certificate is checked against. Writes are never retried (httpx does not retry
 unless asked to, and nothing here asks).
 """
@@ -28,7 +28,7 @@ if TYPE_CHECKING:
 
 T = TypeVar("T")
 
-# A blocking query may be held `wait` plus up to wait/16 of jitter (nomad-api.md §3); give it that
+# A blocking query may be held `wait` plus up to wait/16 of jitter (docs/reference/nomad-api.md §3); give it that
 # and this much more before calling it a timeout.
 BLOCKING_MARGIN_S = 5.0
 DEFAULT_BLOCKING_WAIT = "5m"  # the servers' own default when only `index` is sent
@@ -221,7 +221,7 @@ def status_error(service: str, response: httpx.Response, body: bytes, hint: Opti
     if looks_like_html(response, body):
         return html_error(service, response, body)
     if code in (401, 403) or (code == 500 and "acl token lookup failed" in text):
-        # Nomad answers 500 for a token that is not a UUID (nomad-api.md §0): still a token problem.
+        # Nomad answers 500 for a token that is not a UUID (docs/reference/nomad-api.md §0): still a token problem.
         return ApiError(service, ErrorKind.FORBIDDEN, code, text, hint=hint)
     if code == 404:
         return ApiError(service, ErrorKind.NOT_FOUND, code, text)

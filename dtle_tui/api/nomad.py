@@ -1,7 +1,7 @@
 """NomadClient: one async method per Nomad HTTP endpoint dtle-tui uses; returns decoded JSON.
 
-Both dialects dtle 3.x ships (Nomad 0.11.1 and 1.1.2) answer these endpoints alike (nomad-api.md §8);
-the shape differences are the parser's business (models.py), not the client's.
+Both dialects dtle 3.x ships (Nomad 0.11.1 and 1.1.2) answer these endpoints alike (docs/reference/nomad-api.md §8);
+the shape differences are the parsers' business (model/), not the client's.
 """
 
 from __future__ import annotations
@@ -104,8 +104,9 @@ class NomadClient:
 
     async def allocs_index(self) -> int:
         """The allocations table's index alone, the one /v1/allocations answers with: an allocation that
-        cannot exist answers 404 with it (alloc_endpoint.go GetAlloc; recorded in real-nomad/*/answers.json).
-        A cheap proof of which state answers, on its own path (never beside a held list query)."""
+        cannot exist answers 404 with it (alloc_endpoint.go GetAlloc; recorded in
+        tests/fixtures/real-nomad/*/answers.json). A cheap proof of which state answers, on its own path (never
+        beside a held list query)."""
         request = self._http.build("GET", f"/v1/allocation/{NO_ALLOCATION}", params=dict(self._params))
         response = await self._http.send(request, ok_statuses=(404,))
         return index_of(response, "X-Nomad-Index")
@@ -155,7 +156,7 @@ class NomadClient:
         """POST /v1/jobs. `spec` is {"Job": {...}} (as `nomad job run -output` prints) or a bare job."""
         if not isinstance(spec, dict):
             raise TypeError("a job spec must be a dict")
-        # Go decodes request keys case-insensitively (nomad-api.md §1), so "job" is a wrapper too.
+        # Go decodes request keys case-insensitively (docs/reference/nomad-api.md §1), so "job" is a wrapper too.
         wrapped = any(k.lower() == "job" and isinstance(v, dict) for k, v in spec.items())
         body = spec if wrapped else {"Job": spec}
         return await self._write("POST", "/v1/jobs", body)
@@ -196,7 +197,7 @@ class NomadClient:
         plain: bool = True,
         read_timeout: Optional[float] = None,
     ) -> LogStream:
-        """A LogStream over GET /v1/client/fs/logs/<alloc> (nomad-api.md §5).
+        """A LogStream over GET /v1/client/fs/logs/<alloc> (docs/reference/nomad-api.md §5).
 
         plain=True yields the log bytes; plain=False yields Nomad's raw framed stream (concatenated
         `{"Offset","Data","File","FileEvent"}` JSON objects and `{}` heartbeats every second) for a

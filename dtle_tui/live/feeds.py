@@ -1,10 +1,11 @@
 """One loop per endpoint: blocking queries when the server holds them, the fallback interval otherwise.
 
 Each endpoint has exactly one feed, so there is never more than one request in flight per endpoint, and
-a slow answer is never cancelled by a timer tick (the trap of `set_interval` + exclusive workers,
-../shared/STYLE.md). Failures back off exponentially, capped at BACKOFF_CAP_S. A feed knows the poller
-only through what it is given: `changed` (a snapshot is due) and, for Nomad's lists, the event stream's
-gate (`StreamGate`), so that it rests while the stream covers its list.
+a slow answer is never cancelled by a timer tick (the trap of a request started by `set_interval` in an
+exclusive worker: each tick cancels the one still waiting). Failures back off exponentially, capped at
+BACKOFF_CAP_S. A feed knows the poller only through what it is given: `changed` (a snapshot is due) and,
+for Nomad's lists, the event stream's gate (`StreamGate`), so that it rests while the stream covers its
+list.
 """
 
 from __future__ import annotations

@@ -2,13 +2,12 @@
 
 It runs its own asyncio loop in a daemon thread, so JSON decoding and parsing of a large cluster never
 stall the UI's event loop. Each endpoint has exactly one loop ("feed"), so there is never more than one
-request in flight per endpoint, and a slow answer is never cancelled by a timer tick (the trap of
-`set_interval` + exclusive workers, ../shared/STYLE.md).
+request in flight per endpoint, and a slow answer is never cancelled by a timer tick (feeds.py).
 
 Nomad's lists (/v1/jobs, /v1/allocations, /v1/nodes) are read in full once, decoded element by element
 as they arrive and slimmed at once (nothing keeps a whole answer). Then, on Nomad 1.1, one event stream
 brings each change as it happens and the list feeds rest (eventfeed.py); on 0.11, or wherever the
-stream is not available, the list feeds use blocking queries (index/wait, nomad-api.md §3): a change
+stream is not available, the list feeds use blocking queries (index/wait, docs/reference/nomad-api.md §3): a change
 comes back as soon as it happens and an idle cluster costs one request per feed per `wait`. When a
 server does not block (no index header, or it answers at once with the same index), a feed falls back
 to the `--refresh` interval. Failures back off exponentially, capped at 30 s; `refresh_now()` (ctrl+r)

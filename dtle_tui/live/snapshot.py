@@ -199,7 +199,7 @@ def build_detail(job_id: str, job: Optional[Job], allocs: list[Allocation], erro
 
 
 def find_orphans(job_ids: set[str], positions: Mapping[str, JobPosition], running: Iterable[str]) -> tuple:
-    """Consul drift (dtle.md §1: deleting a job leaves its Consul data behind)."""
+    """Consul drift (docs/reference/dtle.md §1: deleting a job leaves its Consul data behind)."""
     orphans = [
         Orphan(job_id=job, kind="keys without job", keys=tuple(pos.keys), gtid_text=pos.gtid_text or None)
         for job, pos in sorted(positions.items())

@@ -2,7 +2,8 @@
 
 GET /v1/job/<id>/evaluations lists the job's evaluations whole (newest first); each may carry
 `FailedTGAllocs` (task group -> AllocMetric) and `QueuedAllocations`. Evaluations are encoded with
-omitempty, so a zero field is missing, not 0 (real-nomad/TROUBLESHOOTING.md). On 0.11 the blocked
+omitempty, so a zero field is missing, not 0 (real agents' answers: tests/fixtures/real-nomad/*/troubleshooting/).
+On 0.11 the blocked
 evaluation has no FailedTGAllocs at all; the metric then comes from the evaluation that blocked it.
 Map keys (ConstraintFiltered, DimensionExhausted, ...) come in random order on real agents: sorted here.
 """

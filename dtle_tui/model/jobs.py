@@ -1,7 +1,7 @@
 """Typed views of Nomad's jobs (both dialects dtle 3.x bundles: 0.11.1 and 1.1.2).
 
 Parsers take decoded JSON and never raise on missing, null, wrong-typed or unknown fields: the doc
-samples lack fields and the two dialects differ (reference nomad-api.md §0, §8). Only a wrong top-level
+samples lack fields and the two dialects differ (docs/reference/nomad-api.md §0, §8). Only a wrong top-level
 shape (a dict where a list belongs, an HTML page) raises `ParseError` (wire.py).
 
 Speed matters (5,000 jobs per refresh), so objects are built straight from the dicts with `dict.get`, and
@@ -99,7 +99,8 @@ class JobStub:
 
     @property
     def display_status(self) -> str:
-        # A stopped, unpurged job stays listed as "running" until its allocations end (nomad-api §4.1).
+        # A stopped, unpurged job stays listed as "running" until its allocations end
+        # (docs/reference/nomad-api.md §4.1).
         return "stopped" if self.stop else self.status
 
     @property
@@ -120,7 +121,7 @@ def _job_stub(d: dict) -> JobStub:
     js = g("JobSummary")
     summary: dict[str, GroupSummary] = {}
     summary_index = 0
-    # 0.11 stubs have no top-level Namespace, only JobSummary.Namespace (nomad-api §0).
+    # 0.11 stubs have no top-level Namespace, only JobSummary.Namespace (docs/reference/nomad-api.md §0).
     namespace = g("Namespace")
     if isinstance(js, dict):
         groups = js.get("Summary")

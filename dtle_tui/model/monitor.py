@@ -1,4 +1,5 @@
-"""dtle's own view of a task (`GET /v2/monitor/task`, dtle-monitor.md §1.4) and what the console makes of it.
+"""dtle's own view of a task (`GET /v2/monitor/task`, docs/reference/dtle-monitor.md §1.4) and what the console
+makes of it.
 
 `parse_task_monitor` reads one answer; `job_progress` combines the src and dest answers of a job into the
 figures an operator watches: in the full copy the percentage (the dest's, exact in rows; the src's as a
@@ -190,7 +191,7 @@ class JobProgress:
 def _phase(stage_label: str, dest: Optional[TaskMonitor]) -> str:
     if stage_label in ("full", "incr"):
         return stage_label
-    # No stage event (they are pushed out after 10 events, dtle.md §5): the dest's backlog says it.
+    # No stage event (they are pushed out after 10 events, docs/reference/dtle.md §5): the dest's backlog says it.
     backlog = dest.backlog if dest is not None else None
     if backlog is not None:
         return "full" if backlog[1] == FULL_BACKLOG_CAP else "incr"

@@ -2,7 +2,7 @@
 
 Every destructive action follows one order: back up (GET /v1/job/<id> when the job exists, plus every
 Consul key of the job) -> if the backup fails, send nothing -> act, each write sent once and never
-retried -> audit -> report exactly what was and was not done. The Gtid reset follows dtle.md §4: it is
+retried -> audit -> report exactly what was and was not done. The Gtid reset follows docs/reference/dtle.md §4: it is
 refused while an allocation of the job is pending or running, deletes `dtle/<job>/` with the trailing
 slash (so job1 never takes job10's keys) and `dtleJobList/<job>` exactly, and leaves the target's
 `dtle.gtid_executed_v4` rows alone. `plan_*` describe the requests for the confirmation dialogs.
@@ -142,11 +142,11 @@ class Actions(GuardedOps):
 
     @staticmethod
     def _active_reason(active: list) -> str:
+        # Why the reset waits for every allocation to end: docs/reference/dtle.md §4 step 3.
         names = ", ".join(f"{str(a.get('ID', ''))[:8]} {a.get('TaskGroup', '?')} {a.get('ClientStatus')}"
                           for a in active[:4])
         return (f"{len(active)} allocation(s) of the job still pending or running ({names}). Stop the job "
-                "(d) and wait until every allocation is terminal: running tasks rewrite the Gtid "
-                "(dtle.md §4)")
+                "(d) and wait until every allocation is terminal: running tasks rewrite the Gtid")
 
     # ---- delete / purge ---------------------------------------------------------------------------
     def plan_delete(self, job_id: str, purge: bool = False) -> Plan:

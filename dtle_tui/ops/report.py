@@ -131,7 +131,8 @@ def gtid_of(entries: Any, job_id: str) -> tuple:
 
 
 def resumes_from(gtid: str, binlog: str) -> bool:
-    """A non-empty Gtid, or a BinlogFilePos with a file part, replaces the config's start (dtle.md §4)."""
+    """A non-empty Gtid, or a BinlogFilePos with a file part, replaces the config's start
+    (docs/reference/dtle.md §4)."""
     return bool(gtid) or bool(binlog.split("//dtle//")[0].strip())
 
 

@@ -187,7 +187,7 @@ class JobsScreen(JobActionsMixin, ConsoleScreen):
             if key == self.sort_key:
                 label = sorted_label(label, w, "▼" if self.sort_reverse else "▲")
             spec.append((key, label, w))
-        # Job names are at most 64 characters (dtle.md §1); past that the room is better left empty.
+        # Job names are at most 64 characters (docs/reference/dtle.md §1); past that the room is better left empty.
         self.table.set_columns(fill_column(spec, "id", width, minimum=12, maximum=64))
 
     def visible_rows(self, snapshot: Snapshot) -> list[JobRow]:

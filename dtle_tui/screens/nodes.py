@@ -1,4 +1,4 @@
-"""Nodes: status, eligibility, drain, Nomad version, and the dtle driver (dtle.md §8)."""
+"""Nodes: status, eligibility, drain, Nomad version, and the dtle driver (docs/reference/dtle.md §8)."""
 
 from __future__ import annotations
 

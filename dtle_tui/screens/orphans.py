@@ -1,14 +1,16 @@
 """Consul drift: what Consul keeps for jobs Nomad no longer has, and running jobs with no saved position.
 
 dtle never deletes its Consul data when a job is deleted ("job删除后，dtle不会自动删除consul上的信息",
-dtle.md §1), and a re-created job with the same name silently resumes from it (dtle.md §10 #2). This
-screen lists `dtle/<job>/` trees and `dtleJobList/<job>` entries whose job is gone from Nomad, plus
-running jobs without a saved position. The rows come from `Snapshot.orphans` (the poller decides).
+docs/reference/dtle.md §1), and a re-created job with the same name silently resumes from it
+(docs/reference/dtle.md §10 #2). This screen lists `dtle/<job>/` trees and `dtleJobList/<job>` entries whose
+job is gone from Nomad, plus running jobs without a saved position. The rows come from `Snapshot.orphans`
+(the poller decides).
 
 Cleaning up a leftover (`G` or `x`) is the Gtid reset of a job that no longer exists: the same
 confirmation (type the job ID), the same backup of every key first, the same audit line, through
 `JobActionsMixin` (screens/job_actions.py) and `Actions.reset_gtid`, which deletes `dtle/<job>/` with
-the trailing slash (so `job1` never takes `job10`'s keys) and `dtleJobList/<job>` exactly (dtle.md §4).
+the trailing slash (so `job1` never takes `job10`'s keys) and `dtleJobList/<job>` exactly
+(docs/reference/dtle.md §4).
 `U` restores the keys from that backup.
 """
 
