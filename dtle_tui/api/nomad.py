@@ -133,9 +133,6 @@ class NomadClient:
     async def job_evaluations(self, job_id: str, index: int = 0, wait: Optional[str] = None) -> Indexed[list]:
         return await self._read(f"/v1/job/{_q(job_id)}/evaluations", list, index, wait)
 
-    async def evaluation(self, eval_id: str) -> Indexed[dict]:
-        return await self._read(f"/v1/evaluation/{_q(eval_id)}", dict)
-
     async def allocation_stats(self, alloc_id: str) -> dict:
         """GET /v1/client/allocation/<id>/stats (answered by the client node; no X-Nomad-Index)."""
         return (await self._read(f"/v1/client/allocation/{_q(alloc_id)}/stats", dict)).value
@@ -145,10 +142,6 @@ class NomadClient:
 
     async def agent_self(self) -> dict:
         return (await self._read("/v1/agent/self", dict)).value
-
-    async def leader(self) -> str:
-        """The leader's RPC address ("10.0.0.1:4647"); "" while there is no leader."""
-        return (await self._read("/v1/status/leader", str)).value
 
     # -- writes: sent once, never retried -----------------------------------------------------------
 

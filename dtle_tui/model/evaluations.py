@@ -193,8 +193,3 @@ def placement_report(evals: Iterable[Evaluation], job: Optional[Job],
             out.append(GroupPlacement(failure.group, count, tuple(failure_lines(failure, job)), ev.id,
                                       waiting, failure.raw))
     return tuple(sorted(out, key=lambda p: p.group))
-
-
-def queued_from_eval(ev: Evaluation) -> dict:
-    """QueuedAllocations of a completed evaluation: how many allocations of each group wait for a node."""
-    return dict(ev.queued) if ev.has_queued and ev.status == "complete" else {}

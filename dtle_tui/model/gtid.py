@@ -92,13 +92,6 @@ class GtidSet:
                 intervals.append((start, end))
         return cls({u: _merge(iv) for u, iv in collected.items()})
 
-    @classmethod
-    def try_parse(cls, text: Optional[str]) -> Optional[GtidSet]:
-        try:
-            return cls.parse(text)
-        except ValueError:
-            return None
-
     @property
     def is_empty(self) -> bool:
         return not self._sets

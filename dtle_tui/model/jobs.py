@@ -69,12 +69,6 @@ def _group_summary(d: Any) -> GroupSummary:
     return summary
 
 
-def parse_job_summary(data: Any) -> dict[str, GroupSummary]:
-    """`JobSummary` (in list stubs and from /v1/job/:id/summary) -> {group: GroupSummary}."""
-    summary = as_dict(top_dict(data, "job summary").get("Summary"))
-    return {str(name): _group_summary(v) for name, v in summary.items()}
-
-
 @dataclass(frozen=True)
 class JobStub:
     """A job as GET /v1/jobs lists it, or as an event stream's Job (then `summary` is empty: the stream's
