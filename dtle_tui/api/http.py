@@ -13,13 +13,14 @@ import json
 import os
 import re
 import ssl
-from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Callable, Generic, Mapping, Optional, TypeVar, Union
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, Awaitable, Callable, Generic, Mapping, Optional, TypeVar, Union
 
 import httpx
 
 from dtle_tui.api.errors import ApiError, ErrorKind
 from dtle_tui.api.jsonlist import ElementMemo, ListDecoder
+from dtle_tui.text.durations import parse_go_duration
 from dtle_tui.text.secrets import add_secret
 from dtle_tui.tuning import collector_paused
 
@@ -42,22 +43,23 @@ class Indexed(Generic[T]):
     index: int
 
 
-_DURATION_PART = re.compile(r"(\d+(?:\.\d+)?)(ns|us|µs|ms|s|m|h)")
-_UNIT_S = {"ns": 1e-9, "us": 1e-6, "µs": 1e-6, "ms": 1e-3, "s": 1.0, "m": 60.0, "h": 3600.0}
+@dataclass(frozen=True)
+class Call:
+    """One request as it will go out, built once by the client that sends it (NomadClient's and ConsulKV's
+    `*_call` methods): a confirmation dialog prints `text()`, and the action then sends this very object,
+    so what the operator read and what happens cannot differ."""
 
+    request: httpx.Request = field(compare=False)
+    finish: Callable[[httpx.Response], Awaitable[Any]] = field(compare=False)  # the answer -> the result
+    write: bool = False
+    stream: bool = False  # the body is decoded as it arrives (a list read)
+    ok_statuses: tuple = ()
+    show_body: bool = False  # a job spec holds passwords: only bodies built to be shown are printed
 
-def parse_go_duration(text: str) -> float:
-    """Seconds in a Go duration such as "5s", "1m30s", "250ms" (ValueError if it is not one)."""
-    text = text.strip()
-    pos, total = 0, 0.0
-    for match in _DURATION_PART.finditer(text):
-        if match.start() != pos:
-            break
-        total += float(match.group(1)) * _UNIT_S[match.group(2)]
-        pos = match.end()
-    if not text or pos != len(text):
-        raise ValueError(f"not a duration: {text!r} (use e.g. 5s, 1m)")
-    return total
+    def text(self) -> str:
+        """Method, path and query exactly as they are sent (without the host), and the body when shown."""
+        line = f"{self.request.method} {self.request.url.raw_path.decode('ascii')}"
+        return f"{line} {self.request.content.decode('utf-8')}" if self.show_body else line
 
 
 def blocking_timeout(timeout: float, wait: Optional[str]) -> float:
@@ -395,6 +397,11 @@ class ServiceHttp:
             body = response.content.decode("utf-8", "replace")
             hint = self.hint_for(request.method, request.url.path, body, self.token_set) or hint
         raise status_error(self.service, response, response.content, hint)
+
+    async def perform(self, call: Call) -> Any:
+        """Send a Call and turn its answer into its result."""
+        response = await self.send(call.request, ok_statuses=call.ok_statuses, write=call.write, stream=call.stream)
+        return await call.finish(response)
 
     async def aclose(self) -> None:
         await self.client.aclose()
