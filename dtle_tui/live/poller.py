@@ -63,7 +63,7 @@ class Poller(OpenScreens):
         self.settings = settings
         # First paint (issue 15): python-consul2 pulls in requests and urllib3, ~40 ms of imports that
         # competed with Textual's for the GIL. Deferred, Consul starts once the first rows are painted
-        # (`first_paint_done`), when an action needs it (`consul_ready`), or after CONSUL_START_LATEST_S.
+        # (`first_paint_done`), or after CONSUL_START_LATEST_S.
         self.defer_consul = defer_consul
         self.on_update = on_update
         self.loop = asyncio.new_event_loop()
@@ -222,13 +222,6 @@ class Poller(OpenScreens):
                 self.changed()
 
         return run
-
-    async def consul_ready(self) -> ConsulKV:
-        """The Consul client, started now if it was not yet (on the poller's loop: a write action waits
-        for it rather than refuses while it starts)."""
-        self._start_consul()
-        assert self.consul is not None
-        return self.consul
 
     def _start_consul(self) -> None:
         if self.consul is not None or self._stopped:

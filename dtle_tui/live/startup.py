@@ -50,19 +50,3 @@ class EarlyPoller:
 
     def stop(self) -> None:
         self.poller.stop()
-
-
-class ConsulWhenReady:
-    """Stands in for the poller's Consul client while it is not started yet (it starts after the first
-    paint): each call, made on the poller's loop like every action's, starts it if need be and then goes
-    to it. A write key pressed in the first second then waits a few ms instead of being refused."""
-
-    def __init__(self, poller: Poller) -> None:
-        self._poller = poller
-
-    def __getattr__(self, name: str) -> Callable[..., Any]:
-        async def call(*args: Any, **kwargs: Any) -> Any:
-            consul = await self._poller.consul_ready()
-            return await getattr(consul, name)(*args, **kwargs)
-
-        return call

@@ -118,7 +118,7 @@ class Actions(GuardedOps):
         run.notes.append(f"Consul keys NOT saved in the backup ({reason}); a stop or purge does not touch them")
         return None
 
-    def _backup(self, run: _Run, job_id: str, job: Optional[dict], entries: Optional[list]) -> Path:
+    async def _backup(self, run: _Run, job_id: str, job: Optional[dict], entries: Optional[list]) -> Path:
         """`entries` None: Consul could not be read (stop and purge go on without): no consul.json."""
         files = {"consul.json": bk.entries_to_json(job_id, entries)} if entries is not None else {}
         if job is not None:
@@ -131,7 +131,7 @@ class Actions(GuardedOps):
             "consul_addr": no_userinfo(self.settings.consul.addr), "dtle_tui": __version__,
         })
         try:
-            path = bk.write_backup(self.state, self.cluster, job_id, files)
+            path = await self.write_backup(job_id, files)
         except bk.BackupError as exc:
             raise run.fail("", f"{exc}; nothing was sent") from None
         run.backup = path
@@ -183,7 +183,7 @@ class Actions(GuardedOps):
             if job is None:
                 raise run.refuse(f"job {job_id!r} not found in Nomad; nothing to {action}")
             entries = await self._read_keys_if_possible(run, job_id)
-            self._backup(run, job_id, job, entries)
+            await self._backup(run, job_id, job, entries)
             run.pending.remove("backup")
             await run.send(step, self.nomad.send(call))
             if entries is not None:
@@ -243,7 +243,7 @@ class Actions(GuardedOps):
         entries = await self._read_keys(run, job_id)
         if backup:
             job = await self._read_job(run, job_id)
-            self._backup(run, job_id, job, entries)
+            await self._backup(run, job_id, job, entries)
             run.pending.remove("backup")
         gtid, binlog = gtid_of(entries, job_id)
         await run.send(tree, self.consul.send(tree_call),
@@ -397,7 +397,7 @@ class Actions(GuardedOps):
             raise run.refuse(self._running_reason(job_id))
         entries = await self._read_keys(run, job_id)
         if current is not None or (reset_first and entries):
-            self._backup(run, job_id, current, entries)
+            await self._backup(run, job_id, current, entries)
         if reset_first and entries:
             run.pending = []
             await self._reset_steps(run, job_id, backup=False)

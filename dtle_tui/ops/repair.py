@@ -144,8 +144,8 @@ class Repairs(GuardedOps):
         meta = {"action": run.action, "time": utc_now_iso(), "user": os_user(), "cluster": self.cluster,
                 "target": name, "dtle_tui": __version__}
         try:
-            path = bk.write_backup(self.state, self.cluster, name,
-                                   {f"{what}.json": bk.json_bytes(value), "meta.json": bk.json_bytes(meta)})
+            path = await self.write_backup(name, {f"{what}.json": bk.json_bytes(value),
+                                                  "meta.json": bk.json_bytes(meta)})
         except bk.BackupError as exc:
             raise run.fail("", f"{exc}; nothing was sent") from None
         run.backup = path

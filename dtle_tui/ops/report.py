@@ -104,7 +104,8 @@ class _Run:
                             job_id=self.job_id, refused=refused, notes=[self._clean(n) for n in self.notes])
 
     def refuse(self, reason: str) -> _Abort:
-        return _Abort(self.result(False, f"{self.action} {self.job_id or ''}: refused: {reason}", reason, True))
+        what = f"{self.action} {self.job_id}" if self.job_id else self.action
+        return _Abort(self.result(False, f"{what}: refused: {reason}", reason, True))
 
     def fail(self, step: str, error: str) -> _Abort:
         if step in self.pending:

@@ -12,11 +12,10 @@ from textual.containers import Vertical
 from textual.widgets import Input, Static
 
 from dtle_tui.clipboard import copy_and_notify
+from dtle_tui.keys import job_writes
 from dtle_tui.live.snapshot import JobRow, Snapshot
 from dtle_tui.model.stage import Stage
 from dtle_tui.screens.base import ConsoleScreen
-from dtle_tui.screens.job_actions import JobActionsMixin, write_bindings
-from dtle_tui.screens.pick import PickScreen
 from dtle_tui.text import clock, fmt
 from dtle_tui.text.textsafe import safe_text
 from dtle_tui.widgets.columns import fill_column
@@ -128,9 +127,10 @@ def sorted_label(label: str, width: int, mark: str) -> str:
     return label[: width - 1] + mark
 
 
-class JobsScreen(JobActionsMixin, ConsoleScreen):
+class JobsScreen(ConsoleScreen):
     TITLE_TEXT = "dtle jobs"
     KEYS_TITLE = "Jobs"
+    READD_PICKS_SAVED = True  # `R` offers every saved spec, a purged job's too (job_actions.readd)
 
     BINDINGS = [
         Binding("enter", "open", "Open", tooltip="open the job", id="dtle.jobs.open"),
@@ -142,7 +142,7 @@ class JobsScreen(JobActionsMixin, ConsoleScreen):
         Binding("O", "sort_reverse", "Reverse", show=False, tooltip="reverse the sort", id="dtle.jobs.sort_reverse"),
         Binding("c", "copy_job_id", "Copy ID", show=False,
                 tooltip="copy the job ID (OSC 52: works over SSH and in tmux)", id="dtle.jobs.copy"),
-        *write_bindings(),
+        *job_writes(),
     ]
 
     def __init__(self) -> None:
@@ -264,34 +264,11 @@ class JobsScreen(JobActionsMixin, ConsoleScreen):
     def selected_job(self) -> Optional[str]:
         return self.table.selected_key
 
-    def action_readd_job(self) -> None:
-        """`R` here can also bring back a purged job, which no longer has a row: pick among saved specs."""
-        if self._read_only:
-            super().action_readd_job()  # refuses, audited
-            return
-        from dtle_tui.ops import backup  # only here: the first paint does not wait for it
-
-        settings = self.console.settings
-        cluster = backup.cluster_name(settings.context, settings.nomad.addr)
-        saved = backup.saved_jobs(settings.state_dir, cluster)
-        shown = {r.id: r for r in self.snapshot.rows} if self.snapshot else {}
-        items = []
-        for job in saved:
-            label = Text(safe_text(job), style="bold")
-            row = shown.get(job)
-            label.append(f"  {row.status}" if row else "  not in Nomad (purged)", style="dim")
-            items.append((job, label))
-        self.app.push_screen(
-            PickScreen("Re-add which job from its saved spec?", items, highlighted=self.selected_job,
-                       empty=f"No saved spec for cluster {cluster}: a spec is saved before each delete or purge."),
-            self._readd_picked)
-
-    def _readd_picked(self, job: Optional[str]) -> None:
-        if job:
-            self._start_write("action", lambda run: self._readd(run, job))
-
     def current_job_id(self) -> Optional[str]:
         return self.selected_job
+
+    def write_target(self, name: str) -> Optional[str]:
+        return None if name == "add" else self.selected_job
 
     def action_copy_job_id(self) -> None:
         copy_and_notify(self.app, self.selected_job, "job ID")

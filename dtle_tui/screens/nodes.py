@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
+from typing import Optional
+
 from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.widgets import Static
 
+from dtle_tui.keys import NODE_WRITES
 from dtle_tui.live.snapshot import Snapshot
 from dtle_tui.model.nodes import Node
 from dtle_tui.screens.base import ConsoleScreen
-from dtle_tui.screens.repair_actions import NodeRepairMixin
 from dtle_tui.text import fmt
 from dtle_tui.text.textsafe import safe_text
 from dtle_tui.widgets.columns import fill_column
@@ -70,12 +72,12 @@ def drain_note(node: Node) -> str:
     return ""
 
 
-class NodesScreen(NodeRepairMixin, ConsoleScreen):
+class NodesScreen(ConsoleScreen):
     TITLE_TEXT = "nodes"
     KEYS_TITLE = "Nodes"
 
     BINDINGS = [Binding("escape", "back", "Jobs", show=False, tooltip="back to Jobs", id="dtle.nodes.back"),
-                *NodeRepairMixin.REPAIR_BINDINGS]
+                *NODE_WRITES]
 
     def compose(self) -> ComposeResult:
         yield from self.compose_banner()
@@ -124,7 +126,10 @@ class NodesScreen(NodeRepairMixin, ConsoleScreen):
                         f"{safe_text(node.dtle.health_description if node.dtle else '')}\n", style="red")
         update_static(self.query_one("#node-detail", Static), note)
 
-    def current_node(self):
+    def write_target(self, name: str) -> Optional[Node]:
+        return self.current_node()
+
+    def current_node(self) -> Optional[Node]:
         key = self.query_one(KeyedTable).selected_key
         snap = self.snapshot
         return next((n for n in snap.nodes if n.id == key), None) if snap is not None else None
