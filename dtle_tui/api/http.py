@@ -16,10 +16,12 @@ import ssl
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Awaitable, Callable, Generic, Mapping, Optional, TypeVar, Union
 
+import certifi
 import httpx
 
 from dtle_tui.api.errors import ApiError, ErrorKind
 from dtle_tui.api.jsonlist import ElementMemo, ListDecoder
+from dtle_tui.config.file import ConfigError
 from dtle_tui.text.durations import parse_go_duration
 from dtle_tui.text.secrets import add_secret
 from dtle_tui.tuning import collector_paused
@@ -75,8 +77,6 @@ def check_tls_files(settings: Settings) -> None:
 
     Here and not in config: building an SSL context is the transport's business (config stays below it).
     """
-    from dtle_tui.config.file import ConfigError
-
     for service, tls in (("nomad", settings.nomad.tls), ("consul", settings.consul.tls)):
         if not (tls.ca_cert or tls.ca_path or tls.client_cert):
             continue
@@ -98,10 +98,8 @@ def build_ssl_context(tls: TlsSettings) -> ssl.SSLContext:
     else:
         ctx = ssl.create_default_context()
         try:  # the system store may be empty (some Python builds); certifi is what httpx trusts by default
-            import certifi
-
             ctx.load_verify_locations(certifi.where())
-        except (ImportError, OSError, ssl.SSLError):  # pragma: no cover - depends on the host
+        except (OSError, ssl.SSLError):  # pragma: no cover - depends on the host
             pass
     if not tls.verify:
         ctx.check_hostname = False

@@ -14,8 +14,9 @@ from __future__ import annotations
 import functools
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import TYPE_CHECKING, Any, Mapping, Optional
+from typing import Any, Mapping, Optional
 
+from dtle_tui.model.endpoints import MigrationEndpoints, endpoints_of
 from dtle_tui.model.wire import (
     Shape,
     as_bool,
@@ -28,9 +29,6 @@ from dtle_tui.model.wire import (
     top_dict,
     top_list,
 )
-
-if TYPE_CHECKING:
-    from dtle_tui.model.endpoints import MigrationEndpoints
 
 # ---------------------------------------------------------------------------------------------- jobs
 
@@ -212,8 +210,6 @@ class Job:
 
     @functools.cached_property
     def endpoints(self) -> MigrationEndpoints:
-        from dtle_tui.model.endpoints import endpoints_of  # Job detail only: not before the first paint
-
         return endpoints_of(self.task_groups)
 
     def group(self, name: str) -> Optional[TaskGroup]:

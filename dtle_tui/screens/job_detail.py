@@ -106,7 +106,7 @@ def summary_text(detail: JobDetail, snapshot: Snapshot, rate_text: str) -> Text:
         out.append(f"\n{safe_text(src)}  →  {safe_text(dest)}")
     pos = snapshot.positions.get(detail.job_id)
     out.append("\nGtid ", style="bold")
-    if not snapshot.consul_enabled:
+    if snapshot.consul.error is not None:
         out.append("unknown: Consul unavailable", style="yellow")
     elif pos is None or not pos.gtid_text:
         out.append("none saved in Consul", style="dim")
@@ -208,7 +208,8 @@ class JobDetailScreen(ConsoleScreen):
         if history and list(spark.data or []) != history:
             spark.data = history
         running = any(a.client_status == "running" for a in detail.allocations)
-        self.query_one(DtleProgressPanel).show(snapshot.dtle.get(self.job_id), snapshot.dtle_api, running)
+        setting = self.console.settings.dtle_api or ""
+        self.query_one(DtleProgressPanel).show(snapshot.dtle.get(self.job_id), setting, running)
         now = clock.now()
         self.allocs_table.sync([(a.id, alloc_cells(a, now)) for a in detail.allocations])
         self._select_replacement(detail)

@@ -241,7 +241,7 @@ class JobsScreen(ConsoleScreen):
         wanted = bool(self.console.settings.dtle_api) and (self.size.width or self.app.size.width) >= DTLE_FROM
         if wanted != ("dtle" in self.columns):
             self._apply_columns()  # another context, with or without dtle's API
-        if snapshot.dtle_api:
+        if self.console.settings.dtle_api:
             self.call_after_refresh(self._report_rows_in_view)
         empty = self.query_one("#jobs-empty", Static)
         if rows:

@@ -140,7 +140,7 @@ class OrphansScreen(ConsoleScreen):
         self.orphans = tuple(snapshot.orphans)
         self.table.sync([(orphan_key(o), orphan_cells(o)) for o in self.orphans])
         note = self.query_one("#orphans-note", Static)
-        if not snapshot.consul_enabled or snapshot.consul.error:
+        if snapshot.consul.error:
             update_static(note, "Consul is unavailable: drift cannot be checked now.")
         elif not snapshot.rows and not snapshot.nomad.ok:
             update_static(note, "Waiting for Nomad's job list…")
