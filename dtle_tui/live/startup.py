@@ -1,4 +1,6 @@
-"""Start-up: the poller started before Textual is imported, its snapshots held until the app takes them."""
+"""Start-up: the poller started before Textual is imported, its snapshots held until the app takes them.
+
+The CLI imports this module only to run the app (`--help` and `--show-config` load no HTTP client)."""
 
 from __future__ import annotations
 
@@ -6,9 +8,9 @@ import threading
 from typing import TYPE_CHECKING, Any, Callable, Optional
 
 from dtle_tui.config.settings import Settings
+from dtle_tui.live.poller import Poller
 
 if TYPE_CHECKING:
-    from dtle_tui.live.poller import Poller
     from dtle_tui.live.snapshot import Snapshot
 
 
@@ -20,8 +22,6 @@ class EarlyPoller:
     """
 
     def __init__(self, settings: Settings) -> None:
-        from dtle_tui.live.poller import Poller  # here, not at the top: --help and --show-config need no HTTP client
-
         self.settings = settings
         self._lock = threading.Lock()
         self._deliver: Optional[Callable[[Snapshot], Any]] = None
