@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any, Callable, Optional
+from typing import Optional
 
 from rich.text import Text
 from textual import on
@@ -18,29 +18,10 @@ from dtle_tui.model.stage import Stage
 from dtle_tui.screens.base import ConsoleScreen
 from dtle_tui.text import clock, fmt
 from dtle_tui.text.textsafe import safe_text
-from dtle_tui.widgets.columns import fill_column
+from dtle_tui.widgets.columns import Column, fill_column, for_width, layout
 from dtle_tui.widgets.dtle_progress import dtle_cell
 from dtle_tui.widgets.virtual_table import VirtualTable
 
-# (key, label, width, sort key). Widths keep the columns that matter visible at 80 columns; the ID
-# column takes what is left. Wide terminals get the extra columns.
-NARROW = ("id", "status", "stage", "src", "dest", "gtid", "age")
-WIDE = ("id", "status", "stage", "since", "src", "dest", "gtid", "rate", "binlog", "age")
-WIDEST = WIDE + ("error",)  # from WIDEST_FROM columns: a failed dest's last error, first line
-COLUMNS: dict[str, tuple[str, int, Callable[[JobRow], Any]]] = {
-    "id": ("ID", 0, lambda r: r.id),
-    "status": ("Status", 7, lambda r: r.status),
-    "stage": ("Stage", 7, lambda r: (r.stage.label, r.stalled)),
-    "since": ("Stage since", 11, lambda r: r.stage_since_ns or 0),
-    "src": ("Src", 8, lambda r: (r.src.failed + r.src.lost, r.src.queued, r.src.running)),
-    "dest": ("Dest", 8, lambda r: (r.dest.failed + r.dest.lost, r.dest.queued, r.dest.running)),
-    "gtid": ("Gtid txns", 11, lambda r: r.transactions if r.transactions is not None else -1),
-    "rate": ("Rate", 9, lambda r: r.rate if r.rate is not None else -1.0),
-    "binlog": ("BinlogFilePos", 24, lambda r: r.binlog or ""),
-    "age": ("Age", 5, lambda r: -(r.submit_time_ns or 0)),
-    "dtle": ("Progress/Delay", 14, lambda r: r.stage.label),
-    "error": ("Last error", 40, lambda r: r.last_error),
-}
 WIDE_FROM = 130
 WIDEST_FROM = 180
 # dtle's own Progress / Delay column (live/monitor.py), when the setting dtle_api is on and there is room.
@@ -86,37 +67,43 @@ def job_ages(row: JobRow) -> tuple[str, str]:
     return row_ages(row, clock.now())
 
 
-def row_cells(row: JobRow, columns: tuple[str, ...], ages: tuple[str, str]) -> list[Text]:
+def dtle_text(row: JobRow, stamp: tuple) -> Text:
+    """dtle's figures: their text and style come in the stamp (JobsScreen._stamp), dtle's, not the row's."""
+    plain, style = stamp[2] if len(stamp) > 2 else ("—", "dim")
+    return Text(plain, style=style, justify="right")
+
+
+# The columns, in their order; a row's stamp is (job age, stage age[, dtle's cell]) (JobsScreen._stamp).
+# Widths keep the columns that matter visible at 80 columns; the ID column (width 0) takes what is left.
+# Wide terminals get the others: from WIDE_FROM, DTLE_FROM (with the dtle_api setting), WIDEST_FROM.
+COLUMNS: list[Column[JobRow]] = [
+    Column("id", "ID", 0, lambda r, s: Text(safe_text(r.id), style="bold" if not r.stop else "dim"), lambda r: r.id),
+    Column("status", "Status", 7, lambda r, s: status_cell(r), lambda r: r.status),
+    Column("stage", "Stage", 7, lambda r, s: stage_cell(r), lambda r: (r.stage.label, r.stalled)),
+    Column("since", "Stage since", 11, lambda r, s: Text(s[1]), lambda r: r.stage_since_ns or 0, WIDE_FROM),
+    Column("src", "Src", 8, lambda r, s: alloc_cell(r.src),
+           lambda r: (r.src.failed + r.src.lost, r.src.queued, r.src.running)),
+    Column("dest", "Dest", 8, lambda r, s: alloc_cell(r.dest),
+           lambda r: (r.dest.failed + r.dest.lost, r.dest.queued, r.dest.running)),
+    Column("gtid", "Gtid txns", 11, lambda r, s: Text(fmt.count(r.transactions), justify="right"),
+           lambda r: r.transactions if r.transactions is not None else -1),
+    Column("rate", "Rate", 9, lambda r, s: Text(fmt.rate(r.rate), justify="right"),
+           lambda r: r.rate if r.rate is not None else -1.0, WIDE_FROM),
+    Column("dtle", "Progress/Delay", 14, dtle_text, lambda r: r.stage.label, DTLE_FROM),
+    Column("binlog", "BinlogFilePos", 24, lambda r, s: Text(safe_text(r.binlog or "—")), lambda r: r.binlog or "",
+           WIDE_FROM),
+    Column("age", "Age", 5, lambda r, s: Text(s[0]), lambda r: -(r.submit_time_ns or 0)),
+    # A failed dest's last error, first line.
+    Column("error", "Last error", 40, lambda r, s: Text(safe_text(r.last_error), style="red"), lambda r: r.last_error,
+           WIDEST_FROM),
+]
+BY_KEY = {c.key: c for c in COLUMNS}
+
+
+def row_cells(row: JobRow, columns: tuple[str, ...], stamp: tuple) -> list[Text]:
     """The cells of a row; the table calls this only for rows it paints, and keeps the result while the
-    row and its ages stay the same."""
-    cells = []
-    for key in columns:
-        if key == "id":
-            cells.append(Text(safe_text(row.id), style="bold" if not row.stop else "dim"))
-        elif key == "status":
-            cells.append(status_cell(row))
-        elif key == "stage":
-            cells.append(stage_cell(row))
-        elif key == "since":
-            cells.append(Text(ages[1]))
-        elif key == "src":
-            cells.append(alloc_cell(row.src))
-        elif key == "dest":
-            cells.append(alloc_cell(row.dest))
-        elif key == "gtid":
-            cells.append(Text(fmt.count(row.transactions), justify="right"))
-        elif key == "rate":
-            cells.append(Text(fmt.rate(row.rate), justify="right"))
-        elif key == "binlog":
-            cells.append(Text(safe_text(row.binlog or "—")))
-        elif key == "age":
-            cells.append(Text(ages[0]))
-        elif key == "dtle":  # its text and style come in the stamp (JobsScreen._stamp): dtle's, not the row's
-            plain, style = ages[2] if len(ages) > 2 else ("—", "dim")
-            cells.append(Text(plain, style=style, justify="right"))
-        elif key == "error":
-            cells.append(Text(safe_text(row.last_error), style="red"))
-    return cells
+    row and its stamp stay the same."""
+    return [BY_KEY[key].cell(row, stamp) for key in columns]
 
 
 def sorted_label(label: str, width: int, mark: str) -> str:
@@ -150,7 +137,7 @@ class JobsScreen(ConsoleScreen):
         self.sort_key = "id"
         self.sort_reverse = False
         self.filter_text = ""
-        self.columns: tuple[str, ...] = NARROW
+        self.columns: tuple[str, ...] = tuple(c.key for c in for_width(COLUMNS, 0))
         self._empty_note: Optional[str] = None
         self._sorted_rows: Optional[tuple[tuple[JobRow, ...], str, bool, list[JobRow]]] = None
 
@@ -178,12 +165,11 @@ class JobsScreen(ConsoleScreen):
 
     def _apply_columns(self) -> None:
         width = self.size.width or self.app.size.width
-        self.columns = WIDEST if width >= WIDEST_FROM else WIDE if width >= WIDE_FROM else NARROW
-        if width >= DTLE_FROM and self.console.settings.dtle_api:
-            self.columns = self.columns[:8] + ("dtle",) + self.columns[8:]
+        dtle = bool(self.console.settings.dtle_api)
+        shown = [c for c in for_width(COLUMNS, width) if c.key != "dtle" or dtle]
+        self.columns = tuple(c.key for c in shown)
         spec = []
-        for key in self.columns:
-            label, w, _ = COLUMNS[key]
+        for key, label, w in layout(shown):
             if key == self.sort_key:
                 label = sorted_label(label, w, "▼" if self.sort_reverse else "▲")
             spec.append((key, label, w))
@@ -203,7 +189,7 @@ class JobsScreen(ConsoleScreen):
         cached = self._sorted_rows
         if cached is not None and cached[0] is snapshot.rows and cached[1:3] == (self.sort_key, self.sort_reverse):
             return cached[3]
-        keyfn = COLUMNS[self.sort_key][2]
+        keyfn = BY_KEY[self.sort_key].sort
         rows = sorted(snapshot.rows, key=lambda r: (keyfn(r), r.id), reverse=self.sort_reverse)
         self._sorted_rows = (snapshot.rows, self.sort_key, self.sort_reverse, rows)
         return rows
@@ -307,7 +293,7 @@ class JobsScreen(ConsoleScreen):
         self._apply_columns()
         if self.snapshot is not None:
             self.show_snapshot(self.snapshot)
-        self.flash(f"sorted by {COLUMNS[self.sort_key][0]}{' (reversed)' if self.sort_reverse else ''}", timeout=2)
+        self.flash(f"sorted by {BY_KEY[self.sort_key].label}{' (reversed)' if self.sort_reverse else ''}", timeout=2)
 
     def _filter_box(self) -> Optional[Input]:
         boxes = self.query("#filter")
