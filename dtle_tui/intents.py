@@ -29,13 +29,16 @@ from dtle_tui.ops.guarded import refuse_read_only
 from dtle_tui.ops.report import ActionResult
 from dtle_tui.ops.session import WriteSession
 from dtle_tui.screens import job_actions, repair_actions
+from dtle_tui.screens.base import ConsoleScreen
 from dtle_tui.screens.confirm import RESET_FIRST
 from dtle_tui.text.secrets import redact
 
 if TYPE_CHECKING:
-    from textual.app import App
-
     from dtle_tui.live.poller import Poller
+
+# The app (app.py's DtleApp, which loads this module by name: not imported back): the console's intents
+# (console.Console) and Textual's App (notify, push_screen_wait, run_worker).
+DtleApp = Any
 
 log = logging.getLogger(__name__)
 
@@ -55,11 +58,11 @@ def audit_target(target: Any) -> Optional[str]:
 class Run:
     """console.WriteRun: one write's clients and dialogs."""
 
-    def __init__(self, app: App, screen: Screen, name: str, target: Any, session: WriteSession) -> None:
+    def __init__(self, app: DtleApp, screen: ConsoleScreen, name: str, target: Any, session: WriteSession) -> None:
         self.app, self.screen, self.name, self.target = app, screen, name, target
         self.session = session
         self.actions, self.repairs = session.actions, session.repairs
-        self.snapshot = getattr(app, "snapshot", None)
+        self.snapshot = app.snapshot
 
     def say(self, text: str, severity: str = "information", timeout: float = 8.0) -> None:
         self.app.notify(text, severity=severity, timeout=timeout, markup=False)  # type: ignore[arg-type]
@@ -78,17 +81,13 @@ class Run:
 
     async def report(self, write: Awaitable[ActionResult]) -> ActionResult:
         result = await write
-        refresh = getattr(self.app, "refresh_data", None)
-        if refresh is not None:
-            refresh()
+        self.app.refresh_data()  # it changed: read it again now
         show(self.app, result)
-        done = getattr(self.screen, "write_done", None)
-        if done is not None:
-            done(self.name, self.target, result)
+        self.screen.write_done(self.name, self.target, result)
         return result
 
 
-def show(app: App, result: ActionResult) -> None:
+def show(app: DtleApp, result: ActionResult) -> None:
     severity = "information" if result.ok else ("warning" if result.refused else "error")
     log.info("%s %s: %s", result.action, result.job_id, result.text())
     app.notify(result.brief(), severity=severity, timeout=20.0 if result.ok else 60.0, markup=False)
@@ -97,22 +96,22 @@ def show(app: App, result: ActionResult) -> None:
 class Writes:
     """Every write key of the app (see the module docstring); one write at a time."""
 
-    def __init__(self, app: App) -> None:
+    def __init__(self, app: DtleApp) -> None:
         self.app = app
         self.running: Optional[str] = None
 
-    def start(self, name: str, screen: Screen) -> None:
+    def start(self, name: str, screen: ConsoleScreen) -> None:
         if self.running is not None:
             self.app.notify(f"Another write ({self.running}) is still running; wait for its result.",
                             severity="warning", timeout=8.0, markup=False)
             return
-        target = screen.write_target(name)  # type: ignore[attr-defined]
+        target = screen.write_target(name)
         self.running = name
         # An app worker: it outlives the screen, so leaving the screen never cuts a write short.
         self.app.run_worker(self._run(name, screen, target), group="writes", exit_on_error=False)
 
-    async def _run(self, name: str, screen: Screen, target: Any) -> None:
-        settings = self.app.settings  # type: ignore[attr-defined]
+    async def _run(self, name: str, screen: ConsoleScreen, target: Any) -> None:
+        settings = self.app.settings
         session: Optional[WriteSession] = None
         try:
             if settings.read_only:

@@ -39,20 +39,20 @@ from dtle_tui.config.settings import Settings
 from dtle_tui.live.eventfeed import EventFeed
 from dtle_tui.live.feedhealth import service_state
 from dtle_tui.live.feeds import Feed, Feeds
-from dtle_tui.live.monitor import DtleMonitor, for_open_job
 from dtle_tui.live.notice import Notice
 from dtle_tui.live.openjob import OpenAllocation, OpenJob
 from dtle_tui.live.positions import Positions
 from dtle_tui.live.rowbook import RowBook
 from dtle_tui.live.snapshot import FeedState, OpenView, Snapshot
 from dtle_tui.live.store import NomadStore
-from dtle_tui.live.troubleshoot import Troubleshoot
 from dtle_tui.model.allocations import Allocation, slim_allocation
 from dtle_tui.model.jobs import JobStub, parse_job_stubs
 from dtle_tui.model.nodes import parse_nodes
 
 if TYPE_CHECKING:
     from dtle_tui.api.consul_kv import ConsulKV
+    from dtle_tui.live.monitor import DtleMonitor
+    from dtle_tui.live.troubleshoot import Troubleshoot
 
 log = logging.getLogger(__name__)
 
@@ -182,6 +182,12 @@ class Poller:
         if self._rest_started or self._stopped or self.nomad is None or self.events is None:
             return
         self._rest_started = True
+        # Imported now, on the poller's thread once the job list is painted, like python-consul2 below
+        # (`_start_consul`): dtle's monitor and troubleshoot bring their models and dtle's client, some ms
+        # the first paint does not wait for (issue 15). The live layer's only imports not at the top.
+        from dtle_tui.live.monitor import for_open_job
+        from dtle_tui.live.troubleshoot import Troubleshoot
+
         s, nomad = self.settings, self.nomad
         self.feeds.start("agent", "Nomad", self._fetch_agent, self._on_agent)
         self.feeds.start("nodes", "Nomad", lambda i, w: nomad.nodes(index=i, wait=w), self._on_nodes,
@@ -216,9 +222,8 @@ class Poller:
     def _start_consul(self) -> None:
         if self.consul is not None or self._stopped:
             return
-        # The one module the live layer imports when first needed, on the poller's thread after the first
-        # paint: python-consul2 brings requests and urllib3, tens of ms the job list's first paint does
-        # not wait for (issue 15; bench/RESULTS.md). Everything else is imported at the top.
+        # Imported now, on the poller's thread after the first paint: python-consul2 brings requests and
+        # urllib3, tens of ms the job list's first paint does not wait for (issue 15; bench/RESULTS.md).
         from dtle_tui.api.consul_kv import ConsulKV
 
         s = self.settings
