@@ -182,12 +182,14 @@ class DtleApp(QuietCrash, App):
         self.snapshot = message.snapshot
         if self.alerter is not None:
             self.alerter.on_snapshot(message.snapshot)
-        screen = self.screen
         # A modal on top hides the console: the screen below catches up when it resumes. A screen still
         # being mounted (the first snapshot can arrive first) shows app.snapshot when it resumes, too.
         # Not while shutting down either: the screens' widgets are being removed then (a snapshot that was
-        # still queued found Job detail without its summary).
-        if isinstance(screen, ConsoleScreen) and screen.is_mounted and self.is_running:
+        # still queued found Job detail without its summary), and at the very end no screen is left.
+        if not self.is_running or not self.screen_stack:
+            return
+        screen = self.screen
+        if isinstance(screen, ConsoleScreen) and screen.is_mounted:
             screen.receive(message.snapshot)
 
     def report_crash(self) -> None:

@@ -65,7 +65,7 @@ class Run:
         self.snapshot = app.snapshot
 
     def say(self, text: str, severity: str = "information", timeout: float = 8.0) -> None:
-        self.app.notify(text, severity=severity, timeout=timeout, markup=False)  # type: ignore[arg-type]
+        self.app.notify(text, severity=severity, timeout=timeout, markup=False)
 
     async def confirm(self, dialog: Screen) -> Any:
         answer = await self.app.push_screen_wait(dialog)

@@ -24,6 +24,23 @@ from dtle_tui.model.allocations import Allocation, parse_allocation, parse_alloc
 from dtle_tui.model.jobs import Job, parse_job
 
 
+def missing_is_none(read: Fetch, again_after_s: float = 0.0) -> Fetch:
+    """`read` with a 404 turned into data: None, at index 0 (the feed then reads on its fallback interval,
+    a repeated 404 only after `again_after_s`)."""
+
+    async def fetch(index: int, wait: Optional[str]) -> Indexed:
+        try:
+            return await read(index, wait)
+        except ApiError as exc:
+            if exc.status != 404:
+                raise
+            if index and again_after_s:
+                await asyncio.sleep(again_after_s)
+            return Indexed(None, 0)
+
+    return fetch
+
+
 class OpenJob:
     """The job open in Job detail (`job_id` None: none is)."""
 
@@ -53,7 +70,9 @@ class OpenJob:
         return True
 
     def _start(self, nomad: NomadClient, job_id: str) -> None:
-        self.feeds.start("job", "Nomad", self._fetch_job(nomad, job_id), self._on_job)
+        # Purged, the job answers 404: the detail says so instead of going stale (asked again each refresh).
+        self.feeds.start("job", "Nomad", missing_is_none(lambda i, w: nomad.job(job_id, index=i, wait=w),
+                                                         self.refresh_s), self._on_job)
         self.feeds.start("job_allocations", "Nomad", lambda i, w: nomad.job_allocations(job_id, index=i, wait=w),
                          self._on_allocations)
 
@@ -86,18 +105,6 @@ class OpenJob:
         for watcher in self.watchers:
             watcher()
 
-    def _fetch_job(self, nomad: NomadClient, job_id: str) -> Fetch:
-        async def fetch(index: int, wait: Optional[str]) -> Indexed:
-            try:
-                return await nomad.job(job_id, index=index, wait=wait)
-            except ApiError as exc:
-                if exc.status == 404:  # purged: the detail says so instead of going stale
-                    await asyncio.sleep(0 if not index else self.refresh_s)
-                    return Indexed(None, 0)
-                raise
-
-        return fetch
-
     # ---- data handlers (poller thread) --------------------------------------------------------
     def _on_job(self, value: object) -> None:
         if value is None:
@@ -127,24 +134,16 @@ class OpenAllocation:
         self.alloc_id = alloc_id
         self.reset()
         if alloc_id is not None and nomad is not None:
-            self.feeds.start("allocation", "Nomad", self._fetch(nomad, alloc_id), self._on_allocation)
+            # Garbage-collected, it answers 404: the screen says so.
+            self.feeds.start("allocation", "Nomad",
+                             missing_is_none(lambda i, w: nomad.allocation(alloc_id, index=i, wait=w)),
+                             self._on_allocation)
         for watcher in self.watchers:
             watcher()
         return True
 
     def reset(self) -> None:
         self.allocation, self.error = None, None
-
-    def _fetch(self, nomad: NomadClient, alloc_id: str) -> Fetch:
-        async def fetch(index: int, wait: Optional[str]) -> Indexed:
-            try:
-                return await nomad.allocation(alloc_id, index=index, wait=wait)
-            except ApiError as exc:
-                if exc.status == 404:
-                    return Indexed(None, 0)
-                raise
-
-        return fetch
 
     def _on_allocation(self, value: object) -> None:
         if value is None:
