@@ -5,7 +5,8 @@ Consul key of the job) -> if the backup fails, send nothing -> act, each write s
 retried -> audit -> report exactly what was and was not done. The Gtid reset follows docs/reference/dtle.md §4: it is
 refused while an allocation of the job is pending or running, deletes `dtle/<job>/` with the trailing
 slash (so job1 never takes job10's keys) and `dtleJobList/<job>` exactly, and leaves the target's
-`dtle.gtid_executed_v4` rows alone. `plan_*` describe the requests for the confirmation dialogs.
+`dtle.gtid_executed_v4` rows alone. `plan_*` give the confirmation dialogs the requests as they are sent
+(Calls built by the clients, api/), and the actions send those same Calls.
 """
 
 from __future__ import annotations

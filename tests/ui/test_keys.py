@@ -9,7 +9,7 @@ import pytest
 from textual.binding import Binding
 
 from dtle_tui.app import DtleApp, later
-from dtle_tui.keys import readme_table
+from dtle_tui.keys import bindings_of, readme_table, write_name, writes
 from dtle_tui.screens.confirm import ConfirmScreen
 from dtle_tui.screens.help import HelpScreen
 from dtle_tui.screens.job_detail import JobDetailScreen
@@ -38,6 +38,17 @@ def test_every_binding_of_ours_has_an_id():
         assert ours, cls
         missing = [b.key for b in ours if not (b.id or "").startswith("dtle.")]
         assert not missing, f"{cls.__name__}: bindings without a dtle.* id: {missing}"
+
+
+def test_every_write_key_has_its_flow_and_every_flow_a_key():
+    """A key declared with keys.write_key is a write (the mark): it has a flow, and no flow is left
+    without a key."""
+    from dtle_tui.intents import FLOWS
+
+    names = {write_name(b.action) for cls in DtleApp.binding_classes() for b in bindings_of(cls)
+             if writes(b.action)}
+    assert names == set(FLOWS)
+    assert {"delete", "reset-gtid", "restart", "node-drain"} <= names
 
 
 def test_no_key_is_answered_outside_the_bindings():
