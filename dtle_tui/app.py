@@ -7,7 +7,7 @@ import logging
 import pkgutil
 import sys
 import threading
-from typing import TYPE_CHECKING, Awaitable, Callable, Iterable, Optional
+from typing import TYPE_CHECKING, Any, Callable, Iterable, Optional
 
 from rich.text import Text
 from textual.app import App, SystemCommand
@@ -18,7 +18,6 @@ from textual.theme import BUILTIN_THEMES
 
 from dtle_tui.api.http import check_tls_files
 from dtle_tui.config.settings import ConfigError, Settings, contexts, settings_for_context
-from dtle_tui.intents import action_run, start_tail
 from dtle_tui.keys import bindings_of, palette_commands, remapped
 from dtle_tui.live.poller import Poller
 from dtle_tui.live.snapshot import Snapshot
@@ -27,19 +26,49 @@ from dtle_tui.screens.jobs import JobsScreen
 from dtle_tui.text.secrets import redact
 from dtle_tui.textual_private import QuietCrash, exit_printing
 from dtle_tui.tuning import fit_thresholds, held_at_start_up, release_start_up_hold
+from dtle_tui.widgets.virtual_table import VirtualTable
 
 if TYPE_CHECKING:
-    from dtle_tui.console import ActionRun, TailHandle
+    from dtle_tui.console import TailHandle
+    from dtle_tui.intents import Writes
     from dtle_tui.live.logtail import TailState
     from dtle_tui.live.startup import EarlyPoller
     from dtle_tui.notify import Alerter
 
 log = logging.getLogger(__name__)
 
+# The one table of what is loaded when first used, never before the first paint of the job list (issue 15:
+# Textual's import and the Jobs screen are what that paint waits for; see bench/RESULTS.md): the other
+# screens and dialogs, the write keys' flows and clients (python-consul2 among their imports), log tails,
+# alerts. The only place our modules are imported by name. keys.py reads the screens from it too
+# (DtleApp.binding_classes), without importing any.
+LATER: dict[str, tuple[str, str]] = {
+    "job_detail": ("dtle_tui.screens.job_detail", "JobDetailScreen"),
+    "allocation": ("dtle_tui.screens.allocation", "AllocationScreen"),
+    "logs": ("dtle_tui.screens.logs", "LogsScreen"),
+    "nodes": ("dtle_tui.screens.nodes", "NodesScreen"),
+    "orphans": ("dtle_tui.screens.orphans", "OrphansScreen"),
+    "confirm": ("dtle_tui.screens.confirm", "ConfirmScreen"),
+    "add_job": ("dtle_tui.screens.add_job", "AddJobScreen"),
+    "spec": ("dtle_tui.screens.spec", "SpecScreen"),
+    "contexts": ("dtle_tui.screens.contexts", "ContextsScreen"),
+    "pick": ("dtle_tui.screens.pick", "PickScreen"),
+    "help": ("dtle_tui.screens.help", "HelpScreen"),
+    "keyed_table": ("dtle_tui.widgets.keyed_table", "KeyedTable"),
+    "writes": ("dtle_tui.intents", "Writes"),
+    "tail": ("dtle_tui.intents", "start_tail"),
+    "alerter": ("dtle_tui.notify", "Alerter"),
+}
+# The screens the poller feeds, in the order the README's keys table lists them, and the dialogs (their
+# keys have IDs so that [keys] can remap them too).
+CONSOLE_SCREENS = ("jobs", "job_detail", "allocation", "logs", "nodes", "orphans")
+MODAL_SCREENS = ("confirm", "add_job", "spec", "contexts", "pick", "help")
 
-def _screen(module: str, name: str) -> type:
-    """A screen class from dtle_tui.screens.<module>, imported on first use."""
-    return getattr(importlib.import_module(f"dtle_tui.screens.{module}"), name)
+
+def later(name: str) -> Any:
+    """What LATER names, imported now if it was not yet."""
+    module, attr = LATER[name]
+    return getattr(importlib.import_module(module), attr)
 
 
 class SnapshotUpdated(Message):
@@ -61,11 +90,11 @@ class DtleApp(QuietCrash, App):
     # switch re-parses every stylesheet twice and holds repaints for 50 ms (Textual's delay_update),
     # all before the first paint. It is registered as a mode in on_mount, so `1` comes back to it.
     DEFAULT_MODE = "jobs"
-    # Screens other than Jobs are imported when first shown: the first paint of the job list does not
-    # wait for them.
+    # Screens other than Jobs are imported when first shown (LATER): the first paint of the job list does
+    # not wait for them.
     MODES = {
-        "nodes": lambda: _screen("nodes", "NodesScreen")(),
-        "orphans": lambda: _screen("orphans", "OrphansScreen")(),
+        "nodes": lambda: later("nodes")(),
+        "orphans": lambda: later("orphans")(),
     }
 
     # Every key of the app and its screens is a Binding with an ID (keys.py): footer, help, palette and the
@@ -98,6 +127,7 @@ class DtleApp(QuietCrash, App):
         self._collector_held = collector_held  # cli.main turned the garbage collector off for start-up
         self._large_gc_thresholds = False
         self.alerter: Optional[Alerter] = None
+        self._writes: Optional[Writes] = None
         self._told_first_paint = False
         if settings.theme in BUILTIN_THEMES:
             self.theme = settings.theme
@@ -152,12 +182,14 @@ class DtleApp(QuietCrash, App):
         self.snapshot = message.snapshot
         if self.alerter is not None:
             self.alerter.on_snapshot(message.snapshot)
-        screen = self.screen
         # A modal on top hides the console: the screen below catches up when it resumes. A screen still
         # being mounted (the first snapshot can arrive first) shows app.snapshot when it resumes, too.
         # Not while shutting down either: the screens' widgets are being removed then (a snapshot that was
-        # still queued found Job detail without its summary).
-        if isinstance(screen, ConsoleScreen) and screen.is_mounted and self.is_running:
+        # still queued found Job detail without its summary), and at the very end no screen is left.
+        if not self.is_running or not self.screen_stack:
+            return
+        screen = self.screen
+        if isinstance(screen, ConsoleScreen) and screen.is_mounted:
             screen.receive(message.snapshot)
 
     def report_crash(self) -> None:
@@ -204,12 +236,12 @@ class DtleApp(QuietCrash, App):
     def open_job(self, job_id: str) -> None:
         if self.poller:
             self.poller.watch_job(job_id)
-        self.push_screen(_screen("job_detail", "JobDetailScreen")(job_id))
+        self.push_screen(later("job_detail")(job_id))
 
     def open_allocation(self, alloc_id: str) -> None:
         if self.poller:
             self.poller.watch_allocation(alloc_id)
-        self.push_screen(_screen("allocation", "AllocationScreen")(alloc_id))
+        self.push_screen(later("allocation")(alloc_id))
 
     def go_back(self) -> None:
         if len(self.screen_stack) > 1:
@@ -220,9 +252,8 @@ class DtleApp(QuietCrash, App):
         """Fetch only what an open detail screen needs (lazy detail fetches)."""
         if self.poller is None:
             return
-        detail, allocation = _screen("job_detail", "JobDetailScreen"), _screen("allocation", "AllocationScreen")
-        job = next((s.job_id for s in self.screen_stack if isinstance(s, detail)), None)
-        alloc = next((s.alloc_id for s in self.screen_stack if isinstance(s, allocation)), None)
+        job = next((s.job_id for s in self.screen_stack if isinstance(s, later("job_detail"))), None)
+        alloc = next((s.alloc_id for s in self.screen_stack if isinstance(s, later("allocation"))), None)
         self.poller.watch_job(job)
         self.poller.watch_allocation(alloc)
 
@@ -239,18 +270,14 @@ class DtleApp(QuietCrash, App):
         if self.poller:
             self.poller.refresh_now()
 
-    def run_job_action(self, flow: Callable[[ActionRun], Awaitable[None]]) -> None:
-        run = action_run(self.poller, self.settings)
-        if run is None:
-            self.notify("Not connected yet: try again in a moment. Nothing was sent.", severity="warning",
-                        timeout=8.0, markup=False)
-            return
-        # An app worker: it outlives the screen, so leaving the screen never cuts an action short.
-        self.run_worker(flow(run), group="job-actions", exit_on_error=False)
+    def write(self, name: str, screen: Screen) -> None:
+        if self._writes is None:
+            self._writes = later("writes")(self)
+        self._writes.start(name, screen)
 
     def tail(self, alloc_id: str, task: str, log_type: str, max_lines: int,
              on_lines: Callable[[list, int], None], on_state: Callable[[TailState], None]) -> Optional[TailHandle]:
-        return start_tail(self.poller, alloc_id, task, log_type, max_lines, on_lines, on_state)
+        return later("tail")(self.poller, alloc_id, task, log_type, max_lines, on_lines, on_state)
 
     # ---- global actions ---------------------------------------------------------------------------
     def action_refresh_now(self) -> None:
@@ -259,10 +286,9 @@ class DtleApp(QuietCrash, App):
         self.notify("Refreshing…", timeout=1.5)
 
     def action_help(self) -> None:
-        help_module = importlib.import_module("dtle_tui.screens.help")
-        if not isinstance(self.screen, help_module.HelpScreen):
-            sections = help_module.help_sections(self, self.screen, dict(self.settings.keys))
-            self.push_screen(help_module.HelpScreen(sections, self.settings.read_only))
+        help_screen = later("help")
+        if not isinstance(self.screen, help_screen):
+            self.push_screen(help_screen.of(self, self.screen, dict(self.settings.keys), self.settings.read_only))
 
     def action_pick_context(self) -> None:
         if isinstance(self.screen, ModalScreen):
@@ -272,7 +298,7 @@ class DtleApp(QuietCrash, App):
         except ConfigError as exc:
             self.notify(str(exc), severity="error", markup=False)
             return
-        self.push_screen(_screen("contexts", "ContextsScreen")(found, self.settings.context), self._context_chosen)
+        self.push_screen(later("contexts")(found, self.settings.context), self._context_chosen)
 
     def _context_chosen(self, name: Optional[str]) -> None:
         if name and name != self.settings.context:
@@ -312,11 +338,23 @@ class DtleApp(QuietCrash, App):
                 self.alerter.reset()  # stops a release of held alerts still pending
             self.alerter = None
         elif self.alerter is None:
-            from dtle_tui.notify import Alerter
-
-            self.alerter = Alerter(self)
+            self.alerter = later("alerter")(self)
         else:
             self.alerter.reset()
+
+    # ---- the key table (keys.py): every class with keys, loaded from LATER -------------------------------
+    @classmethod
+    def console_screen_classes(cls) -> list[type]:
+        return [JobsScreen if name == "jobs" else later(name) for name in CONSOLE_SCREENS]
+
+    @classmethod
+    def table_classes(cls) -> list[type]:
+        return [VirtualTable, later("keyed_table")]
+
+    @classmethod
+    def binding_classes(cls) -> list[type]:
+        """The app, its screens, dialogs and tables: every class whose keys [keys] may remap."""
+        return [cls, *cls.console_screen_classes(), *(later(name) for name in MODAL_SCREENS), *cls.table_classes()]
 
     def get_system_commands(self, screen: Screen) -> Iterable[SystemCommand]:
         """The palette: the screen's keys and the app's, from their bindings, then Textual's commands."""

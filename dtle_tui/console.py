@@ -7,28 +7,41 @@ intent reaches Nomad or Consul (the poller's clients, its loop and thread) is th
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, Awaitable, Callable, Optional, Protocol, TypeVar
+from typing import TYPE_CHECKING, Any, Awaitable, Callable, Optional, Protocol
 
 if TYPE_CHECKING:
+    from textual.screen import Screen
+
     from dtle_tui.config.settings import Settings
     from dtle_tui.live.logtail import TailState
     from dtle_tui.live.snapshot import Snapshot
     from dtle_tui.ops.actions import Actions
     from dtle_tui.ops.repair import Repairs
+    from dtle_tui.ops.report import ActionResult
 
-T = TypeVar("T")
 
+class WriteRun(Protocol):
+    """What a write key's flow (screens/job_actions.py, screens/repair_actions.py) is handed: the operations
+    on its own clients, made for this write from the settings it started with (ops/session.py), and the
+    dialogs. The whole flow runs in one worker on the UI's loop (intents.py)."""
 
-class ActionRun(Protocol):
-    """One write action's flow, bound to the cluster it started on: a context switched meanwhile never
-    sends the rest of the flow to the other cluster."""
+    actions: Actions
+    repairs: Repairs
+    screen: Screen  # where the key was pressed
+    snapshot: Optional[Snapshot]  # the console's latest, when the key was pressed
 
-    actions: Actions  # its plan_* that read only local files may be called on the UI thread
-    repairs: Repairs  # restart / stop allocation, node eligibility and drain, on the same clients
+    async def confirm(self, dialog: Screen) -> Any:
+        """The dialog's answer; anything but a yes is reported as cancelled (nothing was sent)."""
+        ...
 
-    async def call(self, step: Awaitable[T]) -> T:
-        """Await `step` (a coroutine of `actions`) on the poller's loop, where its HTTP clients live.
-        A cancelled caller does not cancel the step: a half-done write is never cut short."""
+    async def ask(self, dialog: Screen) -> Any:
+        """The dialog's answer (None: cancelled, said so)."""
+        ...
+
+    def say(self, text: str, severity: str = "information") -> None: ...
+
+    async def report(self, write: Awaitable[ActionResult]) -> ActionResult:
+        """Await the write, have the data re-read (it changed), say how it went."""
         ...
 
 
@@ -76,9 +89,9 @@ class Console(Protocol):
         """Re-read every list now (after a write, so its effect shows at once)."""
         ...
 
-    def run_job_action(self, flow: Callable[[ActionRun], Awaitable[None]]) -> None:
-        """Run a write action's flow in an app worker (it outlives the screen that started it). When
-        the clients are not connected yet, the operator is told so and nothing is sent."""
+    def write(self, name: str, screen: Screen) -> None:
+        """Write key `name` (keys.write_key) pressed on `screen`: refused in read-only mode, else its flow
+        run in an app worker (it outlives the screen that started it)."""
         ...
 
     def tail(self, alloc_id: str, task: str, log_type: str, max_lines: int,

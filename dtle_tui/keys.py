@@ -1,18 +1,26 @@
-"""One key table: each screen's `Binding(..., id=...)`s.
+"""One key table: each screen's `Binding(..., id=...)`s, and the write keys marked where they are declared.
 
 Every screen declares its keys as Textual bindings, each with an ID (`dtle.<where>.<what>`). From those
 alone come the footer (Textual's), the help screen (`?`), the command palette (ctrl+p) and the README's
 keys table; the config file's `[keys]` table remaps them by ID through Textual's public
 `App.set_keymap`. A binding's `description` is its short footer label, its `tooltip` the sentence help
 and the palette show.
+
+A key that changes the cluster is declared with `write_key` (k9s marks such actions `Dangerous`): its
+action is `write('<name>')`, `<name>` being the write's name in the audit log. That action string is the
+one mark: every write key runs ConsoleScreen.action_write (which refuses it in read-only mode, before any
+connection), and the footer, the palette, help and the audit line read it. No list of write actions to
+keep in step: a key declared with write_key is one.
+
+The screens themselves are not imported here (screens/base.py imports this module): whoever asks for the
+key table hands the classes in (DtleApp.binding_classes, from app.py's table of lazily loaded screens).
 """
 
 from __future__ import annotations
 
-import importlib
 from dataclasses import dataclass
 from functools import partial
-from typing import Any, Callable, Iterable, Iterator, Mapping, Optional, Sequence
+from typing import Any, Callable, Iterable, Iterator, Mapping, Optional
 
 from textual.actions import parse as parse_action
 from textual.app import SystemCommand
@@ -22,37 +30,55 @@ from textual.keys import format_key
 
 from dtle_tui.config.settings import ConfigError
 
-# The write actions (screens/job_actions.py): hidden from footer and palette in read-only mode, a press
-# still answered with the refusal (audited).
-WRITE_ACTIONS = frozenset({"delete_job", "purge_job", "reset_gtid", "restore_gtid", "add_job", "readd_job",
-                           # the repair keys (screens/repair_actions.py)
-                           "restart_alloc", "stop_alloc", "toggle_eligibility", "drain_node"})
-
-# (module of dtle_tui.screens, class): the screens the poller feeds, in the order the README lists them.
-CONSOLE_SCREENS = (
-    ("jobs", "JobsScreen"),
-    ("job_detail", "JobDetailScreen"),
-    ("allocation", "AllocationScreen"),
-    ("logs", "LogsScreen"),
-    ("nodes", "NodesScreen"),
-    ("orphans", "OrphansScreen"),
-)
-# The tables (dtle_tui.widgets.<module>): their keys work on every screen that shows one.
-TABLES = (("virtual_table", "VirtualTable"), ("keyed_table", "KeyedTable"))
-# The dialogs: their keys are written in their own text; IDs so that [keys] can remap them too.
-MODAL_SCREENS = (
-    ("confirm", "ConfirmScreen"),
-    ("add_job", "AddJobScreen"),
-    ("spec", "SpecScreen"),
-    ("contexts", "ContextsScreen"),
-    ("pick", "PickScreen"),
-    ("help", "HelpScreen"),
-)
+WRITE_PREFIX = "write("
 
 
-def screen_classes(which: Sequence[tuple[str, str]] = CONSOLE_SCREENS, package: str = "screens") -> list[type]:
-    """The screen (or widget) classes, imported now (the app imports most screens only when first shown)."""
-    return [getattr(importlib.import_module(f"dtle_tui.{package}.{module}"), name) for module, name in which]
+def write_key(key: str, name: str, description: str, *, tooltip: str, id: str, show: bool = True) -> Binding:
+    """A key that changes the cluster: its action `write('<name>')` is the mark (see the module docstring)."""
+    return Binding(key, f"write({name!r})", description, show=show, tooltip=tooltip, id=id)
+
+
+def writes(action: str) -> bool:
+    """The binding's action is a write key's (write_key)."""
+    return action.startswith(WRITE_PREFIX)
+
+
+def write_name(action: str) -> str:
+    """`delete` of `write('delete')`."""
+    return action[len(WRITE_PREFIX):].rstrip(")").strip("'\"")
+
+
+def job_writes(without: tuple[str, ...] = ()) -> list[Binding]:
+    """The write keys on a job, one ID each whatever the screen (`[keys]` remaps them on Jobs and Job detail
+    alike). `without`: writes a screen leaves out (Job detail has no `a`)."""
+    bindings = [
+        write_key("d", "delete", "Delete", tooltip="delete (stop) the job", id="dtle.job.delete"),
+        write_key("P", "purge", "Purge", tooltip="purge the job (removed from Nomad at once)", id="dtle.job.purge"),
+        write_key("G", "reset-gtid", "Gtid reset", tooltip="reset the job's Gtid in Consul", id="dtle.job.reset_gtid"),
+        write_key("U", "restore-gtid", "Restore Gtid", show=False, tooltip="restore the job's last Gtid backup",
+                  id="dtle.job.restore_gtid"),
+        # In help and the palette; the footer keeps its room for the keys used most.
+        write_key("a", "add", "Add", show=False, tooltip="add a job from a job.json file", id="dtle.job.add"),
+        write_key("R", "re-add", "Re-add", show=False, tooltip="re-add a deleted or purged job from its saved spec",
+                  id="dtle.job.readd"),
+    ]
+    return [b for b in bindings if write_name(b.action) not in without]
+
+
+# On an allocation (Allocation, and Job detail's selected one). One ID on both screens: one remap covers both.
+ALLOC_WRITES = [
+    write_key("r", "restart", "Restart", tooltip="restart the (selected) allocation's task(s) in place",
+              id="dtle.alloc.restart"),
+    write_key("K", "stop-alloc", "Stop alloc", tooltip="stop the (selected) allocation so Nomad reschedules it",
+              id="dtle.alloc.stop"),
+]
+# On the selected node (Nodes).
+NODE_WRITES = [
+    write_key("e", "node-eligibility", "Eligibility", tooltip="toggle the selected node's scheduling eligibility",
+              id="dtle.nodes.eligibility"),
+    write_key("D", "node-drain", "Drain", tooltip="drain the node with a deadline, or stop its running drain",
+              id="dtle.nodes.drain"),
+]
 
 
 def bindings_of(cls: type) -> list[Binding]:
@@ -83,12 +109,11 @@ def remapped(bindings: Iterable[Binding], keymap: Mapping[str, str]) -> list[Bin
     return out
 
 
-def known_ids(app_class: type) -> dict[str, list[str]]:
-    """Every binding ID of every screen and the app -> the classes where it works."""
+def known_ids(app_class: Any) -> dict[str, list[str]]:
+    """Every binding ID of the app, its screens, dialogs and tables (`app_class.binding_classes()`) -> the classes
+    where it works."""
     out: dict[str, list[str]] = {}
-    classes = [app_class, *screen_classes(CONSOLE_SCREENS), *screen_classes(MODAL_SCREENS),
-               *screen_classes(TABLES, "widgets")]
-    for cls in classes:
+    for cls in app_class.binding_classes():
         for binding in bindings_of(cls):
             if binding.id:
                 where = out.setdefault(binding.id, [])
@@ -97,13 +122,13 @@ def known_ids(app_class: type) -> dict[str, list[str]]:
     return out
 
 
-def check_keymap(keymap: Mapping[str, str], app_class: type) -> None:
+def check_keymap(keymap: Mapping[str, str], app_class: Any) -> None:
     """ConfigError for a remap of an ID no binding has (the key's form was checked with the file)."""
     known = known_ids(app_class)
     for binding_id in keymap:
         if binding_id not in known:
             close = sorted(k for k in known if k.split(".")[-1] == binding_id.split(".")[-1])
-            hint = f" (did you mean {', '.join(close)}?)" if close else " (the README's keys table lists every ID)"
+            hint = f" (did you mean {', '.join(close)}?)" if close else " (no key of any screen has this ID)"
             raise ConfigError(f"[keys]: unknown binding ID {binding_id!r}{hint}")
 
 
@@ -119,7 +144,7 @@ class KeyLine:
 
     @property
     def writes(self) -> bool:
-        return self.action in WRITE_ACTIONS
+        return writes(self.action)
 
 
 def key_lines(bindings: Iterable[Binding], display: Callable[[Binding], str]) -> list[KeyLine]:
@@ -155,11 +180,12 @@ def readme_key(key: str) -> str:
     return shown if len(shown) == 1 and shown.isascii() and not shown.isspace() else key
 
 
-def readme_table(app_class: type) -> str:
-    """The README's keys table, generated from the bindings (a test compares it with README.md)."""
+def readme_table(app_class: Any) -> str:
+    """The README's keys table, generated from the bindings of the app, its console screens (in the order
+    the README lists them) and its tables (a test compares it with README.md)."""
     rows: dict[tuple[str, str, str], list[str]] = {}
-    order = [("anywhere", app_class)] + [(cls.KEYS_TITLE, cls) for cls in screen_classes(CONSOLE_SCREENS)]
-    order += [("every table", cls) for cls in screen_classes(TABLES, "widgets")]
+    order = [("anywhere", app_class)] + [(cls.KEYS_TITLE, cls) for cls in app_class.console_screen_classes()]
+    order += [("every table", cls) for cls in app_class.table_classes()]
     for where, cls in order:
         for line in key_lines([b for b in bindings_of(cls) if b.id], lambda b: readme_key(b.key)):
             places = rows.setdefault((" ".join(f"`{k}`" for k in line.keys), line.text, line.binding_id or ""), [])

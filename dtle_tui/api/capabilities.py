@@ -3,7 +3,7 @@
 Nomad answers a token without the capability with a bare 403 `Permission denied`; the operator then
 needs the capability's name to ask for the right policy. Names as in Nomad's ACL policies: namespace
 capabilities (list-jobs, read-job, submit-job, read-logs, read-fs, alloc-lifecycle) and the node and
-agent rules (node:read, node:write, agent:read). nomad-api.md §4-§6 gives the capability per endpoint.
+agent rules (node:read, node:write, agent:read). docs/reference/nomad-api.md §4-§6 gives the capability per endpoint.
 """
 
 from __future__ import annotations

@@ -1,6 +1,6 @@
 """ConsulKV: the dtle keys in Consul KV, through python-consul2's KV API on an httpx transport.
 
-python-consul2 builds the requests and decodes the answers (consul-kv.md §7.3); its `http_connect`
+python-consul2 builds the requests and decodes the answers (docs/reference/consul-kv.md §7.3); its `http_connect`
 extension point (§7.4) lets every call return an awaitable that sends the request with httpx, so
 `await kv.get(...)` works without aiohttp. Three of its habits are neutralised here:
 - it reads CONSUL_HTTP_ADDR / CONSUL_HTTP_TOKEN / CONSUL_HTTP_SSL* itself and lets them override the
@@ -19,9 +19,18 @@ from urllib.parse import quote
 
 import consul
 import consul.base
+import httpx
 
 from dtle_tui.api.errors import ApiError, ErrorKind
-from dtle_tui.api.http import DEFAULT_BLOCKING_WAIT, Indexed, ServiceHttp, blocking_timeout, html_error, looks_like_html
+from dtle_tui.api.http import (
+    DEFAULT_BLOCKING_WAIT,
+    Call,
+    Indexed,
+    ServiceHttp,
+    blocking_timeout,
+    html_error,
+    looks_like_html,
+)
 
 if TYPE_CHECKING:
     from dtle_tui.config.settings import ConsulSettings
@@ -54,14 +63,16 @@ class _LenientHeaders(dict):
 
 
 class _HttpxTransport(consul.base.HTTPClient):
-    """python-consul2 HTTPClient whose methods return awaitables (as consul.aio's do)."""
+    """python-consul2 HTTPClient whose methods return Calls (api/http.py): python-consul2 decides the path,
+    query and body of each KV request, and the Call built from them is what a dialog prints and what is
+    sent (`ConsulKV.send`), its answer handed back to python-consul2's own decoding."""
 
     def __init__(self, http: ServiceHttp) -> None:
         # The base class only keeps these for `uri()`, which we do not use: httpx has the base URL.
         super().__init__(host="", port=0, scheme="http", verify=True, cert=None, timeout=http.timeout)
         self.http = http
 
-    async def _request(self, callback: Any, method: str, path: str, params: Any, data: Any, headers: Any) -> Any:
+    def _request(self, callback: Any, method: str, path: str, params: Any, data: Any, headers: Any) -> Call:
         params = list(params or [])
         wait = dict(params).get("wait")
         timeout = blocking_timeout(self.http.timeout, wait) if wait else None
@@ -71,24 +82,28 @@ class _HttpxTransport(consul.base.HTTPClient):
         request = self.http.build(method, path, params=params, content=content or None, timeout=timeout)
         for name, value in (headers or {}).items():
             request.headers[name] = value
-        # 404 is python-consul2's "missing key" answer; every other error status becomes ApiError here.
-        response = await self.http.send(request, ok_statuses=(404,), write=method != "GET")
-        body = response.content
-        if body.strip() and looks_like_html(response, body):  # a proxy or a web server, not Consul
-            raise html_error(SERVICE, response, body)
-        result = consul.base.Response(response.status_code, _LenientHeaders(response.headers), response.text, body)
-        try:
-            return callback(result)
-        except consul.ConsulException as exc:  # a status python-consul2 rejects that we let through
-            raise _from_consul_exception(exc) from None
-        except (ValueError, TypeError) as exc:  # json.loads / base64 on a garbled body
-            snippet = body[:60].decode("utf-8", "replace")
-            raise ApiError(
-                SERVICE,
-                ErrorKind.BAD_RESPONSE,
-                response.status_code,
-                f"invalid JSON: {exc} (body starts {snippet!r})",
-            ) from None
+
+        async def finish(response: httpx.Response) -> Any:
+            body = response.content
+            if body.strip() and looks_like_html(response, body):  # a proxy or a web server, not Consul
+                raise html_error(SERVICE, response, body)
+            result = consul.base.Response(response.status_code, _LenientHeaders(response.headers), response.text,
+                                          body)
+            try:
+                return callback(result)
+            except consul.ConsulException as exc:  # a status python-consul2 rejects that we let through
+                raise _from_consul_exception(exc) from None
+            except (ValueError, TypeError) as exc:  # json.loads / base64 on a garbled body
+                snippet = body[:60].decode("utf-8", "replace")
+                raise ApiError(
+                    SERVICE,
+                    ErrorKind.BAD_RESPONSE,
+                    response.status_code,
+                    f"invalid JSON: {exc} (body starts {snippet!r})",
+                ) from None
+
+        # 404 is python-consul2's "missing key" answer; every other error status becomes ApiError.
+        return Call(request, finish, write=method != "GET", ok_statuses=(404,))
 
     def get(self, callback, path, params=None, headers=None):
         return self._request(callback, "GET", path, params, None, headers)
@@ -155,6 +170,20 @@ def _index(value: Any) -> int:
         return 0
 
 
+def _listed(answer: tuple) -> Indexed[list]:
+    """python-consul2's (index, items) of a recursive read as entries; items None (a 404) is none."""
+    got_index, items = answer
+    if items is not None and not isinstance(items, list):
+        raise ApiError(
+            SERVICE,
+            ErrorKind.BAD_RESPONSE,
+            200,
+            f"an unexpected answer: expected a list, got a {type(items).__name__}",
+        )
+    entries = [_entry(item) for item in items or [] if isinstance(item, dict)]
+    return Indexed(entries, _index(got_index))
+
+
 def _check_key(key: str) -> None:
     if not key or key.startswith("/"):
         raise ValueError(f"a Consul key must be non-empty and not start with '/': {key!r}")
@@ -176,56 +205,74 @@ class ConsulKV:
     def addr(self) -> str:
         return self._http.addr
 
-    async def get(self, key: str) -> Optional[KvEntry]:
-        _check_key(key)
-        _, item = await self._consul.kv.get(key)
-        return _entry(item) if isinstance(item, dict) else None
+    async def send(self, call: Call) -> Any:
+        """Send a Call this client built; python-consul2's decoding of the answer."""
+        return await self._http.perform(call)
 
-    async def get_prefix(self, prefix: str, index: int = 0, wait: Optional[str] = None) -> Indexed[list]:
-        """Every key starting with `prefix` (a plain string prefix, consul-kv.md §1); blocking with index."""
+    # -- the requests, built by python-consul2 (docs/reference/consul-kv.md §7.3) --------------------
+    def get_call(self, key: str) -> Call:
+        _check_key(key)
+        return self._consul.kv.get(key)
+
+    def get_prefix_call(self, prefix: str, index: int = 0, wait: Optional[str] = None) -> Call:
         if prefix.startswith("/"):
             raise ValueError(f"a Consul prefix must not start with '/': {prefix!r}")
         if index:
             wait = wait or DEFAULT_BLOCKING_WAIT
-        got_index, items = await self._consul.kv.get(prefix, index=index or None, wait=wait, recurse=True)
-        if items is not None and not isinstance(items, list):
-            raise ApiError(
-                SERVICE,
-                ErrorKind.BAD_RESPONSE,
-                200,
-                f"an unexpected answer: expected a list, got a {type(items).__name__}",
-            )
-        entries = [_entry(item) for item in items or [] if isinstance(item, dict)]
-        return Indexed(entries, _index(got_index))
+        return self._consul.kv.get(prefix, index=index or None, wait=wait, recurse=True)
 
-    async def job_entries(self, job_id: str) -> list:
-        """dtle's keys for one job: `dtle/<job>/…` (with the slash, so job1 never picks up job10) and
-        `dtleJobList/<job>` (dtle.md §2)."""
-        tree = await self.get_prefix(f"dtle/{job_id}/")
-        listed = await self.get(f"dtleJobList/{job_id}")
-        return list(tree.value) + ([listed] if listed is not None else [])
-
-    async def put(self, key: str, value: bytes, cas: Optional[int] = None, flags: Optional[int] = None) -> bool:
-        """Write `value`; with `cas`, only if the key's ModifyIndex still equals it (0: only if absent)."""
+    def put_call(self, key: str, value: bytes, cas: Optional[int] = None, flags: Optional[int] = None) -> Call:
         _check_key(key)
-        result = await self._consul.kv.put(key, value, cas=cas, flags=flags)
-        return bool(result)
+        return self._consul.kv.put(key, value, cas=cas, flags=flags)
 
-    async def delete(self, key: str) -> bool:
-        """Delete exactly `key`; never recursive."""
+    def delete_call(self, key: str) -> Call:
         _check_key(key)
-        return bool(await self._consul.kv.delete(key))
+        return self._consul.kv.delete(key)
 
-    async def delete_tree(self, prefix: str) -> bool:
-        """Delete every key under `prefix`, which must end with "/": Consul's recurse is a plain string
-        prefix, so "dtle/job1" would also delete "dtle/job10/…" (dtle.md §4)."""
+    def delete_tree_call(self, prefix: str) -> Call:
+        """Every key under `prefix`, which must end with "/": Consul's recurse is a plain string prefix, so
+        "dtle/job1" would also delete "dtle/job10/…" (docs/reference/dtle.md §4)."""
         if not prefix.endswith("/"):
             raise ValueError(
                 f"delete_tree needs a prefix ending with '/' (dtle/job1 would match dtle/job10): {prefix!r}"
             )
         if prefix.strip("/") == "" or prefix.startswith("/"):
             raise ValueError(f"refusing to delete the tree {prefix!r}")
-        return bool(await self._consul.kv.delete(prefix, recurse=True))
+        return self._consul.kv.delete(prefix, recurse=True)
+
+    def job_entries_calls(self, job_id: str) -> tuple[Call, Call]:
+        """dtle's keys for one job: `dtle/<job>/…` (with the slash, so job1 never picks up job10) and
+        `dtleJobList/<job>` (docs/reference/dtle.md §2)."""
+        return self.get_prefix_call(f"dtle/{job_id}/"), self.get_call(f"dtleJobList/{job_id}")
+
+    # -- the requests sent ------------------------------------------------------------------------------
+    async def get(self, key: str) -> Optional[KvEntry]:
+        _, item = await self.send(self.get_call(key))
+        return _entry(item) if isinstance(item, dict) else None
+
+    async def get_prefix(self, prefix: str, index: int = 0, wait: Optional[str] = None) -> Indexed[list]:
+        """Every key starting with `prefix` (a plain string prefix, docs/reference/consul-kv.md §1); blocking with
+        an index."""
+        return _listed(await self.send(self.get_prefix_call(prefix, index, wait)))
+
+    async def job_entries(self, job_id: str) -> list:
+        """The entries of `job_entries_calls`, the tree's then the listed one."""
+        tree_call, listed_call = self.job_entries_calls(job_id)
+        tree = _listed(await self.send(tree_call))
+        _, listed = await self.send(listed_call)
+        return list(tree.value) + ([_entry(listed)] if isinstance(listed, dict) else [])
+
+    async def put(self, key: str, value: bytes, cas: Optional[int] = None, flags: Optional[int] = None) -> bool:
+        """Write `value`; with `cas`, only if the key's ModifyIndex still equals it (0: only if absent)."""
+        return bool(await self.send(self.put_call(key, value, cas, flags)))
+
+    async def delete(self, key: str) -> bool:
+        """Delete exactly `key`; never recursive."""
+        return bool(await self.send(self.delete_call(key)))
+
+    async def delete_tree(self, prefix: str) -> bool:
+        """Delete every key under `prefix` (delete_tree_call says which)."""
+        return bool(await self.send(self.delete_tree_call(prefix)))
 
     async def aclose(self) -> None:
         await self._http.aclose()

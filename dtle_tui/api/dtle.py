@@ -1,4 +1,4 @@
-"""DtleClient: dtle's own API (`GET /v2/monitor/task`, dtle-monitor.md §1) and the way to each node's.
+"""DtleClient: dtle's own API (`GET /v2/monitor/task`, docs/reference/dtle-monitor.md §1) and the way to each node's.
 
 Two ways, from the setting `dtle_api` (config/sources.py):
 - a URL: every request goes to that one API (a single-node cluster, or a proxy). dtle looks the

@@ -2,8 +2,8 @@
 
 Every failure of either API reaches the UI as one `ApiError` whose `one_line()` is what an operator
 reads in the status bar: which service, what went wrong, and what to check. Server bodies are kept
-verbatim in `detail` (Nomad and Consul answer errors in plain text, nomad-api.md §2, consul-kv.md §4),
-but any configured token is cut out first, wherever it appears.
+verbatim in `detail` (Nomad and Consul answer errors in plain text, docs/reference/nomad-api.md §2,
+docs/reference/consul-kv.md §4), but any configured token is cut out first, wherever it appears.
 """
 
 from __future__ import annotations

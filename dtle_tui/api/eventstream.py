@@ -1,4 +1,4 @@
-"""Nomad 1.1's event stream, GET /v1/event/stream (nomad-api.md §6): what changed, as it changes.
+"""Nomad 1.1's event stream, GET /v1/event/stream (docs/reference/nomad-api.md §6): what changed, as it changes.
 
 Newline-delimited JSON: one `{"Events":[…],"Index":N}` line per raft transaction (after topic and
 namespace filtering) and a `{}` heartbeat at open and every 30 s. Nomad 0.11 answers 404. An event's

@@ -1,7 +1,7 @@
 """The HTTP layer both clients share: httpx.AsyncClient from settings, and failures as ApiError.
 
-TLS follows the nomad/consul CLIs (nomad-api.md §7, consul-kv.md §6): a CA file wins over a CA
-directory, an optional client certificate pair, skip-verify, and a TLS server name (SNI) that also
+TLS follows the nomad/consul CLIs (docs/reference/nomad-api.md §7, docs/reference/consul-kv.md §6): a CA file
+wins over a CA directory, an optional client certificate pair, skip-verify, and a TLS server name (SNI) that also
 becomes the name the certificate is checked against. Writes are never retried (httpx does not retry
 unless asked to, and nothing here asks).
 """
@@ -13,13 +13,16 @@ import json
 import os
 import re
 import ssl
-from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Callable, Generic, Mapping, Optional, TypeVar, Union
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, Awaitable, Callable, Generic, Mapping, Optional, TypeVar, Union
 
+import certifi
 import httpx
 
 from dtle_tui.api.errors import ApiError, ErrorKind
 from dtle_tui.api.jsonlist import ElementMemo, ListDecoder
+from dtle_tui.config.file import ConfigError
+from dtle_tui.text.durations import parse_go_duration
 from dtle_tui.text.secrets import add_secret
 from dtle_tui.tuning import collector_paused
 
@@ -28,7 +31,7 @@ if TYPE_CHECKING:
 
 T = TypeVar("T")
 
-# A blocking query may be held `wait` plus up to wait/16 of jitter (nomad-api.md §3); give it that
+# A blocking query may be held `wait` plus up to wait/16 of jitter (docs/reference/nomad-api.md §3); give it that
 # and this much more before calling it a timeout.
 BLOCKING_MARGIN_S = 5.0
 DEFAULT_BLOCKING_WAIT = "5m"  # the servers' own default when only `index` is sent
@@ -42,22 +45,23 @@ class Indexed(Generic[T]):
     index: int
 
 
-_DURATION_PART = re.compile(r"(\d+(?:\.\d+)?)(ns|us|µs|ms|s|m|h)")
-_UNIT_S = {"ns": 1e-9, "us": 1e-6, "µs": 1e-6, "ms": 1e-3, "s": 1.0, "m": 60.0, "h": 3600.0}
+@dataclass(frozen=True)
+class Call:
+    """One request as it will go out, built once by the client that sends it (NomadClient's and ConsulKV's
+    `*_call` methods): a confirmation dialog prints `text()`, and the action then sends this very object,
+    so what the operator read and what happens cannot differ."""
 
+    request: httpx.Request = field(compare=False)
+    finish: Callable[[httpx.Response], Awaitable[Any]] = field(compare=False)  # the answer -> the result
+    write: bool = False
+    stream: bool = False  # the body is decoded as it arrives (a list read)
+    ok_statuses: tuple = ()
+    show_body: bool = False  # a job spec holds passwords: only bodies built to be shown are printed
 
-def parse_go_duration(text: str) -> float:
-    """Seconds in a Go duration such as "5s", "1m30s", "250ms" (ValueError if it is not one)."""
-    text = text.strip()
-    pos, total = 0, 0.0
-    for match in _DURATION_PART.finditer(text):
-        if match.start() != pos:
-            break
-        total += float(match.group(1)) * _UNIT_S[match.group(2)]
-        pos = match.end()
-    if not text or pos != len(text):
-        raise ValueError(f"not a duration: {text!r} (use e.g. 5s, 1m)")
-    return total
+    def text(self) -> str:
+        """Method, path and query exactly as they are sent (without the host), and the body when shown."""
+        line = f"{self.request.method} {self.request.url.raw_path.decode('ascii')}"
+        return f"{line} {self.request.content.decode('utf-8')}" if self.show_body else line
 
 
 def blocking_timeout(timeout: float, wait: Optional[str]) -> float:
@@ -73,8 +77,6 @@ def check_tls_files(settings: Settings) -> None:
 
     Here and not in config: building an SSL context is the transport's business (config stays below it).
     """
-    from dtle_tui.config.file import ConfigError
-
     for service, tls in (("nomad", settings.nomad.tls), ("consul", settings.consul.tls)):
         if not (tls.ca_cert or tls.ca_path or tls.client_cert):
             continue
@@ -96,10 +98,8 @@ def build_ssl_context(tls: TlsSettings) -> ssl.SSLContext:
     else:
         ctx = ssl.create_default_context()
         try:  # the system store may be empty (some Python builds); certifi is what httpx trusts by default
-            import certifi
-
             ctx.load_verify_locations(certifi.where())
-        except (ImportError, OSError, ssl.SSLError):  # pragma: no cover - depends on the host
+        except (OSError, ssl.SSLError):  # pragma: no cover - depends on the host
             pass
     if not tls.verify:
         ctx.check_hostname = False
@@ -221,7 +221,7 @@ def status_error(service: str, response: httpx.Response, body: bytes, hint: Opti
     if looks_like_html(response, body):
         return html_error(service, response, body)
     if code in (401, 403) or (code == 500 and "acl token lookup failed" in text):
-        # Nomad answers 500 for a token that is not a UUID (nomad-api.md §0): still a token problem.
+        # Nomad answers 500 for a token that is not a UUID (docs/reference/nomad-api.md §0): still a token problem.
         return ApiError(service, ErrorKind.FORBIDDEN, code, text, hint=hint)
     if code == 404:
         return ApiError(service, ErrorKind.NOT_FOUND, code, text)
@@ -395,6 +395,11 @@ class ServiceHttp:
             body = response.content.decode("utf-8", "replace")
             hint = self.hint_for(request.method, request.url.path, body, self.token_set) or hint
         raise status_error(self.service, response, response.content, hint)
+
+    async def perform(self, call: Call) -> Any:
+        """Send a Call and turn its answer into its result."""
+        response = await self.send(call.request, ok_statuses=call.ok_statuses, write=call.write, stream=call.stream)
+        return await call.finish(response)
 
     async def aclose(self) -> None:
         await self.client.aclose()

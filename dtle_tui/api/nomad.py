@@ -1,11 +1,12 @@
 """NomadClient: one async method per Nomad HTTP endpoint dtle-tui uses; returns decoded JSON.
 
-Both dialects dtle 3.x ships (Nomad 0.11.1 and 1.1.2) answer these endpoints alike (nomad-api.md §8);
-the shape differences are the parser's business (models.py), not the client's.
+Both dialects dtle 3.x ships (Nomad 0.11.1 and 1.1.2) answer these endpoints alike (docs/reference/nomad-api.md §8);
+the shape differences are the parsers' business (model/), not the client's.
 """
 
 from __future__ import annotations
 
+import json
 import ssl
 from typing import TYPE_CHECKING, Any, AsyncIterator, Callable, Optional
 from urllib.parse import quote
@@ -16,6 +17,7 @@ from dtle_tui.api.capabilities import refusal_hint
 from dtle_tui.api.errors import ApiError, ErrorKind
 from dtle_tui.api.http import (
     DEFAULT_BLOCKING_WAIT,
+    Call,
     Indexed,
     ServiceHttp,
     blocking_timeout,
@@ -57,20 +59,12 @@ class NomadClient:
     def addr(self) -> str:
         return self._http.addr
 
-    # -- plumbing -----------------------------------------------------------------------------------
+    # -- plumbing: every request is a Call built here (region and namespace on each) ----------------
 
-    async def _read(
-        self,
-        path: str,
-        expect: type,
-        index: int = 0,
-        wait: Optional[str] = None,
-        params: Optional[dict] = None,
-        each: Optional[Callable[[Any], Any]] = None,
-        memo: Optional[ElementMemo] = None,
-    ) -> Indexed:
+    def _get(self, path: str, expect: type, index: int = 0, wait: Optional[str] = None,
+             each: Optional[Callable[[Any], Any]] = None, memo: Optional[ElementMemo] = None) -> Call:
+        """A read; with `index`, a blocking one (docs/reference/nomad-api.md §3): its timeout covers the wait."""
         query = dict(self._params)
-        query.update(params or {})
         timeout = self.timeout
         if index:
             wait = wait or DEFAULT_BLOCKING_WAIT
@@ -81,18 +75,39 @@ class NomadClient:
         if expect is list:
             # Lists are decoded as they arrive, element by element (jsonlist.py): never the whole answer
             # at once. `each` turns each element into what the caller keeps.
-            response = await self._http.send(request, stream=True)
-            value = await decode_json_list(SERVICE, response, each, self._http.addr, timeout, memo)
-            return Indexed(value, index_of(response, "X-Nomad-Index"))
-        response = await self._http.send(request)
-        return Indexed(decode_json(SERVICE, response, expect), index_of(response, "X-Nomad-Index"))
+            async def decode_list(response: httpx.Response) -> Indexed:
+                value = await decode_json_list(SERVICE, response, each, self._http.addr, timeout, memo)
+                return Indexed(value, index_of(response, "X-Nomad-Index"))
 
-    async def _write(self, method: str, path: str, body: Any = None, params: Optional[dict] = None) -> dict:
+            return Call(request, decode_list, stream=True)
+
+        async def decode(response: httpx.Response) -> Indexed:
+            return Indexed(decode_json(SERVICE, response, expect), index_of(response, "X-Nomad-Index"))
+
+        return Call(request, decode)
+
+    def _post(self, method: str, path: str, body: Any = None, params: Optional[dict] = None,
+              show_body: bool = False) -> Call:
+        """A write. The body goes out as `json.dumps` writes it, so the dialog that shows it shows the bytes."""
         query = dict(self._params)
         query.update(params or {})
-        request = self._http.build(method, path, params=query, json_body=body)
-        response = await self._http.send(request, write=True)
-        return decode_json(SERVICE, response, dict)
+        content = None if body is None else json.dumps(body).encode("utf-8")
+        request = self._http.build(method, path, params=query, content=content)
+        if content is not None:
+            request.headers["Content-Type"] = "application/json"
+
+        async def decode(response: httpx.Response) -> dict:
+            return decode_json(SERVICE, response, dict)
+
+        return Call(request, decode, write=True, show_body=show_body)
+
+    async def send(self, call: Call) -> Any:
+        """Send a Call this client built: a write returns Nomad's answer, a read an Indexed value."""
+        return await self._http.perform(call)
+
+    async def _read(self, path: str, expect: type, index: int = 0, wait: Optional[str] = None,
+                    each: Optional[Callable[[Any], Any]] = None, memo: Optional[ElementMemo] = None) -> Indexed:
+        return await self.send(self._get(path, expect, index, wait, each, memo))
 
     # -- reads --------------------------------------------------------------------------------------
 
@@ -104,26 +119,37 @@ class NomadClient:
 
     async def allocs_index(self) -> int:
         """The allocations table's index alone, the one /v1/allocations answers with: an allocation that
-        cannot exist answers 404 with it (alloc_endpoint.go GetAlloc; recorded in real-nomad/*/answers.json).
-        A cheap proof of which state answers, on its own path (never beside a held list query)."""
+        cannot exist answers 404 with it (alloc_endpoint.go GetAlloc; recorded in
+        tests/fixtures/real-nomad/*/answers.json). A cheap proof of which state answers, on its own path (never
+        beside a held list query)."""
         request = self._http.build("GET", f"/v1/allocation/{NO_ALLOCATION}", params=dict(self._params))
         response = await self._http.send(request, ok_statuses=(404,))
         return index_of(response, "X-Nomad-Index")
 
+    def job_call(self, job_id: str, index: int = 0, wait: Optional[str] = None) -> Call:
+        return self._get(f"/v1/job/{_q(job_id)}", dict, index, wait)
+
     async def job(self, job_id: str, index: int = 0, wait: Optional[str] = None) -> Indexed[dict]:
-        return await self._read(f"/v1/job/{_q(job_id)}", dict, index, wait)
+        return await self.send(self.job_call(job_id, index, wait))
+
+    def job_allocations_call(self, job_id: str, index: int = 0, wait: Optional[str] = None,
+                             each: Optional[Callable[[Any], Any]] = None) -> Call:
+        return self._get(f"/v1/job/{_q(job_id)}/allocations", list, index, wait, each=each)
 
     async def job_allocations(self, job_id: str, index: int = 0, wait: Optional[str] = None,
                               each: Optional[Callable[[Any], Any]] = None) -> Indexed[list]:
-        return await self._read(f"/v1/job/{_q(job_id)}/allocations", list, index, wait, each=each)
+        return await self.send(self.job_allocations_call(job_id, index, wait, each))
 
     async def allocations(self, index: int = 0, wait: Optional[str] = None,
                           each: Optional[Callable[[Any], Any]] = None, memo: Optional[ElementMemo] = None
                           ) -> Indexed[list]:
         return await self._read("/v1/allocations", list, index, wait, each=each, memo=memo)
 
+    def allocation_call(self, alloc_id: str, index: int = 0, wait: Optional[str] = None) -> Call:
+        return self._get(f"/v1/allocation/{_q(alloc_id)}", dict, index, wait)
+
     async def allocation(self, alloc_id: str, index: int = 0, wait: Optional[str] = None) -> Indexed[dict]:
-        return await self._read(f"/v1/allocation/{_q(alloc_id)}", dict, index, wait)
+        return await self.send(self.allocation_call(alloc_id, index, wait))
 
     async def nodes(self, index: int = 0, wait: Optional[str] = None,
                     each: Optional[Callable[[Any], Any]] = None) -> Indexed[list]:
@@ -132,55 +158,56 @@ class NomadClient:
     async def job_evaluations(self, job_id: str, index: int = 0, wait: Optional[str] = None) -> Indexed[list]:
         return await self._read(f"/v1/job/{_q(job_id)}/evaluations", list, index, wait)
 
-    async def evaluation(self, eval_id: str) -> Indexed[dict]:
-        return await self._read(f"/v1/evaluation/{_q(eval_id)}", dict)
-
     async def allocation_stats(self, alloc_id: str) -> dict:
         """GET /v1/client/allocation/<id>/stats (answered by the client node; no X-Nomad-Index)."""
         return (await self._read(f"/v1/client/allocation/{_q(alloc_id)}/stats", dict)).value
 
+    def node_call(self, node_id: str) -> Call:
+        return self._get(f"/v1/node/{_q(node_id)}", dict)
+
     async def node(self, node_id: str) -> Indexed[dict]:
-        return await self._read(f"/v1/node/{_q(node_id)}", dict)
+        return await self.send(self.node_call(node_id))
 
     async def agent_self(self) -> dict:
         return (await self._read("/v1/agent/self", dict)).value
 
-    async def leader(self) -> str:
-        """The leader's RPC address ("10.0.0.1:4647"); "" while there is no leader."""
-        return (await self._read("/v1/status/leader", str)).value
+    # -- writes: built as Calls (a dialog prints them), sent once, never retried ---------------------
 
-    # -- writes: sent once, never retried -----------------------------------------------------------
-
-    async def register(self, spec: dict) -> dict:
-        """POST /v1/jobs. `spec` is {"Job": {...}} (as `nomad job run -output` prints) or a bare job."""
+    def register_call(self, spec: dict) -> Call:
+        """POST /v1/jobs. `spec` is {"Job": {...}} (as `nomad job run -output` prints) or a bare job. Its body
+        is never shown: a job spec holds database passwords."""
         if not isinstance(spec, dict):
             raise TypeError("a job spec must be a dict")
-        # Go decodes request keys case-insensitively (nomad-api.md §1), so "job" is a wrapper too.
+        # Go decodes request keys case-insensitively (docs/reference/nomad-api.md §1), so "job" is a wrapper too.
         wrapped = any(k.lower() == "job" and isinstance(v, dict) for k, v in spec.items())
-        body = spec if wrapped else {"Job": spec}
-        return await self._write("POST", "/v1/jobs", body)
+        return self._post("POST", "/v1/jobs", spec if wrapped else {"Job": spec})
 
-    async def deregister(self, job_id: str, purge: bool = False) -> dict:
-        params = {"purge": "true"} if purge else None
-        return await self._write("DELETE", f"/v1/job/{_q(job_id)}", params=params)
+    def deregister_call(self, job_id: str, purge: bool = False) -> Call:
+        return self._post("DELETE", f"/v1/job/{_q(job_id)}", params={"purge": "true"} if purge else None)
 
-    async def restart_allocation(self, alloc_id: str, task: Optional[str] = None) -> dict:
+    def restart_call(self, alloc_id: str, task: Optional[str] = None) -> Call:
         """POST /v1/client/allocation/<id>/restart: one task ({"TaskName": task}) or all of them ({})."""
-        body = {"TaskName": task} if task else {}
-        return await self._write("POST", f"/v1/client/allocation/{_q(alloc_id)}/restart", body)
+        return self._post("POST", f"/v1/client/allocation/{_q(alloc_id)}/restart",
+                          {"TaskName": task} if task else {}, show_body=True)
 
-    async def stop_allocation(self, alloc_id: str) -> dict:
+    def stop_call(self, alloc_id: str) -> Call:
         """POST /v1/allocation/<id>/stop: Nomad stops it and places a replacement (NextAllocation)."""
-        return await self._write("POST", f"/v1/allocation/{_q(alloc_id)}/stop")
+        return self._post("POST", f"/v1/allocation/{_q(alloc_id)}/stop")
 
-    async def node_eligibility(self, node_id: str, eligible: bool) -> dict:
-        body = {"Eligibility": "eligible" if eligible else "ineligible"}
-        return await self._write("POST", f"/v1/node/{_q(node_id)}/eligibility", body)
+    def eligibility_call(self, node_id: str, eligible: bool) -> Call:
+        return self._post("POST", f"/v1/node/{_q(node_id)}/eligibility",
+                          {"Eligibility": "eligible" if eligible else "ineligible"}, show_body=True)
 
-    async def node_drain(self, node_id: str, deadline_ns: Optional[int]) -> dict:
+    def drain_call(self, node_id: str, deadline_ns: Optional[int]) -> Call:
         """POST /v1/node/<id>/drain; deadline_ns None stops a running drain ({"DrainSpec": null})."""
         spec = None if deadline_ns is None else {"Deadline": int(deadline_ns), "IgnoreSystemJobs": False}
-        return await self._write("POST", f"/v1/node/{_q(node_id)}/drain", {"DrainSpec": spec})
+        return self._post("POST", f"/v1/node/{_q(node_id)}/drain", {"DrainSpec": spec}, show_body=True)
+
+    async def register(self, spec: dict) -> dict:
+        return await self.send(self.register_call(spec))
+
+    async def deregister(self, job_id: str, purge: bool = False) -> dict:
+        return await self.send(self.deregister_call(job_id, purge))
 
     # -- logs ---------------------------------------------------------------------------------------
 
@@ -196,7 +223,7 @@ class NomadClient:
         plain: bool = True,
         read_timeout: Optional[float] = None,
     ) -> LogStream:
-        """A LogStream over GET /v1/client/fs/logs/<alloc> (nomad-api.md §5).
+        """A LogStream over GET /v1/client/fs/logs/<alloc> (docs/reference/nomad-api.md §5).
 
         plain=True yields the log bytes; plain=False yields Nomad's raw framed stream (concatenated
         `{"Offset","Data","File","FileEvent"}` JSON objects and `{}` heartbeats every second) for a

@@ -90,7 +90,7 @@ def _driver_ok(node: Node) -> bool:
 def _known(snapshot: Snapshot) -> tuple[bool, bool]:
     """(Nomad data complete, Consul data trusted) for this snapshot."""
     nomad_ready = snapshot.nomad.ok_at is not None
-    consul_ready = snapshot.consul_enabled and snapshot.consul.ok
+    consul_ready = snapshot.consul.ok
     return nomad_ready, consul_ready
 
 

@@ -42,6 +42,7 @@ from dtle_tui.api.nomad import NomadClient
 from dtle_tui.live.feeds import Feed, backoff_delay, sleep_unless_woken
 from dtle_tui.live.store import NomadStore
 from dtle_tui.model.jobs import parse_job_stubs
+from dtle_tui.model.nodes import parse_nodes
 from dtle_tui.model.wire import ParseError
 
 log = logging.getLogger(__name__)
@@ -338,8 +339,6 @@ class EventFeed:
                 if ev.type == "NodeDeregistration":
                     store.drop_node(ev.key)
                 elif isinstance(payload, dict):
-                    from dtle_tui.model.nodes import parse_nodes  # imported by the nodes feed already
-
                     store.put_node(parse_nodes(payload)[0])
             elif ev.topic == "Evaluation" and ev.type == "JobDeregistered":
                 job_id = _eval_job(payload, ev.filter_keys)

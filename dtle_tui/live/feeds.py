@@ -1,10 +1,11 @@
 """One loop per endpoint: blocking queries when the server holds them, the fallback interval otherwise.
 
 Each endpoint has exactly one feed, so there is never more than one request in flight per endpoint, and
-a slow answer is never cancelled by a timer tick (the trap of `set_interval` + exclusive workers,
-../shared/STYLE.md). Failures back off exponentially, capped at BACKOFF_CAP_S. A feed knows the poller
-only through what it is given: `changed` (a snapshot is due) and, for Nomad's lists, the event stream's
-gate (`StreamGate`), so that it rests while the stream covers its list.
+a slow answer is never cancelled by a timer tick (the trap of a request started by `set_interval` in an
+exclusive worker: each tick cancels the one still waiting). Failures back off exponentially, capped at
+BACKOFF_CAP_S. A feed knows the poller only through what it is given: `changed` (a snapshot is due) and,
+for Nomad's lists, the event stream's gate (`StreamGate`), so that it rests while the stream covers its
+list.
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from typing import Any, Awaitable, Callable, Optional, Protocol
+from typing import Any, Awaitable, Callable, Dict, Optional, Protocol
 
 from dtle_tui.api.errors import ApiError, ErrorKind
 from dtle_tui.api.nomad import Indexed
@@ -210,3 +211,42 @@ class Feed:
         self.wake.set()
         if self._inflight is not None and self._inflight_blocking and not self._inflight.done():
             self._inflight.cancel()
+
+
+class Feeds(Dict[str, Feed]):
+    """Every running feed of one poller, by name, on its loop: whoever owns a feed (the poller its lists,
+    the open job its job and allocations, troubleshoot its evaluations and stats) starts it and stops it
+    here by name; ctrl+r kicks them all, the status line reads their health, shutdown cancels them."""
+
+    def __init__(self, loop: asyncio.AbstractEventLoop, changed: Callable[[], None], refresh_s: float,
+                 on_reset: Optional[Callable[[Feed, int, int], None]] = None) -> None:
+        super().__init__()
+        self.loop = loop
+        self.changed = changed  # a snapshot is due
+        self.refresh_s = refresh_s  # the fallback interval for a server that does not block
+        self.on_reset = on_reset  # a feed's index went back (the server's state was reset)
+
+    def start(self, name: str, service: str, fetch: Fetch, on_data: Callable[[Any], None], *,
+              refresh_s: Optional[float] = None, stream: Optional[StreamGate] = None, follows_stream: bool = False,
+              watch_index: bool = True) -> Feed:
+        """Start feed `name` (stopping one of that name first). `watch_index`: its index going back means
+        the server's state was reset (not for reads whose index belongs to nothing held)."""
+        feed = Feed(name, service, fetch, on_data, changed=self.changed,
+                    refresh_s=self.refresh_s if refresh_s is None else refresh_s, stream=stream,
+                    follows_stream=follows_stream, on_reset=self.on_reset if watch_index else None)
+        self.stop(name)
+        self[name] = feed
+        feed.task = self.loop.create_task(feed.run())
+        return feed
+
+    def stop(self, name: str) -> None:
+        feed = self.pop(name, None)
+        if feed is not None and feed.task is not None:
+            feed.task.cancel()
+
+    def kick_all(self) -> None:
+        for feed in self.values():
+            feed.kick()
+
+    def tasks(self) -> list[asyncio.Task]:
+        return [feed.task for feed in self.values() if feed.task is not None]

@@ -1,7 +1,7 @@
 """Why Consul's index for `dtle/` went back: a reset, or only deleted keys.
 
 For a recursive read Consul answers with the highest ModifyIndex under the prefix (tombstones of deleted
-keys included), and clients must read again from 0 when it goes back (consul-kv.md §5). It goes back
+keys included), and clients must read again from 0 when it goes back (docs/reference/consul-kv.md §5). It goes back
 when Consul's state was reset (a restored snapshot, a rebuilt `-dev` agent), but also some time after
 the key with the highest index was deleted (a Gtid reset, a purge), once Consul has reaped its
 tombstone. Only the first should say "Consul's state was reset" and throw the Gtid rates away: after a

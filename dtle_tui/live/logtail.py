@@ -1,6 +1,6 @@
 """Follow one task's stdout or stderr through Nomad's logs endpoint, into a bounded ring buffer.
 
-Why framed output, not `plain=true` (nomad-api.md §5): a plain stream carries only bytes, so after
+Why framed output, not `plain=true` (docs/reference/nomad-api.md §5): a plain stream carries only bytes, so after
 `origin=end` at the first connect nobody knows where in the file those bytes were, and a dropped stream
 cannot resume exactly. Framed output carries `{"File": "alloc/logs/<task>.<type>.<n>", "Offset": <end of
 this data in that file>, "Data": <base64>}` plus a `{}` heartbeat every second (which also lets a

@@ -17,7 +17,7 @@ import asyncio
 import logging
 import time
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Callable, Iterable, Mapping, Optional
+from typing import TYPE_CHECKING, Callable, Iterable, Mapping, Optional
 
 from dtle_tui.api.dtle import DtleClient
 from dtle_tui.api.errors import ApiError
@@ -30,6 +30,9 @@ from dtle_tui.text.textsafe import safe_text, truncate
 if TYPE_CHECKING:
     from dtle_tui.api.nomad import NomadClient
     from dtle_tui.config.settings import Settings
+    from dtle_tui.live.openjob import OpenJob
+    from dtle_tui.live.snapshot import JobRow
+    from dtle_tui.live.store import NomadStore
 
 log = logging.getLogger(__name__)
 
@@ -227,25 +230,25 @@ def _one_line(message: str) -> str:
     return truncate(" ".join(safe_text(redact(message), single_line=False).split()), 300)
 
 
-def for_poller(poller: Any, settings: Settings, nomad: NomadClient) -> DtleMonitor:
-    """A monitor reading what it needs of the poller (same loop, same thread): the open job's own
-    allocations (full task states) or the job list's slim ones, the stage from the rows, Kafka from the
-    open job's spec. `poller` is live.poller.Poller (not imported: poller imports this module)."""
+def for_open_job(settings: Settings, nomad: NomadClient, changed: Callable[[], None], store: NomadStore,
+                 open_job: OpenJob, row_of: Callable[[str], Optional[JobRow]]) -> DtleMonitor:
+    """A monitor of the jobs on screen (on the poller's loop): the open job's own allocations (whole task
+    states) once read, else the job list's slim ones; the stage from the job's row; Kafka from the open
+    job's spec. It follows the job that opens (`open_job.watchers`)."""
 
     def allocations_of(job_id: str, detail: bool) -> tuple[list, bool]:
-        if detail and poller._detail_job == job_id and poller._detail_allocs is not None:
-            return list(poller._detail_allocs), True
-        return list(poller.store.allocations_of(job_id)), False
+        if detail and open_job.job_id == job_id:
+            return open_job.known_allocations()
+        return store.allocations_of(job_id), False
 
     def stage_of(job_id: str) -> str:
-        row = poller.snapshot.row(job_id)
+        row = row_of(job_id)
         return row.stage.value if row is not None else ""
 
     def kafka_of(job_id: str) -> bool:
-        job = poller._job
-        if job is None or job.id != job_id:
-            return False
-        dest = job.endpoints.dest
-        return dest is not None and dest.kind == "kafka"
+        return open_job.job_id == job_id and open_job.kafka_dest
 
-    return DtleMonitor(settings, nomad, poller.changed, allocations_of, stage_of, kafka_of)
+    monitor = DtleMonitor(settings, nomad, changed, allocations_of, stage_of, kafka_of)
+    open_job.watchers.append(lambda: monitor.watch_detail(open_job.job_id))
+    monitor.watch_detail(open_job.job_id)  # a job opened before the monitor started
+    return monitor

@@ -2,23 +2,26 @@
 
 It runs its own asyncio loop in a daemon thread, so JSON decoding and parsing of a large cluster never
 stall the UI's event loop. Each endpoint has exactly one loop ("feed"), so there is never more than one
-request in flight per endpoint, and a slow answer is never cancelled by a timer tick (the trap of
-`set_interval` + exclusive workers, ../shared/STYLE.md).
+request in flight per endpoint, and a slow answer is never cancelled by a timer tick (feeds.py).
 
 Nomad's lists (/v1/jobs, /v1/allocations, /v1/nodes) are read in full once, decoded element by element
 as they arrive and slimmed at once (nothing keeps a whole answer). Then, on Nomad 1.1, one event stream
 brings each change as it happens and the list feeds rest (eventfeed.py); on 0.11, or wherever the
-stream is not available, the list feeds use blocking queries (index/wait, nomad-api.md §3): a change
+stream is not available, the list feeds use blocking queries (index/wait, docs/reference/nomad-api.md §3): a change
 comes back as soon as it happens and an idle cluster costs one request per feed per `wait`. When a
 server does not block (no index header, or it answers at once with the same index), a feed falls back
 to the `--refresh` interval. Failures back off exponentially, capped at 30 s; `refresh_now()` (ctrl+r)
 re-reads every list and restarts the stream.
 
 What arrives goes into the store (store.py), which records which jobs changed; a snapshot then
-rebuilds only those jobs' rows (rowbook.RowBook). Per refresh the number of requests is fixed whatever
-the number of jobs: none for a change that comes by the stream; on ctrl+r /v1/jobs, /v1/allocations,
-/v1/nodes, the agent, the stream, and one recursive Consul read of the prefix `dtle` (which covers
-`dtle/<job>/…` and `dtleJobList/<job>` alike), plus what an open detail screen needs.
+rebuilds only those jobs' rows (rowbook.RowBook). Consul's answers go to `Positions` (positions.py); what
+an open screen follows is `OpenJob` / `OpenAllocation` (openjob.py), each owning its feeds; all feeds run
+in one `Feeds` (feeds.py), which the status line, ctrl+r and shutdown read.
+
+Per refresh the number of requests is fixed whatever the number of jobs: none for a change that comes
+by the stream; on ctrl+r /v1/jobs, /v1/allocations, /v1/nodes, the agent, the stream, and one recursive
+Consul read of the prefix `dtle` (which covers `dtle/<job>/…` and `dtleJobList/<job>` alike), plus what
+an open detail screen needs.
 """
 
 from __future__ import annotations
@@ -35,16 +38,16 @@ from dtle_tui.api.nomad import Indexed, NomadClient
 from dtle_tui.config.settings import Settings
 from dtle_tui.live.eventfeed import EventFeed
 from dtle_tui.live.feedhealth import service_state
-from dtle_tui.live.feeds import Feed, Fetch
-from dtle_tui.live.kvindex import KvIndexWatch
+from dtle_tui.live.feeds import Feed, Feeds
 from dtle_tui.live.notice import Notice
-from dtle_tui.live.open_screens import OpenScreens
+from dtle_tui.live.openjob import OpenAllocation, OpenJob
+from dtle_tui.live.positions import Positions
 from dtle_tui.live.rowbook import RowBook
-from dtle_tui.live.snapshot import FeedState, Snapshot, build_detail, find_orphans, progress_view
+from dtle_tui.live.snapshot import FeedState, OpenView, Snapshot
 from dtle_tui.live.store import NomadStore
 from dtle_tui.model.allocations import Allocation, slim_allocation
-from dtle_tui.model.gtid import GtidProgress, positions_from_kv
 from dtle_tui.model.jobs import JobStub, parse_job_stubs
+from dtle_tui.model.nodes import parse_nodes
 
 if TYPE_CHECKING:
     from dtle_tui.api.consul_kv import ConsulKV
@@ -55,43 +58,38 @@ log = logging.getLogger(__name__)
 
 PUBLISH_DELAY_S = 0.15
 # With `defer_consul`: Consul and the feeds the first paint does not need start at the latest this long
-# after the poller, should no first paint (an unreachable Nomad) or write action ask for them sooner.
+# after the poller, should no first paint (an unreachable Nomad) ask for them sooner.
 CONSUL_START_LATEST_S = 2.0
 
 
-class Poller(OpenScreens):
+class Poller:
     def __init__(self, settings: Settings, on_update: Callable[[Snapshot], None], defer_consul: bool = False):
         self.settings = settings
         # First paint (issue 15): python-consul2 pulls in requests and urllib3, ~40 ms of imports that
         # competed with Textual's for the GIL. Deferred, Consul starts once the first rows are painted
-        # (`first_paint_done`), when an action needs it (`consul_ready`), or after CONSUL_START_LATEST_S.
+        # (`first_paint_done`), or after CONSUL_START_LATEST_S.
         self.defer_consul = defer_consul
         self.on_update = on_update
         self.loop = asyncio.new_event_loop()
         self.thread = threading.Thread(target=self._run_loop, name="dtle-tui-poller", daemon=True)
         self.nomad: Optional[NomadClient] = None
         self.consul: Optional[ConsulKV] = None
-        self.feeds: dict[str, Feed] = {}
+        self.feeds = Feeds(self.loop, self.changed, settings.refresh, on_reset=self._index_went_back)
         self.events: Optional[EventFeed] = None
         self.store = NomadStore()
+        self.notice = Notice(self.loop, self.changed)  # said once on the status line (a reset)
+        self.positions = Positions(self.notice)  # Consul's side: positions, Gtid rates, orphans
+        self.open_job = OpenJob(self.feeds, self.store, settings.refresh)  # Job detail's
+        self.open_alloc = OpenAllocation(self.feeds)  # Allocation's
         self.snapshot = Snapshot(namespace=settings.nomad.namespace or "default", region=settings.nomad.region or "")
         self._rows = RowBook()
-        self._positions: dict = {}
-        self._positions_changed = False
-        self._progress: dict[str, GtidProgress] = {}
-        self._orphans: tuple = ()
-        self._orphans_key: Any = None
-        self._orphans_positions: Optional[dict] = None
         self._nodes: tuple = ()
-        self._detail_job: Optional[str] = None
-        self._detail_allocs: Optional[list] = None
+        self._agent = ("", "")  # Nomad's version and region, from /v1/agent/self
         self._shown_rows = False
-        self._job: Any = None
-        self._job_error: Optional[str] = None
-        self._alloc_id: Optional[str] = None
-        self._alloc: Any = None
-        self._alloc_error: Optional[str] = None
         self.troubles: Optional[Troubleshoot] = None  # evaluations and task stats of the open screens
+        self.monitor: Optional[DtleMonitor] = None  # dtle's own progress (live/monitor.py), when dtle_api is set
+        # The Jobs rows in view, as last told: the monitor starts after the first paint and takes them then.
+        self.dtle_rows: tuple = ()
         self._rest_started = False  # _start_rest ran (after the first paint)
         self._dirty = False
         self._generation = 0
@@ -99,9 +97,6 @@ class Poller(OpenScreens):
         self._start_errors: dict[str, FeedState] = {}  # service -> why its feeds could not start
         self._stall_timer: Optional[asyncio.TimerHandle] = None
         self._stall_fired = 0.0
-        self.monitor: Optional[DtleMonitor] = None  # dtle's own progress (live/monitor.py), when dtle_api is set
-        self.notice = Notice(self.loop, self.changed)  # said once on the status line (a reset)
-        self._kv_index = KvIndexWatch()
 
     # ---- lifecycle -------------------------------------------------------------------------
     def start(self) -> None:
@@ -128,7 +123,7 @@ class Poller(OpenScreens):
     async def _shutdown(self) -> None:
         if self.events is not None:
             self.events.stop()
-        tasks = [feed.task for feed in self.feeds.values() if feed.task]
+        tasks = self.feeds.tasks()
         tasks += [self.events.task] if self.events is not None and self.events.task else []
         tasks += [self.monitor.task] if self.monitor is not None and self.monitor.task else []
         for task in tasks:
@@ -147,7 +142,7 @@ class Poller(OpenScreens):
         self.loop.call_soon_threadsafe(fn)
 
     def submit(self, coro: Coroutine) -> concurrent.futures.Future:
-        """Run a coroutine (an action) on the poller's loop, with its clients; thread-safe."""
+        """Run a coroutine on the poller's loop, with its clients (a log tail); thread-safe."""
         return asyncio.run_coroutine_threadsafe(coro, self.loop)
 
     def _start_feeds(self) -> None:
@@ -163,11 +158,11 @@ class Poller(OpenScreens):
         # Each list's previous answer, element by element: what comes back unchanged is not decoded again
         # (on 0.11 every change re-reads both lists whole).
         jobs_memo, allocs_memo = ElementMemo(), ElementMemo()
-        self._add_feed("jobs", "Nomad", lambda i, w: nomad.jobs(index=i, wait=w, each=self.job_item, memo=jobs_memo),
-                       self._on_jobs, follows_stream=True)
-        self._add_feed("allocations", "Nomad",
-                       lambda i, w: nomad.allocations(index=i, wait=w, each=self.allocation_item, memo=allocs_memo),
-                       self._on_allocs, follows_stream=True)
+        self.feeds.start("jobs", "Nomad", lambda i, w: nomad.jobs(index=i, wait=w, each=self.job_item, memo=jobs_memo),
+                         self._on_jobs, stream=self.events, follows_stream=True)
+        self.feeds.start("allocations", "Nomad",
+                         lambda i, w: nomad.allocations(index=i, wait=w, each=self.allocation_item, memo=allocs_memo),
+                         self._on_allocs, stream=self.events, follows_stream=True)
         if self.defer_consul:
             self.loop.call_later(CONSUL_START_LATEST_S, self._after_first_paint)
         else:
@@ -187,25 +182,25 @@ class Poller(OpenScreens):
         if self._rest_started or self._stopped or self.nomad is None or self.events is None:
             return
         self._rest_started = True
-        # Imported here, not at the top: the job list's first paint needs none of it.
-        from dtle_tui.live import troubleshoot
+        # Imported now, on the poller's thread once the job list is painted, like python-consul2 below
+        # (`_start_consul`): dtle's monitor and troubleshoot bring their models and dtle's client, some ms
+        # the first paint does not wait for (issue 15). The live layer's only imports not at the top.
+        from dtle_tui.live.monitor import for_open_job
+        from dtle_tui.live.troubleshoot import Troubleshoot
 
         s, nomad = self.settings, self.nomad
-        self._add_feed("agent", "Nomad", self._fetch_agent, self._on_agent)
-        self._add_feed("nodes", "Nomad", lambda i, w: nomad.nodes(index=i, wait=w), self._on_nodes,
-                       follows_stream=True)
+        self.feeds.start("agent", "Nomad", self._fetch_agent, self._on_agent)
+        self.feeds.start("nodes", "Nomad", lambda i, w: nomad.nodes(index=i, wait=w), self._on_nodes,
+                         stream=self.events, follows_stream=True)
         self.events.task = self.loop.create_task(self.events.run())
         if s.dtle_api:
-            from dtle_tui.live.monitor import for_poller
-
-            self.monitor = for_poller(self, s, nomad)
-            self.monitor.watch_detail(self._detail_job)  # what the screens asked for before now
-            self.monitor.watch_rows(self.dtle_rows)
+            self.monitor = for_open_job(s, nomad, self.changed, self.store, self.open_job, self.snapshot_row)
+            self.monitor.watch_rows(self.dtle_rows)  # what the Jobs screen told before now
             self.monitor.task = self.loop.create_task(self.monitor.run())
-        self.troubles = troubleshoot.Troubleshoot(nomad, self.events, self.feeds, self.loop, self.changed,
-                                                  self._stats_targets)
-        self.troubles.watch_job(self._detail_job)  # a screen opened before now
-        self.troubles.retarget()
+        self.troubles = Troubleshoot(nomad, self.events, self.feeds, self.open_job, self.open_alloc)
+
+    def snapshot_row(self, job_id: str) -> Any:
+        return self.snapshot.row(job_id)
 
     def _starting(self, service: str, start: Callable[[], None]) -> Callable[[], None]:
         """`start` guarded: a failure to start a service's feeds (an import error, a client that cannot be
@@ -224,49 +219,30 @@ class Poller(OpenScreens):
 
         return run
 
-    async def consul_ready(self) -> ConsulKV:
-        """The Consul client, started now if it was not yet (on the poller's loop: a write action waits
-        for it rather than refuses while it starts)."""
-        self._start_consul()
-        assert self.consul is not None
-        return self.consul
-
     def _start_consul(self) -> None:
         if self.consul is not None or self._stopped:
             return
-        # Imported here, on the poller's thread: python-consul2 brings requests and urllib3 (~40 ms),
-        # which the first paint of the job list does not need.
+        # Imported now, on the poller's thread after the first paint: python-consul2 brings requests and
+        # urllib3, tens of ms the job list's first paint does not wait for (issue 15; bench/RESULTS.md).
         from dtle_tui.api.consul_kv import ConsulKV
 
         s = self.settings
         self.consul = consul = ConsulKV(s.consul, timeout=s.timeout)
-        self._add_feed("kv", "Consul", lambda i, w: consul.get_prefix("dtle", index=i, wait=w), self._on_kv)
-
-    def _add_feed(self, name: str, service: str, fetch: Fetch, on_data: Callable[[Any], None],
-                  follows_stream: bool = False) -> Feed:
-        feed = Feed(name, service, fetch, on_data, changed=self.changed, refresh_s=self.settings.refresh,
-                    stream=self.events if follows_stream else None, follows_stream=follows_stream,
-                    on_reset=self._index_went_back)
-        self.feeds[name] = feed
-        feed.task = self.loop.create_task(feed.run())
-        return feed
-
-    def _drop_feed(self, name: str) -> None:
-        feed = self.feeds.pop(name, None)
-        if feed and feed.task:
-            feed.task.cancel()
+        self.feeds.start("kv", "Consul", lambda i, w: consul.get_prefix("dtle", index=i, wait=w),
+                         lambda value: self.positions.answered(value, self.feeds["kv"].answer_index))
 
     # ---- a server whose state was reset (issue 16) ------------------------------------------------
     def _index_went_back(self, feed: Feed, before: int, after: int) -> None:
         """One query's index went below what it returned before. Nomad's state was reset: what is held from
         it is dropped before this answer is used, and everything is read again. Consul's answer tells
-        whether it was a reset or a deleted key's tombstone reaped (kvindex.py)."""
+        whether it was a reset or a deleted key's tombstone reaped (positions.py)."""
         log.warning("%s: %s index went back from %d to %d", feed.service, feed.name, before, after)
-        if feed.service == "Consul":  # a reset, or a deleted key's tombstone reaped: the answer tells (kvindex.py)
-            self._kv_index.went_back(before, after)
+        if feed.service == "Consul":
+            self.positions.index_went_back(before, after)
             return
         self.store.clear()
-        self._detail_allocs, self._job, self._alloc = None, None, None
+        self.open_job.reset()
+        self.open_alloc.reset()
         for other in self.feeds.values():
             if other.service == feed.service and other is not feed:
                 other.forget()
@@ -279,10 +255,26 @@ class Poller(OpenScreens):
         self.call_soon(self._kick_all)
 
     def _kick_all(self) -> None:
-        for feed in self.feeds.values():
-            feed.kick()
+        self.feeds.kick_all()
         if self.events is not None:
             self.events.kick()
+
+    def watch_job(self, job_id: Optional[str]) -> None:
+        """Job detail shows `job_id` now (None: no job is open)."""
+        self.call_soon(lambda: self.open_job.open(job_id, self.nomad) and self.changed())
+
+    def watch_allocation(self, alloc_id: Optional[str]) -> None:
+        """Allocation shows `alloc_id` now (None: none is open)."""
+        self.call_soon(lambda: self.open_alloc.open(alloc_id, self.nomad) and self.changed())
+
+    def watch_dtle_rows(self, job_ids: tuple) -> None:
+        """The running jobs of the Jobs rows in view, for dtle's progress column (nothing when it is off)."""
+        self.call_soon(lambda: self._watch_dtle_rows(job_ids))
+
+    def _watch_dtle_rows(self, job_ids: tuple) -> None:
+        self.dtle_rows = job_ids
+        if self.monitor is not None:
+            self.monitor.watch_rows(job_ids)
 
     def list_feeds(self) -> list[Feed]:
         return [f for f in self.feeds.values() if f.follows_stream]
@@ -327,29 +319,7 @@ class Poller(OpenScreens):
         self.store.load_allocations([a for a in value if a is not None], self.feeds["allocations"].answer_index)
 
     def _on_nodes(self, value: Any) -> None:
-        from dtle_tui.model.nodes import parse_nodes  # after the first paint, like the feed (_start_rest)
-
         self.store.load_nodes(parse_nodes(value), self.feeds["nodes"].answer_index)
-
-    def _on_kv(self, value: Any) -> None:
-        reset = self._kv_index.answered(value, self.feeds["kv"].answer_index)
-        if reset is not None:
-            # Positions are whole in every answer; only the samples from before would make a false rate
-            # or a false STALLED mark.
-            self._progress.clear()
-            self.notice.say(reset)
-        positions = positions_from_kv(value, reuse=self._positions)
-        now = time.time()
-        for job_id, pos in positions.items():
-            if pos.gtid is None:
-                continue
-            prog = self._progress.get(job_id)
-            if prog is None:
-                prog = self._progress[job_id] = GtidProgress()
-            prog.feed(now, pos.gtid.transactions)
-        if positions != self._positions:
-            self._positions = positions
-        self._positions_changed = True  # rates move with every answer, even when positions are equal
 
     # ---- snapshot ------------------------------------------------------------------------------
     def changed(self, delay: Optional[float] = None) -> None:
@@ -398,52 +368,38 @@ class Poller(OpenScreens):
         consul_state = self._feed_state("Consul")
         consul_ok = consul_state.error is None
         now = time.time()
-        store = self.store
+        store, positions = self.store, self.positions
         changed, reordered = store.take_changes()
-        positions = self._positions if consul_ok else {}
-        rows = self._rows.update(store.jobs, store.allocations_of, changed, reordered, positions, self._progress,
-                                 now, self.settings.stall_threshold_s, consul_ok, self._positions_changed)
-        self._positions_changed = False
+        by_job = positions.by_job if consul_ok else {}
+        rows = self._rows.update(store.jobs, store.allocations_of, changed, reordered, by_job, positions.progress,
+                                 now, self.settings.stall_threshold_s, consul_ok, positions.moved)
+        positions.moved = False
         if store.nodes_changed:
             store.nodes_changed = False
             self._nodes = tuple(store.nodes.values())
-        detail = None
-        if self._detail_job is not None:
-            allocs = self._detail_allocs if self._detail_allocs is not None else store.allocations_of(self._detail_job)
-            detail = build_detail(self._detail_job, self._job, allocs, self._job_error,
-                                  progress_view(self._progress.get(self._detail_job), now))
-        # Orphans compare every job with every position: only worth redoing when one of those moved.
-        # Not before Consul has answered once (it starts after the first paint): every running job would
-        # read as "without position" until then.
-        consul_read = consul_ok and consul_state.ok_at is not None
-        orphans_key = (consul_read, bool(store.jobs))
-        if (reordered or self._rows.running_changed or orphans_key != self._orphans_key
-                or self._orphans_positions is not self._positions):
-            self._orphans_positions = self._positions
-            self._rows.running_changed = False
-            self._orphans_key = orphans_key
-            self._orphans = find_orphans(set(store.jobs), self._positions, sorted(self._rows.running)) \
-                if (consul_read and store.jobs) else ()
-        version, region = getattr(self, "_agent", ("", ""))
+        orphans = positions.orphans(store.jobs.keys(), self._rows.running, consul_ok and consul_state.ok_at is not None,
+                                    reordered or self._rows.running_changed)
+        self._rows.running_changed = False
+        version, region = self._agent
         self._generation += 1
         return Snapshot(
             generation=self._generation,
             rows=rows,
             nodes=self._nodes,
-            positions=positions,
-            orphans=self._orphans,
-            nomad=nomad_state,
-            consul=consul_state,
+            positions=by_job,
+            orphans=orphans,
+            dtle=self.monitor.view() if self.monitor is not None else {},
             nomad_version=version,
             region=self.settings.nomad.region or region,
             namespace=self.settings.nomad.namespace or "default",
-            detail=detail,
-            allocation=self._alloc,
-            allocation_error=self._alloc_error,
-            consul_enabled=consul_ok,
-            dtle=self.monitor.view() if self.monitor is not None else {},
-            dtle_api=self.settings.dtle_api or "",
-            troubles=self.troubles.view() if self.troubles is not None else None,
-            notice=self.notice.text,
+            nomad=nomad_state,
+            consul=consul_state,
             nodes_state=self.feeds["nodes"].state if "nodes" in self.feeds else FeedState(),
+            notice=self.notice.text,
+            open=OpenView(
+                job=self.open_job.view(positions.view(self.open_job.job_id, now)),
+                allocation=self.open_alloc.allocation,
+                allocation_error=self.open_alloc.error,
+                troubles=self.troubles.view() if self.troubles is not None else None,
+            ),
         )

@@ -120,30 +120,6 @@ def dest_error(allocs: Iterable[Allocation]) -> str:
     return ""
 
 
-def build_rows(
-    stubs: Iterable[JobStub],
-    allocs_by_job: Mapping[str, list[Allocation]],
-    positions: Mapping[str, JobPosition],
-    progress: Mapping[str, GtidProgress],
-    now: float,
-    stall_threshold_s: float,
-    consul_ok: bool,
-    cache: Optional[dict] = None,
-) -> tuple[JobRow, ...]:
-    """Every row at once (see RowBook for the incremental way). `cache` as in build_row."""
-    rows = []
-    seen: set[str] = set()
-    for stub in stubs:
-        # A job without an ID, or listed twice (a broken proxy or cache), is not a row of its own: the
-        # table is keyed by job ID.
-        if not stub.id or stub.id in seen:
-            continue
-        seen.add(stub.id)
-        rows.append(build_row(stub, allocs_by_job.get(stub.id, []), positions.get(stub.id),
-                              progress.get(stub.id), now, stall_threshold_s, consul_ok, cache))
-    return tuple(rows)
-
-
 class RowBook:
     """The Jobs screen's rows kept from one snapshot to the next: per change, only the rows of the jobs
     that changed are rebuilt; every other row is the very same object as before (screens can skip it by

@@ -1,7 +1,9 @@
 """What the screens show: immutable snapshots derived from the latest API answers.
 
-The poller builds a new `Snapshot` whenever a feed brings new data; screens only read it. Rows are
-frozen dataclasses so a screen can tell an unchanged row by equality and skip repainting it.
+The poller builds a new `Snapshot` whenever a feed brings new data; screens only read it. A snapshot is
+the cluster and its health, plus one record of what is open (`OpenView`: the open job, the open
+allocation, their troubleshooting figures). Rows are frozen dataclasses so a screen can tell an unchanged
+row by equality and skip repainting it.
 """
 
 from __future__ import annotations
@@ -137,30 +139,55 @@ class Orphan:
 
 
 @dataclass(frozen=True)
+class OpenView:
+    """What the open screens show beyond the cluster (live/openjob.py reads it)."""
+
+    job: Optional[JobDetail] = None  # the job open in Job detail
+    allocation: Optional[Allocation] = None  # the allocation open in Allocation, whole
+    allocation_error: Optional[str] = None  # why it is not there (garbage-collected)
+    troubles: Optional[TroubleView] = None  # their evaluations and task stats (live/troubleshoot.py)
+
+
+@dataclass(frozen=True)
 class Snapshot:
     generation: int = 0
+    # The cluster.
     rows: tuple[JobRow, ...] = ()
     nodes: tuple[Node, ...] = ()
     positions: Mapping[str, JobPosition] = field(default_factory=dict)
     orphans: tuple[Orphan, ...] = ()
-    nomad: FeedState = FeedState()
-    consul: FeedState = FeedState()
+    # dtle's own figures (live/monitor.py) of the jobs on screen: job ID -> model.monitor.JobProgress.
+    dtle: Mapping[str, JobProgress] = field(default_factory=dict)
     nomad_version: str = ""
     region: str = ""
     namespace: str = ""
-    detail: Optional[JobDetail] = None
-    allocation: Optional[Allocation] = None
-    allocation_error: Optional[str] = None
-    consul_enabled: bool = True
-    # dtle's own figures (live/monitor.py), job ID -> model.monitor.JobProgress; dtle_api "" when off.
-    dtle: Mapping[str, JobProgress] = field(default_factory=dict)
-    dtle_api: str = ""
-    troubles: Optional[TroubleView] = None
-    notice: str = ""  # one line said once on the status line (a server whose state was reset)
+    # Its health.
+    nomad: FeedState = FeedState()
+    consul: FeedState = FeedState()
     nodes_state: FeedState = FeedState()  # /v1/nodes alone: refused by a token without node:read, say so there
+    notice: str = ""  # one line said once on the status line (a server whose state was reset)
+    # What is open.
+    open: OpenView = OpenView()
 
     def row(self, job_id: str) -> Optional[JobRow]:
         return self._rows_by_id.get(job_id)
+
+    # The open record's parts, as the screens read them.
+    @property
+    def detail(self) -> Optional[JobDetail]:
+        return self.open.job
+
+    @property
+    def allocation(self) -> Optional[Allocation]:
+        return self.open.allocation
+
+    @property
+    def allocation_error(self) -> Optional[str]:
+        return self.open.allocation_error
+
+    @property
+    def troubles(self) -> Optional[TroubleView]:
+        return self.open.troubles
 
     @functools.cached_property
     def _rows_by_id(self) -> dict[str, JobRow]:
@@ -199,7 +226,7 @@ def build_detail(job_id: str, job: Optional[Job], allocs: list[Allocation], erro
 
 
 def find_orphans(job_ids: set[str], positions: Mapping[str, JobPosition], running: Iterable[str]) -> tuple:
-    """Consul drift (dtle.md §1: deleting a job leaves its Consul data behind)."""
+    """Consul drift (docs/reference/dtle.md §1: deleting a job leaves its Consul data behind)."""
     orphans = [
         Orphan(job_id=job, kind="keys without job", keys=tuple(pos.keys), gtid_text=pos.gtid_text or None)
         for job, pos in sorted(positions.items())

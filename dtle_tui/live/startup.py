@@ -1,4 +1,6 @@
-"""Start-up: the poller started before Textual is imported, its snapshots held until the app takes them."""
+"""Start-up: the poller started before Textual is imported, its snapshots held until the app takes them.
+
+The CLI imports this module only to run the app (`--help` and `--show-config` load no HTTP client)."""
 
 from __future__ import annotations
 
@@ -6,9 +8,9 @@ import threading
 from typing import TYPE_CHECKING, Any, Callable, Optional
 
 from dtle_tui.config.settings import Settings
+from dtle_tui.live.poller import Poller
 
 if TYPE_CHECKING:
-    from dtle_tui.live.poller import Poller
     from dtle_tui.live.snapshot import Snapshot
 
 
@@ -20,8 +22,6 @@ class EarlyPoller:
     """
 
     def __init__(self, settings: Settings) -> None:
-        from dtle_tui.live.poller import Poller  # here, not at the top: --help and --show-config need no HTTP client
-
         self.settings = settings
         self._lock = threading.Lock()
         self._deliver: Optional[Callable[[Snapshot], Any]] = None
@@ -50,19 +50,3 @@ class EarlyPoller:
 
     def stop(self) -> None:
         self.poller.stop()
-
-
-class ConsulWhenReady:
-    """Stands in for the poller's Consul client while it is not started yet (it starts after the first
-    paint): each call, made on the poller's loop like every action's, starts it if need be and then goes
-    to it. A write key pressed in the first second then waits a few ms instead of being refused."""
-
-    def __init__(self, poller: Poller) -> None:
-        self._poller = poller
-
-    def __getattr__(self, name: str) -> Callable[..., Any]:
-        async def call(*args: Any, **kwargs: Any) -> Any:
-            consul = await self._poller.consul_ready()
-            return await getattr(consul, name)(*args, **kwargs)
-
-        return call

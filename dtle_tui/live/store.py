@@ -10,13 +10,11 @@ ModifyIndex. What changed is recorded per job ID, so the snapshot rebuilds only 
 from __future__ import annotations
 
 import dataclasses
-from typing import TYPE_CHECKING, Iterable, Optional
+from typing import Iterable, Optional
 
 from dtle_tui.model.allocations import Allocation
 from dtle_tui.model.jobs import GroupSummary, JobStub
-
-if TYPE_CHECKING:  # the nodes are read after the first paint (poller._start_rest)
-    from dtle_tui.model.nodes import Node
+from dtle_tui.model.nodes import Node
 
 
 class NomadStore:

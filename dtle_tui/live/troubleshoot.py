@@ -8,19 +8,22 @@
   STATS_INTERVAL_S. A failure (403, 404 after GC, a client that does not answer) becomes one line of
   reason for that allocation; it never marks Nomad stale on the status line.
 
-Both loops are `Feed`s under their own service names, so ctrl+r re-reads them and shutdown stops them.
+Both loops are feeds of the poller's `Feeds` under their own service names, so ctrl+r re-reads them and
+shutdown stops them. What is open comes from the open job and allocation (live/openjob.py), which tell
+this when they change.
 """
 
 from __future__ import annotations
 
 import asyncio
 from collections import deque
-from typing import Any, Callable, Optional
+from typing import Any, Optional
 
 from dtle_tui.api.errors import ApiError
 from dtle_tui.api.nomad import Indexed, NomadClient
 from dtle_tui.live.eventfeed import LIVE, EventFeed
-from dtle_tui.live.feeds import Feed
+from dtle_tui.live.feeds import Feeds
+from dtle_tui.live.openjob import OpenAllocation, OpenJob
 from dtle_tui.live.troubleview import AllocStats, TroubleView
 from dtle_tui.model.evaluations import parse_evaluations
 from dtle_tui.model.stats import parse_alloc_stats
@@ -42,11 +45,10 @@ def stats_reason(exc: ApiError) -> str:
 
 
 class Troubleshoot:
-    def __init__(self, nomad: NomadClient, events: Optional[EventFeed], feeds: dict, loop: asyncio.AbstractEventLoop,
-                 changed: Callable[[], None], targets: Callable[[], list]) -> None:
-        self.nomad, self.events, self.feeds, self.loop = nomad, events, feeds, loop
-        self.changed = changed
-        self.targets = targets  # allocation IDs whose stats the open screen shows
+    def __init__(self, nomad: NomadClient, events: Optional[EventFeed], feeds: Feeds, open_job: OpenJob,
+                 open_alloc: OpenAllocation) -> None:
+        self.nomad, self.events, self.feeds = nomad, events, feeds
+        self.open_job, self.open_alloc = open_job, open_alloc
         self.job_id: Optional[str] = None
         self._raw: dict[str, dict] = {}
         self._evals: Optional[tuple] = None
@@ -58,6 +60,20 @@ class Troubleshoot:
         self._history: dict[tuple, deque] = {}
         if events is not None:
             events.on_evaluation = self.on_evaluation
+        open_job.watchers.append(self._job_changed)
+        open_alloc.watchers.append(self.retarget)
+        self._job_changed()  # a screen opened before this started
+
+    def targets(self) -> list:
+        """Allocations whose task stats are read: the open allocation, else the open job's running ones."""
+        if self.open_alloc.alloc_id is not None:
+            return [self.open_alloc.alloc_id]
+        allocs, _whole = self.open_job.known_allocations()
+        return sorted(a.id for a in allocs if a.client_status == "running")
+
+    def _job_changed(self) -> None:
+        self.watch_job(self.open_job.job_id)
+        self.retarget()
 
     # ---- what the open screens need (poller thread) ------------------------------------------------
     def watch_job(self, job_id: Optional[str]) -> None:
@@ -94,14 +110,11 @@ class Troubleshoot:
 
     # ---- feeds -------------------------------------------------------------------------------------
     def _add(self, name: str, fetch, on_data, refresh_s: float) -> None:
-        feed = Feed(name, f"Nomad {name}", fetch, on_data, changed=self.changed, refresh_s=refresh_s)
-        self.feeds[name] = feed
-        feed.task = self.loop.create_task(feed.run())
+        # Their indexes belong to nothing held: one going back is no reset of Nomad's state.
+        self.feeds.start(name, f"Nomad {name}", fetch, on_data, refresh_s=refresh_s, watch_index=False)
 
     def _drop(self, name: str) -> None:
-        feed = self.feeds.pop(name, None)
-        if feed is not None and feed.task is not None:
-            feed.task.cancel()
+        self.feeds.stop(name)
 
     def _fetch_evals(self, job_id: str):
         async def fetch(index: int, wait: Optional[str]) -> Indexed:

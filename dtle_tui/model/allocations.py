@@ -32,7 +32,7 @@ class RescheduleEvent:
 def _reschedule_events(tracker: Any) -> tuple[RescheduleEvent, ...]:
     if not isinstance(tracker, dict):
         return ()
-    # Delay is a string in one doc sample (fixtures/README.md: nomad_allocation.json); as_int copes.
+    # Delay is a string in one documentation sample (tests/fixtures/reference/nomad_allocation.json); as_int copes.
     return tuple(
         RescheduleEvent(as_int(e.get("RescheduleTime")), as_str(e.get("PrevAllocID")),
                         as_str(e.get("PrevNodeID")), as_int(e.get("Delay")))
@@ -82,7 +82,7 @@ class Allocation:
 
     @property
     def is_terminal(self) -> bool:
-        # ClientStatus is what says the tasks stopped writing to Consul (dtle.md §4 step 3).
+        # ClientStatus is what says the tasks stopped writing to Consul (docs/reference/dtle.md §4 step 3).
         return self.client_status in _TERMINAL_CLIENT
 
     @property
@@ -104,7 +104,7 @@ class Allocation:
     def error_text(self) -> Optional[str]:
         """Why the allocation failed (or keeps restarting); None when nothing went wrong.
 
-        The job's Status stays "running" while tasks fail (dtle.md §6), so the task events are the
+        The job's Status stays "running" while tasks fail (docs/reference/dtle.md §6), so the task events are the
         reliable source.
         """
         states = self.task_states
@@ -187,7 +187,7 @@ _intern = sys.intern
 
 def slim_task_states(states: Any) -> Optional[dict]:
     """TaskStates reduced to what the Jobs screen reads: per task, dtle's job_stage_* Driver events
-    (Type, Time, DriverMessage; dtle.md §5) and Restarts when not 0; tasks with neither are left out."""
+    (Type, Time, DriverMessage; docs/reference/dtle.md §5) and Restarts when not 0; tasks with neither are left out."""
     if not isinstance(states, dict):
         return None
     slim_states = None

@@ -1,6 +1,6 @@
-"""Where a dtle job copies from and to, read from its task configs (part of models.py's API).
+"""Where a dtle job copies from and to, read from its task configs (model/jobs.py's `Job.endpoints`).
 
-3.x (dtle.md §7): `ConnectionConfig` in both tasks, `KafkaConfig` in dest for Kafka jobs. 4.22.11+:
+3.x (docs/reference/dtle.md §7): `ConnectionConfig` in both tasks, `KafkaConfig` in dest for Kafka jobs. 4.22.11+:
 `SrcConnectionConfig`/`DestConnectionConfig` in src, dest has only `DestType`. Passwords are never copied.
 """
 
@@ -11,7 +11,7 @@ from typing import Any, Iterable, Optional
 
 from dtle_tui.model.wire import as_int, as_list, as_str
 
-# Task role comes from the task name, case-insensitive (dtle.md §1).
+# Task role comes from the task name, case-insensitive (docs/reference/dtle.md §1).
 _SRC_NAMES = frozenset({"src", "source"})
 _DEST_NAMES = frozenset({"dst", "dest", "destination"})
 
@@ -80,7 +80,7 @@ def endpoints_of(groups: Iterable[Any]) -> MigrationEndpoints:
     dbs = _databases(src_cfg, renamed=False)
     dest_dbs = _databases(src_cfg, renamed=True)
     # 3.x: ConnectionConfig in both tasks, KafkaConfig in dest for Kafka jobs. 4.22.11+: both
-    # connections live in src (Src/DestConnectionConfig), dest only says DestType (dtle.md §7).
+    # connections live in src (Src/DestConnectionConfig), dest only says DestType (docs/reference/dtle.md §7).
     src = _mysql(src_cfg.get("ConnectionConfig"), dbs) or _mysql(src_cfg.get("SrcConnectionConfig"), dbs)
     dest_type = as_str(dest_cfg.get("DestType")).lower()
     dest = _kafka(dest_cfg.get("KafkaConfig"))

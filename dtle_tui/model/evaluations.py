@@ -2,7 +2,8 @@
 
 GET /v1/job/<id>/evaluations lists the job's evaluations whole (newest first); each may carry
 `FailedTGAllocs` (task group -> AllocMetric) and `QueuedAllocations`. Evaluations are encoded with
-omitempty, so a zero field is missing, not 0 (real-nomad/TROUBLESHOOTING.md). On 0.11 the blocked
+omitempty, so a zero field is missing, not 0 (real agents' answers: tests/fixtures/real-nomad/*/troubleshooting/).
+On 0.11 the blocked
 evaluation has no FailedTGAllocs at all; the metric then comes from the evaluation that blocked it.
 Map keys (ConstraintFiltered, DimensionExhausted, ...) come in random order on real agents: sorted here.
 """
@@ -192,8 +193,3 @@ def placement_report(evals: Iterable[Evaluation], job: Optional[Job],
             out.append(GroupPlacement(failure.group, count, tuple(failure_lines(failure, job)), ev.id,
                                       waiting, failure.raw))
     return tuple(sorted(out, key=lambda p: p.group))
-
-
-def queued_from_eval(ev: Evaluation) -> dict:
-    """QueuedAllocations of a completed evaluation: how many allocations of each group wait for a node."""
-    return dict(ev.queued) if ev.has_queued and ev.status == "complete" else {}

@@ -1,6 +1,6 @@
 """dtle's replication position in Consul KV: MySQL Gtid sets, BinlogFilePos, per-job grouping, progress.
 
-Key layout and value formats: reference dtle.md §2 and §3. The applier writes the Gtid with UUIDs in no
+Key layout and value formats: docs/reference/dtle.md §2 and §3. The applier writes the Gtid with UUIDs in no
 stable order, and sets copied from MySQL may span lines (`,\\n`), so sets are compared as sets, never as
 text.
 """
@@ -58,7 +58,7 @@ class GtidSet:
 
     @classmethod
     def parse(cls, text: Optional[str]) -> GtidSet:
-        """Parse MySQL GTID set text; `None`/`""` is the empty set ("no progress", dtle.md §3).
+        """Parse MySQL GTID set text; `None`/`""` is the empty set ("no progress", docs/reference/dtle.md §3).
 
         Whitespace and line breaks around elements are tolerated, UUIDs are lower-cased, a UUID may
         repeat, intervals are merged. Garbage raises ValueError naming the bad element.
@@ -91,13 +91,6 @@ class GtidSet:
                     raise ValueError(f"bad Gtid element {element[:80]!r}: interval {part!r} is empty")
                 intervals.append((start, end))
         return cls({u: _merge(iv) for u, iv in collected.items()})
-
-    @classmethod
-    def try_parse(cls, text: Optional[str]) -> Optional[GtidSet]:
-        try:
-            return cls.parse(text)
-        except ValueError:
-            return None
 
     @property
     def is_empty(self) -> bool:
@@ -168,7 +161,7 @@ class GtidSet:
 
 @dataclass(frozen=True)
 class BinlogFilePos:
-    """`dtle/<job>/BinlogFilePos`: `<file>//dtle//<pos>` (dtle.md §3)."""
+    """`dtle/<job>/BinlogFilePos`: `<file>//dtle//<pos>` (docs/reference/dtle.md §3)."""
 
     file: str
     pos: int
@@ -210,7 +203,7 @@ class JobPosition:
     @property
     def has_progress(self) -> bool:
         """A non-empty Gtid or a BinlogFilePos with a file: either makes a re-created job skip the full
-        copy (dtle.md §4)."""
+        copy (docs/reference/dtle.md §4)."""
         return bool(self.gtid_text.strip()) or bool(self.binlog and self.binlog.file)
 
     @property
@@ -238,7 +231,7 @@ def _job_of(key: str) -> tuple[Optional[str], str]:
     """`dtle/<job>/<leaf>` -> (job, leaf); `dtleJobList/<job>` -> (job, "dtleJobList").
 
     The leaf is the last path segment, so `dtle/job1/Gtid` never lands in job10 (the string-prefix
-    pitfall of dtle.md §4); a job ID that itself contains `/` is kept whole.
+    pitfall of docs/reference/dtle.md §4); a job ID that itself contains `/` is kept whole.
     """
     if key.startswith("dtle/"):
         job, sep, leaf = key[5:].rpartition("/")
@@ -304,7 +297,7 @@ class GtidProgress:
     """Transactions over time for one job, fed from each refresh of its Gtid: rate, stall, sparkline.
 
     Memory is bounded by time and count (two flat arrays, not tuples). A drop in the count (a Gtid
-    reset, dtle.md §4) starts over.
+    reset, docs/reference/dtle.md §4) starts over.
     """
 
     __slots__ = ("_times", "_counts", "_advanced_at", "_first_at", "_maxlen")

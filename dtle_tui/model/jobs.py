@@ -1,7 +1,7 @@
 """Typed views of Nomad's jobs (both dialects dtle 3.x bundles: 0.11.1 and 1.1.2).
 
 Parsers take decoded JSON and never raise on missing, null, wrong-typed or unknown fields: the doc
-samples lack fields and the two dialects differ (reference nomad-api.md §0, §8). Only a wrong top-level
+samples lack fields and the two dialects differ (docs/reference/nomad-api.md §0, §8). Only a wrong top-level
 shape (a dict where a list belongs, an HTML page) raises `ParseError` (wire.py).
 
 Speed matters (5,000 jobs per refresh), so objects are built straight from the dicts with `dict.get`, and
@@ -14,8 +14,9 @@ from __future__ import annotations
 import functools
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import TYPE_CHECKING, Any, Mapping, Optional
+from typing import Any, Mapping, Optional
 
+from dtle_tui.model.endpoints import MigrationEndpoints, endpoints_of
 from dtle_tui.model.wire import (
     Shape,
     as_bool,
@@ -28,9 +29,6 @@ from dtle_tui.model.wire import (
     top_dict,
     top_list,
 )
-
-if TYPE_CHECKING:
-    from dtle_tui.model.endpoints import MigrationEndpoints
 
 # ---------------------------------------------------------------------------------------------- jobs
 
@@ -69,12 +67,6 @@ def _group_summary(d: Any) -> GroupSummary:
     return summary
 
 
-def parse_job_summary(data: Any) -> dict[str, GroupSummary]:
-    """`JobSummary` (in list stubs and from /v1/job/:id/summary) -> {group: GroupSummary}."""
-    summary = as_dict(top_dict(data, "job summary").get("Summary"))
-    return {str(name): _group_summary(v) for name, v in summary.items()}
-
-
 @dataclass(frozen=True)
 class JobStub:
     """A job as GET /v1/jobs lists it, or as an event stream's Job (then `summary` is empty: the stream's
@@ -99,7 +91,8 @@ class JobStub:
 
     @property
     def display_status(self) -> str:
-        # A stopped, unpurged job stays listed as "running" until its allocations end (nomad-api §4.1).
+        # A stopped, unpurged job stays listed as "running" until its allocations end
+        # (docs/reference/nomad-api.md §4.1).
         return "stopped" if self.stop else self.status
 
     @property
@@ -120,7 +113,7 @@ def _job_stub(d: dict) -> JobStub:
     js = g("JobSummary")
     summary: dict[str, GroupSummary] = {}
     summary_index = 0
-    # 0.11 stubs have no top-level Namespace, only JobSummary.Namespace (nomad-api §0).
+    # 0.11 stubs have no top-level Namespace, only JobSummary.Namespace (docs/reference/nomad-api.md §0).
     namespace = g("Namespace")
     if isinstance(js, dict):
         groups = js.get("Summary")
@@ -217,8 +210,6 @@ class Job:
 
     @functools.cached_property
     def endpoints(self) -> MigrationEndpoints:
-        from dtle_tui.model.endpoints import endpoints_of  # Job detail only: not before the first paint
-
         return endpoints_of(self.task_groups)
 
     def group(self, name: str) -> Optional[TaskGroup]:

@@ -1,4 +1,4 @@
-"""Reading a job.json for `POST /v1/jobs` (the shape of dtle's example, dtle.md §7)."""
+"""Reading a job.json for `POST /v1/jobs` (the shape of dtle's example, docs/reference/dtle.md §7)."""
 
 from __future__ import annotations
 
@@ -20,7 +20,8 @@ class SpecError(Exception):
 
 
 def load_spec(source: Union[str, Path, dict]) -> dict:
-    """{"Job": {...}} from a job.json path (~ expanded) or a dict, as dtle's example has it (dtle.md §7)."""
+    """{"Job": {...}} from a job.json path (~ expanded) or a dict, as dtle's example has it
+    (docs/reference/dtle.md §7)."""
     if isinstance(source, dict):
         data: Any = copy.deepcopy(source)
         where = "the job spec"
@@ -39,7 +40,7 @@ def load_spec(source: Union[str, Path, dict]) -> dict:
             raise SpecError(f"invalid JSON in {where}: {exc.msg} at line {exc.lineno} column {exc.colno}") from None
     if not isinstance(data, dict):
         raise SpecError(f"{where} must be a JSON object like {{\"Job\": {{...}}}}")
-    # Go decodes keys case-insensitively (nomad-api.md §1): "job" is the wrapper too.
+    # Go decodes keys case-insensitively (docs/reference/nomad-api.md §1): "job" is the wrapper too.
     wrapper = next((k for k, v in data.items() if k.lower() == "job" and isinstance(v, dict)), None)
     job = data[wrapper] if wrapper else data
     if wrapper is None and not any(k.lower() == "taskgroups" for k in data):

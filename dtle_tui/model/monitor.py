@@ -1,4 +1,5 @@
-"""dtle's own view of a task (`GET /v2/monitor/task`, dtle-monitor.md §1.4) and what the console makes of it.
+"""dtle's own view of a task (`GET /v2/monitor/task`, docs/reference/dtle-monitor.md §1.4) and what the console
+makes of it.
 
 `parse_task_monitor` reads one answer; `job_progress` combines the src and dest answers of a job into the
 figures an operator watches: in the full copy the percentage (the dest's, exact in rows; the src's as a
@@ -11,15 +12,14 @@ a note saying what it is when it is not what it looks like.
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass, replace
 from typing import Any, Optional
 
 from dtle_tui.model.wire import ParseError, as_int, as_str
+from dtle_tui.text.durations import parse_go_duration
 
 # Below this the timestamp is seconds (the Kafka dest), above it nanoseconds (MySQL src and dest), §1.4.
 _NS_TIMESTAMP_FROM = 10**14
-_GO_DURATION = re.compile(r"^(?:(\d+)h)?(?:(\d+)m)?(?:(\d+(?:\.\d+)?)s)?$")
 FROZEN_AFTER_S = 20.0  # delay and Gtid unchanged this long (dtle resets an idle delay every 15 s): frozen
 FULL_BACKLOG_CAP = 16  # the dest's fullBytesQueue (§2.2): a dest backlog `n/16` is the full copy
 
@@ -74,11 +74,10 @@ class TaskMonitor:
 
 def parse_eta(text: str) -> Optional[float]:
     """Seconds in dtle's ETA (a Go duration without fractions, §2.1); None for "N/A", "" or garbage."""
-    match = _GO_DURATION.match(text.strip()) if text else None
-    if not match or not any(match.groups()):
+    try:
+        return parse_go_duration(text)
+    except ValueError:
         return None
-    h, m, s = match.groups()
-    return int(h or 0) * 3600 + int(m or 0) * 60 + float(s or 0)
 
 
 def parse_backlog(text: str) -> Optional[tuple[int, int]]:
@@ -198,7 +197,7 @@ class JobProgress:
 def _phase(stage_label: str, dest: Optional[TaskMonitor]) -> str:
     if stage_label in ("full", "incr"):
         return stage_label
-    # No stage event (they are pushed out after 10 events, dtle.md §5): the dest's backlog says it.
+    # No stage event (they are pushed out after 10 events, docs/reference/dtle.md §5): the dest's backlog says it.
     backlog = dest.backlog if dest is not None else None
     if backlog is not None:
         return "full" if backlog[1] == FULL_BACKLOG_CAP else "incr"

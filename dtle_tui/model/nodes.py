@@ -1,7 +1,7 @@
-"""Nomad client nodes and their task drivers (part of models.py's public API, re-exported there).
+"""Nomad client nodes and their task drivers.
 
-GET /v1/nodes gives stubs, GET /v1/node/:id the full node; both carry `Drivers` (nomad-api.md §4.5).
-A node without dtle has no `dtle` driver key or `Detected: false` (dtle.md §8).
+GET /v1/nodes gives stubs, GET /v1/node/:id the full node; both carry `Drivers` (docs/reference/nomad-api.md §4.5).
+A node without dtle has no `dtle` driver key or `Detected: false` (docs/reference/dtle.md §8).
 """
 
 from __future__ import annotations
@@ -55,7 +55,7 @@ class Node:
 
     @property
     def dtle_version(self) -> str:
-        # driver.dtle.version e.g. 3.21.08.0; dev builds say 9.9.9.9 (dtle.md §8).
+        # driver.dtle.version e.g. 3.21.08.0; dev builds say 9.9.9.9 (docs/reference/dtle.md §8).
         d = self.drivers.get("dtle")
         return d.attributes.get("driver.dtle.version", "") if d else ""
 
@@ -77,7 +77,7 @@ def _node(d: dict) -> Node:
     g = d.get
     drivers = {str(k): _driver(str(k), v) for k, v in as_dict(g("Drivers")).items()}
     # The full node (/v1/node/:id) has no Address/Version, only HTTPAddr "ip:port" and the
-    # nomad.version attribute; the list stub has both (nomad-api.md §4.5).
+    # nomad.version attribute; the list stub has both (docs/reference/nomad-api.md §4.5).
     address = as_str(g("Address"))
     if not address:
         address = as_str(g("HTTPAddr")).rpartition(":")[0] or as_str(g("HTTPAddr"))

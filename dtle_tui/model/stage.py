@@ -1,6 +1,5 @@
-"""Full copy vs incremental: the stage of a dtle job, from its dest allocation's events (dtle.md §5).
-
-Part of models.py's public API (re-exported there).
+"""Full copy vs incremental: the stage of a dtle job, from its dest allocation's events
+(docs/reference/dtle.md §5).
 """
 
 from __future__ import annotations
@@ -61,7 +60,7 @@ def _stage_events(alloc: Allocation) -> list[tuple[int, Stage, str]]:
 
 
 def detect_stage(allocs: Iterable[Allocation]) -> StageInfo:
-    """The dtle.md §5 rule: the current dest allocation (DesiredStatus run, newest CreateIndex), its
+    """The docs/reference/dtle.md §5 rule: the current dest allocation (DesiredStatus run, newest CreateIndex), its
     Driver events whose DriverMessage starts with job_stage_, the latest by Time.
 
     Grepping every allocation (the manual's rule) is wrong after restarts (dtle-docs-cn issue 16); the

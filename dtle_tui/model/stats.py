@@ -2,8 +2,8 @@
 
 The answer is AllocResourceUsage: {ResourceUsage, Tasks: {task: {ResourceUsage: {MemoryStats, CpuStats},
 Timestamp, Pids}}, Timestamp}; floats are written `0.0`; an unknown `?task=` gives zeroes and `Tasks: {}`
-(real-nomad/TROUBLESHOOTING.md). `Measured` says which numbers the driver really measured: a number it
-did not measure is 0, not a measurement, so it is shown as unknown.
+(real agents' answers: tests/fixtures/real-nomad/*/troubleshooting/stats). `Measured` says which numbers the
+driver really measured: a number it did not measure is 0, not a measurement, so it is shown as unknown.
 """
 
 from __future__ import annotations

@@ -1,6 +1,6 @@
-"""Task states and task events of an allocation (part of models.py's public API, re-exported there).
+"""Task states and task events of an allocation (model/allocations.py holds them).
 
-Event fields and the server-side DisplayMessage rules: reference nomad-api.md §4.3. The client keeps
+Event fields and the server-side DisplayMessage rules: docs/reference/nomad-api.md §4.3. The client keeps
 only the last 10 events per task, so the "why it failed" text is built from what is left.
 """
 
@@ -56,7 +56,7 @@ class TaskEvent:
 
 
 def display_message(ev: TaskEvent) -> str:
-    """What Nomad puts in DisplayMessage (nomad-api.md §4.3); doc samples and 0.x agents omit it."""
+    """What Nomad puts in DisplayMessage (docs/reference/nomad-api.md §4.3); doc samples and 0.x agents omit it."""
     t = ev.type
     if t == "Received":
         return "Task received by client"
@@ -124,7 +124,7 @@ _CAUSE_TYPES = frozenset({
 
 def is_error_event(ev: TaskEvent) -> bool:
     if ev.type == "Terminated":
-        # dtle exits 0 when done, 1 to be restarted, 2 when dead, with the error in Message (dtle.md §6).
+        # dtle exits 0 when done, 1 to be restarted, 2 when dead, with the error in Message (docs/reference/dtle.md §6).
         return bool(ev.exit_code or ev.signal or ev.message or ev.details.get("exit_message"))
     if ev.type == "Killed":
         return bool(ev.kill_error)

@@ -1,8 +1,8 @@
-"""Tolerant coercion of Nomad wire values (helpers for models.py; no project imports).
+"""Tolerant coercion of Nomad wire values (helpers for the parsers of model/; no project imports).
 
-Nomad emits every field, zero times as `null`, epochs and durations as int64 ns (nomad-api.md §1), but
-doc samples carry `"0001-01-01T00:00:00Z"`, strings where ints belong and missing keys
-(fixtures/README.md), so every helper falls back to a zero value instead of raising.
+Nomad emits every field, zero times as `null`, epochs and durations as int64 ns (docs/reference/nomad-api.md
+§1), but documentation samples carry `"0001-01-01T00:00:00Z"`, strings where ints belong and missing keys
+(tests/fixtures/reference/), so every helper falls back to a zero value instead of raising.
 """
 
 from __future__ import annotations
@@ -73,7 +73,7 @@ def as_bool(v: Any) -> bool:
     if v is True or v is False:
         return v
     if isinstance(v, str):
-        # Go strconv.ParseBool spellings (nomad-api.md §3).
+        # Go strconv.ParseBool spellings (docs/reference/nomad-api.md §3).
         return v.strip() in ("1", "t", "T", "TRUE", "true", "True")
     if isinstance(v, (int, float)):
         return v != 0

@@ -2,18 +2,18 @@
 
 Every destructive action follows one order: back up (GET /v1/job/<id> when the job exists, plus every
 Consul key of the job) -> if the backup fails, send nothing -> act, each write sent once and never
-retried -> audit -> report exactly what was and was not done. The Gtid reset follows dtle.md §4: it is
+retried -> audit -> report exactly what was and was not done. The Gtid reset follows docs/reference/dtle.md §4: it is
 refused while an allocation of the job is pending or running, deletes `dtle/<job>/` with the trailing
 slash (so job1 never takes job10's keys) and `dtleJobList/<job>` exactly, and leaves the target's
-`dtle.gtid_executed_v4` rows alone. `plan_*` describe the requests for the confirmation dialogs.
+`dtle.gtid_executed_v4` rows alone. `plan_*` give the confirmation dialogs the requests as they are sent
+(Calls built by the clients, api/), and the actions send those same Calls.
 """
 
 from __future__ import annotations
 
 import copy
 from pathlib import Path
-from typing import Any, Awaitable, Callable, Optional, Union
-from urllib.parse import quote, urlencode
+from typing import TYPE_CHECKING, Any, Awaitable, Callable, Optional, Union
 
 from dtle_tui import __version__
 from dtle_tui.api.errors import ApiError
@@ -36,31 +36,41 @@ from dtle_tui.ops.report import (
 )
 from dtle_tui.text.secrets import collect_secrets
 
+if TYPE_CHECKING:
+    from dtle_tui.api.consul_kv import ConsulKV
+    from dtle_tui.api.http import Call
+    from dtle_tui.api.nomad import NomadClient
+
 __all__ = ["ActionResult", "Actions", "Plan", "SpecError", "load_spec", "resumes_from"]
 
 
 
 class Actions(GuardedOps):
-    def __init__(self, nomad: Any, consul: Any, settings: Any, state: Optional[Path] = None,
+    def __init__(self, nomad: NomadClient, consul: ConsulKV, settings: Any, state: Optional[Path] = None,
                  cluster: Optional[str] = None) -> None:
         super().__init__(settings, state, cluster)
         self.nomad, self.consul = nomad, consul
 
-    # ---- request texts ---------------------------------------------------------------------------
-    def job_path(self, job_id: str, suffix: str = "", purge: bool = False) -> str:
-        params = {k: v for k, v in (("region", self.settings.nomad.region),
-                                    ("namespace", self.settings.nomad.namespace)) if v}
-        if purge:
-            params["purge"] = "true"
-        query = f"?{urlencode(params)}" if params else ""
-        return f"/v1/job/{quote(job_id, safe='')}{suffix}{query}"
-
+    # ---- the requests: built by the clients that send them (api/), printed as they go out ----------
     def backup_reads(self, job_id: str) -> list:
-        return [f"GET {self.job_path(job_id)}",
-                f"GET /v1/kv/dtle/{job_id}/?recurse", f"GET /v1/kv/dtleJobList/{job_id}"]
+        return [self.nomad.job_call(job_id).text(), *(c.text() for c in self.consul.job_entries_calls(job_id))]
+
+    def reset_calls(self, job_id: str) -> tuple[Call, Call]:
+        """The Gtid reset's two deletes: the job's tree with the trailing slash, then its dtleJobList key."""
+        return self.consul.delete_tree_call(f"dtle/{job_id}/"), self.consul.delete_call(f"dtleJobList/{job_id}")
 
     def reset_writes(self, job_id: str) -> list:
-        return [f"DELETE /v1/kv/dtle/{job_id}/?recurse", f"DELETE /v1/kv/dtleJobList/{job_id}"]
+        return [call.text() for call in self.reset_calls(job_id)]
+
+    def register_text(self) -> str:
+        """POST /v1/jobs as it is sent (whatever the spec: its body, which holds passwords, is never shown)."""
+        return self.nomad.register_call({}).text()
+
+    def restore_calls(self, job_id: str, saved: bk.Backup) -> list:
+        """One create-only PUT per saved key of the job (cas=0: a key that has a value now is never
+        overwritten), with the flags it had."""
+        keys = [k for k in saved.keys if k.key.startswith(f"dtle/{job_id}/") or k.key == f"dtleJobList/{job_id}"]
+        return [(k.key, self.consul.put_call(k.key, k.value or b"", cas=0, flags=k.flags)) for k in keys]
 
     def root(self, job_id: str) -> Path:
         """The directory holding every backup of one job."""
@@ -109,7 +119,7 @@ class Actions(GuardedOps):
         run.notes.append(f"Consul keys NOT saved in the backup ({reason}); a stop or purge does not touch them")
         return None
 
-    def _backup(self, run: _Run, job_id: str, job: Optional[dict], entries: Optional[list]) -> Path:
+    async def _backup(self, run: _Run, job_id: str, job: Optional[dict], entries: Optional[list]) -> Path:
         """`entries` None: Consul could not be read (stop and purge go on without): no consul.json."""
         files = {"consul.json": bk.entries_to_json(job_id, entries)} if entries is not None else {}
         if job is not None:
@@ -122,7 +132,7 @@ class Actions(GuardedOps):
             "consul_addr": no_userinfo(self.settings.consul.addr), "dtle_tui": __version__,
         })
         try:
-            path = bk.write_backup(self.state, self.cluster, job_id, files)
+            path = await self.write_backup(job_id, files)
         except bk.BackupError as exc:
             raise run.fail("", f"{exc}; nothing was sent") from None
         run.backup = path
@@ -135,25 +145,25 @@ class Actions(GuardedOps):
 
     async def _active_allocations(self, run: _Run, job_id: str) -> list:
         try:
-            allocs = (await self.nomad.job_allocations(job_id)).value
+            allocs = (await self.nomad.send(self.nomad.job_allocations_call(job_id))).value
         except ApiError as exc:
             raise run.fail("", f"could not check the job's allocations ({exc.one_line()}); nothing was sent") from None
         return [a for a in allocs if isinstance(a, dict) and a.get("ClientStatus") in ACTIVE]
 
     @staticmethod
     def _active_reason(active: list) -> str:
+        # Why the reset waits for every allocation to end: docs/reference/dtle.md §4 step 3.
         names = ", ".join(f"{str(a.get('ID', ''))[:8]} {a.get('TaskGroup', '?')} {a.get('ClientStatus')}"
                           for a in active[:4])
         return (f"{len(active)} allocation(s) of the job still pending or running ({names}). Stop the job "
-                "(d) and wait until every allocation is terminal: running tasks rewrite the Gtid "
-                "(dtle.md §4)")
+                "(d) and wait until every allocation is terminal: running tasks rewrite the Gtid")
 
     # ---- delete / purge ---------------------------------------------------------------------------
     def plan_delete(self, job_id: str, purge: bool = False) -> Plan:
         what = ("Nomad removes the job at once (GET then answers 404)" if purge else
                 "Nomad stops the job and keeps it (Stop: true) until garbage collection")
         return Plan("purge" if purge else "delete", job_id,
-                    self.backup_reads(job_id) + [f"DELETE {self.job_path(job_id, purge=purge)}"],
+                    self.backup_reads(job_id) + [self.nomad.deregister_call(job_id, purge).text()],
                     self.backup_dir_hint(job_id),
                     [what, "Consul keys are kept: a re-added job resumes from its Gtid (G resets it)"])
 
@@ -165,7 +175,8 @@ class Actions(GuardedOps):
 
     async def _deregister(self, job_id: str, purge: bool) -> ActionResult:
         action = "purge" if purge else "delete"
-        step = f"DELETE {self.job_path(job_id, purge=purge)}"
+        call = self.nomad.deregister_call(job_id, purge)
+        step = call.text()
 
         async def body(run: _Run) -> ActionResult:
             run.pending = ["backup", step]
@@ -173,9 +184,9 @@ class Actions(GuardedOps):
             if job is None:
                 raise run.refuse(f"job {job_id!r} not found in Nomad; nothing to {action}")
             entries = await self._read_keys_if_possible(run, job_id)
-            self._backup(run, job_id, job, entries)
+            await self._backup(run, job_id, job, entries)
             run.pending.remove("backup")
-            await run.send(step, self.nomad.deregister(job_id, purge=purge))
+            await run.send(step, self.nomad.send(call))
             if entries is not None:
                 gtid, _ = gtid_of(entries, job_id)
                 run.notes.append(f"Consul keys kept ({len(entries)}): a re-added job resumes from Gtid "
@@ -189,7 +200,7 @@ class Actions(GuardedOps):
     # ---- Gtid reset / restore ---------------------------------------------------------------------
     async def plan_reset_gtid(self, job_id: str) -> Plan:
         plan = Plan("reset-gtid", job_id,
-                    [f"GET {self.job_path(job_id, '/allocations')} (none may be pending or running)"]
+                    [f"{self.nomad.job_allocations_call(job_id).text()} (none may be pending or running)"]
                     + self.backup_reads(job_id) + self.reset_writes(job_id),
                     self.backup_dir_hint(job_id))
         run = _Run("reset-gtid", job_id, set())
@@ -221,7 +232,8 @@ class Actions(GuardedOps):
 
     async def _reset_steps(self, run: _Run, job_id: str, backup: bool = True) -> None:
         """Check allocations, back up, delete the job's keys. Adds the summary as run.notes[0]."""
-        tree, listed = self.reset_writes(job_id)
+        tree_call, listed_call = self.reset_calls(job_id)
+        tree, listed = tree_call.text(), listed_call.text()
         run.pending += ["backup", tree, listed] if backup else [tree, listed]
         unsafe = consul_unsafe(job_id)
         if unsafe:
@@ -232,12 +244,12 @@ class Actions(GuardedOps):
         entries = await self._read_keys(run, job_id)
         if backup:
             job = await self._read_job(run, job_id)
-            self._backup(run, job_id, job, entries)
+            await self._backup(run, job_id, job, entries)
             run.pending.remove("backup")
         gtid, binlog = gtid_of(entries, job_id)
-        await run.send(tree, self.consul.delete_tree(f"dtle/{job_id}/"),
+        await run.send(tree, self.consul.send(tree_call),
                        ", ".join(e.key for e in entries if e.key.startswith("dtle/")) or "no key was there")
-        await run.send(listed, self.consul.delete(f"dtleJobList/{job_id}"))
+        await run.send(listed, self.consul.send(listed_call))
         run.notes.insert(0, f"Gtid of job {job_id} reset: removed {len(entries)} Consul key(s); the Gtid was "
                             f"{gtid or '(empty)'}" + (f", BinlogFilePos {binlog}" if binlog else "") + ".")
         run.notes.append(GTID_NOTE.format(sql=self.gtid_sql(job_id)))
@@ -251,7 +263,7 @@ class Actions(GuardedOps):
             plan.refusal = f"no backup of job {job_id}'s Consul keys under {self.root(job_id)}"
             return plan
         saved = bk.load_backup(path)
-        plan.requests = [f"PUT /v1/kv/{k.key}?cas=0&flags={k.flags}" for k in saved.keys]
+        plan.requests = [call.text() for _key, call in self.restore_calls(job_id, saved)]
         plan.gtid = (saved.value_of(f"dtle/{job_id}/Gtid") or b"").decode("utf-8", "replace")
         plan.notes = [f"From backup {path}", "cas=0: a key that has a value now is skipped, never overwritten"]
         return plan
@@ -268,23 +280,31 @@ class Actions(GuardedOps):
                 saved = bk.load_backup(path)
             except bk.BackupError as exc:
                 raise run.refuse(str(exc)) from None
-            keys = [k for k in saved.keys if k.key.startswith(f"dtle/{job_id}/") or k.key == f"dtleJobList/{job_id}"]
-            steps = [f"PUT /v1/kv/{k.key}?cas=0&flags={k.flags}" for k in keys]
-            run.pending = list(steps)
+            calls = self.restore_calls(job_id, saved)
+            run.pending = [call.text() for _key, call in calls]
             restored, skipped = [], []
-            for k, step in zip(keys, steps):
-                ok = await run.send(step, self.consul.put(k.key, k.value or b"", cas=0, flags=k.flags))
-                (restored if ok else skipped).append(k.key)
+            for key, call in calls:
+                ok = await run.send(call.text(), self.consul.send(call))
+                (restored if ok else skipped).append(key)
                 if not ok:
                     run.done[-1] += ": skipped, the key has a value (cas=0 never overwrites)"
             gtid = (saved.value_of(f"dtle/{job_id}/Gtid") or b"").decode("utf-8", "replace")
             run.notes.append(f"restored: {', '.join(restored) or 'none'}")
             run.notes.append(f"skipped (a value exists): {', '.join(skipped) or 'none'}")
             run.backup = path
-            return run.result(True, f"Restored {len(restored)} of {len(keys)} Consul key(s) of job {job_id} "
+            return run.result(True, f"Restored {len(restored)} of {len(calls)} Consul key(s) of job {job_id} "
                                     f"from its backup (Gtid {gtid or '(empty)'})")
 
-        return await self._perform("restore-gtid", job_id, [f"PUT /v1/kv/dtle/{job_id}/…?cas=0"], body)
+        return await self._perform("restore-gtid", job_id, self._restore_texts(job_id), body)
+
+    def _restore_texts(self, job_id: str) -> list:
+        """What a restore would send, for the audit line of a refusal: the PUTs of the latest backup."""
+        path = bk.latest_backup(self.state, self.cluster, job_id, want="gtid")
+        try:
+            saved = bk.load_backup(path) if path is not None else None
+        except bk.BackupError:
+            saved = None
+        return [call.text() for _key, call in self.restore_calls(job_id, saved)] if saved is not None else []
 
     # ---- add / re-add -----------------------------------------------------------------------------
     async def plan_add(self, source: Union[str, Path, dict]) -> Plan:
@@ -307,8 +327,9 @@ class Actions(GuardedOps):
         return plan
 
     async def _plan_register(self, action: str, job_id: str) -> Plan:
-        plan = Plan(action, job_id, [f"GET {self.job_path(job_id)}", f"GET /v1/kv/dtle/{job_id}/?recurse",
-                                     "POST /v1/jobs (sent once)"])
+        tree_call, _listed = self.consul.job_entries_calls(job_id)
+        plan = Plan(action, job_id, [self.nomad.job_call(job_id).text(), tree_call.text(),
+                                     f"{self.register_text()} (sent once)"])
         run = _Run(action, job_id, set())
         try:
             job = await self._read_job(run, job_id)
@@ -343,12 +364,12 @@ class Actions(GuardedOps):
             error = str(exc)
 
             async def invalid(run: _Run) -> ActionResult:
-                run.pending = ["POST /v1/jobs"]
+                run.pending = [self.register_text()]
                 return run.result(False, f"add failed: {error}. Nothing was sent.", error)
 
-            return await self._perform("add", None, ["POST /v1/jobs"], invalid)
+            return await self._perform("add", None, [self.register_text()], invalid)
         job_id = spec["Job"]["ID"]
-        return await self._perform("add", job_id, ["POST /v1/jobs"],
+        return await self._perform("add", job_id, [self.register_text()],
                                    lambda run: self._register(run, job_id, spec, reset_gtid_first),
                                    collect_secrets(spec))
 
@@ -366,23 +387,24 @@ class Actions(GuardedOps):
             run.notes.append(f"spec from backup {path}")
             return await self._register(run, job_id, {"Job": job}, reset_gtid_first)
 
-        return await self._perform("re-add", job_id, ["POST /v1/jobs"], body)
+        return await self._perform("re-add", job_id, [self.register_text()], body)
 
     async def _register(self, run: _Run, job_id: str, spec: dict, reset_first: bool) -> ActionResult:
-        step = "POST /v1/jobs"
+        call = self.nomad.register_call(spec)
+        step = call.text()
         run.pending = [step]
         current = await self._read_job(run, job_id)
         if current is not None and not current.get("Stop"):
             raise run.refuse(self._running_reason(job_id))
         entries = await self._read_keys(run, job_id)
         if current is not None or (reset_first and entries):
-            self._backup(run, job_id, current, entries)
+            await self._backup(run, job_id, current, entries)
         if reset_first and entries:
             run.pending = []
             await self._reset_steps(run, job_id, backup=False)
             run.pending.append(step)
             entries = []
-        await run.send(step, self.nomad.register(spec), "registered")
+        await run.send(step, self.nomad.send(call), "registered")
         gtid, binlog = gtid_of(entries, job_id)
         start = (f"it RESUMES from the Gtid stored in Consul ({gtid or binlog}), not from its config"
                  if resumes_from(gtid, binlog) else "it starts from its config (no position in Consul)")

@@ -2,7 +2,7 @@
 
 Layout: `<state>/backups/<cluster>/<job>/<UTC timestamp>/` holding
 - `job.json`    the job as GET /v1/job/<id> returned it. Passwords included: re-adding the job needs
-                them (dtle.md §7), which is why every file is 0600 and every directory 0700;
+                them (docs/reference/dtle.md §7), which is why every file is 0600 and every directory 0700;
 - `consul.json` every key under `dtle/<job>/` plus `dtleJobList/<job>` (base64 value, flags, indexes);
 - `meta.json`   action, time, OS user, cluster, Nomad/Consul addresses. Never a token.
 

@@ -282,7 +282,7 @@ def report_job(settings: Any, snapshot: Any, job_id: str, rate: Optional[float] 
     tokens += [auth[1] for auth in (settings.nomad.http_auth, settings.consul.http_auth) if auth]
     markdown = build_report(
         detail, cluster=cluster, now=time.time() if now is None else now, row=snapshot.row(job_id),
-        position=snapshot.positions.get(job_id), consul_enabled=snapshot.consul_enabled, rate=rate,
+        position=snapshot.positions.get(job_id), consul_enabled=snapshot.consul.error is None, rate=rate,
         advanced_s=advanced_s, nodes=snapshot.nodes, audit=job_audit(state, cluster, job_id),
         stall_threshold_s=settings.stall_threshold_s, secrets=[t for t in tokens if t],
         placement=placement_lines(snapshot, detail, job_id),

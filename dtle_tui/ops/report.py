@@ -104,7 +104,8 @@ class _Run:
                             job_id=self.job_id, refused=refused, notes=[self._clean(n) for n in self.notes])
 
     def refuse(self, reason: str) -> _Abort:
-        return _Abort(self.result(False, f"{self.action} {self.job_id or ''}: refused: {reason}", reason, True))
+        what = f"{self.action} {self.job_id}" if self.job_id else self.action
+        return _Abort(self.result(False, f"{what}: refused: {reason}", reason, True))
 
     def fail(self, step: str, error: str) -> _Abort:
         if step in self.pending:
@@ -131,7 +132,8 @@ def gtid_of(entries: Any, job_id: str) -> tuple:
 
 
 def resumes_from(gtid: str, binlog: str) -> bool:
-    """A non-empty Gtid, or a BinlogFilePos with a file part, replaces the config's start (dtle.md §4)."""
+    """A non-empty Gtid, or a BinlogFilePos with a file part, replaces the config's start
+    (docs/reference/dtle.md §4)."""
     return bool(gtid) or bool(binlog.split("//dtle//")[0].strip())
 
 

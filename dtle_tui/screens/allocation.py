@@ -2,22 +2,28 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING, Any
+
 from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import VerticalScroll
 from textual.widgets import Static
 
+from dtle_tui.keys import ALLOC_WRITES
 from dtle_tui.live.snapshot import Snapshot
 from dtle_tui.model.allocations import Allocation
 from dtle_tui.screens.base import ConsoleScreen
 from dtle_tui.screens.job_detail import CLIENT_STYLE, event_columns, event_rows
-from dtle_tui.screens.repair_actions import AllocRepairMixin
+from dtle_tui.screens.logs import LogsScreen
 from dtle_tui.text import fmt
 from dtle_tui.text.textsafe import safe_text
 from dtle_tui.widgets.keyed_table import KeyedTable
 from dtle_tui.widgets.resources import ResourcesPanel
 from dtle_tui.widgets.static_update import update_static
+
+if TYPE_CHECKING:
+    from dtle_tui.ops.report import ActionResult
 
 
 def allocation_text(alloc: Allocation) -> Text:
@@ -53,14 +59,14 @@ def allocation_text(alloc: Allocation) -> Text:
     return out
 
 
-class AllocationScreen(AllocRepairMixin, ConsoleScreen):
+class AllocationScreen(ConsoleScreen):
     TITLE_TEXT = "allocation"
     KEYS_TITLE = "Allocation"
 
     BINDINGS = [Binding("escape", "back", "Back", tooltip="back to the job", id="dtle.allocation.back"),
                 Binding("l", "logs", "Logs", tooltip="task logs (a task whose last exit was non-zero opens on stderr)",
                         id="dtle.allocation.logs"),
-                *AllocRepairMixin.repair_bindings()]
+                *ALLOC_WRITES]
 
     def __init__(self, alloc_id: str) -> None:
         super().__init__()
@@ -104,10 +110,15 @@ class AllocationScreen(AllocRepairMixin, ConsoleScreen):
         alloc = snap.allocation if snap is not None else None
         return alloc if alloc is not None and alloc.id == self.alloc_id else None
 
-    def followed(self, old_id: str) -> None:
-        self._follow_from = old_id
-        if self.snapshot is not None:
-            self.show_snapshot(self.snapshot)
+    def write_target(self, name: str) -> Any:
+        return self.current_allocation()
+
+    def write_done(self, name: str, target: Any, result: ActionResult) -> None:
+        """After K: follow the replacement once Nomad names it (NextAllocation)."""
+        if name == "stop-alloc" and result.ok:
+            self._follow_from = target.id
+            if self.snapshot is not None:
+                self.show_snapshot(self.snapshot)
 
     def _follow(self, new_id: str) -> None:
         """The stopped allocation was replaced (NextAllocation): show the replacement instead."""
@@ -121,8 +132,6 @@ class AllocationScreen(AllocRepairMixin, ConsoleScreen):
         if alloc is None:
             self.flash("The allocation is not loaded yet.", "warning")
             return
-        from dtle_tui.screens.logs import LogsScreen
-
         self.app.push_screen(LogsScreen.for_allocation(alloc))
 
     def action_back(self) -> None:

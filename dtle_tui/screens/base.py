@@ -1,8 +1,9 @@
-"""What every console screen shares: the context banner, the status line and the footer."""
+"""What every console screen shares: the context banner, the status line, the footer, and the way in for
+every write key (`action_write`)."""
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Optional
+from typing import TYPE_CHECKING, Any, Optional
 
 from rich.text import Text
 from textual.app import ComposeResult
@@ -10,12 +11,13 @@ from textual.binding import ActiveBinding
 from textual.screen import Screen
 from textual.widgets import Footer, Static
 
-from dtle_tui.keys import WRITE_ACTIONS
+from dtle_tui.keys import writes
 from dtle_tui.live.snapshot import Snapshot
 from dtle_tui.widgets.status_bar import StatusBar
 
 if TYPE_CHECKING:
     from dtle_tui.console import Console
+    from dtle_tui.ops.report import ActionResult
 
 
 class ConsoleScreen(Screen):
@@ -91,11 +93,24 @@ class ConsoleScreen(Screen):
     @property
     def active_bindings(self) -> dict[str, ActiveBinding]:
         """What the footer shows. Read-only mode leaves the write keys out; they stay bound, so a press
-        is still answered, with the refusal (JobActionsMixin), not silently dropped."""
+        is still answered, with the refusal (action_write), not silently dropped."""
         bindings = super().active_bindings
         if not self.console.settings.read_only:
             return bindings
-        return {key: active for key, active in bindings.items() if active.binding.action not in WRITE_ACTIONS}
+        return {key: active for key, active in bindings.items() if not writes(active.binding.action)}
+
+    # ---- write keys (keys.write_key) ----------------------------------------------------------------
+    def action_write(self, name: str) -> None:
+        """Every write key: the console refuses it in read-only mode, else runs its flow (intents.py)."""
+        self.console.write(name, self)
+
+    def write_target(self, name: str) -> Any:
+        """What write key `name` acts on here: the job ID, the Allocation or the Node (None: nothing
+        selected). Screens with write keys say."""
+        return None
+
+    def write_done(self, name: str, target: Any, result: ActionResult) -> None:
+        """Write `name` on `target` was reported: a screen may follow its effect (a replaced allocation)."""
 
     def flash(self, message: str, severity: str = "information", timeout: float = 6.0) -> None:
         self.app.notify(message, severity=severity, timeout=timeout, markup=False)  # type: ignore[arg-type]

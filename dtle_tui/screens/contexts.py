@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Optional, Sequence
 
+from rich.style import Style
 from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding
@@ -31,8 +32,6 @@ def context_label(ctx, current: Optional[str]) -> Text:
 
 
 def _is_style(color: str) -> bool:
-    from rich.style import Style
-
     try:
         Style.parse(color)
         return True
@@ -54,7 +53,8 @@ class ContextsScreen(ModalScreen):
         with Vertical(id="contexts-box"):
             yield Static("Switch context — enter selects, escape cancels", classes="section")
             if not self.contexts:
-                yield Static(Text("The config file has no [contexts.<name>] table. See the README, Settings."))
+                yield Static(Text("The config file has no [contexts.<name>] table: add one per cluster to "
+                                  "switch between them."))
             yield OptionList(*[Option(context_label(c, self.current), id=c.name) for c in self.contexts],
                              id="contexts")
 

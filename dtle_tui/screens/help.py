@@ -62,6 +62,11 @@ class HelpScreen(ModalScreen):
         self.sections = list(sections)
         self.read_only = read_only
 
+    @classmethod
+    def of(cls, app: Any, screen: Any, keymap: Mapping[str, str], read_only: bool) -> HelpScreen:
+        """Help for `screen`, as remapped by `keymap`."""
+        return cls(help_sections(app, screen, keymap), read_only)
+
     def compose(self) -> ComposeResult:
         with VerticalScroll(id="help-box"):
             yield Static("dtle-tui keys — escape closes", classes="section")

@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from typing import Optional
+from typing import TYPE_CHECKING, Any, Optional
 
 from rich.text import Text
 from textual import on
@@ -15,13 +15,15 @@ from textual.containers import Horizontal, Vertical
 from textual.widgets import DataTable, Sparkline, Static
 
 from dtle_tui.clipboard import copy_and_notify
+from dtle_tui.keys import ALLOC_WRITES, job_writes, write_name
 from dtle_tui.live.snapshot import JobDetail, Snapshot
 from dtle_tui.model.allocations import Allocation
 from dtle_tui.model.stage import Stage
 from dtle_tui.model.stats import memory_limits
+from dtle_tui.ops.incident import ReportError, report_job
 from dtle_tui.screens.base import ConsoleScreen
-from dtle_tui.screens.job_actions import JobActionsMixin, write_bindings
-from dtle_tui.screens.repair_actions import AllocRepairMixin
+from dtle_tui.screens.logs import LogsScreen
+from dtle_tui.screens.spec import SpecScreen
 from dtle_tui.text import clock, fmt
 from dtle_tui.text.textsafe import safe_text
 from dtle_tui.widgets.columns import fill_column
@@ -30,6 +32,9 @@ from dtle_tui.widgets.keyed_table import KeyedTable
 from dtle_tui.widgets.not_placed import NotPlacedPanel
 from dtle_tui.widgets.resources import ResourcesPanel
 from dtle_tui.widgets.static_update import update_static
+
+if TYPE_CHECKING:
+    from dtle_tui.ops.report import ActionResult
 
 log = logging.getLogger(__name__)
 
@@ -101,7 +106,7 @@ def summary_text(detail: JobDetail, snapshot: Snapshot, rate_text: str) -> Text:
         out.append(f"\n{safe_text(src)}  →  {safe_text(dest)}")
     pos = snapshot.positions.get(detail.job_id)
     out.append("\nGtid ", style="bold")
-    if not snapshot.consul_enabled:
+    if snapshot.consul.error is not None:
         out.append("unknown: Consul unavailable", style="yellow")
     elif pos is None or not pos.gtid_text:
         out.append("none saved in Consul", style="dim")
@@ -126,7 +131,10 @@ def summary_text(detail: JobDetail, snapshot: Snapshot, rate_text: str) -> Text:
     return out
 
 
-class JobDetailScreen(JobActionsMixin, AllocRepairMixin, ConsoleScreen):
+ALLOC_WRITE_NAMES = frozenset(write_name(b.action) for b in ALLOC_WRITES)
+
+
+class JobDetailScreen(ConsoleScreen):
     TITLE_TEXT = "job detail"
     KEYS_TITLE = "Job detail"
 
@@ -141,8 +149,8 @@ class JobDetailScreen(JobActionsMixin, AllocRepairMixin, ConsoleScreen):
         Binding("E", "incident_report", "Report", show=False,
                 tooltip="write the job's incident report (Markdown for a ticket; allowed in read-only mode)",
                 id="dtle.detail.report"),
-        *write_bindings(without=("add_job",)),
-        *AllocRepairMixin.repair_bindings(),
+        *job_writes(without=("add",)),
+        *ALLOC_WRITES,
         Binding("x", "raw_placement", "Raw placement", show=False,
                 tooltip="show / hide the raw FailedTGAllocs of the Not placed section", id="dtle.detail.raw_placement"),
         Binding("tab", "focus_next", "Next pane", show=False, tooltip="next pane (allocations, events)",
@@ -200,7 +208,8 @@ class JobDetailScreen(JobActionsMixin, AllocRepairMixin, ConsoleScreen):
         if history and list(spark.data or []) != history:
             spark.data = history
         running = any(a.client_status == "running" for a in detail.allocations)
-        self.query_one(DtleProgressPanel).show(snapshot.dtle.get(self.job_id), snapshot.dtle_api, running)
+        setting = self.console.settings.dtle_api or ""
+        self.query_one(DtleProgressPanel).show(snapshot.dtle.get(self.job_id), setting, running)
         now = clock.now()
         self.allocs_table.sync([(a.id, alloc_cells(a, now)) for a in detail.allocations])
         self._select_replacement(detail)
@@ -221,11 +230,17 @@ class JobDetailScreen(JobActionsMixin, AllocRepairMixin, ConsoleScreen):
     def current_allocation(self) -> Optional[Allocation]:
         return self.selected_allocation()
 
-    def followed(self, old_id: str) -> None:
+    def write_target(self, name: str) -> Any:
+        """The selected allocation for r / K, the job for the job's keys."""
+        return self.current_allocation() if name in ALLOC_WRITE_NAMES else self.job_id
+
+    def write_done(self, name: str, target: Any, result: ActionResult) -> None:
         """After K: select the replacement when it is listed (list stubs carry no NextAllocation: the
         newest allocation of the same group created after the stopped one)."""
+        if name != "stop-alloc" or not result.ok:
+            return
         detail = self.snapshot.detail if self.snapshot else None
-        old = next((a for a in detail.allocations if a.id == old_id), None) if detail else None
+        old = next((a for a in detail.allocations if a.id == target.id), None) if detail else None
         self._follow = (old.task_group, old.create_index) if old is not None else None
 
     def _select_replacement(self, detail: JobDetail) -> None:
@@ -286,16 +301,11 @@ class JobDetailScreen(JobActionsMixin, AllocRepairMixin, ConsoleScreen):
         if alloc is not None:
             self.console.open_allocation(alloc.id)
 
-    def current_job_id(self) -> Optional[str]:
-        return self.job_id
-
     def action_logs(self) -> None:
         alloc = self.selected_allocation()
         if alloc is None:
             self.flash("No allocation selected.", "warning")
             return
-        from dtle_tui.screens.logs import LogsScreen
-
         self.app.push_screen(LogsScreen.for_allocation(alloc))
 
     def action_copy_gtid(self) -> None:
@@ -310,15 +320,11 @@ class JobDetailScreen(JobActionsMixin, AllocRepairMixin, ConsoleScreen):
         if detail is None or detail.job is None:
             self.flash("The job spec is not loaded yet (or the job was purged).", "warning")
             return
-        from dtle_tui.screens.spec import SpecScreen
-
         self.app.push_screen(SpecScreen(self.job_id, detail.job.raw))
 
     def action_incident_report(self) -> None:
         """`E`: a Markdown report of this job under the state directory (it changes nothing on the
         cluster, so read-only allows it); written off the UI thread, then the path is shown."""
-        from dtle_tui.ops.incident import ReportError, report_job
-
         snapshot = self.snapshot
         if snapshot is None:
             self.flash("Nothing loaded yet: try again in a moment.", "warning")

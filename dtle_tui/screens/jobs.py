@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any, Callable, Optional
+from typing import Optional
 
 from rich.text import Text
 from textual import on
@@ -12,36 +12,16 @@ from textual.containers import Vertical
 from textual.widgets import Input, Static
 
 from dtle_tui.clipboard import copy_and_notify
+from dtle_tui.keys import job_writes
 from dtle_tui.live.snapshot import JobRow, Snapshot
 from dtle_tui.model.stage import Stage
 from dtle_tui.screens.base import ConsoleScreen
-from dtle_tui.screens.job_actions import JobActionsMixin, write_bindings
-from dtle_tui.screens.pick import PickScreen
 from dtle_tui.text import clock, fmt
 from dtle_tui.text.textsafe import safe_text
-from dtle_tui.widgets.columns import fill_column
+from dtle_tui.widgets.columns import Column, fill_column, for_width, layout
 from dtle_tui.widgets.dtle_progress import dtle_cell
 from dtle_tui.widgets.virtual_table import VirtualTable
 
-# (key, label, width, sort key). Widths keep the columns that matter visible at 80 columns; the ID
-# column takes what is left. Wide terminals get the extra columns.
-NARROW = ("id", "status", "stage", "src", "dest", "gtid", "age")
-WIDE = ("id", "status", "stage", "since", "src", "dest", "gtid", "rate", "binlog", "age")
-WIDEST = WIDE + ("error",)  # from WIDEST_FROM columns: a failed dest's last error, first line
-COLUMNS: dict[str, tuple[str, int, Callable[[JobRow], Any]]] = {
-    "id": ("ID", 0, lambda r: r.id),
-    "status": ("Status", 7, lambda r: r.status),
-    "stage": ("Stage", 7, lambda r: (r.stage.label, r.stalled)),
-    "since": ("Stage since", 11, lambda r: r.stage_since_ns or 0),
-    "src": ("Src", 8, lambda r: (r.src.failed + r.src.lost, r.src.queued, r.src.running)),
-    "dest": ("Dest", 8, lambda r: (r.dest.failed + r.dest.lost, r.dest.queued, r.dest.running)),
-    "gtid": ("Gtid txns", 11, lambda r: r.transactions if r.transactions is not None else -1),
-    "rate": ("Rate", 9, lambda r: r.rate if r.rate is not None else -1.0),
-    "binlog": ("BinlogFilePos", 24, lambda r: r.binlog or ""),
-    "age": ("Age", 5, lambda r: -(r.submit_time_ns or 0)),
-    "dtle": ("Progress/Delay", 14, lambda r: r.stage.label),
-    "error": ("Last error", 40, lambda r: r.last_error),
-}
 WIDE_FROM = 130
 WIDEST_FROM = 180
 # dtle's own Progress / Delay column (live/monitor.py), when the setting dtle_api is on and there is room.
@@ -87,37 +67,43 @@ def job_ages(row: JobRow) -> tuple[str, str]:
     return row_ages(row, clock.now())
 
 
-def row_cells(row: JobRow, columns: tuple[str, ...], ages: tuple[str, str]) -> list[Text]:
+def dtle_text(row: JobRow, stamp: tuple) -> Text:
+    """dtle's figures: their text and style come in the stamp (JobsScreen._stamp), dtle's, not the row's."""
+    plain, style = stamp[2] if len(stamp) > 2 else ("—", "dim")
+    return Text(plain, style=style, justify="right")
+
+
+# The columns, in their order; a row's stamp is (job age, stage age[, dtle's cell]) (JobsScreen._stamp).
+# Widths keep the columns that matter visible at 80 columns; the ID column (width 0) takes what is left.
+# Wide terminals get the others: from WIDE_FROM, DTLE_FROM (with the dtle_api setting), WIDEST_FROM.
+COLUMNS: list[Column[JobRow]] = [
+    Column("id", "ID", 0, lambda r, s: Text(safe_text(r.id), style="bold" if not r.stop else "dim"), lambda r: r.id),
+    Column("status", "Status", 7, lambda r, s: status_cell(r), lambda r: r.status),
+    Column("stage", "Stage", 7, lambda r, s: stage_cell(r), lambda r: (r.stage.label, r.stalled)),
+    Column("since", "Stage since", 11, lambda r, s: Text(s[1]), lambda r: r.stage_since_ns or 0, WIDE_FROM),
+    Column("src", "Src", 8, lambda r, s: alloc_cell(r.src),
+           lambda r: (r.src.failed + r.src.lost, r.src.queued, r.src.running)),
+    Column("dest", "Dest", 8, lambda r, s: alloc_cell(r.dest),
+           lambda r: (r.dest.failed + r.dest.lost, r.dest.queued, r.dest.running)),
+    Column("gtid", "Gtid txns", 11, lambda r, s: Text(fmt.count(r.transactions), justify="right"),
+           lambda r: r.transactions if r.transactions is not None else -1),
+    Column("rate", "Rate", 9, lambda r, s: Text(fmt.rate(r.rate), justify="right"),
+           lambda r: r.rate if r.rate is not None else -1.0, WIDE_FROM),
+    Column("dtle", "Progress/Delay", 14, dtle_text, lambda r: r.stage.label, DTLE_FROM),
+    Column("binlog", "BinlogFilePos", 24, lambda r, s: Text(safe_text(r.binlog or "—")), lambda r: r.binlog or "",
+           WIDE_FROM),
+    Column("age", "Age", 5, lambda r, s: Text(s[0]), lambda r: -(r.submit_time_ns or 0)),
+    # A failed dest's last error, first line.
+    Column("error", "Last error", 40, lambda r, s: Text(safe_text(r.last_error), style="red"), lambda r: r.last_error,
+           WIDEST_FROM),
+]
+BY_KEY = {c.key: c for c in COLUMNS}
+
+
+def row_cells(row: JobRow, columns: tuple[str, ...], stamp: tuple) -> list[Text]:
     """The cells of a row; the table calls this only for rows it paints, and keeps the result while the
-    row and its ages stay the same."""
-    cells = []
-    for key in columns:
-        if key == "id":
-            cells.append(Text(safe_text(row.id), style="bold" if not row.stop else "dim"))
-        elif key == "status":
-            cells.append(status_cell(row))
-        elif key == "stage":
-            cells.append(stage_cell(row))
-        elif key == "since":
-            cells.append(Text(ages[1]))
-        elif key == "src":
-            cells.append(alloc_cell(row.src))
-        elif key == "dest":
-            cells.append(alloc_cell(row.dest))
-        elif key == "gtid":
-            cells.append(Text(fmt.count(row.transactions), justify="right"))
-        elif key == "rate":
-            cells.append(Text(fmt.rate(row.rate), justify="right"))
-        elif key == "binlog":
-            cells.append(Text(safe_text(row.binlog or "—")))
-        elif key == "age":
-            cells.append(Text(ages[0]))
-        elif key == "dtle":  # its text and style come in the stamp (JobsScreen._stamp): dtle's, not the row's
-            plain, style = ages[2] if len(ages) > 2 else ("—", "dim")
-            cells.append(Text(plain, style=style, justify="right"))
-        elif key == "error":
-            cells.append(Text(safe_text(row.last_error), style="red"))
-    return cells
+    row and its stamp stay the same."""
+    return [BY_KEY[key].cell(row, stamp) for key in columns]
 
 
 def sorted_label(label: str, width: int, mark: str) -> str:
@@ -128,9 +114,10 @@ def sorted_label(label: str, width: int, mark: str) -> str:
     return label[: width - 1] + mark
 
 
-class JobsScreen(JobActionsMixin, ConsoleScreen):
+class JobsScreen(ConsoleScreen):
     TITLE_TEXT = "dtle jobs"
     KEYS_TITLE = "Jobs"
+    READD_PICKS_SAVED = True  # `R` offers every saved spec, a purged job's too (job_actions.readd)
 
     BINDINGS = [
         Binding("enter", "open", "Open", tooltip="open the job", id="dtle.jobs.open"),
@@ -142,7 +129,7 @@ class JobsScreen(JobActionsMixin, ConsoleScreen):
         Binding("O", "sort_reverse", "Reverse", show=False, tooltip="reverse the sort", id="dtle.jobs.sort_reverse"),
         Binding("c", "copy_job_id", "Copy ID", show=False,
                 tooltip="copy the job ID (OSC 52: works over SSH and in tmux)", id="dtle.jobs.copy"),
-        *write_bindings(),
+        *job_writes(),
     ]
 
     def __init__(self) -> None:
@@ -150,7 +137,7 @@ class JobsScreen(JobActionsMixin, ConsoleScreen):
         self.sort_key = "id"
         self.sort_reverse = False
         self.filter_text = ""
-        self.columns: tuple[str, ...] = NARROW
+        self.columns: tuple[str, ...] = tuple(c.key for c in for_width(COLUMNS, 0))
         self._empty_note: Optional[str] = None
         self._sorted_rows: Optional[tuple[tuple[JobRow, ...], str, bool, list[JobRow]]] = None
 
@@ -178,16 +165,15 @@ class JobsScreen(JobActionsMixin, ConsoleScreen):
 
     def _apply_columns(self) -> None:
         width = self.size.width or self.app.size.width
-        self.columns = WIDEST if width >= WIDEST_FROM else WIDE if width >= WIDE_FROM else NARROW
-        if width >= DTLE_FROM and self.console.settings.dtle_api:
-            self.columns = self.columns[:8] + ("dtle",) + self.columns[8:]
+        dtle = bool(self.console.settings.dtle_api)
+        shown = [c for c in for_width(COLUMNS, width) if c.key != "dtle" or dtle]
+        self.columns = tuple(c.key for c in shown)
         spec = []
-        for key in self.columns:
-            label, w, _ = COLUMNS[key]
+        for key, label, w in layout(shown):
             if key == self.sort_key:
                 label = sorted_label(label, w, "▼" if self.sort_reverse else "▲")
             spec.append((key, label, w))
-        # Job names are at most 64 characters (dtle.md §1); past that the room is better left empty.
+        # Job names are at most 64 characters (docs/reference/dtle.md §1); past that the room is better left empty.
         self.table.set_columns(fill_column(spec, "id", width, minimum=12, maximum=64))
 
     def visible_rows(self, snapshot: Snapshot) -> list[JobRow]:
@@ -203,7 +189,7 @@ class JobsScreen(JobActionsMixin, ConsoleScreen):
         cached = self._sorted_rows
         if cached is not None and cached[0] is snapshot.rows and cached[1:3] == (self.sort_key, self.sort_reverse):
             return cached[3]
-        keyfn = COLUMNS[self.sort_key][2]
+        keyfn = BY_KEY[self.sort_key].sort
         rows = sorted(snapshot.rows, key=lambda r: (keyfn(r), r.id), reverse=self.sort_reverse)
         self._sorted_rows = (snapshot.rows, self.sort_key, self.sort_reverse, rows)
         return rows
@@ -241,7 +227,7 @@ class JobsScreen(JobActionsMixin, ConsoleScreen):
         wanted = bool(self.console.settings.dtle_api) and (self.size.width or self.app.size.width) >= DTLE_FROM
         if wanted != ("dtle" in self.columns):
             self._apply_columns()  # another context, with or without dtle's API
-        if snapshot.dtle_api:
+        if self.console.settings.dtle_api:
             self.call_after_refresh(self._report_rows_in_view)
         empty = self.query_one("#jobs-empty", Static)
         if rows:
@@ -264,34 +250,11 @@ class JobsScreen(JobActionsMixin, ConsoleScreen):
     def selected_job(self) -> Optional[str]:
         return self.table.selected_key
 
-    def action_readd_job(self) -> None:
-        """`R` here can also bring back a purged job, which no longer has a row: pick among saved specs."""
-        if self._read_only:
-            super().action_readd_job()  # refuses, audited
-            return
-        from dtle_tui.ops import backup  # only here: the first paint does not wait for it
-
-        settings = self.console.settings
-        cluster = backup.cluster_name(settings.context, settings.nomad.addr)
-        saved = backup.saved_jobs(settings.state_dir, cluster)
-        shown = {r.id: r for r in self.snapshot.rows} if self.snapshot else {}
-        items = []
-        for job in saved:
-            label = Text(safe_text(job), style="bold")
-            row = shown.get(job)
-            label.append(f"  {row.status}" if row else "  not in Nomad (purged)", style="dim")
-            items.append((job, label))
-        self.app.push_screen(
-            PickScreen("Re-add which job from its saved spec?", items, highlighted=self.selected_job,
-                       empty=f"No saved spec for cluster {cluster}: a spec is saved before each delete or purge."),
-            self._readd_picked)
-
-    def _readd_picked(self, job: Optional[str]) -> None:
-        if job:
-            self._start_write("action", lambda run: self._readd(run, job))
-
     def current_job_id(self) -> Optional[str]:
         return self.selected_job
+
+    def write_target(self, name: str) -> Optional[str]:
+        return None if name == "add" else self.selected_job
 
     def action_copy_job_id(self) -> None:
         copy_and_notify(self.app, self.selected_job, "job ID")
@@ -330,7 +293,7 @@ class JobsScreen(JobActionsMixin, ConsoleScreen):
         self._apply_columns()
         if self.snapshot is not None:
             self.show_snapshot(self.snapshot)
-        self.flash(f"sorted by {COLUMNS[self.sort_key][0]}{' (reversed)' if self.sort_reverse else ''}", timeout=2)
+        self.flash(f"sorted by {BY_KEY[self.sort_key].label}{' (reversed)' if self.sort_reverse else ''}", timeout=2)
 
     def _filter_box(self) -> Optional[Input]:
         boxes = self.query("#filter")

@@ -1,32 +1,28 @@
-"""Nodes: status, eligibility, drain, Nomad version, and the dtle driver (dtle.md §8)."""
+"""Nodes: status, eligibility, drain, Nomad version, and the dtle driver (docs/reference/dtle.md §8)."""
 
 from __future__ import annotations
+
+from typing import Optional
 
 from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.widgets import Static
 
+from dtle_tui.keys import NODE_WRITES
 from dtle_tui.live.snapshot import Snapshot
 from dtle_tui.model.nodes import Node
 from dtle_tui.screens.base import ConsoleScreen
-from dtle_tui.screens.repair_actions import NodeRepairMixin
 from dtle_tui.text import fmt
 from dtle_tui.text.textsafe import safe_text
-from dtle_tui.widgets.columns import fill_column
+from dtle_tui.widgets.columns import Column, cells, fill_column, for_width, layout
 from dtle_tui.widgets.keyed_table import KeyedTable
 from dtle_tui.widgets.static_update import update_static
 
-NARROW = [("name", "Name", 14), ("id", "ID", 8), ("status", "Status", 6), ("elig", "Elig", 5),
-          ("dtle", "dtle driver", 12), ("version", "dtle version", 12)]
-WIDE = [("name", "Name", 20), ("id", "ID", 8), ("address", "Address", 15), ("dc", "DC", 8),
-        ("status", "Status", 7), ("elig", "Eligibility", 11), ("drain", "Drain", 5), ("nomad", "Nomad", 7),
-        ("dtle", "dtle driver", 12), ("version", "dtle version", 12), ("full", "full_version", 28),
-        ("health", "Health", 40)]
 WIDE_FROM = 150
 
 
-def driver_cell(node: Node) -> Text:
+def driver_cell(node: Node, _: object = None) -> Text:
     driver = node.dtle
     if driver is None or not driver.detected:
         return Text("not detected", style="dim")
@@ -35,24 +31,30 @@ def driver_cell(node: Node) -> Text:
     return Text("UNHEALTHY", style="bold red")
 
 
-def node_cells(node: Node, keys: list[str]) -> list[Text]:
-    driver = node.dtle
-    values = {
-        "name": Text(safe_text(node.name), style="bold"),
-        "id": Text(node.short_id),
-        "address": Text(safe_text(node.address)),
-        "dc": Text(safe_text(node.datacenter)),
-        "status": Text(node.status, style="green" if node.status == "ready" else "bold red"),
-        "elig": Text("yes" if node.scheduling_eligibility == "eligible" else "no",
-                     style="" if node.scheduling_eligibility == "eligible" else "yellow"),
-        "drain": Text("yes" if node.drain else "no", style="yellow" if node.drain else ""),
-        "nomad": Text(safe_text(node.version)),
-        "dtle": driver_cell(node),
-        "version": Text(safe_text(node.dtle_version or "—")),
-        "full": Text(safe_text(node.dtle_full_version or "—")),
-        "health": Text(safe_text(driver.health_description if driver else "")),
-    }
-    return [values[k] for k in keys]
+def _eligible(node: Node) -> bool:
+    return node.scheduling_eligibility == "eligible"
+
+
+# The columns, in their order. A narrow terminal shows those without WIDE_FROM, some with a shorter label
+# or width; from WIDE_FROM every column, the health text (the driver's own error) taking the room left.
+COLUMNS: list[Column[Node]] = [
+    Column("name", "Name", 14, lambda n, _: Text(safe_text(n.name), style="bold"), wide=("Name", 20)),
+    Column("id", "ID", 8, lambda n, _: Text(n.short_id)),
+    Column("address", "Address", 15, lambda n, _: Text(safe_text(n.address)), shown_from=WIDE_FROM),
+    Column("dc", "DC", 8, lambda n, _: Text(safe_text(n.datacenter)), shown_from=WIDE_FROM),
+    Column("status", "Status", 6, lambda n, _: Text(n.status, style="green" if n.status == "ready" else "bold red"),
+           wide=("Status", 7)),
+    Column("elig", "Elig", 5, lambda n, _: Text("yes", style="") if _eligible(n) else Text("no", style="yellow"),
+           wide=("Eligibility", 11)),
+    Column("drain", "Drain", 5, lambda n, _: Text("yes" if n.drain else "no", style="yellow" if n.drain else ""),
+           shown_from=WIDE_FROM),
+    Column("nomad", "Nomad", 7, lambda n, _: Text(safe_text(n.version)), shown_from=WIDE_FROM),
+    Column("dtle", "dtle driver", 12, driver_cell),
+    Column("version", "dtle version", 12, lambda n, _: Text(safe_text(n.dtle_version or "—"))),
+    Column("full", "full_version", 28, lambda n, _: Text(safe_text(n.dtle_full_version or "—")), shown_from=WIDE_FROM),
+    Column("health", "Health", 40, lambda n, _: Text(safe_text(n.dtle.health_description if n.dtle else "")),
+           shown_from=WIDE_FROM),
+]
 
 
 def drain_note(node: Node) -> str:
@@ -70,12 +72,12 @@ def drain_note(node: Node) -> str:
     return ""
 
 
-class NodesScreen(NodeRepairMixin, ConsoleScreen):
+class NodesScreen(ConsoleScreen):
     TITLE_TEXT = "nodes"
     KEYS_TITLE = "Nodes"
 
     BINDINGS = [Binding("escape", "back", "Jobs", show=False, tooltip="back to Jobs", id="dtle.nodes.back"),
-                *NodeRepairMixin.REPAIR_BINDINGS]
+                *NODE_WRITES]
 
     def compose(self) -> ComposeResult:
         yield from self.compose_banner()
@@ -91,21 +93,21 @@ class NodesScreen(NodeRepairMixin, ConsoleScreen):
     def fit_columns(self, width: int) -> None:
         self._apply_columns()
 
-    def _columns(self) -> list:
-        width = self.size.width or self.app.size.width
-        if width < WIDE_FROM:
-            return NARROW
-        # The health text (the driver's own error) takes whatever room is left.
-        return fill_column(WIDE, "health", width, minimum=20)
+    def _shown(self) -> list[Column[Node]]:
+        return for_width(COLUMNS, self.size.width or self.app.size.width)
 
     def _apply_columns(self) -> None:
-        self.query_one(KeyedTable).set_columns(self._columns())
+        width = self.size.width or self.app.size.width
+        spec = layout(self._shown(), wide=width >= WIDE_FROM)
+        if width >= WIDE_FROM:
+            spec = fill_column(spec, "health", width, minimum=20)
+        self.query_one(KeyedTable).set_columns(spec)
 
     def show_snapshot(self, snapshot: Snapshot) -> None:
         super().show_snapshot(snapshot)
-        keys = [c[0] for c in self._columns()]
+        shown = self._shown()
         nodes = sorted(snapshot.nodes, key=lambda n: n.name)
-        self.query_one(KeyedTable).sync([(n.id, node_cells(n, keys)) for n in nodes])
+        self.query_one(KeyedTable).sync([(n.id, cells(shown, n)) for n in nodes])
         bad = [n for n in nodes if n.dtle is not None and n.dtle.detected and not n.dtle.healthy]
         note = Text()
         state = snapshot.nodes_state
@@ -124,7 +126,10 @@ class NodesScreen(NodeRepairMixin, ConsoleScreen):
                         f"{safe_text(node.dtle.health_description if node.dtle else '')}\n", style="red")
         update_static(self.query_one("#node-detail", Static), note)
 
-    def current_node(self):
+    def write_target(self, name: str) -> Optional[Node]:
+        return self.current_node()
+
+    def current_node(self) -> Optional[Node]:
         key = self.query_one(KeyedTable).selected_key
         snap = self.snapshot
         return next((n for n in snap.nodes if n.id == key), None) if snap is not None else None

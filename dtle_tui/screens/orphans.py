@@ -1,20 +1,22 @@
 """Consul drift: what Consul keeps for jobs Nomad no longer has, and running jobs with no saved position.
 
 dtle never deletes its Consul data when a job is deleted ("job删除后，dtle不会自动删除consul上的信息",
-dtle.md §1), and a re-created job with the same name silently resumes from it (dtle.md §10 #2). This
-screen lists `dtle/<job>/` trees and `dtleJobList/<job>` entries whose job is gone from Nomad, plus
-running jobs without a saved position. The rows come from `Snapshot.orphans` (the poller decides).
+docs/reference/dtle.md §1), and a re-created job with the same name silently resumes from it
+(docs/reference/dtle.md §10 #2). This screen lists `dtle/<job>/` trees and `dtleJobList/<job>` entries whose
+job is gone from Nomad, plus running jobs without a saved position. The rows come from `Snapshot.orphans`
+(the poller decides).
 
 Cleaning up a leftover (`G` or `x`) is the Gtid reset of a job that no longer exists: the same
-confirmation (type the job ID), the same backup of every key first, the same audit line, through
-`JobActionsMixin` (screens/job_actions.py) and `Actions.reset_gtid`, which deletes `dtle/<job>/` with
-the trailing slash (so `job1` never takes `job10`'s keys) and `dtleJobList/<job>` exactly (dtle.md §4).
+confirmation (type the job ID), the same backup of every key first, the same audit line, through the
+same write key flow (screens/job_actions.py) and `Actions.reset_gtid`, which deletes `dtle/<job>/` with
+the trailing slash (so `job1` never takes `job10`'s keys) and `dtleJobList/<job>` exactly
+(docs/reference/dtle.md §4).
 `U` restores the keys from that backup.
 """
 
 from __future__ import annotations
 
-from typing import Optional
+from typing import TYPE_CHECKING, Any, Optional
 
 from rich.text import Text
 from textual import on
@@ -24,12 +26,15 @@ from textual.containers import Vertical
 from textual.widgets import DataTable, Static
 
 from dtle_tui.clipboard import copy_and_notify
+from dtle_tui.keys import write_key
 from dtle_tui.live.snapshot import Orphan, Snapshot
 from dtle_tui.screens.base import ConsoleScreen
-from dtle_tui.screens.job_actions import JobActionsMixin
 from dtle_tui.text.textsafe import safe_text
 from dtle_tui.widgets.keyed_table import KeyedTable
 from dtle_tui.widgets.static_update import update_static
+
+if TYPE_CHECKING:
+    from dtle_tui.ops.report import ActionResult
 
 KEYS_WITHOUT_JOB = "keys without job"
 COLUMNS = [
@@ -93,18 +98,18 @@ def orphan_detail(orphan: Optional[Orphan]) -> Text:
     return out
 
 
-class OrphansScreen(JobActionsMixin, ConsoleScreen):
+class OrphansScreen(ConsoleScreen):
     TITLE_TEXT = "orphans: Consul drift"
 
-    # Only the mixin's keys that make sense for keys without a job: G/x clean up, U undoes it from the
-    # backup. Delete/purge/re-add act on Nomad jobs, which these are not.
+    # Only the job writes that make sense for keys without a job: G/x clean up (the Gtid reset), U undoes
+    # it from the backup. Delete/purge/re-add act on Nomad jobs, which these are not.
     KEYS_TITLE = "Orphans"
     CLEANUP = "clean up the leftover Consul keys (backup first, audited)"
     BINDINGS = [
-        Binding("G", "reset_gtid", "Clean up", tooltip=CLEANUP, id="dtle.orphans.cleanup"),
-        Binding("x", "reset_gtid", "Clean up", show=False, tooltip=CLEANUP, id="dtle.orphans.cleanup_x"),
-        Binding("U", "restore_gtid", "Undo clean-up", show=False, tooltip="put back the keys of the last clean-up",
-                id="dtle.orphans.restore"),
+        write_key("G", "reset-gtid", "Clean up", tooltip=CLEANUP, id="dtle.orphans.cleanup"),
+        write_key("x", "reset-gtid", "Clean up", show=False, tooltip=CLEANUP, id="dtle.orphans.cleanup_x"),
+        write_key("U", "restore-gtid", "Undo clean-up", show=False, tooltip="put back the keys of the last clean-up",
+                  id="dtle.orphans.restore"),
         Binding("c", "copy_job_id", "Copy ID", tooltip="copy the job ID", id="dtle.orphans.copy"),
     ]
 
@@ -112,7 +117,6 @@ class OrphansScreen(JobActionsMixin, ConsoleScreen):
         super().__init__(*args, **kwargs)
         self.orphans: tuple = ()
         self.last_cleaned: Optional[str] = None  # what U undoes: the row is gone once cleaned
-        self._undoing = False
 
     def compose(self) -> ComposeResult:
         yield from self.compose_banner()
@@ -136,7 +140,7 @@ class OrphansScreen(JobActionsMixin, ConsoleScreen):
         self.orphans = tuple(snapshot.orphans)
         self.table.sync([(orphan_key(o), orphan_cells(o)) for o in self.orphans])
         note = self.query_one("#orphans-note", Static)
-        if not snapshot.consul_enabled or snapshot.consul.error:
+        if snapshot.consul.error:
             update_static(note, "Consul is unavailable: drift cannot be checked now.")
         elif not snapshot.rows and not snapshot.nomad.ok:
             update_static(note, "Waiting for Nomad's job list…")
@@ -158,42 +162,37 @@ class OrphansScreen(JobActionsMixin, ConsoleScreen):
         return next((o for o in self.orphans if orphan_key(o) == key), None)
 
     def current_job_id(self) -> Optional[str]:
-        """The job the action keys act on (the JobActionsMixin contract); U means the last clean-up."""
-        if self._undoing and self.last_cleaned:
-            return self.last_cleaned
         orphan = self.selected_orphan()
         return orphan.job_id if orphan else None
 
-    # ---- actions --------------------------------------------------------------------------------
+    # ---- keys -----------------------------------------------------------------------------------
     def action_copy_job_id(self) -> None:
         copy_and_notify(self.app, self.current_job_id(), "job ID")
 
-    def action_reset_gtid(self) -> None:
-        """G / x: the mixin's Gtid reset (confirm by typing the ID, backup, audit) on a leftover."""
+    def action_write(self, name: str) -> None:
+        """G / x: the Gtid reset (confirm by typing the ID, backup, audit) of a leftover, never of a job
+        listed for running without a position."""
         orphan = self.selected_orphan()
-        if orphan is None:
+        if name == "reset-gtid" and orphan is None:
             self.flash("Nothing selected.", "warning")
             return
-        if orphan.kind != KEYS_WITHOUT_JOB:
+        if name == "reset-gtid" and orphan is not None and orphan.kind != KEYS_WITHOUT_JOB:
             self.flash(
                 f"{orphan.job_id} has no Consul keys to clean up: it is listed because it runs "
                 "without a saved position.",
                 "warning",
             )
             return
-        super().action_reset_gtid()
+        super().action_write(name)
 
-    def action_restore_gtid(self) -> None:
-        """U: put back the keys of the last clean-up (its row is gone), from the backup it wrote."""
-        self._undoing = True
-        try:
-            super().action_restore_gtid()  # reads current_job_id() before returning
-        finally:
-            self._undoing = False
+    def write_target(self, name: str) -> Optional[str]:
+        """U puts back the keys of the last clean-up (its row is gone), from the backup it wrote."""
+        if name == "restore-gtid" and self.last_cleaned:
+            return self.last_cleaned
+        return self.current_job_id()
 
-    def report(self, result) -> None:
-        super().report(result)
-        if result.ok and result.action == "reset-gtid":
+    def write_done(self, name: str, target: Any, result: ActionResult) -> None:
+        if result.ok and name == "reset-gtid":
             self.last_cleaned = result.job_id
         elif result.ok and result.action == "restore-gtid" and result.job_id == self.last_cleaned:
             self.last_cleaned = None

@@ -1,178 +1,76 @@
-"""Repair keys: `r` restart task(s) and `K` stop an allocation (Allocation, Job detail), `e` eligibility
-and `D` drain (Nodes). Same safety model as the job actions (job_actions.py): a confirmation naming the
-exact request with Cancel focused, run on the poller's loop inside an app worker, audited, refused in
-read-only mode (keys hidden, a press still answered with the refusal and audited).
-
-A screen mixes in the half it needs and says what is selected:
-    current_allocation() -> Allocation | None   (AllocRepairMixin)
-    current_node() -> Node | None               (NodeRepairMixin)
+"""The flows of the repair keys (keys.ALLOC_WRITES: r restart, K stop an allocation, on Allocation and Job
+detail; keys.NODE_WRITES: e eligibility, D drain, on Nodes). Same safety model as the job actions
+(job_actions.py): a confirmation naming the exact request with Cancel focused, then the repair, audited and
+reported. The screen gives what the key acts on (`write_target`): the Allocation, or the Node.
 """
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Awaitable, Callable, Optional
+from typing import TYPE_CHECKING, Any, Awaitable, Callable, Optional
 
-from textual.binding import Binding
-
-from dtle_tui.screens.write_runs import WriteRunsMixin
+from dtle_tui.screens.confirm import ConfirmScreen
+from dtle_tui.screens.drain import DrainScreen
 
 if TYPE_CHECKING:
-    from dtle_tui.console import ActionRun
+    from dtle_tui.console import WriteRun
     from dtle_tui.model.allocations import Allocation
     from dtle_tui.model.nodes import Node
-    from dtle_tui.ops.repair import Repairs
-    from dtle_tui.ops.report import ActionResult
 
 
-
-class _RepairBase(WriteRunsMixin):
-    def _refusal_call(self, name: str) -> Optional[Callable[[Repairs], Awaitable[ActionResult]]]:
-        raise NotImplementedError
-
-    def _repair_refused(self, name: str) -> bool:
-        """In read-only mode (keys hidden from footer and palette), a press is answered with the refusal, audited."""
-        if not self._read_only:
-            return False
-        refused = self._refusal_call(name)
-        if refused is not None:
-            self._start_write("repair", lambda run: self._report_run(run, refused(run.repairs)))
-        return True
-
-    async def _ask(self, title: str, lines: list, label: str) -> bool:
-        from dtle_tui.screens.confirm import ConfirmScreen
-
-        answer = await self.app.push_screen_wait(  # type: ignore[attr-defined]
-            ConfirmScreen(title, None, lines, "yes_no", confirm_label=label))
-        if answer is not True:
-            self._say("Cancelled. Nothing was sent.")
-        return answer is True
+def _one_task(alloc: Allocation) -> Optional[str]:
+    """The task to restart when the allocation has one; None restarts every task."""
+    tasks = [t.name for t in alloc.task_states] or [alloc.task_group]
+    return tasks[0] if len(tasks) == 1 else None
 
 
-class AllocRepairMixin(_RepairBase):
-    @staticmethod
-    def repair_bindings() -> list:
-        # One ID on Allocation and Job detail alike: one remap in [keys] covers both screens.
-        return [Binding("r", "restart_alloc", "Restart", id="dtle.alloc.restart",
-                        tooltip="restart the (selected) allocation's task(s) in place"),
-                Binding("K", "stop_alloc", "Stop alloc", id="dtle.alloc.stop",
-                        tooltip="stop the (selected) allocation so Nomad reschedules it")]
-
-    def current_allocation(self) -> Optional[Allocation]:
-        raise NotImplementedError
-
-    def followed(self, old_id: str) -> None:
-        """After a stop was sent: the screen may follow the replacement allocation."""
-
-    def _target(self) -> Optional[tuple]:
-        alloc = self.current_allocation()
-        if alloc is None:
-            self._say("No allocation selected.", "warning")
-            return None
-        tasks = [t.name for t in alloc.task_states] or [alloc.task_group]
-        return alloc, (tasks[0] if len(tasks) == 1 else None)
-
-    def _refusal_call(self, name: str):
-        target = self._target()
-        if target is None:
-            return None
-        alloc, task = target
-        if name == "restart_alloc":
-            return lambda r: r.restart(alloc.job_id, alloc.id, task)
-        return lambda r: r.stop(alloc.job_id, alloc.id)
-
-    def action_restart_alloc(self) -> None:
-        if self._repair_refused("restart_alloc"):
-            return
-        target = self._target()
-        if target is None:
-            return
-        alloc, task = target
-
-        async def flow(run: ActionRun) -> None:
-            repairs = run.repairs
-            plan = repairs.plan_restart(alloc.job_id, alloc.id, task)
-            title = f"Restart {'task ' + task if task else 'every task'} of allocation {alloc.short_id}"
-            if await self._ask(title, [f"Job: {alloc.job_id}", *plan.lines()], "Restart"):
-                await self._report_run(run, repairs.restart(alloc.job_id, alloc.id, task))
-
-        self._start_write("repair", flow)
-
-    def action_stop_alloc(self) -> None:
-        if self._repair_refused("stop_alloc"):
-            return
-        target = self._target()
-        if target is None:
-            return
-        alloc, _task = target
-
-        async def flow(run: ActionRun) -> None:
-            repairs = run.repairs
-            plan = repairs.plan_stop(alloc.job_id, alloc.id)
-            if await self._ask(f"Stop allocation {alloc.short_id} (Nomad reschedules it)",
-                               [f"Job: {alloc.job_id}", *plan.lines()], "Stop"):
-                result = await self._report_run(run, repairs.stop(alloc.job_id, alloc.id))
-                if result.ok:
-                    self.followed(alloc.id)
-
-        self._start_write("repair", flow)
+async def _ask(run: WriteRun, title: str, lines: list, label: str) -> bool:
+    return await run.confirm(ConfirmScreen(title, None, lines, "yes_no", confirm_label=label)) is True
 
 
-class NodeRepairMixin(_RepairBase):
-    REPAIR_BINDINGS = [Binding("e", "toggle_eligibility", "Eligibility", id="dtle.nodes.eligibility",
-                               tooltip="toggle the selected node's scheduling eligibility"),
-                       Binding("D", "drain_node", "Drain", id="dtle.nodes.drain",
-                               tooltip="drain the node with a deadline, or stop its running drain")]
+async def restart(run: WriteRun, alloc: Optional[Allocation]) -> None:
+    if alloc is None:
+        run.say("No allocation selected.", "warning")
+        return
+    task = _one_task(alloc)
+    plan = run.repairs.plan_restart(alloc.job_id, alloc.id, task)
+    title = f"Restart {'task ' + task if task else 'every task'} of allocation {alloc.short_id}"
+    if await _ask(run, title, [f"Job: {alloc.job_id}", *plan.lines()], "Restart"):
+        await run.report(run.repairs.restart(alloc.job_id, alloc.id, task))
 
-    def current_node(self) -> Optional[Node]:
-        raise NotImplementedError
 
-    def _node(self) -> Optional[Node]:
-        node = self.current_node()
-        if node is None:
-            self._say("No node selected.", "warning")
-        return node
+async def stop(run: WriteRun, alloc: Optional[Allocation]) -> None:
+    """The screen follows the replacement once the stop is done (its write_done)."""
+    if alloc is None:
+        run.say("No allocation selected.", "warning")
+        return
+    plan = run.repairs.plan_stop(alloc.job_id, alloc.id)
+    if await _ask(run, f"Stop allocation {alloc.short_id} (Nomad reschedules it)",
+                  [f"Job: {alloc.job_id}", *plan.lines()], "Stop"):
+        await run.report(run.repairs.stop(alloc.job_id, alloc.id))
 
-    def _refusal_call(self, name: str):
-        node = self._node()
-        if node is None:
-            return None
-        if name == "toggle_eligibility":
-            return lambda r: r.set_eligibility(node.id, node.name, node.scheduling_eligibility != "eligible")
-        return lambda r: r.drain(node.id, node.name, None if node.drain else 3600 * 1_000_000_000)
 
-    def action_toggle_eligibility(self) -> None:
-        if self._repair_refused("toggle_eligibility"):
-            return
-        node = self._node()
-        if node is None:
-            return
-        eligible = node.scheduling_eligibility != "eligible"
+async def eligibility(run: WriteRun, node: Optional[Node]) -> None:
+    if node is None:
+        run.say("No node selected.", "warning")
+        return
+    eligible = node.scheduling_eligibility != "eligible"
+    plan = run.repairs.plan_eligibility(node.id, node.name, eligible)
+    word = "eligible" if eligible else "ineligible"
+    if await _ask(run, f"Make node {node.name} {word}", [f"Node: {node.name} ({node.short_id})", *plan.lines()],
+                  f"Make {word}"):
+        await run.report(run.repairs.set_eligibility(node.id, node.name, eligible))
 
-        async def flow(run: ActionRun) -> None:
-            repairs = run.repairs
-            plan = repairs.plan_eligibility(node.id, node.name, eligible)
-            word = "eligible" if eligible else "ineligible"
-            if await self._ask(f"Make node {node.name} {word}", [f"Node: {node.name} ({node.short_id})",
-                                                               *plan.lines()], f"Make {word}"):
-                await self._report_run(run, repairs.set_eligibility(node.id, node.name, eligible))
 
-        self._start_write("repair", flow)
+async def drain(run: WriteRun, node: Optional[Node]) -> None:
+    if node is None:
+        run.say("No node selected.", "warning")
+        return
+    answer = await run.ask(DrainScreen(node, run.repairs))
+    if answer is not None:
+        await run.report(run.repairs.drain(node.id, node.name, answer if answer >= 0 else None))
 
-    def action_drain_node(self) -> None:
-        if self._repair_refused("drain_node"):
-            return
-        node = self._node()
-        if node is None:
-            return
 
-        async def flow(run: ActionRun) -> None:
-            repairs = run.repairs
-            from dtle_tui.screens.drain import DrainScreen
-
-            answer = await self.app.push_screen_wait(DrainScreen(node, repairs))  # type: ignore[attr-defined]
-            if answer is None:
-                self._say("Cancelled. Nothing was sent.")
-                return
-            await self._report_run(run, repairs.drain(node.id, node.name, answer if answer >= 0 else None))
-
-        self._start_write("repair", flow)
+# By the name in their keys (keys.ALLOC_WRITES, keys.NODE_WRITES), the action's name in the audit log.
+FLOWS: dict[str, Callable[[Any, Any], Awaitable[None]]] = {
+    "restart": restart, "stop-alloc": stop, "node-eligibility": eligibility, "node-drain": drain,
+}

@@ -1,4 +1,4 @@
-"""The job spec as JSON, every password, secret and token masked (dtle.md §7)."""
+"""The job spec as JSON, every password, secret and token masked (docs/reference/dtle.md §7)."""
 
 from __future__ import annotations
 

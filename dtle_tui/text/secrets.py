@@ -1,8 +1,8 @@
 """Keep passwords out of the screen, logs and unprotected files.
 
-Nomad returns a dtle job's Config as submitted, passwords included (nomad-api.md §4.2); every
+Nomad returns a dtle job's Config as submitted, passwords included (docs/reference/nomad-api.md §4.2); every
 `Password` at any depth (3.x `ConnectionConfig.Password`, 4.x `Src/DestConnectionConfig.Password`) is
-secret (dtle.md §7). Tokens (`ConsulToken`, `VaultToken`, `SecretID`) are masked by the same rule.
+secret (docs/reference/dtle.md §7). Tokens (`ConsulToken`, `VaultToken`, `SecretID`) are masked by the same rule.
 """
 
 from __future__ import annotations

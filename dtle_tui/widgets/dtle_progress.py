@@ -3,7 +3,7 @@
 Every figure says what it is: `≈` marks estimates (the row total is InnoDB's `table_rows`, dtle's ETA
 extrapolates from it), a percentage over 100 is shown as such with the reason, and a delay that has not
 moved while the Gtid stood still is marked FROZEN (dtle stops counting while its queue is stuck,
-dtle-monitor.md §2.3). With the setting off the panel says how to turn it on; a failure is one line.
+docs/reference/dtle-monitor.md §2.3). With the setting off the panel says how to turn it on; a failure is one line.
 """
 
 from __future__ import annotations

@@ -178,13 +178,14 @@ async def test_failed_backup_sends_nothing(sim, make_actions, state_env):
 
 async def test_403_on_the_delete_is_reported_and_nothing_more_is_sent(sim, make_actions):
     actions = make_actions(sim)
-    original = actions.nomad.deregister
+    original = actions.nomad.send
 
-    async def denied(job_id, purge=False):
-        sim.nomad_faults.status = 403  # the backup reads went through; the write is refused
-        return await original(job_id, purge=purge)
+    async def denied(call):
+        if call.write:
+            sim.nomad_faults.status = 403  # the backup reads went through; the write is refused
+        return await original(call)
 
-    actions.nomad.deregister = denied
+    actions.nomad.send = denied
     result = await actions.delete_job("job1")
     sim.nomad_faults.status = None
     assert not result.ok
@@ -208,13 +209,14 @@ async def test_wrong_acl_token_fails_the_backup_read_and_sends_nothing(make_acti
 
 async def test_500_from_nomad_is_verbatim(sim, make_actions):
     actions = make_actions(sim)
-    original = actions.nomad.deregister
+    original = actions.nomad.send
 
-    async def broken(job_id, purge=False):
-        sim.nomad_faults.status = 500
-        return await original(job_id, purge=purge)
+    async def broken(call):
+        if call.write:
+            sim.nomad_faults.status = 500
+        return await original(call)
 
-    actions.nomad.deregister = broken
+    actions.nomad.send = broken
     result = await actions.purge_job("job1")
     sim.nomad_faults.status = None
     assert not result.ok and "rpc error: No cluster leader" in result.error
@@ -224,13 +226,14 @@ async def test_connection_lost_halfway_through_a_reset(sim, make_actions):
     actions = make_actions(sim)
     assert (await actions.delete_job("job1")).ok
     stop_allocations(sim, "job1")
-    original = actions.consul.delete
+    original = actions.consul.send
 
-    async def cut(key):
-        sim.consul_faults.down = True
-        return await original(key)
+    async def cut(call):
+        if call.write and "dtleJobList" in call.text():  # the tree is deleted, then the connection goes
+            sim.consul_faults.down = True
+        return await original(call)
 
-    actions.consul.delete = cut
+    actions.consul.send = cut
     result = await actions.reset_gtid("job1")
     sim.consul_faults.down = False
     assert not result.ok
@@ -332,13 +335,14 @@ async def test_job_ids_the_consul_client_cannot_encode_are_refused(sim, make_act
 
 async def test_a_write_timeout_says_it_may_have_been_applied(sim, make_actions):
     actions = make_actions(sim)  # --timeout 3
-    original = actions.nomad.deregister
+    original = actions.nomad.send
 
-    async def slow(job_id, purge=False):
-        sim.nomad_faults.latency = 4.5
-        return await original(job_id, purge=purge)
+    async def slow(call):
+        if call.write:
+            sim.nomad_faults.latency = 4.5
+        return await original(call)
 
-    actions.nomad.deregister = slow
+    actions.nomad.send = slow
     result = await actions.delete_job("job1")
     sim.nomad_faults.latency = 0
     assert not result.ok and "timed out" in result.error and "may still have been applied" in result.error

@@ -1,15 +1,17 @@
 """Consul, and the Nomad reads the job list does not need, start after the first paint (issue 15): the
-CLI's poller defers them, and a write action in the first moments waits for Consul instead of being
-refused. Against the simulator over real HTTP."""
+CLI's poller defers them, and a write action in the first moments does not depend on them (it has clients
+of its own). Against the simulator over real HTTP."""
 
 from __future__ import annotations
 
+import asyncio
 import time
 
 from dtle_tui.live import poller as poller_module
 from dtle_tui.live.poller import Poller
 from dtle_tui.live.snapshot import Snapshot
-from dtle_tui.live.startup import ConsulWhenReady, EarlyPoller
+from dtle_tui.live.startup import EarlyPoller
+from dtle_tui.ops.session import WriteSession
 from dtle_tui.sim import SimCluster
 from tests.conftest import settings_for
 
@@ -49,19 +51,23 @@ def test_the_early_poller_shows_nomad_without_consul_until_asked(tmp_path, monke
             early.stop()
 
 
-def test_a_write_action_before_consul_started_waits_for_it(tmp_path, monkeypatch):
+def test_a_write_action_before_consul_started_reads_consul_with_its_own_client(tmp_path, monkeypatch):
     monkeypatch.setattr(poller_module, "CONSUL_START_LATEST_S", 3600.0)
     with SimCluster(dialect="1.1", frozen=True) as sim:
-        poller = Poller(settings_for(sim, tmp_path), lambda snapshot: None, defer_consul=True)
+        settings = settings_for(sim, tmp_path)
+        poller = Poller(settings, lambda snapshot: None, defer_consul=True)
         poller.start()
         try:
             wait_for(lambda: poller.nomad is not None, "the Nomad client")
             assert poller.consul is None
-            consul = ConsulWhenReady(poller)
-            # As an action's read runs: on the poller's loop (poller.submit).
-            entries = poller.submit(consul.job_entries("job1")).result(timeout=10)
-            assert poller.consul is not None
+
+            async def backup_read() -> list:
+                async with WriteSession(settings) as session:  # what a write key's flow runs with
+                    return await session.consul.job_entries("job1")
+
+            entries = asyncio.run(backup_read())
             assert entries and all(e.key.startswith(("dtle/job1/", "dtleJobList/job1")) for e in entries)
+            assert poller.consul is None  # the poller's own start was not needed, nor hurried
         finally:
             poller.stop()
 

@@ -151,7 +151,7 @@ def test_setting_off_asks_no_dtle_api(sim, make_settings):
     settings = make_settings(sim)
     snap = poll(sim, settings, lambda s: s.detail is not None and s.detail.allocations, detail=FULL_JOB,
                 rows=("job1", FULL_JOB))
-    assert snap.dtle == {} and snap.dtle_api == ""
+    assert snap.dtle == {} and not settings.dtle_api
     assert sim.request_count("dtle") == 0 and sim.request_count("nomad-client") == 0
     assert sim.request_count("nomad", "/v1/node/") == 0
 

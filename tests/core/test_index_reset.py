@@ -76,11 +76,11 @@ def test_a_restarted_consul_drops_positions_and_rates(tmp_path, fast_backoff):
         try:
             live(w)
             assert sim.scenario.orphan_job in w.last.positions
-            assert w.poller._progress.get("job1") is not None  # the poller's own samples (its thread's)
+            assert w.poller.positions.progress.get("job1") is not None  # the poller's own samples (its thread's)
             w.until(lambda: sim.requests.in_flight("consul", "/v1/kv/dtle"), "Consul's held query")
             sim.restart_consul()
             w.until(lambda: not w.last.positions and "Consul" in w.last.notice, "no positions, the reset said")
-            assert w.poller._progress.get("job1") is None  # samples from before would make a rate or a stall
+            assert w.poller.positions.progress.get("job1") is None  # samples from before would make a rate or a stall
             assert all(r.rate is None and not r.stalled for r in w.last.rows)
             sim.scenario.advance(30)  # dtle writes its positions again
             w.until(lambda: "job1" in w.last.positions, "job1's position written again")
@@ -167,7 +167,7 @@ def test_consul_reaping_a_deleted_keys_tombstone_is_not_a_reset(tmp_path, fast_b
         w = Watcher(sim, tmp_path)
         w.poller.start()
         went_back = []
-        watch = w.poller._kv_index
+        watch = w.poller.positions.kv_index
         original = watch.went_back
         watch.went_back = lambda before, after: (went_back.append((before, after)), original(before, after))
         try:
@@ -178,7 +178,7 @@ def test_consul_reaping_a_deleted_keys_tombstone_is_not_a_reset(tmp_path, fast_b
             httpx.delete(f"{sim.consul_addr}/v1/kv/dtle/{job}/", params={"recurse": "true"}).raise_for_status()
             httpx.delete(f"{sim.consul_addr}/v1/kv/dtleJobList/{job}").raise_for_status()
             w.until(lambda: job not in w.last.positions, f"{job}'s position gone")
-            kept = sorted(j for j in w.last.positions if w.poller._progress.get(j) is not None)
+            kept = sorted(j for j in w.last.positions if w.poller.positions.progress.get(j) is not None)
             assert kept, "some other job with a rate"
             before = sim.kv.query_index("dtle", prefix=True)
             sim.kv.reap_tombstones()
@@ -189,6 +189,6 @@ def test_consul_reaping_a_deleted_keys_tombstone_is_not_a_reset(tmp_path, fast_b
             generation = w.last.generation
             w.until(lambda: w.last.generation > generation, "a snapshot built after that answer")
             assert w.last.notice == "" and set(kept) <= set(w.last.positions)
-            assert all(w.poller._progress.get(j) is not None for j in kept)  # rates not thrown away
+            assert all(w.poller.positions.progress.get(j) is not None for j in kept)  # rates not thrown away
         finally:
             w.poller.stop()

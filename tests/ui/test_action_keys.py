@@ -170,3 +170,22 @@ async def test_read_only_hides_the_keys_and_refuses(sim, make_settings):
         assert not isinstance(app.screen, ConfirmScreen)
         assert "read-only" in notes(app)
     assert nomad_writes(sim) == []
+
+
+async def test_read_only_refuses_before_anything_answered(sim, make_settings):
+    """The refusal needs no connection: with Nomad and Consul holding every request, a write key is
+    refused, audited, in the same words as any refusal (it used to answer "Not connected yet")."""
+    sim.nomad_faults.hang = True
+    sim.consul_faults.hang = True
+    settings = make_settings(sim, "--read-only")
+    app = DtleApp(settings)
+    async with app.run_test(size=(120, 24)) as pilot:
+        await until(pilot, lambda: isinstance(app.screen, JobsScreen), "the Jobs screen")
+        await pilot.press("a")
+        await until(pilot, lambda: len(read_entries(settings.state_dir)) == 1, "the refusal audited")
+        assert app.snapshot is None or app.snapshot.nomad.ok_at is None  # nothing has answered yet
+        assert "add: refused: read-only mode" in notes(app) and "Not connected" not in notes(app)
+        assert read_entries(settings.state_dir)[0]["result"].startswith("refused: read-only")
+        assert not isinstance(app.screen, AddJobScreen)
+    sim.nomad_faults.hang = sim.consul_faults.hang = False
+    assert nomad_writes(sim) == []

@@ -8,8 +8,8 @@ import ast
 import pytest
 from textual.binding import Binding
 
-from dtle_tui.app import DtleApp
-from dtle_tui.keys import CONSOLE_SCREENS, MODAL_SCREENS, TABLES, readme_table, screen_classes
+from dtle_tui.app import DtleApp, later
+from dtle_tui.keys import bindings_of, readme_table, write_name, writes
 from dtle_tui.screens.confirm import ConfirmScreen
 from dtle_tui.screens.help import HelpScreen
 from dtle_tui.screens.job_detail import JobDetailScreen
@@ -32,13 +32,23 @@ def declared(cls: type) -> list[Binding]:
 
 
 def test_every_binding_of_ours_has_an_id():
-    for cls in [DtleApp, *screen_classes(CONSOLE_SCREENS), *screen_classes(MODAL_SCREENS),
-                *screen_classes(TABLES, "widgets")]:
+    for cls in DtleApp.binding_classes():
         ours = [b for klass in cls.__mro__ if klass.__module__.startswith("dtle_tui")
                 for b in Binding.make_bindings(klass.__dict__.get("BINDINGS", []))]
         assert ours, cls
         missing = [b.key for b in ours if not (b.id or "").startswith("dtle.")]
         assert not missing, f"{cls.__name__}: bindings without a dtle.* id: {missing}"
+
+
+def test_every_write_key_has_its_flow_and_every_flow_a_key():
+    """A key declared with keys.write_key is a write (the mark): it has a flow, and no flow is left
+    without a key."""
+    from dtle_tui.intents import FLOWS
+
+    names = {write_name(b.action) for cls in DtleApp.binding_classes() for b in bindings_of(cls)
+             if writes(b.action)}
+    assert names == set(FLOWS)
+    assert {"delete", "reset-gtid", "restart", "node-drain"} <= names
 
 
 def test_no_key_is_answered_outside_the_bindings():
@@ -101,12 +111,12 @@ async def test_help_lists_every_binding_of_every_screen(frozen_sim, make_setting
         await pilot.press("escape")
         await until(pilot, lambda: isinstance(app.screen, JobDetailScreen), "back on Job detail")
         await pilot.press("enter")
-        allocation = screen_classes([("allocation", "AllocationScreen")])[0]
+        allocation = later("allocation")
         await until(pilot, lambda: isinstance(app.screen, allocation), "Allocation")
         await open_help_on(pilot, app, allocation)
-        for key, (module, name) in (("2", CONSOLE_SCREENS[4]), ("3", CONSOLE_SCREENS[5])):
+        for key, name in (("2", "nodes"), ("3", "orphans")):
             await pilot.press(key)
-            cls = screen_classes([(module, name)])[0]
+            cls = later(name)
             await until(pilot, lambda cls=cls: isinstance(app.screen, cls), name)
             await open_help_on(pilot, app, cls)
 
@@ -134,8 +144,8 @@ async def test_keys_table_remaps_by_id(sim, make_settings, tmp_path):
         await until(pilot, lambda: screen.current_job_id() == rows[rows.index("job1") + 1], "the cursor on j")
         await pilot.press("up")
         await until(pilot, lambda: screen.current_job_id() == "job1", "back up")
-        shown = {b.binding.action: b.binding.key for b in screen.active_bindings.values()}
-        assert shown["delete_job"] == "D" and shown["help"] == "f1"
+        shown = {b.binding.id: b.binding.key for b in screen.active_bindings.values()}
+        assert shown["dtle.job.delete"] == "D" and shown["dtle.app.help"] == "f1"
         await pilot.press("d")  # the old key does nothing any more
         await pilot.press("question_mark")
         await pilot.pause(0.2)

@@ -21,7 +21,7 @@ import pytest
 
 from dtle_tui import cli
 from dtle_tui.app import DtleApp
-from dtle_tui.model import nodes as nodes_model
+from dtle_tui.live import poller as poller_module
 from dtle_tui.screens.confirm import ConfirmScreen
 from dtle_tui.screens.job_detail import JobDetailScreen
 from dtle_tui.screens.jobs import JobsScreen
@@ -135,7 +135,7 @@ async def test_passwords_and_tokens_stay_off_screen_logs_and_tracebacks(tmp_path
             def broken(value):
                 raise RuntimeError(f"cannot parse nodes with token {NOMAD_TOKEN}")
 
-            monkeypatch.setattr(nodes_model, "parse_nodes", broken)  # the nodes feed imports it when it answers
+            monkeypatch.setattr(poller_module, "parse_nodes", broken)  # what the nodes feed's answers go through
             await pilot.press("ctrl+r")
             await wait_until(pilot, lambda: "internal error: RuntimeError" in status_line(app), what="bug shown")
             assert "cannot parse nodes with token <redacted>" in status_line(app)

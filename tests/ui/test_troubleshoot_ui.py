@@ -159,8 +159,8 @@ async def test_read_only_sends_nothing_for_r_K_e_D(trouble_sim, make_settings):
     async with app.run_test(size=(120, 30)) as pilot:
         screen = await open_alloc(pilot, app, running(sim, "job1", "dest").id)
         # hidden from the footer (still bound: a press is answered with the refusal, audited)
-        shown = {active.binding.action for active in screen.active_bindings.values()}
-        assert not shown & {"restart_alloc", "stop_alloc"} and "back" in shown
+        shown = {active.binding.id for active in screen.active_bindings.values()}
+        assert not shown & {"dtle.alloc.restart", "dtle.alloc.stop"} and "dtle.allocation.back" in shown
         for n, key in enumerate(("r", "K"), start=1):
             await pilot.press(key)
             await until(pilot, lambda n=n: notes(app).count("read-only") >= n, f"{key} refused")

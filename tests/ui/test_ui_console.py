@@ -282,7 +282,7 @@ async def test_screen_key_on_a_detail_returns_to_its_list(frozen_sim, make_setti
         await pilot.press("1")
         await wait_until(pilot, lambda: isinstance(app.screen, JobsScreen) and len(app.screen_stack) == 1,
                          what="back on the Jobs list")
-        await wait_until(pilot, lambda: app.poller._detail_job is None, what="the detail's reads stopped")
+        await wait_until(pilot, lambda: app.poller.open_job.job_id is None, what="the detail's reads stopped")
         assert app.screen.selected_job == "job10"
         # on the list itself, `1` changes nothing
         await pilot.press("1")

@@ -30,11 +30,10 @@ class Feed:
     def __init__(self) -> None:
         self.generation = 0
 
-    def __call__(self, *rows: JobRow, nodes: tuple = (), nomad: FeedState = OK, consul: FeedState = OK,
-                 consul_enabled: bool = True) -> Snapshot:
+    def __call__(self, *rows: JobRow, nodes: tuple = (), nomad: FeedState = OK, consul: FeedState = OK) -> Snapshot:
         self.generation += 1
         return Snapshot(generation=self.generation, rows=tuple(rows), nodes=tuple(nodes), nomad=nomad,
-                        consul=consul, consul_enabled=consul_enabled)
+                        consul=consul)
 
 
 def kinds(alerts: list) -> list:
@@ -74,8 +73,8 @@ def test_stall_marks_are_not_trusted_while_consul_does_not_answer() -> None:
     # A job that stalled meanwhile is news once Consul says so.
     assert watch.observe(snap(row("a"), row("b"), consul=down)) == []
     assert kinds(watch.observe(snap(row("a", stalled=True), row("b", stalled=True)))) == [("stalled", "b")]
-    # Consul disabled (no address): the same.
-    assert watch.observe(snap(row("a"), row("b"), consul_enabled=False)) == []
+    # Consul not read yet (it starts after the first paint): the same.
+    assert watch.observe(snap(row("a"), row("b"), consul=FeedState())) == []
     assert watch.observe(snap(row("a", stalled=True), row("b", stalled=True))) == []
 
 

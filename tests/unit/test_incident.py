@@ -10,7 +10,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 
 from dtle_tui.config.settings import NomadSettings, Settings
-from dtle_tui.live.snapshot import AllocCounts, FeedState, JobRow, Snapshot, build_detail
+from dtle_tui.live.snapshot import AllocCounts, FeedState, JobRow, OpenView, Snapshot, build_detail
 from dtle_tui.model.allocations import parse_allocations
 from dtle_tui.model.gtid import positions_from_kv
 from dtle_tui.model.jobs import parse_job
@@ -189,14 +189,14 @@ def test_report_job_from_a_snapshot_and_the_settings(tmp_path: Path) -> None:
                         context=None, stall_threshold_s=60)
     detail = build_detail("job1", job(), allocations(), None)
     snap = Snapshot(generation=3, rows=(row(),), nodes=tuple(nodes()), positions={"job1": position()},
-                    nomad=FeedState(ok_at=1.0), consul=FeedState(ok_at=1.0), detail=detail)
+                    nomad=FeedState(ok_at=1.0), consul=FeedState(ok_at=1.0), open=OpenView(job=detail))
     audit.record(tmp_path, cluster="127.0.0.1:4646", action="delete_job", job="job1", requests=["x"], result="ok")
     path = report_job(settings, snap, "job1", rate=2.5, advanced_s=None, now=(T0 + 1000 * S) / 1e9)
     assert path.parent == tmp_path / "reports" / "127.0.0.1%3A4646"
     text = path.read_text()
     assert "| Rate | 2.5/s |" in text and "not seen advancing" in text and "delete\\_job" in text
     assert PASSWORD not in text and TOKEN not in text
-    other = replace(snap, detail=None)
+    other = replace(snap, open=OpenView())
     try:
         report_job(settings, other, "job1")
     except Exception as exc:

@@ -1,7 +1,9 @@
 """The house in layers: which package may import which, no import circles, nothing of Textual below the UI.
 
 Read from the source with `ast` (function-local and TYPE_CHECKING imports included), so a lazy import
-cannot hide a circle or a layer breach.
+cannot hide a circle or a layer breach. Loads by name count too: in a module that calls
+`importlib.import_module` or `__import__`, every string naming one of our modules is an import of it
+(app.py's table of lazily loaded screens), so a circle through such a table is seen as well.
 """
 
 from __future__ import annotations
@@ -58,8 +60,20 @@ def modules() -> dict[str, Path]:
     return out
 
 
+def loads_by_name(tree: ast.AST, known: set[str]) -> list[tuple[str, int]]:
+    """(module, line) of every string naming one of our modules, in a module that imports by name."""
+    calls = [n for n in ast.walk(tree) if isinstance(n, ast.Call) and (
+        (isinstance(n.func, ast.Attribute) and n.func.attr == "import_module")
+        or (isinstance(n.func, ast.Name) and n.func.id in ("__import__", "import_module")))]
+    if not calls:
+        return []
+    return [(n.value, n.lineno) for n in ast.walk(tree)
+            if isinstance(n, ast.Constant) and isinstance(n.value, str) and n.value in known]
+
+
 def imports_of(name: str, path: Path, known: set[str]) -> list[tuple[str, int, bool]]:
-    """(imported module, line, at module level) for every import in the file, resolved to a known module."""
+    """(imported module, line, at module level) for every import in the file, resolved to a known module;
+    loads by name (loads_by_name) count as imports not at module level."""
     tree = ast.parse(path.read_text(encoding="utf-8"))
     is_pkg = path.name == "__init__.py"
     top_level = {id(n) for n in tree.body}
@@ -83,6 +97,7 @@ def imports_of(name: str, path: Path, known: set[str]) -> list[tuple[str, int, b
             targets += [f"{base}.{a.name}" for a in node.names if f"{base}.{a.name}" in known]
         for t in targets:
             out.append((t, node.lineno, id(node) in top_level))
+    out += [(module, line, False) for module, line in loads_by_name(tree, known)]
     return out
 
 
@@ -201,3 +216,29 @@ def test_the_layer_test_sees_a_circle_and_a_breach(tmp_path: Path, monkeypatch: 
         test_lower_layers_never_import_higher_ones()
     with pytest.raises(AssertionError, match="textual"):
         test_nothing_below_the_ui_imports_textual_or_rich()
+
+
+def test_the_layer_test_sees_a_circle_through_a_load_by_name(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A table of modules loaded by name (as app.py's) is an import of each: a screen that imports the
+    module holding the table closes a circle, and the test says so."""
+    pkg = tmp_path / "dtle_tui"
+    (pkg / "screens").mkdir(parents=True)
+    (pkg / "__init__.py").write_text("")
+    (pkg / "screens" / "__init__.py").write_text("")
+    (pkg / "app.py").write_text('import importlib\nTABLE = {"d": "dtle_tui.screens.detail"}\n'
+                                'def load(n):\n    return importlib.import_module(TABLE[n])\n')
+    (pkg / "screens" / "detail.py").write_text("from dtle_tui import app\n")
+    monkeypatch.setattr(__import__(__name__, fromlist=["PACKAGE"]), "PACKAGE", pkg)
+    assert "dtle_tui.screens.detail" in graph()["dtle_tui.app"]
+    with pytest.raises(AssertionError, match="dtle_tui.screens.detail"):
+        test_no_import_circles()
+
+
+def test_our_loads_by_name_are_seen() -> None:
+    """app.py's table is read: the app reaches the screens it loads later, and nothing else loads by name."""
+    g = graph()
+    assert {"dtle_tui.screens.job_detail", "dtle_tui.screens.help", "dtle_tui.intents"} <= g["dtle_tui.app"]
+    mods = modules()
+    by_name = {name for name, path in mods.items() if not name.startswith("dtle_tui.sim")
+               and loads_by_name(ast.parse(path.read_text(encoding="utf-8")), set(mods))}
+    assert by_name == {"dtle_tui.app"}

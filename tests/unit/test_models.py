@@ -8,7 +8,7 @@ from datetime import datetime, timezone
 import pytest
 
 from dtle_tui.model.allocations import Allocation, parse_allocation, parse_allocations
-from dtle_tui.model.jobs import Job, JobStub, parse_job, parse_job_stubs, parse_job_summary
+from dtle_tui.model.jobs import Job, JobStub, parse_job, parse_job_stubs
 from dtle_tui.model.nodes import parse_nodes
 from dtle_tui.model.stage import Stage
 from dtle_tui.model.wire import ParseError, parse_time
@@ -43,11 +43,6 @@ def test_jobs_list_minimal_lacks_fields():
     assert job.datacenters == () and job.stop is False and job.submit_time_ns == 0
     assert job.submit_time is None
     assert job.summary["cache"].complete == 1 and job.summary["cache"].queued == 1
-
-
-def test_job_summary_endpoint():
-    summary = parse_job_summary(load("nomad_job_summary.json"))
-    assert summary["cache"].running == 1 and summary["cache"].failed == 0
 
 
 def test_job_newer_era_sample():
@@ -175,7 +170,7 @@ def test_list_parsers_reject_wrong_top_level(parser, bad):
         parser(bad)
 
 
-@pytest.mark.parametrize("parser", [parse_job, parse_allocation, parse_job_summary])
+@pytest.mark.parametrize("parser", [parse_job, parse_allocation])
 @pytest.mark.parametrize("bad", [[], "<html>", None, 3.5])
 def test_object_parsers_reject_wrong_top_level(parser, bad):
     with pytest.raises(ParseError, match="expected"):

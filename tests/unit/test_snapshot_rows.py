@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import random
 
-from dtle_tui.live.rowbook import RowBook, build_rows
+from dtle_tui.live.rowbook import RowBook
 from dtle_tui.live.store import NomadStore
 from dtle_tui.model.allocations import slim_allocation
 from dtle_tui.model.gtid import GtidProgress, positions_from_kv
@@ -41,8 +41,9 @@ def rows_now(book: RowBook, store: NomadStore, positions=None, progress=None, no
 
 
 def full(store: NomadStore, positions=None, progress=None, now=1000.0):
-    by_job = {j: store.allocations_of(j) for j in store.jobs}
-    return build_rows(store.jobs.values(), by_job, positions or {}, progress or {}, now, 300.0, True)
+    """Every row built from nothing: a new book told that every job changed."""
+    return RowBook().update(store.jobs, store.allocations_of, set(store.jobs), True, positions or {},
+                            progress or {}, now, 300.0, True, True)
 
 
 def test_only_changed_jobs_get_new_rows_and_the_result_equals_a_full_build():
