@@ -20,7 +20,7 @@ from typing import Awaitable, Callable, Dict
 from dtle_tui.app import DtleApp
 from dtle_tui.config.settings import load_settings
 from dtle_tui.text import clock
-from tests.uihelpers import wait_until
+from tests.helpers.wait import until
 
 NOMAD_PORT, CONSUL_PORT = 46460, 46461
 FROZEN_NOW = 1_795_766_400.0  # the frozen simulator's clock: 2026-11-27T08:00:00Z
@@ -74,9 +74,9 @@ def make_app(sim, *extra: str, env: Dict[str, str] = {}) -> DtleApp:  # noqa: B0
 
 async def loaded(pilot) -> None:
     app = pilot.app
-    await wait_until(pilot, lambda: app.snapshot and app.snapshot.rows and app.snapshot.nomad.ok_at
-                     and app.snapshot.consul.ok_at and app.snapshot.nodes, what="first data")
-    await wait_until(pilot, lambda: app.screen.query_one("#jobs-table").row_count == len(app.snapshot.rows))
+    await until(pilot, lambda: app.snapshot and app.snapshot.rows and app.snapshot.nomad.ok_at
+                and app.snapshot.consul.ok_at and app.snapshot.nodes, what="first data")
+    await until(pilot, lambda: app.screen.query_one("#jobs-table").row_count == len(app.snapshot.rows))
     await pilot.pause(0.2)
 
 
@@ -102,7 +102,7 @@ async def detail_settled(pilot, job_id: str) -> None:
         return bool(detail and detail.job_id == job_id and detail.job is not None and feed is not None
                     and feed.state.ok_at and app.screen.query_one("#events").row_count > 0)
 
-    await wait_until(pilot, settled, what=f"job detail of {job_id}")
+    await until(pilot, settled, what=f"job detail of {job_id}")
 
 
 async def job_detail(pilot) -> None:
@@ -112,8 +112,8 @@ async def job_detail(pilot) -> None:
     app = pilot.app
     await detail_settled(pilot, "payments-sync")
     running = {a.id for a in app.snapshot.detail.allocations if a.client_status == "running"}
-    await wait_until(pilot, lambda: app.snapshot.troubles and set(app.snapshot.troubles.stats) == running,
-                     what="the running tasks' stats")
+    await until(pilot, lambda: app.snapshot.troubles and set(app.snapshot.troubles.stats) == running,
+                what="the running tasks' stats")
     await pilot.pause(0.2)
 
 
@@ -125,8 +125,8 @@ async def allocation(pilot) -> None:
     keys = table.row_keys
     table.move_cursor(row=keys.index(failed.id))
     await pilot.press("enter")
-    await wait_until(pilot, lambda: app.snapshot.allocation is not None
-                     and app.snapshot.allocation.id == failed.id, what="allocation detail")
+    await until(pilot, lambda: app.snapshot.allocation is not None
+                and app.snapshot.allocation.id == failed.id, what="allocation detail")
     await pilot.pause(0.2)
 
 
@@ -135,24 +135,24 @@ async def spec(pilot) -> None:
 
     await job_detail(pilot)
     await pilot.press("s")
-    await wait_until(pilot, lambda: isinstance(pilot.app.screen, SpecScreen), what="the spec")
+    await until(pilot, lambda: isinstance(pilot.app.screen, SpecScreen), what="the spec")
     await pilot.pause(0.3)
 
 
 async def nodes(pilot) -> None:
     await loaded(pilot)
     await pilot.press("2")
-    await wait_until(pilot, lambda: pilot.app.screen.query_one("#nodes-table").row_count == 5)
+    await until(pilot, lambda: pilot.app.screen.query_one("#nodes-table").row_count == 5)
     await pilot.pause(0.2)
 
 
 async def nodes_refused(pilot) -> None:
     """Nodes for a namespace token without node:read (issue 18): the refusal said where the nodes would be."""
     app = pilot.app
-    await wait_until(pilot, lambda: app.snapshot and app.snapshot.rows and app.snapshot.nomad.ok_at
-                     and app.snapshot.consul.ok_at and app.snapshot.nodes_state.refused, what="first data")
+    await until(pilot, lambda: app.snapshot and app.snapshot.rows and app.snapshot.nomad.ok_at
+                and app.snapshot.consul.ok_at and app.snapshot.nodes_state.refused, what="first data")
     await pilot.press("2")
-    await wait_until(pilot, lambda: "permission denied" in str(app.screen.query_one("#node-detail").render()))
+    await until(pilot, lambda: "permission denied" in str(app.screen.query_one("#node-detail").render()))
     await pilot.pause(0.2)
 
 
@@ -195,8 +195,8 @@ async def dtle_progress(pilot) -> None:
     await pilot.press("enter")
     app = pilot.app
     await detail_settled(pilot, "billing-migrate")
-    await wait_until(pilot, lambda: "full copy" in app.screen.query_one("#dtle-progress").content.plain,
-                     what="dtle figures")
+    await until(pilot, lambda: "full copy" in app.screen.query_one("#dtle-progress").content.plain,
+                what="dtle figures")
     await pilot.pause(0.2)
 
 
@@ -207,9 +207,9 @@ async def not_placed(pilot) -> None:
     await pilot.press("enter")
     app = pilot.app
     await detail_settled(pilot, "archive-sync")
-    await wait_until(pilot, lambda: app.snapshot.troubles and app.snapshot.troubles.evaluations
-                     and app.snapshot.troubles.stats, what="the Not placed section")
-    await wait_until(pilot, lambda: app.screen.query_one("#not-placed").report, what="the report shown")
+    await until(pilot, lambda: app.snapshot.troubles and app.snapshot.troubles.evaluations
+                and app.snapshot.troubles.stats, what="the Not placed section")
+    await until(pilot, lambda: app.screen.query_one("#not-placed").report, what="the report shown")
     await pilot.pause(0.2)
 
 
@@ -220,7 +220,7 @@ async def confirm_drain(pilot) -> None:
     table.move_cursor(row=1)  # dtle-node-2
     await pilot.pause(0.1)
     await pilot.press("D")
-    await wait_until(pilot, lambda: pilot.app.screen.query("#drain-name"), what="the drain dialog")
+    await until(pilot, lambda: pilot.app.screen.query("#drain-name"), what="the drain dialog")
     await pilot.pause(0.3)
 
 

@@ -12,7 +12,7 @@ import pytest
 
 from dtle_tui.sim import SimCluster
 from tests.core.test_poller_events import LISTS, Watcher, live, stream_state
-from tests.uihelpers import touch_dest
+from tests.helpers.sim import touch_dest
 
 
 @pytest.fixture
@@ -129,7 +129,7 @@ def test_a_resume_from_an_index_dropped_from_the_buffer_reads_the_lists_again(tm
             for job_id in changed:
                 touch_dest(sim, job_id, "failed")
             sim.nomad_faults.latency = 0.0
-            w.until(lambda: all(w.row(j).dest.failed == 1 for j in changed), "every change shown", timeout=15)
+            w.until(lambda: all(w.row(j).dest.failed == 1 for j in changed), "every change shown")
             assert w.last.notice == ""
         finally:
             w.poller.stop()

@@ -11,7 +11,7 @@ import subprocess
 import sys
 
 from bench.report import previous_run
-from tests.paths import ROOT
+from tests.helpers.paths import ROOT
 
 ROOT = ROOT
 

@@ -14,7 +14,7 @@ import pytest
 
 from dtle_tui import __version__, cli
 from dtle_tui.live.startup import EarlyPoller
-from tests.paths import ROOT
+from tests.helpers.paths import ROOT
 
 ROOT = ROOT
 
@@ -174,7 +174,8 @@ async def test_the_poller_started_before_textual_hands_its_snapshot_to_the_app(f
     import time
 
     from dtle_tui.app import DtleApp
-    from tests.uihelpers import sim_get, wait_until
+    from tests.helpers.sim import sim_get
+    from tests.helpers.wait import until
 
     settings = make_settings(frozen_sim)
     early = EarlyPoller(settings)
@@ -186,14 +187,14 @@ async def test_the_poller_started_before_textual_hands_its_snapshot_to_the_app(f
         app = DtleApp(settings, early=early)
         async with app.run_test(size=(80, 24)) as pilot:
             expected = sorted(j["ID"] for j in sim_get(frozen_sim.nomad_addr, "/v1/jobs"))
-            await wait_until(pilot, lambda: app.screen.query_one("#jobs-table").row_keys == expected,
-                             what="the held rows on screen")
+            await until(pilot, lambda: app.screen.query_one("#jobs-table").row_keys == expected,
+                        what="the held rows on screen")
             assert app.poller is early.poller and early.taken
             await pilot.press("2")
-            await wait_until(pilot, lambda: app.current_mode == "nodes", what="Nodes")
+            await until(pilot, lambda: app.current_mode == "nodes", what="Nodes")
             await pilot.press("1")  # Jobs is the first screen, not a switched-to mode: `1` still returns
-            await wait_until(pilot, lambda: app.current_mode == "jobs"
-                             and app.screen.query_one("#jobs-table").row_keys == expected, what="Jobs again")
+            await until(pilot, lambda: app.current_mode == "jobs"
+                        and app.screen.query_one("#jobs-table").row_keys == expected, what="Jobs again")
         assert early.poller._stopped  # the app stops the poller it took
     finally:
         early.stop()

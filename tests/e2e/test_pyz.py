@@ -16,8 +16,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.paths import ROOT
-from tests.ptyrun import run_on_pty
+from bench.ptyrun import run_on_pty
+from tests.helpers.paths import ROOT
 
 ROOT = ROOT
 

@@ -60,7 +60,7 @@ def test_hang_until_cleared(sim):
     with pytest.raises(httpx.ReadTimeout):
         httpx.get(sim.nomad_addr + "/v1/jobs", timeout=0.5)
     threading.Timer(0.3, lambda: setattr(sim.nomad_faults, "hang", False)).start()
-    assert httpx.get(sim.nomad_addr + "/v1/jobs", timeout=5).status_code == 200
+    assert httpx.get(sim.nomad_addr + "/v1/jobs", timeout=60).status_code == 200
 
 
 def test_down_refuses_then_reopens_on_the_same_port(sim):
@@ -118,4 +118,4 @@ def test_cli_serves_until_interrupted():
         assert httpx.get(nomad + "/_sim/faults").json()["latency"] == 0.01
     finally:
         process.send_signal(signal.SIGINT)
-        assert process.wait(timeout=10) == 0
+        assert process.wait(timeout=60) == 0

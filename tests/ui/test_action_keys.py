@@ -14,23 +14,19 @@ from dtle_tui.screens.confirm import ConfirmScreen
 from dtle_tui.screens.jobs import JobsScreen
 from dtle_tui.screens.pick import PickScreen
 from dtle_tui.textual_private import notifications
-from tests.paths import FIXTURES
-from tests.uihelpers import until
+from tests.helpers.paths import FIXTURES
+from tests.helpers.screen import row_keys
+from tests.helpers.wait import until
 
 EXAMPLE = FIXTURES / "reference" / "dtle_job_example.json"
 
 
 
-def row_keys(screen) -> list:
-    table = screen.table
-    return table.row_keys
-
-
 async def select(pilot, app, job_id: str):
     await until(pilot, lambda: isinstance(app.screen, JobsScreen), "the Jobs screen")
     screen = app.screen
-    await until(pilot, lambda: job_id in row_keys(screen), f"row {job_id}")
-    screen.table.move_cursor(row=row_keys(screen).index(job_id))
+    await until(pilot, lambda: job_id in row_keys(screen.table), f"row {job_id}")
+    screen.table.move_cursor(row=row_keys(screen.table).index(job_id))
     await until(pilot, lambda: screen.current_job_id() == job_id, f"{job_id} selected")
     return screen
 
@@ -118,7 +114,7 @@ async def test_readd_offers_reset_first(sim, make_settings):
         await pilot.press(*"job10", "enter")
         await until(pilot, lambda: sim.scenario.job("job10") is None, "job10 purged")
         await until(pilot, lambda: not isinstance(app.screen, ConfirmScreen), "the dialog closed")
-        await until(pilot, lambda: "job10" not in row_keys(app.screen), "job10's row gone")
+        await until(pilot, lambda: "job10" not in row_keys(app.screen.table), "job10's row gone")
         # A purged job has no row any more: R offers every job with a saved spec.
         await pilot.press("R")
         await until(pilot, lambda: isinstance(app.screen, PickScreen), "the saved-spec picker")

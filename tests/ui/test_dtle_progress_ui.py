@@ -12,8 +12,8 @@ from dtle_tui.live import monitor as monitor_mod
 from dtle_tui.model import monitor as model_mod
 from dtle_tui.screens.job_detail import JobDetailScreen
 from dtle_tui.screens.jobs import JobsScreen
-from tests.ui.test_resilience import status_line
-from tests.uihelpers import until
+from tests.helpers.screen import status_line
+from tests.helpers.wait import until
 
 FULL_JOB = "billing-migrate"
 
@@ -67,7 +67,7 @@ async def test_stalled_delay_is_marked_frozen(sim, make_settings, monkeypatch):
     app = DtleApp(make_settings(sim, "--dtle-api", "nodes"))
     async with app.run_test(size=(160, 40)) as pilot:
         await open_detail(pilot, "users-stalled")
-        await until(pilot, lambda: "FROZEN" in panel(app) and "Gtid not moving" in panel(app), "FROZEN", timeout=20)
+        await until(pilot, lambda: "FROZEN" in panel(app) and "Gtid not moving" in panel(app), "FROZEN")
         await pilot.press("escape")
         await open_detail(pilot, "job1")  # a moving job's delay is never frozen
         await until(pilot, lambda: "incremental delay" in panel(app), "job1's delay")
@@ -101,7 +101,7 @@ async def test_failures_are_one_line_on_the_panel_only(sim, make_settings, monke
         finally:
             sim.dtle_faults.clear()
             sim.dtle_apis.lost.clear()
-        await until(pilot, lambda: text not in panel(app) and "full copy" in panel(app), "recovered", timeout=20)
+        await until(pilot, lambda: text not in panel(app) and "full copy" in panel(app), "recovered")
 
 
 async def test_jobs_column_at_wide_widths_asks_only_rows_in_view(sim, make_settings, monkeypatch):

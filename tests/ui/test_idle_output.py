@@ -25,7 +25,8 @@ from dtle_tui.screens.orphans import OrphansScreen
 from dtle_tui.sim.state import FROZEN_EPOCH_NS
 from dtle_tui.text import clock
 from dtle_tui.widgets.status_bar import StatusBar
-from tests.uihelpers import screen_text, until
+from tests.helpers.screen import screen_text
+from tests.helpers.wait import until
 
 FROZEN_NOW = FROZEN_EPOCH_NS / 1e9
 

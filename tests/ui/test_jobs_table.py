@@ -13,14 +13,10 @@ from dtle_tui.screens.jobs import JobsScreen
 from dtle_tui.sim.scenario import dtle_spec
 from dtle_tui.text import clock
 from dtle_tui.widgets.virtual_table import VirtualTable
-from tests.uihelpers import sim_get, until
-
-
-def table_lines(app) -> list[str]:
-    """The Jobs table as painted on the terminal (header first)."""
-    table = app.screen.table
-    top = table.region.y
-    return [strip.text for strip in app.screen._compositor.render_strips()][top:top + table.region.height]
+from tests.helpers.pilot import settled
+from tests.helpers.screen import table_lines
+from tests.helpers.sim import sim_get
+from tests.helpers.wait import until
 
 
 async def jobs_listed(pilot, count: int, timeout: float = 15.0):
@@ -28,16 +24,6 @@ async def jobs_listed(pilot, count: int, timeout: float = 15.0):
     await until(pilot, lambda: isinstance(app.screen, JobsScreen) and app.screen.table.row_count == count
                 and app.snapshot.nomad.ok_at, f"{count} jobs listed", timeout)
     return app.screen.table
-
-
-async def settled(pilot) -> None:
-    """Until no new snapshot has arrived for 0.6 s."""
-    app = pilot.app
-    while True:
-        generation = app.snapshot.generation
-        await pilot.pause(0.6)
-        if app.snapshot.generation == generation:
-            return
 
 
 def scroll_wheel(app, widget, down: bool) -> None:

@@ -12,7 +12,7 @@ from dtle_tui.live.snapshot import Orphan
 from dtle_tui.ops.audit import read_entries
 from dtle_tui.screens.confirm import ConfirmScreen
 from dtle_tui.screens.orphans import KEYS_WITHOUT_JOB, OrphansScreen, key_names
-from tests.uihelpers import until
+from tests.helpers.wait import until
 
 
 def rows(screen: OrphansScreen) -> dict:

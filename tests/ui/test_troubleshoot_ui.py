@@ -15,12 +15,15 @@ from dtle_tui.screens.drain import DrainScreen
 from dtle_tui.screens.job_detail import JobDetailScreen
 from dtle_tui.screens.logs import LogsScreen
 from dtle_tui.screens.nodes import NodesScreen
-from tests.troubles import running, writes
-from tests.uihelpers import screen_text, until
+from dtle_tui.textual_private import notifications as held_notifications
+from tests.helpers.screen import screen_text
+from tests.helpers.sim import running
+from tests.helpers.sim import troubleshoot_writes as writes
+from tests.helpers.wait import until
 
 
 def notes(app) -> str:
-    return "\n".join(str(n.message) for n in app._notifications)
+    return "\n".join(str(n.message) for n in held_notifications(app))
 
 
 async def loaded(pilot, app) -> None:

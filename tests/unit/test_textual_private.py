@@ -12,7 +12,7 @@ import pytest
 from textual.app import App
 
 from dtle_tui.textual_private import PRIVATE_NAMES
-from tests.paths import ROOT
+from tests.helpers.paths import ROOT
 
 
 @pytest.fixture(scope="module")

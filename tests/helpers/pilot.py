@@ -1,0 +1,30 @@
+"""Driving the real app through Pilot: the waits every UI test starts with."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from dtle_tui.screens.jobs import JobsScreen
+from tests.helpers.screen import jobs_table, row_keys
+from tests.helpers.sim import sim_get
+from tests.helpers.wait import until
+
+
+async def loaded(pilot: Any, sim: Any) -> list:
+    """Wait for the Jobs table to list every job of the simulator, and Consul's positions."""
+    expected = sorted(j["ID"] for j in sim_get(sim.nomad_addr, "/v1/jobs"))
+    app = pilot.app
+    await until(pilot, lambda: isinstance(app.screen, JobsScreen)
+                and row_keys(jobs_table(app)) == expected, "every job listed")
+    await until(pilot, lambda: app.snapshot.consul.ok_at and app.snapshot.nomad.ok, "both feeds ok")
+    return expected
+
+
+async def settled(pilot: Any, quiet_s: float = 0.6) -> None:
+    """Until no new snapshot has arrived for `quiet_s` seconds (the poller has nothing more to say)."""
+    app = pilot.app
+    while True:
+        generation = app.snapshot.generation
+        await pilot.pause(quiet_s)
+        if app.snapshot.generation == generation:
+            return
