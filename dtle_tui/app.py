@@ -152,7 +152,10 @@ class DtleApp(QuietCrash, App):
         self.snapshot = message.snapshot
         if self.alerter is not None:
             self.alerter.on_snapshot(message.snapshot)
-        screen = self.screen
+        # No screen at all while shutting down: Textual empties the modes' screen stacks one after the other
+        # and still handles messages meanwhile (self.screen would raise ScreenStackError).
+        stack = self.screen_stack
+        screen = stack[-1] if stack else None
         # A modal on top hides the console: the screen below catches up when it resumes. A screen still
         # being mounted (the first snapshot can arrive first) shows app.snapshot when it resumes, too.
         # Not while shutting down either: the screens' widgets are being removed then (a snapshot that was
