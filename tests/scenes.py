@@ -2,7 +2,10 @@
 
 Everything that could differ between runs is pinned: the simulator is frozen (fixed timestamps, nothing
 moves) on fixed loopback ports (the status line shows the address, so the SVGs hold it), the screens'
-clock is pinned to the simulator's, and the time zone is UTC. Fixed ports and the fixed home would collide
+clock is pinned to the simulator's, and the time zone is UTC. What nobody chose is left out of the picture
+too (`steady`): a text cursor is drawn steadily instead of in whatever phase of its blink the shot falls
+on, and each scene waits for the focus to be where its screen puts it (the focus is set a moment after a
+dialog mounts; on a busy machine a fixed pause could end before it). Fixed ports and the fixed home would collide
 between two runs on one machine (two checkouts, a helper's run beside CI): a run holds an exclusive lock
 on them while its simulator runs, and another run waits for it instead of failing.
 """
@@ -16,6 +19,8 @@ import tempfile
 import time
 from pathlib import Path
 from typing import Awaitable, Callable, Dict
+
+from textual.widgets import Input
 
 from dtle_tui.app import DtleApp
 from dtle_tui.config.settings import load_settings
@@ -70,6 +75,24 @@ def make_app(sim, *extra: str, env: Dict[str, str] = {}) -> DtleApp:  # noqa: B0
                **env}
     argv = ["--nomad-addr", sim.nomad_addr, "--consul-addr", sim.consul_addr, *extra]
     return DtleApp(load_settings(argv, environ))
+
+
+def steady(scene: Scene) -> Scene:
+    """`scene`, then the text cursors of the screen drawn steadily: Input blinks every half second, and the
+    phase a shot falls on is the machine's timing, not the look."""
+
+    async def run(pilot) -> None:
+        await scene(pilot)
+        for box in pilot.app.screen.query(Input):
+            box.cursor_blink = False  # shown, and no longer toggled
+        await pilot.pause()
+
+    return run
+
+
+def focused(pilot, widget_id: str) -> bool:
+    widget = pilot.app.focused
+    return widget is not None and widget.id == widget_id
 
 
 async def loaded(pilot) -> None:
@@ -172,19 +195,23 @@ async def confirm_delete(pilot) -> None:
     await loaded(pilot)
     await select(pilot, "job1")
     await pilot.press("d")
-    await pilot.pause(0.5)
+    await until(pilot, lambda: focused(pilot, "confirm-cancel"), what="the delete dialog, Cancel focused")
+    await pilot.pause(0.2)
 
 
 async def confirm_gtid_reset(pilot) -> None:
     await loaded(pilot)
     await select(pilot, "legacy-stopped")
     await pilot.press("G")
-    await pilot.pause(0.8)
+    await until(pilot, lambda: focused(pilot, "confirm-input"), what="the reset dialog, its input focused")
+    await pilot.pause(0.2)
 
 
 async def filtered(pilot) -> None:
     await loaded(pilot)
     await pilot.press("slash", *"sync")
+    await until(pilot, lambda: focused(pilot, "filter") and pilot.app.screen.query_one(Input).value == "sync",
+                what="the filter typed")
     await pilot.pause(0.3)
 
 
@@ -220,21 +247,24 @@ async def confirm_drain(pilot) -> None:
     table.move_cursor(row=1)  # dtle-node-2
     await pilot.pause(0.1)
     await pilot.press("D")
-    await until(pilot, lambda: pilot.app.screen.query("#drain-name"), what="the drain dialog")
-    await pilot.pause(0.3)
+    await until(pilot, lambda: focused(pilot, "drain-name"), what="the drain dialog, the name focused")
+    await pilot.pause(0.2)
 
 
 SCENES: Dict[str, Scene] = {
-    "jobs": jobs,
-    "jobs_filtered": filtered,
-    "job_detail": job_detail,
-    "allocation": allocation,
-    "spec": spec,
-    "nodes": nodes,
-    "orphans": orphans,
-    "help": help_screen,
-    "confirm_delete": confirm_delete,
-    "confirm_gtid_reset": confirm_gtid_reset,
-    "not_placed": not_placed,
-    "confirm_drain": confirm_drain,
+    name: steady(scene)
+    for name, scene in {
+        "jobs": jobs,
+        "jobs_filtered": filtered,
+        "job_detail": job_detail,
+        "allocation": allocation,
+        "spec": spec,
+        "nodes": nodes,
+        "orphans": orphans,
+        "help": help_screen,
+        "confirm_delete": confirm_delete,
+        "confirm_gtid_reset": confirm_gtid_reset,
+        "not_placed": not_placed,
+        "confirm_drain": confirm_drain,
+    }.items()
 }

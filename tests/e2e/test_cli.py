@@ -171,19 +171,15 @@ def test_demo_points_the_app_at_a_running_simulator(tmp_path, monkeypatch, fake_
 async def test_the_poller_started_before_textual_hands_its_snapshot_to_the_app(frozen_sim, make_settings):
     """cli.main starts the poller before importing Textual: the app takes that poller (no second one)
     and shows the snapshot it already holds."""
-    import time
-
     from dtle_tui.app import DtleApp
     from tests.helpers.sim import sim_get
-    from tests.helpers.wait import until
+    from tests.helpers.wait import until, until_blocking
 
     settings = make_settings(frozen_sim)
     early = EarlyPoller(settings)
     try:
-        deadline = time.monotonic() + 10
-        while early._held is None or not early._held.rows:  # the app is not there yet: held, not lost
-            assert time.monotonic() < deadline, "no snapshot with rows held"
-            time.sleep(0.05)
+        # The app is not there yet: held, not lost.
+        until_blocking(lambda: early._held is not None and early._held.rows, "a snapshot with rows held")
         app = DtleApp(settings, early=early)
         async with app.run_test(size=(80, 24)) as pilot:
             expected = sorted(j["ID"] for j in sim_get(frozen_sim.nomad_addr, "/v1/jobs"))

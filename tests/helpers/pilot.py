@@ -7,7 +7,7 @@ from typing import Any
 from dtle_tui.screens.jobs import JobsScreen
 from tests.helpers.screen import jobs_table, row_keys
 from tests.helpers.sim import sim_get
-from tests.helpers.wait import until
+from tests.helpers.wait import PATIENCE_S, Deadline, until
 
 
 async def loaded(pilot: Any, sim: Any) -> list:
@@ -21,10 +21,13 @@ async def loaded(pilot: Any, sim: Any) -> list:
 
 
 async def settled(pilot: Any, quiet_s: float = 0.6) -> None:
-    """Until no new snapshot has arrived for `quiet_s` seconds (the poller has nothing more to say)."""
+    """Until no new snapshot has arrived for `quiet_s` seconds (the poller has nothing more to say), within
+    the usual deadline (a cluster that keeps moving fails here instead of looping forever)."""
     app = pilot.app
+    deadline = Deadline(lambda: None, f"no new snapshot for {quiet_s:g} s", PATIENCE_S)
     while True:
         generation = app.snapshot.generation
         await pilot.pause(quiet_s)
         if app.snapshot.generation == generation:
             return
+        deadline.poll()

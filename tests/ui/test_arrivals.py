@@ -8,7 +8,8 @@ handles its messages: its `on_unmount` is where these tests make things arrive.
 
 Before the first screen: Textual puts the first screen on the stack before the app handles any message,
 so the earliest a snapshot can arrive is before that screen has mounted its widgets: queued before the
-app runs, or handed over by the CLI's early poller in the app's on_mount.
+app runs (here), or handed over by the CLI's early poller in the app's on_mount (tests/e2e/test_cli.py,
+test_the_poller_started_before_textual_hands_its_snapshot_to_the_app).
 """
 
 from __future__ import annotations
@@ -19,7 +20,6 @@ from textual.widget import Widget
 from textual.worker import WorkerState
 
 from dtle_tui.app import DtleApp, SnapshotUpdated
-from dtle_tui.live.startup import EarlyPoller
 from dtle_tui.screens.confirm import ConfirmScreen
 from dtle_tui.screens.jobs import JobsScreen
 from dtle_tui.screens.nodes import NodesScreen
@@ -120,21 +120,6 @@ async def test_a_snapshot_before_the_first_screen_is_shown_by_it(frozen_sim, mak
     async with app.run_test(size=(80, 24)) as pilot:
         await until(pilot, lambda: isinstance(app.screen, JobsScreen) and row_keys(jobs_table(app)) == expected,
                     "the rows on the first screen")
-
-
-async def test_an_early_pollers_snapshot_is_applied_before_the_first_frame(frozen_sim, make_settings):
-    """The CLI's EarlyPoller hands its held snapshot over in the app's on_mount, before the first screen
-    has mounted anything: held on purpose until then, it is shown once the screen is up."""
-    settings = make_settings(frozen_sim)
-    early = EarlyPoller(settings)
-    try:
-        await until(None, lambda: early._held is not None and early._held.rows, "a snapshot held")
-        app = DtleApp(settings, early=early)
-        async with app.run_test(size=(80, 24)) as pilot:
-            await until(pilot, lambda: isinstance(app.screen, JobsScreen) and jobs_table(app).row_count > 0,
-                        "the held rows shown")
-    finally:
-        early.stop()
 
 
 async def test_a_write_whose_result_comes_after_the_last_screen(sim, make_settings):

@@ -16,10 +16,10 @@ from dtle_tui.widgets.virtual_table import VirtualTable
 from tests.helpers.pilot import settled
 from tests.helpers.screen import table_lines
 from tests.helpers.sim import sim_get
-from tests.helpers.wait import until
+from tests.helpers.wait import PATIENCE_S, until
 
 
-async def jobs_listed(pilot, count: int, timeout: float = 15.0):
+async def jobs_listed(pilot, count: int, timeout: float = PATIENCE_S):
     app = pilot.app
     await until(pilot, lambda: isinstance(app.screen, JobsScreen) and app.screen.table.row_count == count
                 and app.snapshot.nomad.ok_at, f"{count} jobs listed", timeout)
@@ -165,15 +165,18 @@ async def test_five_thousand_jobs_load_scroll_and_filter(make_settings):
     with SimCluster(dialect="1.1", jobs=5000, frozen=True) as sim:
         app = DtleApp(make_settings(sim))
         async with app.run_test(size=(80, 24)) as pilot:
-            table = await jobs_listed(pilot, 5000, timeout=60)
+            table = await jobs_listed(pilot, 5000, timeout=3 * PATIENCE_S)
+            # Every feed has answered and nothing more comes: the status line (one row or two) and so the
+            # table's height are final before the page keys are measured against it.
+            await settled(pilot)
             screen = app.screen
             assert table.row_keys[:2] == ["mig-00000", "mig-00001"]
             assert table_lines(app)[1].startswith(" mig-00000 ")
-            rows_in_view = table.region.height - 1 - (1 if table.show_horizontal_scrollbar else 0)
 
             await pilot.press("ctrl+end")
             await until(pilot, lambda: table_lines(app)[-1].startswith(" mig-04999 "), "scrolled to the end")
             assert screen.selected_job == "mig-04999" and table.scroll_y == table.max_scroll_y
+            rows_in_view = table.region.height - 1 - (1 if table.show_horizontal_scrollbar else 0)
             await pilot.press("pageup")
             assert screen.selected_job == f"mig-{4999 - rows_in_view:05d}"  # one page up, as DataTable
 

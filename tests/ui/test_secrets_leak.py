@@ -31,7 +31,7 @@ from dtle_tui.sim.server import text
 from tests.helpers.paths import ROOT
 from tests.helpers.screen import jobs_table, notifications, row_keys, screen_text, status_line, visible_lines
 from tests.helpers.sim import dead_port
-from tests.helpers.wait import until
+from tests.helpers.wait import PATIENCE_S, until
 
 NOMAD_TOKEN = "6f1c3a52-9d0e-4b7a-8c11-2e9f00d7a1b3"
 CONSUL_TOKEN = "c0ffee00-1234-4abc-9def-consul-secret"
@@ -178,7 +178,7 @@ def test_the_cli_against_dead_ports_prints_nothing_and_quits_cleanly(tmp_path):
     os.close(child)
     out = b""
     try:
-        deadline = time.monotonic() + 20
+        deadline = time.monotonic() + PATIENCE_S
         while b"unreachable" not in out and time.monotonic() < deadline and proc.poll() is None:
             ready, _, _ = select.select([main], [], [], 0.2)
             if ready:
@@ -189,7 +189,7 @@ def test_the_cli_against_dead_ports_prints_nothing_and_quits_cleanly(tmp_path):
         assert b"unreachable" in out, out[-2000:]  # (never "stale since": no data ever came)
         assert proc.poll() is None, "the console exited on a network error"
         os.write(main, b"q")
-        deadline = time.monotonic() + 15
+        deadline = time.monotonic() + PATIENCE_S
         while proc.poll() is None and time.monotonic() < deadline:
             ready, _, _ = select.select([main], [], [], 0.2)
             if ready:
@@ -197,7 +197,7 @@ def test_the_cli_against_dead_ports_prints_nothing_and_quits_cleanly(tmp_path):
                     out += os.read(main, 65536)
                 except OSError:
                     break
-        assert proc.wait(timeout=5) == 0
+        assert proc.wait(timeout=PATIENCE_S) == 0
     finally:
         if proc.poll() is None:
             os.killpg(proc.pid, signal.SIGKILL)

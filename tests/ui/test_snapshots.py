@@ -41,12 +41,12 @@ def test_screen_looks(scene, size, frozen_cluster, snap_compare):
 
 def test_read_only_hides_the_destructive_keys(frozen_cluster, snap_compare):
     app = scenes.make_app(frozen_cluster, "--read-only")
-    assert snap_compare(app, terminal_size=(80, 24), run_before=scenes.jobs)
+    assert snap_compare(app, terminal_size=(80, 24), run_before=scenes.steady(scenes.jobs))
 
 
 def test_dtle_progress_panel(frozen_cluster, snap_compare):
     app = scenes.make_app(frozen_cluster, "--dtle-api", "nodes")
-    assert snap_compare(app, terminal_size=(80, 24), run_before=scenes.dtle_progress)
+    assert snap_compare(app, terminal_size=(80, 24), run_before=scenes.steady(scenes.dtle_progress))
 
 
 def test_nodes_refused_to_a_namespace_token(frozen_cluster, snap_compare):
@@ -55,6 +55,6 @@ def test_nodes_refused_to_a_namespace_token(frozen_cluster, snap_compare):
     frozen_cluster._nomad_api.acl_tokens[token] = "read"
     try:
         app = scenes.make_app(frozen_cluster, env={"NOMAD_TOKEN": token})
-        assert snap_compare(app, terminal_size=(80, 24), run_before=scenes.nodes_refused)
+        assert snap_compare(app, terminal_size=(80, 24), run_before=scenes.steady(scenes.nodes_refused))
     finally:
         frozen_cluster._nomad_api.acl_tokens.clear()
