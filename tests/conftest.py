@@ -4,6 +4,8 @@ them. The helpers the tests share are in tests/helpers/."""
 from __future__ import annotations
 
 import os
+import shutil
+import tempfile
 from pathlib import Path
 from typing import Callable, Iterator
 
@@ -14,13 +16,40 @@ from dtle_tui.config.settings import Settings
 from tests.helpers.sim import settings_for
 
 # Nothing of the caller's environment reaches a test (issue 24): a NOMAD_ADDR or a token exported in the
-# shell that runs `make test` must neither change a result nor be sent anywhere. These are removed for
-# every test, and HOME and the XDG directories point into the test's own temporary directory. Subprocesses
-# started by a test inherit the same.
+# shell that runs `make test` must neither change a result nor be sent anywhere. These are removed, and HOME
+# and the XDG directories point into a temporary directory: for the whole run from the start (Textual reads
+# its TEXTUAL_* settings when it is first imported; module and session fixtures run before any test's own
+# fixtures), and again for every test, with a home of its own. Subprocesses inherit the same.
 RESET_PREFIXES = ("NOMAD_", "CONSUL_", "DTLE_", "XDG_", "TEXTUAL_")
 RESET_NAMES = ("HOME", "NO_COLOR", "TERM", "COLUMNS", "LINES")
 # pytest-textual-snapshot's own: set by the run itself so its xdist workers find the report directory.
 KEEP = ("TEXTUAL_SNAPSHOT_TEMPDIR",)
+XDG = (("XDG_CONFIG_HOME", ".config"), ("XDG_STATE_HOME", ".local/state"), ("XDG_DATA_HOME", ".local/share"),
+       ("XDG_CACHE_HOME", ".cache"))
+
+
+def hermetic_environ(unset: Callable[[str], None], put: Callable[[str, str], None], home: Path) -> None:
+    for name in list(os.environ):
+        if (name.startswith(RESET_PREFIXES) and name not in KEEP) or name in RESET_NAMES:
+            unset(name)
+    put("HOME", str(home))
+    for name, path in XDG:
+        put(name, str(home / path))
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    home = Path(tempfile.mkdtemp(prefix="dtle-tui-tests-home-"))
+    config.stash[RUN_HOME] = home
+    hermetic_environ(lambda name: os.environ.pop(name, None), os.environ.__setitem__, home)
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    home = config.stash.get(RUN_HOME, None)
+    if home is not None:
+        shutil.rmtree(home, ignore_errors=True)
+
+
+RUN_HOME = pytest.StashKey[Path]()
 
 # Hypothesis keeps no example database in the working tree: nothing is written outside a temporary
 # directory, and every run draws afresh.
@@ -30,14 +59,8 @@ hypothesis_settings.load_profile("suite")
 
 @pytest.fixture(autouse=True)
 def hermetic(monkeypatch: pytest.MonkeyPatch, tmp_path_factory: pytest.TempPathFactory) -> Path:
-    for name in list(os.environ):
-        if (name.startswith(RESET_PREFIXES) and name not in KEEP) or name in RESET_NAMES:
-            monkeypatch.delenv(name)
     home = tmp_path_factory.mktemp("home")
-    monkeypatch.setenv("HOME", str(home))
-    for name, path in (("XDG_CONFIG_HOME", ".config"), ("XDG_STATE_HOME", ".local/state"),
-                       ("XDG_DATA_HOME", ".local/share"), ("XDG_CACHE_HOME", ".cache")):
-        monkeypatch.setenv(name, str(home / path))
+    hermetic_environ(monkeypatch.delenv, monkeypatch.setenv, home)
     return home
 
 

@@ -10,6 +10,10 @@ import pytest
 
 from tests import scenes
 
+# One worker runs them all (`--dist loadgroup`): their simulator holds fixed ports under a lock, and spread
+# over several workers each would wait for the others' module to end instead of running other tests.
+pytestmark = pytest.mark.xdist_group("snapshots")
+
 
 @pytest.fixture(scope="module")
 def frozen_cluster():
