@@ -182,12 +182,16 @@ async def nodes_refused(pilot) -> None:
 async def orphans(pilot) -> None:
     await loaded(pilot)
     await pilot.press("3")
-    await pilot.pause(0.5)
+    await until(pilot, lambda: pilot.app.screen.query_one("#orphans-table").row_count > 0, what="the orphans")
+    await pilot.pause(0.3)
 
 
 async def help_screen(pilot) -> None:
+    from dtle_tui.screens.help import HelpScreen
+
     await loaded(pilot)
     await pilot.press("question_mark")
+    await until(pilot, lambda: isinstance(pilot.app.screen, HelpScreen), what="the help")
     await pilot.pause(0.2)
 
 

@@ -73,6 +73,17 @@ def gtid_cell(app: Any, job_id: str) -> str:
     return str(jobs_table(app).get_cell(job_id, "gtid"))
 
 
+def palette_highlighted(app: Any) -> str:
+    """The command the open palette would run on enter: its highlighted option's text ("" while it has
+    found none yet; it searches as the operator types)."""
+    from textual.command import CommandList
+
+    results = app.screen.query_one(CommandList)
+    if results.highlighted is None:
+        return ""
+    return str(results.get_option_at_index(results.highlighted).prompt)
+
+
 def table_lines(app: Any) -> list:
     """The current screen's main table as painted on the terminal (header first)."""
     table = app.screen.table

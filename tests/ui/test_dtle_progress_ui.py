@@ -114,9 +114,13 @@ async def test_jobs_column_at_wide_widths_asks_only_rows_in_view(sim, make_setti
         assert "Progress/Delay" in [label for _, label, _ in table.columns]
         await until(pilot, lambda: re.match(r"[\d.]+%", table.get_cell(FULL_JOB, "dtle").plain), "a percentage")
         await until(pilot, lambda: table.get_cell("events-kafka", "dtle").plain.startswith("delay "), "a delay")
-        # The layout has settled (the first frames may show more rows, for a moment): what is asked from
-        # now on is what the rows in view now need.
-        await pilot.pause(2.5)  # past the screen's next report of the rows in view (every 2 s)
+        # What the monitor was told is what the table shows now (the first frames may show more rows, for
+        # a moment, and the screen reports every 2 s): what is asked from now on is what those rows need.
+        def running_in_view() -> set:
+            return {r.id for r in table.rows[: table.size.height - 1] if r.status == "running" and r.dest.running}
+
+        await until(pilot, lambda: app.poller.monitor is not None
+                    and set(app.poller.monitor.row_jobs) == running_in_view(), "the rows in view reported")
         in_view = table.row_keys[: table.size.height - 1]
         sim.requests.reset()
 

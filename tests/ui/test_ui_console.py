@@ -12,7 +12,7 @@ from dtle_tui.screens.job_detail import JobDetailScreen
 from dtle_tui.screens.jobs import JobsScreen
 from dtle_tui.screens.nodes import NodesScreen
 from dtle_tui.screens.spec import SpecScreen
-from tests.helpers.screen import jobs_table, row_keys, screen_text
+from tests.helpers.screen import jobs_table, palette_highlighted, row_keys, screen_text
 from tests.helpers.sim import sim_get
 from tests.helpers.wait import until
 
@@ -182,7 +182,7 @@ async def test_help_refresh_palette_and_quit(frozen_sim, make_settings):
         await pilot.press("ctrl+p")
         await until(pilot, lambda: isinstance(app.screen, CommandPalette))
         await pilot.press(*"Nodes")
-        await pilot.pause(0.3)
+        await until(pilot, lambda: "Nodes screen" in palette_highlighted(app), "the command found")
         await pilot.press("enter")
         await until(pilot, lambda: isinstance(app.screen, NodesScreen), what="palette switched to Nodes")
         await pilot.press("q")
@@ -248,7 +248,7 @@ async def test_palette_offers_the_screen_actions_and_runs_them(frozen_sim, make_
         await pilot.press("ctrl+p")
         await until(pilot, lambda: isinstance(app.screen, CommandPalette))
         await pilot.press(*"Open the job")
-        await pilot.pause(0.3)
+        await until(pilot, lambda: "Open the job" in palette_highlighted(app), "the command found")
         await pilot.press("enter")
         await until(pilot, lambda: isinstance(app.screen, JobDetailScreen) and app.screen.job_id == "job10")
 
