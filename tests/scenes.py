@@ -25,6 +25,7 @@ from textual.widgets import Input
 from dtle_tui.app import DtleApp
 from dtle_tui.config.settings import load_settings
 from dtle_tui.text import clock
+from tests.helpers.screen import focused_id
 from tests.helpers.wait import until
 
 NOMAD_PORT, CONSUL_PORT = 46460, 46461
@@ -88,11 +89,6 @@ def steady(scene: Scene) -> Scene:
         await pilot.pause()
 
     return run
-
-
-def focused(pilot, widget_id: str) -> bool:
-    widget = pilot.app.focused
-    return widget is not None and widget.id == widget_id
 
 
 async def loaded(pilot) -> None:
@@ -199,7 +195,7 @@ async def confirm_delete(pilot) -> None:
     await loaded(pilot)
     await select(pilot, "job1")
     await pilot.press("d")
-    await until(pilot, lambda: focused(pilot, "confirm-cancel"), what="the delete dialog, Cancel focused")
+    await until(pilot, lambda: focused_id(pilot.app) == "confirm-cancel", what="the delete dialog, Cancel focused")
     await pilot.pause(0.2)
 
 
@@ -207,14 +203,14 @@ async def confirm_gtid_reset(pilot) -> None:
     await loaded(pilot)
     await select(pilot, "legacy-stopped")
     await pilot.press("G")
-    await until(pilot, lambda: focused(pilot, "confirm-input"), what="the reset dialog, its input focused")
+    await until(pilot, lambda: focused_id(pilot.app) == "confirm-input", what="the reset dialog, its input focused")
     await pilot.pause(0.2)
 
 
 async def filtered(pilot) -> None:
     await loaded(pilot)
     await pilot.press("slash", *"sync")
-    await until(pilot, lambda: focused(pilot, "filter") and pilot.app.screen.query_one(Input).value == "sync",
+    await until(pilot, lambda: focused_id(pilot.app) == "filter" and pilot.app.screen.query_one(Input).value == "sync",
                 what="the filter typed")
     await pilot.pause(0.3)
 
@@ -251,7 +247,7 @@ async def confirm_drain(pilot) -> None:
     table.move_cursor(row=1)  # dtle-node-2
     await pilot.pause(0.1)
     await pilot.press("D")
-    await until(pilot, lambda: focused(pilot, "drain-name"), what="the drain dialog, the name focused")
+    await until(pilot, lambda: focused_id(pilot.app) == "drain-name", what="the drain dialog, the name focused")
     await pilot.pause(0.2)
 
 

@@ -17,10 +17,14 @@ from tests.helpers.sim import touch_dest
 
 @pytest.fixture
 def fast_backoff(monkeypatch):
+    """Short back-off, and short blocking waits: a list that takes over from the stream while the agent
+    restarts holds its query at an index of the old cluster, and only the wait's end answers it (the
+    reset is then seen; with the default 60 s wait, a busy machine's test could end first)."""
     from dtle_tui.live import feeds
 
     monkeypatch.setattr(feeds, "BACKOFF_FIRST_S", 0.1)
     monkeypatch.setattr(feeds, "BACKOFF_CAP_S", 0.3)
+    monkeypatch.setattr(feeds, "BLOCK_WAIT", "2s")
 
 
 def truth(sim: SimCluster) -> tuple:

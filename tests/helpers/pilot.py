@@ -20,6 +20,13 @@ async def loaded(pilot: Any, sim: Any) -> list:
     return expected
 
 
+async def select_job(pilot: Any, job_id: str) -> None:
+    """Put the Jobs table's cursor on `job_id`, and wait for the screen to have it selected."""
+    table = jobs_table(pilot.app)
+    table.move_cursor(row=row_keys(table).index(job_id))
+    await until(pilot, lambda: pilot.app.screen.selected_job == job_id, f"{job_id} selected")
+
+
 async def settled(pilot: Any, quiet_s: float = 0.6) -> None:
     """Until no new snapshot has arrived for `quiet_s` seconds (the poller has nothing more to say), within
     the usual deadline (a cluster that keeps moving fails here instead of looping forever)."""

@@ -73,6 +73,13 @@ def gtid_cell(app: Any, job_id: str) -> str:
     return str(jobs_table(app).get_cell(job_id, "gtid"))
 
 
+def focused_id(app: Any) -> Any:
+    """The ID of the focused widget (None when nothing is). A screen sets its focus a moment after it
+    mounts: wait for it (`until(pilot, lambda: focused_id(app) == …)`) rather than read it at once."""
+    widget = app.focused
+    return widget.id if widget is not None else None
+
+
 def palette_highlighted(app: Any) -> str:
     """The command the open palette would run on enter: its highlighted option's text ("" while it has
     found none yet; it searches as the operator types)."""

@@ -23,7 +23,7 @@ from dtle_tui.app import DtleApp, SnapshotUpdated
 from dtle_tui.screens.confirm import ConfirmScreen
 from dtle_tui.screens.jobs import JobsScreen
 from dtle_tui.screens.nodes import NodesScreen
-from tests.helpers.pilot import loaded
+from tests.helpers.pilot import loaded, select_job
 from tests.helpers.screen import jobs_table, notifications, row_keys
 from tests.helpers.wait import until
 
@@ -132,9 +132,7 @@ async def test_a_write_whose_result_comes_after_the_last_screen(sim, make_settin
 
     async with app.run_test(size=(80, 24)) as pilot:
         await loaded(pilot, sim)
-        table = jobs_table(app)
-        table.move_cursor(row=row_keys(table).index("job1"))
-        await until(pilot, lambda: app.screen.selected_job == "job1", "job1 selected")
+        await select_job(pilot, "job1")
         await pilot.press("d")
         await until(pilot, lambda: isinstance(app.screen, ConfirmScreen), "the delete dialog")
         sim.nomad_faults.hang = True

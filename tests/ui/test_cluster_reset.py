@@ -14,7 +14,7 @@ from dtle_tui.screens.job_detail import JobDetailScreen
 from dtle_tui.screens.jobs import JobsScreen
 from dtle_tui.screens.nodes import NodesScreen
 from dtle_tui.sim import SimCluster
-from tests.helpers.pilot import loaded
+from tests.helpers.pilot import loaded, select_job
 from tests.helpers.screen import jobs_table, row_keys, status_line
 from tests.helpers.sim import sim_get
 from tests.helpers.wait import until
@@ -35,9 +35,7 @@ async def test_a_restarted_nomad_shows_only_the_new_cluster(dialect, make_settin
         app = DtleApp(make_settings(sim))
         async with app.run_test(size=(80, 24)) as pilot:
             await loaded(pilot, sim)
-            table = jobs_table(app)
-            table.move_cursor(row=row_keys(table).index("job1"))
-            await until(pilot, lambda: app.screen.selected_job == "job1", "job1 selected")
+            await select_job(pilot, "job1")
             await pilot.press("enter")
             await until(pilot, lambda: isinstance(app.screen, JobDetailScreen), "Job detail")
             allocs = app.screen.query_one("#allocs")

@@ -39,7 +39,7 @@ async def test_stderr_of_the_failed_job_and_search(sim, make_settings):
 
         await pilot.press("slash")
         search = screen.query_one("#log-search", Input)
-        assert search.has_focus
+        await until(pilot, lambda: search.has_focus, "the search box focused")
         await pilot.press(*"error", "enter")
         assert not search.display or search.has_class("hidden")
         assert screen.current_match == error_lines[-1]  # the newest match first

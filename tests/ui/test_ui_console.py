@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 from textual.command import CommandPalette
+from textual.widgets import Input
 
 from dtle_tui.app import DtleApp
 from dtle_tui.screens.allocation import AllocationScreen
@@ -12,7 +13,8 @@ from dtle_tui.screens.job_detail import JobDetailScreen
 from dtle_tui.screens.jobs import JobsScreen
 from dtle_tui.screens.nodes import NodesScreen
 from dtle_tui.screens.spec import SpecScreen
-from tests.helpers.screen import jobs_table, palette_highlighted, row_keys, screen_text
+from tests.helpers.pilot import select_job
+from tests.helpers.screen import focused_id, jobs_table, palette_highlighted, row_keys, screen_text
 from tests.helpers.sim import sim_get
 from tests.helpers.wait import until
 
@@ -26,12 +28,6 @@ async def open_jobs(pilot, sim) -> list[str]:
     await until(pilot, lambda: pilot.app.snapshot.nomad.ok_at and pilot.app.snapshot.consul.ok_at,
                 what="every feed answered")
     return expected
-
-
-async def select_job(pilot, job_id: str) -> None:
-    table = jobs_table(pilot.app)
-    table.move_cursor(row=row_keys(table).index(job_id))
-    await until(pilot, lambda: pilot.app.screen.selected_job == job_id, what=f"{job_id} selected")
 
 
 @pytest.mark.parametrize("dialect", ["1.1", "0.11"])
@@ -66,6 +62,7 @@ async def test_filter_sort_and_cursor_follow_the_same_job(frozen_sim, make_setti
         expected = await open_jobs(pilot, frozen_sim)
         await select_job(pilot, "job10")
         await pilot.press("slash")
+        await until(pilot, lambda: focused_id(app) == "filter", what="the filter box focused")
         await pilot.press(*"job1")
         table = jobs_table(app)
         await until(pilot, lambda: row_keys(table) == ["job1", "job10"], what="filtered to job1, job10")
@@ -180,7 +177,7 @@ async def test_help_refresh_palette_and_quit(frozen_sim, make_settings):
         await pilot.press("ctrl+r")
         await until(pilot, lambda: frozen_sim.request_count(service="nomad") >= 1, what="a refresh request")
         await pilot.press("ctrl+p")
-        await until(pilot, lambda: isinstance(app.screen, CommandPalette))
+        await until(pilot, lambda: isinstance(app.screen, CommandPalette) and isinstance(app.focused, Input))
         await pilot.press(*"Nodes")
         await until(pilot, lambda: "Nodes screen" in palette_highlighted(app), "the command found")
         await pilot.press("enter")
@@ -246,7 +243,7 @@ async def test_palette_offers_the_screen_actions_and_runs_them(frozen_sim, make_
         assert commands["Filter by substring"] == "Jobs: /"
         assert commands["Nodes screen"] == "anywhere: 2"
         await pilot.press("ctrl+p")
-        await until(pilot, lambda: isinstance(app.screen, CommandPalette))
+        await until(pilot, lambda: isinstance(app.screen, CommandPalette) and isinstance(app.focused, Input))
         await pilot.press(*"Open the job")
         await until(pilot, lambda: "Open the job" in palette_highlighted(app), "the command found")
         await pilot.press("enter")
