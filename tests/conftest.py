@@ -11,6 +11,7 @@ from typing import Callable, Iterator
 
 import pytest
 from hypothesis import settings as hypothesis_settings
+from hypothesis.configuration import set_hypothesis_home_dir
 
 from dtle_tui.config.settings import Settings
 from tests.helpers.sim import settings_for
@@ -41,6 +42,7 @@ def pytest_configure(config: pytest.Config) -> None:
     home = Path(tempfile.mkdtemp(prefix="dtle-tui-tests-home-"))
     config.stash[RUN_HOME] = home
     hermetic_environ(lambda name: os.environ.pop(name, None), os.environ.__setitem__, home)
+    set_hypothesis_home_dir(home / ".hypothesis")  # its caches, otherwise in the working tree
 
 
 def pytest_unconfigure(config: pytest.Config) -> None:
