@@ -17,15 +17,16 @@ demo: $(STAMP)
 	$(BIN)/dtle-tui --demo
 
 # Four workers even on two cores: the Pilot tests mostly wait on their simulators (TEST_WORKERS=0: one
-# process, in order).
+# process, in order). loadgroup keeps the snapshot tests on one worker (tests/ui/test_snapshots.py).
 TEST_WORKERS ?= 4
+PYTEST := $(BIN)/python -m pytest -q -p no:cacheprovider -n $(TEST_WORKERS) --dist loadgroup
 
 test: $(STAMP)
-	$(BIN)/python -m pytest -q -p no:cacheprovider -n $(TEST_WORKERS)
+	$(PYTEST)
 
 # The fast part alone (no terminal, no subprocess): the core and the simulator.
 test-fast: $(STAMP)
-	$(BIN)/python -m pytest -q -p no:cacheprovider -n $(TEST_WORKERS) -m "unit or sim or core"
+	$(PYTEST) -m "unit or sim or core"
 
 bench: $(STAMP)
 	$(BIN)/python -m bench

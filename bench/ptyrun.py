@@ -3,7 +3,8 @@
 The child gets a pty of a fixed size (TIOCSWINSZ on the slave before it starts) and TERM=xterm-256color.
 A reader thread drains the master side continuously (a full pty buffer would block the child's writes and
 distort every timing) and keeps, per chunk, the arrival time and the byte count, plus the text with the
-escape sequences stripped so a test can wait for a job ID to be painted.
+escape sequences stripped so a test can wait for a job ID to be painted. The tests run their terminals
+here too (`run_on_pty`): the bytes exactly as written, in the environment exactly as given.
 """
 
 from __future__ import annotations
@@ -38,15 +39,26 @@ class PtyProcess:
     """One child process on its own pty. Always use as a context manager (the child is killed on exit)."""
 
     def __init__(
-        self, argv: Sequence[str], cols: int = 80, rows: int = 24, env: Optional[Dict[str, str]] = None
+        self,
+        argv: Sequence[str],
+        cols: int = 80,
+        rows: int = 24,
+        env: Optional[Dict[str, str]] = None,
+        exact_env: bool = False,
+        keep_bytes: bool = False,
     ) -> None:
+        """`exact_env`: the child gets `env` as it is (a test choosing TERM or NO_COLOR); otherwise the
+        terminal the benchmark measures on is set over it. `keep_bytes`: keep the output as written too."""
         self.argv = list(argv)
         self.cols, self.rows = cols, rows
         self.env = dict(os.environ if env is None else env)
-        self.env["TERM"] = "xterm-256color"
-        self.env["COLUMNS"], self.env["LINES"] = str(cols), str(rows)
-        self.env.pop("NO_COLOR", None)
-        self.env.pop("TEXTUAL", None)  # no devtools
+        if not exact_env:
+            self.env["TERM"] = "xterm-256color"
+            self.env["COLUMNS"], self.env["LINES"] = str(cols), str(rows)
+            self.env.pop("NO_COLOR", None)
+            self.env.pop("TEXTUAL", None)  # no devtools
+        self.keep_bytes = keep_bytes
+        self._bytes = bytearray()
         self.proc: Optional[subprocess.Popen] = None
         self.master = -1
         self.started = 0.0
@@ -134,6 +146,8 @@ class PtyProcess:
             now = time.perf_counter()
             text = strip_escapes(data.decode("utf-8", "replace"))
             with self._changed:
+                if self.keep_bytes:
+                    self._bytes += data
                 self.chunks.append((now, len(data)))
                 self._text.append(text)
                 self._text_len += len(text)
@@ -142,6 +156,37 @@ class PtyProcess:
     def output_text(self) -> str:
         with self._lock:
             return "".join(self._text)
+
+    def output_bytes(self) -> bytes:
+        """Everything written so far, escape sequences included (with keep_bytes)."""
+        with self._lock:
+            return bytes(self._bytes)
+
+    def wait_for_bytes(self, needle: bytes, timeout: float) -> bool:
+        """Until `needle` was written (with keep_bytes); False when the child ended first or on timeout."""
+        deadline = time.perf_counter() + timeout
+        searched = 0
+        with self._changed:
+            while self._bytes.find(needle, searched) < 0:
+                searched = max(0, len(self._bytes) - len(needle))
+                remaining = deadline - time.perf_counter()
+                drained = not self.alive() and not (self._reader is not None and self._reader.is_alive())
+                if remaining <= 0 or drained:
+                    return self._bytes.find(needle, searched) >= 0
+                self._changed.wait(min(remaining, 0.2))
+            return True
+
+    def ended(self, timeout: float) -> Optional[int]:
+        """The child's exit code once it has ended and its last output is read; None if it is still
+        running after `timeout` seconds."""
+        assert self.proc is not None
+        try:
+            code = self.proc.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            return None
+        if self._reader is not None:
+            self._reader.join(timeout=timeout)  # it stops at the end of the output (EIO)
+        return code
 
     def bytes_total(self) -> int:
         with self._lock:
@@ -205,6 +250,20 @@ class PtyProcess:
                 if remaining <= 0:
                     return None
                 self._changed.wait(min(remaining, 0.1))
+
+
+def run_on_pty(
+    argv: Sequence[str], env: Dict[str, str], until: bytes, timeout: float = 180.0
+) -> Tuple[bool, Optional[int], bytes]:
+    """Run `argv` on an 80x24 pty with exactly `env` until `until` is written, then press q, as an operator
+    would: (whether `until` came, the exit code or None when q did not end it, every byte written).
+    `timeout` only turns a hang into a failure."""
+    with PtyProcess(argv, env=env, exact_env=True, keep_bytes=True) as proc:
+        seen = proc.wait_for_bytes(until, timeout)
+        if seen:
+            proc.write(b"q")
+        code = proc.ended(timeout=60.0 if seen else 0.0)
+        return seen, code, proc.output_bytes()
 
 
 # ---- the child's resources, read from /proc (CPU of every thread, RSS) ---------------------------------

@@ -19,6 +19,10 @@ PRIVATE_NAMES = {
     "_display": "method",  # where a frame goes to the terminal (the benchmark times paints there)
     "_notifications": "attribute",  # the toasts on screen (tests read them)
 }
+# The same for a Screen (set by Screen.__init__).
+PRIVATE_SCREEN_NAMES = {
+    "_compositor": "attribute",  # what the screen last composed: the terminal's lines (tests read them)
+}
 
 
 class QuietCrash:
@@ -53,6 +57,12 @@ def write_to_terminal(app: Any, text: str) -> bool:
 def notifications(app: Any) -> list:
     """The notifications currently held by the app (for tests)."""
     return list(app._notifications)
+
+
+def screen_strips(app: Any) -> list:
+    """The terminal as the user sees it, one Strip (styled segments) per line, modals and toasts included
+    (for tests). Textual has no public read of the composed screen short of an SVG export."""
+    return app.screen._compositor.render_strips()
 
 
 def spy_on_paints(app: Any, spy: Callable[[Any, Any], None]) -> Callable[[Any, Any], None]:

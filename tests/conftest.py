@@ -1,68 +1,109 @@
-"""Shared fixtures: a simulated dtle cluster on 127.0.0.1 and settings / apps pointed at it."""
+"""Shared fixtures: every test hermetic, simulated dtle clusters on 127.0.0.1, settings and apps pointed at
+them. The helpers the tests share are in tests/helpers/."""
 
 from __future__ import annotations
 
+import os
+import shutil
+import tempfile
 from pathlib import Path
 from typing import Callable, Iterator
 
 import pytest
+from hypothesis import settings as hypothesis_settings
+from hypothesis.configuration import set_hypothesis_home_dir
 
-from dtle_tui.config.settings import Settings, load_settings
+from dtle_tui.config.settings import Settings
+from tests.helpers.sim import settings_for
 
-FIXTURES = Path(__file__).parent / "fixtures"
+# Nothing of the caller's environment reaches a test (issue 24): a NOMAD_ADDR or a token exported in the
+# shell that runs `make test` must neither change a result nor be sent anywhere. These are removed, and HOME
+# and the XDG directories point into a temporary directory: for the whole run from the start (Textual reads
+# its TEXTUAL_* settings when it is first imported; module and session fixtures run before any test's own
+# fixtures), and again for every test, with a home of its own. Subprocesses inherit the same.
+RESET_PREFIXES = ("NOMAD_", "CONSUL_", "DTLE_", "XDG_", "TEXTUAL_")
+RESET_NAMES = ("HOME", "NO_COLOR", "TERM", "COLUMNS", "LINES")
+# pytest-textual-snapshot's own: set by the run itself so its xdist workers find the report directory.
+KEEP = ("TEXTUAL_SNAPSHOT_TEMPDIR",)
+XDG = (("XDG_CONFIG_HOME", ".config"), ("XDG_STATE_HOME", ".local/state"), ("XDG_DATA_HOME", ".local/share"),
+       ("XDG_CACHE_HOME", ".cache"))
 
 
-def settings_for(sim, tmp_path: Path, *extra: str, env: dict | None = None) -> Settings:
-    """Settings as `dtle-tui --nomad-addr … --consul-addr …` would build them, isolated in tmp_path."""
-    environ = {
-        "HOME": str(tmp_path),
-        "XDG_STATE_HOME": str(tmp_path / "state"),
-        "XDG_CONFIG_HOME": str(tmp_path / "config"),
-    }
-    environ.update(env or {})
-    argv = ["--nomad-addr", sim.nomad_addr, "--consul-addr", sim.consul_addr, "--refresh", "0.5",
-            "--timeout", "3", *extra]
-    return load_settings(argv, environ)
+def hermetic_environ(unset: Callable[[str], None], put: Callable[[str, str], None], home: Path) -> None:
+    for name in list(os.environ):
+        if (name.startswith(RESET_PREFIXES) and name not in KEEP) or name in RESET_NAMES:
+            unset(name)
+    put("HOME", str(home))
+    for name, path in XDG:
+        put(name, str(home / path))
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    home = Path(tempfile.mkdtemp(prefix="dtle-tui-tests-home-"))
+    config.stash[RUN_HOME] = home
+    hermetic_environ(lambda name: os.environ.pop(name, None), os.environ.__setitem__, home)
+    set_hypothesis_home_dir(home / ".hypothesis")  # its caches, otherwise in the working tree
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    home = config.stash.get(RUN_HOME, None)
+    if home is not None:
+        shutil.rmtree(home, ignore_errors=True)
+
+
+RUN_HOME = pytest.StashKey[Path]()
+
+# Hypothesis keeps no example database in the working tree: nothing is written outside a temporary
+# directory, and every run draws afresh.
+hypothesis_settings.register_profile("suite", database=None)
+hypothesis_settings.load_profile("suite")
+
+
+@pytest.fixture(autouse=True)
+def hermetic(monkeypatch: pytest.MonkeyPatch, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    home = tmp_path_factory.mktemp("home")
+    hermetic_environ(monkeypatch.delenv, monkeypatch.setenv, home)
+    return home
 
 
 @pytest.fixture
-def sim() -> Iterator:
+def make_sim() -> Iterator[Callable]:
+    """Simulated clusters as a test needs them: `make_sim(**SimCluster arguments, nomad_port=, consul_port=)`
+    starts one on 127.0.0.1; every one started is stopped when the test ends, whatever happens."""
+    from dtle_tui.sim import SimCluster
+
+    started: list = []
+
+    def make(nomad_port: int = 0, consul_port: int = 0, **kwargs) -> SimCluster:
+        cluster = SimCluster(**kwargs)
+        cluster.start(nomad_port=nomad_port, consul_port=consul_port)
+        started.append(cluster)
+        return cluster
+
+    try:
+        yield make
+    finally:
+        for cluster in reversed(started):
+            cluster.stop()
+
+
+@pytest.fixture
+def sim(make_sim):
     """The default (moving) scenario, 1.1.2 dialect."""
-    from dtle_tui.sim import SimCluster
-
-    cluster = SimCluster(dialect="1.1", seed=1)
-    cluster.start()
-    try:
-        yield cluster
-    finally:
-        cluster.stop()
+    return make_sim(dialect="1.1", seed=1)
 
 
 @pytest.fixture
-def frozen_sim() -> Iterator:
+def frozen_sim(make_sim):
     """Nothing moves and every timestamp is fixed: for snapshots and exact assertions."""
-    from dtle_tui.sim import SimCluster
-
-    cluster = SimCluster(dialect="1.1", seed=1, frozen=True)
-    cluster.start()
-    try:
-        yield cluster
-    finally:
-        cluster.stop()
+    return make_sim(dialect="1.1", seed=1, frozen=True)
 
 
 @pytest.fixture
-def trouble_sim() -> Iterator:
+def trouble_sim(make_sim):
     """The demo's troubleshooting story (a dest not placed behind a draining node, a task near its memory
     limit), moving, 1.1.2 dialect."""
-    from dtle_tui.sim import SimCluster
-
-    cluster = SimCluster(dialect="1.1", seed=1, troubles=True)
-    cluster.start()
-    try:
-        yield cluster
-    finally:
-        cluster.stop()
+    return make_sim(dialect="1.1", seed=1, troubles=True)
 
 
 @pytest.fixture
@@ -71,6 +112,28 @@ def make_settings(tmp_path: Path) -> Callable[..., Settings]:
         return settings_for(sim, tmp_path, *extra, env=env)
 
     return make
+
+
+@pytest.fixture
+def fast_retries(monkeypatch):
+    """Short back-off and short blocking waits, so a fault is met (and left) within about a second."""
+    from dtle_tui.api import http as httpclient
+    from dtle_tui.live import feeds
+
+    monkeypatch.setattr(feeds, "BACKOFF_FIRST_S", 0.2)
+    monkeypatch.setattr(feeds, "BACKOFF_CAP_S", 0.5)
+    monkeypatch.setattr(feeds, "BLOCK_WAIT", "500ms")
+    monkeypatch.setattr(httpclient, "BLOCKING_MARGIN_S", 0.2)
+
+
+@pytest.fixture
+def long_blocking_queries(monkeypatch):
+    """Blocking queries held 10 minutes (the servers' longest wait) instead of 60 s: a change a test sees
+    within its deadline then came because a held query (or the event stream) answered it, never because a
+    wait ran out. What a deadline cannot tell apart is made to differ by far more than any machine's delay."""
+    from dtle_tui.live import feeds
+
+    monkeypatch.setattr(feeds, "BLOCK_WAIT", "10m")
 
 
 # Tests are grouped by layer in folders; each folder is also a marker, so `pytest -m "unit or sim"` runs the

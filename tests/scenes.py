@@ -2,7 +2,10 @@
 
 Everything that could differ between runs is pinned: the simulator is frozen (fixed timestamps, nothing
 moves) on fixed loopback ports (the status line shows the address, so the SVGs hold it), the screens'
-clock is pinned to the simulator's, and the time zone is UTC. Fixed ports and the fixed home would collide
+clock is pinned to the simulator's, and the time zone is UTC. What nobody chose is left out of the picture
+too (`steady`): a text cursor is drawn steadily instead of in whatever phase of its blink the shot falls
+on, and each scene waits for the focus to be where its screen puts it (the focus is set a moment after a
+dialog mounts; on a busy machine a fixed pause could end before it). Fixed ports and the fixed home would collide
 between two runs on one machine (two checkouts, a helper's run beside CI): a run holds an exclusive lock
 on them while its simulator runs, and another run waits for it instead of failing.
 """
@@ -17,10 +20,13 @@ import time
 from pathlib import Path
 from typing import Awaitable, Callable, Dict
 
+from textual.widgets import Input
+
 from dtle_tui.app import DtleApp
 from dtle_tui.config.settings import load_settings
 from dtle_tui.text import clock
-from tests.uihelpers import wait_until
+from tests.helpers.screen import focused_id
+from tests.helpers.wait import until
 
 NOMAD_PORT, CONSUL_PORT = 46460, 46461
 FROZEN_NOW = 1_795_766_400.0  # the frozen simulator's clock: 2026-11-27T08:00:00Z
@@ -72,11 +78,24 @@ def make_app(sim, *extra: str, env: Dict[str, str] = {}) -> DtleApp:  # noqa: B0
     return DtleApp(load_settings(argv, environ))
 
 
+def steady(scene: Scene) -> Scene:
+    """`scene`, then the text cursors of the screen drawn steadily: Input blinks every half second, and the
+    phase a shot falls on is the machine's timing, not the look."""
+
+    async def run(pilot) -> None:
+        await scene(pilot)
+        for box in pilot.app.screen.query(Input):
+            box.cursor_blink = False  # shown, and no longer toggled
+        await pilot.pause()
+
+    return run
+
+
 async def loaded(pilot) -> None:
     app = pilot.app
-    await wait_until(pilot, lambda: app.snapshot and app.snapshot.rows and app.snapshot.nomad.ok_at
-                     and app.snapshot.consul.ok_at and app.snapshot.nodes, what="first data")
-    await wait_until(pilot, lambda: app.screen.query_one("#jobs-table").row_count == len(app.snapshot.rows))
+    await until(pilot, lambda: app.snapshot and app.snapshot.rows and app.snapshot.nomad.ok_at
+                and app.snapshot.consul.ok_at and app.snapshot.nodes, what="first data")
+    await until(pilot, lambda: app.screen.query_one("#jobs-table").row_count == len(app.snapshot.rows))
     await pilot.pause(0.2)
 
 
@@ -102,7 +121,7 @@ async def detail_settled(pilot, job_id: str) -> None:
         return bool(detail and detail.job_id == job_id and detail.job is not None and feed is not None
                     and feed.state.ok_at and app.screen.query_one("#events").row_count > 0)
 
-    await wait_until(pilot, settled, what=f"job detail of {job_id}")
+    await until(pilot, settled, what=f"job detail of {job_id}")
 
 
 async def job_detail(pilot) -> None:
@@ -112,8 +131,8 @@ async def job_detail(pilot) -> None:
     app = pilot.app
     await detail_settled(pilot, "payments-sync")
     running = {a.id for a in app.snapshot.detail.allocations if a.client_status == "running"}
-    await wait_until(pilot, lambda: app.snapshot.troubles and set(app.snapshot.troubles.stats) == running,
-                     what="the running tasks' stats")
+    await until(pilot, lambda: app.snapshot.troubles and set(app.snapshot.troubles.stats) == running,
+                what="the running tasks' stats")
     await pilot.pause(0.2)
 
 
@@ -125,8 +144,8 @@ async def allocation(pilot) -> None:
     keys = table.row_keys
     table.move_cursor(row=keys.index(failed.id))
     await pilot.press("enter")
-    await wait_until(pilot, lambda: app.snapshot.allocation is not None
-                     and app.snapshot.allocation.id == failed.id, what="allocation detail")
+    await until(pilot, lambda: app.snapshot.allocation is not None
+                and app.snapshot.allocation.id == failed.id, what="allocation detail")
     await pilot.pause(0.2)
 
 
@@ -135,36 +154,40 @@ async def spec(pilot) -> None:
 
     await job_detail(pilot)
     await pilot.press("s")
-    await wait_until(pilot, lambda: isinstance(pilot.app.screen, SpecScreen), what="the spec")
+    await until(pilot, lambda: isinstance(pilot.app.screen, SpecScreen), what="the spec")
     await pilot.pause(0.3)
 
 
 async def nodes(pilot) -> None:
     await loaded(pilot)
     await pilot.press("2")
-    await wait_until(pilot, lambda: pilot.app.screen.query_one("#nodes-table").row_count == 5)
+    await until(pilot, lambda: pilot.app.screen.query_one("#nodes-table").row_count == 5)
     await pilot.pause(0.2)
 
 
 async def nodes_refused(pilot) -> None:
     """Nodes for a namespace token without node:read (issue 18): the refusal said where the nodes would be."""
     app = pilot.app
-    await wait_until(pilot, lambda: app.snapshot and app.snapshot.rows and app.snapshot.nomad.ok_at
-                     and app.snapshot.consul.ok_at and app.snapshot.nodes_state.refused, what="first data")
+    await until(pilot, lambda: app.snapshot and app.snapshot.rows and app.snapshot.nomad.ok_at
+                and app.snapshot.consul.ok_at and app.snapshot.nodes_state.refused, what="first data")
     await pilot.press("2")
-    await wait_until(pilot, lambda: "permission denied" in str(app.screen.query_one("#node-detail").render()))
+    await until(pilot, lambda: "permission denied" in str(app.screen.query_one("#node-detail").render()))
     await pilot.pause(0.2)
 
 
 async def orphans(pilot) -> None:
     await loaded(pilot)
     await pilot.press("3")
-    await pilot.pause(0.5)
+    await until(pilot, lambda: pilot.app.screen.query_one("#orphans-table").row_count > 0, what="the orphans")
+    await pilot.pause(0.3)
 
 
 async def help_screen(pilot) -> None:
+    from dtle_tui.screens.help import HelpScreen
+
     await loaded(pilot)
     await pilot.press("question_mark")
+    await until(pilot, lambda: isinstance(pilot.app.screen, HelpScreen), what="the help")
     await pilot.pause(0.2)
 
 
@@ -172,19 +195,23 @@ async def confirm_delete(pilot) -> None:
     await loaded(pilot)
     await select(pilot, "job1")
     await pilot.press("d")
-    await pilot.pause(0.5)
+    await until(pilot, lambda: focused_id(pilot.app) == "confirm-cancel", what="the delete dialog, Cancel focused")
+    await pilot.pause(0.2)
 
 
 async def confirm_gtid_reset(pilot) -> None:
     await loaded(pilot)
     await select(pilot, "legacy-stopped")
     await pilot.press("G")
-    await pilot.pause(0.8)
+    await until(pilot, lambda: focused_id(pilot.app) == "confirm-input", what="the reset dialog, its input focused")
+    await pilot.pause(0.2)
 
 
 async def filtered(pilot) -> None:
     await loaded(pilot)
     await pilot.press("slash", *"sync")
+    await until(pilot, lambda: focused_id(pilot.app) == "filter" and pilot.app.screen.query_one(Input).value == "sync",
+                what="the filter typed")
     await pilot.pause(0.3)
 
 
@@ -195,8 +222,8 @@ async def dtle_progress(pilot) -> None:
     await pilot.press("enter")
     app = pilot.app
     await detail_settled(pilot, "billing-migrate")
-    await wait_until(pilot, lambda: "full copy" in app.screen.query_one("#dtle-progress").content.plain,
-                     what="dtle figures")
+    await until(pilot, lambda: "full copy" in app.screen.query_one("#dtle-progress").content.plain,
+                what="dtle figures")
     await pilot.pause(0.2)
 
 
@@ -207,9 +234,9 @@ async def not_placed(pilot) -> None:
     await pilot.press("enter")
     app = pilot.app
     await detail_settled(pilot, "archive-sync")
-    await wait_until(pilot, lambda: app.snapshot.troubles and app.snapshot.troubles.evaluations
-                     and app.snapshot.troubles.stats, what="the Not placed section")
-    await wait_until(pilot, lambda: app.screen.query_one("#not-placed").report, what="the report shown")
+    await until(pilot, lambda: app.snapshot.troubles and app.snapshot.troubles.evaluations
+                and app.snapshot.troubles.stats, what="the Not placed section")
+    await until(pilot, lambda: app.screen.query_one("#not-placed").report, what="the report shown")
     await pilot.pause(0.2)
 
 
@@ -220,21 +247,24 @@ async def confirm_drain(pilot) -> None:
     table.move_cursor(row=1)  # dtle-node-2
     await pilot.pause(0.1)
     await pilot.press("D")
-    await wait_until(pilot, lambda: pilot.app.screen.query("#drain-name"), what="the drain dialog")
-    await pilot.pause(0.3)
+    await until(pilot, lambda: focused_id(pilot.app) == "drain-name", what="the drain dialog, the name focused")
+    await pilot.pause(0.2)
 
 
 SCENES: Dict[str, Scene] = {
-    "jobs": jobs,
-    "jobs_filtered": filtered,
-    "job_detail": job_detail,
-    "allocation": allocation,
-    "spec": spec,
-    "nodes": nodes,
-    "orphans": orphans,
-    "help": help_screen,
-    "confirm_delete": confirm_delete,
-    "confirm_gtid_reset": confirm_gtid_reset,
-    "not_placed": not_placed,
-    "confirm_drain": confirm_drain,
+    name: steady(scene)
+    for name, scene in {
+        "jobs": jobs,
+        "jobs_filtered": filtered,
+        "job_detail": job_detail,
+        "allocation": allocation,
+        "spec": spec,
+        "nodes": nodes,
+        "orphans": orphans,
+        "help": help_screen,
+        "confirm_delete": confirm_delete,
+        "confirm_gtid_reset": confirm_gtid_reset,
+        "not_placed": not_placed,
+        "confirm_drain": confirm_drain,
+    }.items()
 }

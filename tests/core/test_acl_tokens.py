@@ -17,8 +17,8 @@ from dtle_tui.sim import SimCluster
 from dtle_tui.sim.server import text
 from tests.core.test_actions import make_actions, state_env, writes  # noqa: F401 - fixtures
 from tests.core.test_poller_events import Watcher, stream_state
-from tests.paths import FIXTURES
-from tests.uihelpers import touch_dest
+from tests.helpers.paths import FIXTURES
+from tests.helpers.sim import touch_dest
 
 TOKENS = {
     "read": "3f1c2b4a-0000-4d6e-9f0a-6f1c2b3d4e01",
@@ -33,7 +33,7 @@ def cluster(dialect: str) -> SimCluster:
 
 
 def watcher(sim: SimCluster, tmp_path, kind: str) -> Watcher:
-    from tests.conftest import settings_for
+    from tests.helpers.sim import settings_for
 
     w = Watcher(sim, tmp_path)
     w.poller.settings = settings_for(sim, tmp_path, env={"NOMAD_TOKEN": TOKENS[kind]})
@@ -54,7 +54,7 @@ def stream_topics(sim: SimCluster) -> list:
 
 @pytest.mark.parametrize("dialect", ["1.1", "0.11"])
 @pytest.mark.parametrize("kind", ["read", "write", "management"])
-def test_each_token_kind_keeps_the_job_data_live(tmp_path, dialect, kind):
+def test_each_token_kind_keeps_the_job_data_live(tmp_path, dialect, kind, long_blocking_queries):
     with cluster(dialect) as sim:
         w = watcher(sim, tmp_path, kind)
         w.poller.start()
@@ -74,16 +74,16 @@ def test_each_token_kind_keeps_the_job_data_live(tmp_path, dialect, kind):
             else:
                 w.until(lambda: sim.requests.in_flight("nomad", "/v1/jobs"), "a held blocking query")
             register(sim, f"new-{kind}")
-            w.until(lambda: w.row(f"new-{kind}"), "a job registered meanwhile", timeout=3)
+            w.until(lambda: w.row(f"new-{kind}"), "a job registered meanwhile")
             touch_dest(sim, "job1", "failed")
-            w.until(lambda: w.row("job1").dest.failed == 1, "job1's dest failed", timeout=3)
+            w.until(lambda: w.row("job1").dest.failed == 1, "job1's dest failed")
             assert w.last.nomad.error is None  # never "Nomad stale" for what the token may not read
             assert w.last.nomad_version == ("" if namespace_only else sim.dialect)
         finally:
             w.poller.stop()
 
 
-def test_a_stream_refusing_topics_is_asked_for_fewer_then_left_for_blocking_queries(tmp_path):
+def test_a_stream_refusing_topics_is_asked_for_fewer_then_left_for_blocking_queries(tmp_path, long_blocking_queries):
     with SimCluster(dialect="1.1", seed=1, frozen=True) as sim:
         real = sim._nomad.app
         refused = {"Node"}
@@ -100,14 +100,14 @@ def test_a_stream_refusing_topics_is_asked_for_fewer_then_left_for_blocking_quer
             w.until(lambda: stream_state(w) == "live", "live without Node")
             assert stream_topics(sim)[-1] == ["Job", "Allocation", "Evaluation"]
             register(sim, "first")
-            w.until(lambda: w.row("first"), "a new job by the stream", timeout=3)
+            w.until(lambda: w.row("first"), "a new job by the stream")
             # A token that may read nothing of the stream: Node, then Evaluation, then blocking queries.
             refused.update({"Job", "Allocation", "Evaluation"})
             sim.drop_event_streams()
             w.until(lambda: stream_state(w) == "off", "the stream given up")
             assert stream_topics(sim)[-1] == ["Job", "Allocation"]
             register(sim, "second")
-            w.until(lambda: w.row("second"), "a new job by blocking queries", timeout=3)
+            w.until(lambda: w.row("second"), "a new job by blocking queries")
             assert w.last.nomad.error is None
         finally:
             w.poller.stop()

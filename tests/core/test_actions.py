@@ -15,7 +15,7 @@ from dtle_tui.api.nomad import NomadClient
 from dtle_tui.ops.actions import Actions
 from dtle_tui.ops.audit import read_entries
 from dtle_tui.ops.backup import latest_backup, load_backup
-from tests.paths import FIXTURES
+from tests.helpers.paths import FIXTURES
 
 EXAMPLE = FIXTURES / "reference" / "dtle_job_example.json"
 

@@ -12,6 +12,7 @@ from dtle_tui.api.errors import ApiError, ErrorKind
 from dtle_tui.model.agentlog import AllocationLog
 from dtle_tui.sim import SimCluster
 from dtle_tui.sim.realdtle import CRASH_LOOP_JOB
+from tests.helpers.wait import until
 
 TOKENS = {"read": "7c1d0e22-0000-4d6e-9f0a-6f1c2b3d4e01", "management": "7c1d0e22-0000-4d6e-9f0a-6f1c2b3d4e03"}
 
@@ -28,14 +29,6 @@ def node_of(sim, name: str = "dtle-node-1") -> str:
 
 def crash_loop_src(sim) -> str:
     return next(a.id for a in sim.scenario.allocations(CRASH_LOOP_JOB) if a.task_group == "src")
-
-
-async def wait_for(condition, what: str, timeout: float = 20.0) -> None:
-    loop = asyncio.get_running_loop()
-    deadline = loop.time() + timeout
-    while not condition():
-        assert loop.time() < deadline, f"timed out waiting for {what}"
-        await asyncio.sleep(0.02)
 
 
 async def follow_src(sim, settings, plain: bool) -> list:
@@ -79,12 +72,12 @@ async def test_cancelling_the_reader_closes_the_stream(acl_sim, make_settings):
     try:
         stream = monitor.follow(node, "info")
         reader = asyncio.ensure_future(stream.__anext__())
-        await wait_for(lambda: acl_sim.agent_logs.watched(node), "the stream to open")
+        await until(None, lambda: acl_sim.agent_logs.watched(node), "the stream to open")
         reader.cancel()
         with pytest.raises(asyncio.CancelledError):
             await reader
         await stream.aclose()
-        await wait_for(lambda: not acl_sim.agent_logs.watched(node), "the server to see the stream closed")
+        await until(None, lambda: not acl_sim.agent_logs.watched(node), "the server to see the stream closed")
         assert stream.closed
         with pytest.raises(StopAsyncIteration):
             await stream.__anext__()

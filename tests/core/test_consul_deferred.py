@@ -5,7 +5,6 @@ of its own). Against the simulator over real HTTP."""
 from __future__ import annotations
 
 import asyncio
-import time
 
 from dtle_tui.live import poller as poller_module
 from dtle_tui.live.poller import Poller
@@ -13,15 +12,8 @@ from dtle_tui.live.snapshot import Snapshot
 from dtle_tui.live.startup import EarlyPoller
 from dtle_tui.ops.session import WriteSession
 from dtle_tui.sim import SimCluster
-from tests.conftest import settings_for
-
-
-def wait_for(condition, what: str, timeout: float = 10.0) -> None:
-    deadline = time.monotonic() + timeout
-    while not condition():
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out waiting for {what}")
-        time.sleep(0.02)
+from tests.helpers.sim import settings_for
+from tests.helpers.wait import until_blocking
 
 
 def test_the_early_poller_shows_nomad_without_consul_until_asked(tmp_path, monkeypatch):
@@ -32,7 +24,7 @@ def test_the_early_poller_shows_nomad_without_consul_until_asked(tmp_path, monke
         try:
             early.take(snapshots.append)
             poller = early.poller
-            wait_for(lambda: snapshots and snapshots[-1].rows and snapshots[-1].nomad.ok, "the job list")
+            until_blocking(lambda: snapshots and snapshots[-1].rows and snapshots[-1].nomad.ok, "the job list")
             assert poller.consul is None and sim.request_count(service="consul") == 0
             assert snapshots[-1].orphans == ()  # no position read yet: nothing reads as "without position"
             # Only the two lists the job list shows: no agent, nodes, event stream or evaluations yet.
@@ -42,10 +34,11 @@ def test_the_early_poller_shows_nomad_without_consul_until_asked(tmp_path, monke
             assert snapshots[-1].nomad.error is None and snapshots[-1].nomad_version == ""
 
             poller.first_paint_done()  # what the app does once the first rows are painted
-            wait_for(lambda: snapshots[-1].consul.ok and snapshots[-1].positions, "Consul's positions")
+            until_blocking(lambda: snapshots[-1].consul.ok and snapshots[-1].positions, "Consul's positions")
             assert sim.request_count(service="consul") > 0
-            wait_for(lambda: snapshots[-1].nomad_version == "1.1.2" and snapshots[-1].nodes, "the agent and nodes")
-            wait_for(lambda: sim.request_count(service="nomad", path_prefix="/v1/event/stream") > 0, "the stream")
+            until_blocking(lambda: snapshots[-1].nomad_version == "1.1.2" and snapshots[-1].nodes,
+                           "the agent and nodes")
+            until_blocking(lambda: sim.request_count(service="nomad", path_prefix="/v1/event/stream") > 0, "the stream")
             assert poller.troubles is not None
         finally:
             early.stop()
@@ -58,7 +51,7 @@ def test_a_write_action_before_consul_started_reads_consul_with_its_own_client(t
         poller = Poller(settings, lambda snapshot: None, defer_consul=True)
         poller.start()
         try:
-            wait_for(lambda: poller.nomad is not None, "the Nomad client")
+            until_blocking(lambda: poller.nomad is not None, "the Nomad client")
             assert poller.consul is None
 
             async def backup_read() -> list:
@@ -82,16 +75,16 @@ def test_what_the_screens_asked_before_the_first_paint_reaches_what_starts_after
         try:
             early.take(snapshots.append)
             poller = early.poller
-            wait_for(lambda: snapshots and snapshots[-1].rows, "the job list")
+            until_blocking(lambda: snapshots and snapshots[-1].rows, "the job list")
             poller.watch_job("job1")
             poller.watch_dtle_rows(("job1", "job2"))
-            wait_for(lambda: poller.dtle_rows == ("job1", "job2"), "the rows kept")
+            until_blocking(lambda: poller.dtle_rows == ("job1", "job2"), "the rows kept")
             assert poller.monitor is None and poller.troubles is None
             poller.first_paint_done()
-            wait_for(lambda: poller.troubles is not None and poller.monitor is not None, "started")
+            until_blocking(lambda: poller.troubles is not None and poller.monitor is not None, "started")
             assert poller.troubles.job_id == "job1" and poller.monitor.detail_job == "job1"
             assert poller.monitor.row_jobs == ("job1", "job2")
-            wait_for(lambda: snapshots[-1].troubles is not None and snapshots[-1].troubles.evaluations is not None,
-                     "job1's evaluations read")
+            until_blocking(lambda: snapshots[-1].troubles is not None
+                           and snapshots[-1].troubles.evaluations is not None, "job1's evaluations read")
         finally:
             early.stop()

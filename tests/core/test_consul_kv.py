@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import time
 import warnings
 
 import httpx
@@ -14,6 +13,7 @@ from dtle_tui.api.errors import ApiError, ErrorKind
 from dtle_tui.api.nomad import Indexed
 from dtle_tui.config.settings import ConsulSettings
 from dtle_tui.sim import SimCluster
+from tests.helpers.wait import PATIENCE_S, until
 
 DTLE_FLAGS = 3304740253564472344
 TOKEN = "c0ffee00-1111-2222-3333-444455556666"
@@ -107,13 +107,13 @@ async def test_leading_slash_keys_rejected(kv):
 async def test_blocking_get_prefix_returns_on_change(cluster):
     async with ConsulKV(ConsulSettings(addr=cluster.consul_addr), timeout=1) as kv:
         first = await kv.get_prefix("dtle/job1/")
-        started = time.monotonic()
-        waiter = asyncio.ensure_future(kv.get_prefix("dtle/job1/", index=first.index, wait="20s"))
-        await asyncio.sleep(0.3)
+        # Held for up to 10 minutes, far past this test's deadline: an answer at all is the change's.
+        waiter = asyncio.ensure_future(kv.get_prefix("dtle/job1/", index=first.index, wait="10m"))
+        await until(None, lambda: cluster.requests.in_flight("consul", "/v1/kv/dtle/job1/"), "the query held")
         assert not waiter.done()
         await kv.put("dtle/job1/Gtid", b"changed:1-2")
-        changed = await asyncio.wait_for(waiter, 10)
-        assert time.monotonic() - started < 10 and changed.index > first.index
+        changed = await asyncio.wait_for(waiter, PATIENCE_S)
+        assert changed.index > first.index
         assert {e.key: e.value for e in changed.value}["dtle/job1/Gtid"] == b"changed:1-2"
         # the client timeout (1s) is below the wait: blocking extends it, then the same index comes back
         quiet = await kv.get_prefix("dtle/job10/")

@@ -4,7 +4,6 @@ and the poller's monitor (what it asks, how often, how many at once; nothing whe
 from __future__ import annotations
 
 import asyncio
-import time
 
 import pytest
 
@@ -13,6 +12,7 @@ from dtle_tui.api.errors import ApiError, ErrorKind
 from dtle_tui.api.nomad import NomadClient
 from dtle_tui.live import monitor as monitor_mod
 from dtle_tui.live.poller import Poller
+from tests.helpers.wait import until_blocking
 
 FULL_JOB = "billing-migrate"
 
@@ -126,23 +126,18 @@ def test_a_task_dtle_does_not_run_and_missing_parameters(sim, make_settings):
 # ---- the poller's monitor ------------------------------------------------------------------------------
 
 
-def poll(sim, settings, until, timeout: float = 15.0, detail=None, rows=()):
+def poll(sim, settings, condition, detail=None, rows=()):
+    """The first snapshot of a started poller (Job detail of `detail`, dtle rows `rows`) meeting `condition`."""
     snaps = []
     poller = Poller(settings, snaps.append)
     poller.start()
     try:
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline and not (snaps and snaps[-1].rows):
-            time.sleep(0.05)
+        until_blocking(lambda: snaps and snaps[-1].rows, "the rows")
         if detail:
             poller.watch_job(detail)
         if rows:
             poller.watch_dtle_rows(tuple(rows))
-        while time.monotonic() < deadline:
-            if snaps and until(snaps[-1]):
-                return snaps[-1]
-            time.sleep(0.05)
-        raise AssertionError("timed out")
+        return until_blocking(lambda: snaps[-1] if condition(snaps[-1]) else None, "the snapshot wanted")
     finally:
         poller.stop()
 
@@ -193,7 +188,7 @@ def test_rows_in_view_are_asked_once_per_interval_and_at_most_four_at_once(sim, 
             FULL_JOB, "inventory-copy", "events-kafka"]
     sim.dtle_faults.latency = 0.3
     settings = make_settings(sim, "--dtle-api", "nodes")
-    snap = poll(sim, settings, lambda s: all(j in s.dtle for j in jobs), rows=jobs, timeout=20)
+    snap = poll(sim, settings, lambda s: all(j in s.dtle for j in jobs), rows=jobs)
     assert sim.requests.peak("dtle") <= monitor_mod.ROWS_CONCURRENCY
     # Each running task once: ROWS_S (15 s) has not passed for any of them yet.
     asked = [q for s, _m, _p, q in sim.requests.entries() if s == "dtle"]
@@ -236,7 +231,7 @@ def test_https_url_uses_nomads_tls_settings(make_settings, tmp_path, sim):
 
     import trustme
 
-    from tests.conftest import FIXTURES
+    from tests.helpers.paths import FIXTURES
 
     body = (FIXTURES / "reference" / "dtle_v2_monitor_task_response_docs.json").read_bytes()
 
@@ -273,26 +268,23 @@ def test_https_url_uses_nomads_tls_settings(make_settings, tmp_path, sim):
         httpd.server_close()
 
 
-def test_a_row_scrolled_out_and_back_is_not_asked_before_its_interval(sim, make_settings):
+def test_a_row_scrolled_out_and_back_is_not_asked_before_its_interval(sim, make_settings, monkeypatch):
+    # An interval no run of this test can reach, however slow the machine: job1 is not due again.
+    monkeypatch.setattr(monitor_mod, "ROWS_S", 3600.0)
     settings = make_settings(sim, "--dtle-api", "nodes")
     snaps = []
     poller = Poller(settings, snaps.append)
     poller.start()
     try:
-        deadline = time.monotonic() + 15
-        while time.monotonic() < deadline and not (snaps and snaps[-1].rows):
-            time.sleep(0.05)
+        until_blocking(lambda: snaps and snaps[-1].rows, "the rows")
         poller.watch_dtle_rows(("job1",))
-        while time.monotonic() < deadline and "job1" not in snaps[-1].dtle:
-            time.sleep(0.05)
+        until_blocking(lambda: "job1" in snaps[-1].dtle, "job1's figures")
         asked = sim.request_count("dtle")
         assert asked == 2  # src and dest
         poller.watch_dtle_rows(("job10",))  # scrolled away, then back
-        while time.monotonic() < deadline and "job10" not in snaps[-1].dtle:
-            time.sleep(0.05)
+        until_blocking(lambda: "job10" in snaps[-1].dtle, "job10's figures")
         poller.watch_dtle_rows(("job1", "mig-[b]ops"))  # back, with a new row: its answer shows a round ran
-        while time.monotonic() < deadline and "mig-[b]ops" not in snaps[-1].dtle:
-            time.sleep(0.05)
-        assert sim.request_count("dtle") == asked + 4  # job10's and mig-[b]ops' tasks; job1 waits for its 15 s
+        until_blocking(lambda: "mig-[b]ops" in snaps[-1].dtle, "mig-[b]ops' figures")
+        assert sim.request_count("dtle") == asked + 4  # job10's and mig-[b]ops' tasks; job1 waits for its interval
     finally:
         poller.stop()

@@ -12,15 +12,19 @@ import pytest
 
 from dtle_tui.sim import SimCluster
 from tests.core.test_poller_events import LISTS, Watcher, live, stream_state
-from tests.uihelpers import touch_dest
+from tests.helpers.sim import touch_dest
 
 
 @pytest.fixture
 def fast_backoff(monkeypatch):
+    """Short back-off, and short blocking waits: a list that takes over from the stream while the agent
+    restarts holds its query at an index of the old cluster, and only the wait's end answers it (the
+    reset is then seen; with the default 60 s wait, a busy machine's test could end first)."""
     from dtle_tui.live import feeds
 
     monkeypatch.setattr(feeds, "BACKOFF_FIRST_S", 0.1)
     monkeypatch.setattr(feeds, "BACKOFF_CAP_S", 0.3)
+    monkeypatch.setattr(feeds, "BLOCK_WAIT", "2s")
 
 
 def truth(sim: SimCluster) -> tuple:
@@ -129,7 +133,7 @@ def test_a_resume_from_an_index_dropped_from_the_buffer_reads_the_lists_again(tm
             for job_id in changed:
                 touch_dest(sim, job_id, "failed")
             sim.nomad_faults.latency = 0.0
-            w.until(lambda: all(w.row(j).dest.failed == 1 for j in changed), "every change shown", timeout=15)
+            w.until(lambda: all(w.row(j).dest.failed == 1 for j in changed), "every change shown")
             assert w.last.notice == ""
         finally:
             w.poller.stop()

@@ -8,20 +8,13 @@ import pytest
 
 from dtle_tui.api.nomad import NomadClient
 from dtle_tui.live.logtail import LogTail
+from tests.helpers.wait import until
 
 
 def alloc_of(sim, job_id: str, group: str = "dest", status: str = ""):
     record = sim.state.jobs[job_id]
     allocs = [a for a in record.allocs if a.task_group == group and (not status or a.client_status == status)]
     return max(allocs, key=lambda a: a.create_index)
-
-
-async def wait_for(condition, what: str, timeout: float = 10.0) -> None:
-    loop = asyncio.get_running_loop()
-    deadline = loop.time() + timeout
-    while not condition():
-        assert loop.time() < deadline, f"timed out waiting for {what}"
-        await asyncio.sleep(0.01)
 
 
 @pytest.fixture
@@ -38,7 +31,7 @@ async def test_failed_task_stderr_shows_its_error(sim, nomad):
     tail = LogTail(nomad, alloc.id, "dest", "stderr")
     task = asyncio.ensure_future(tail.run())
     try:
-        await wait_for(lambda: any("[ERROR]" in line for line in tail.lines_snapshot()), "the error line")
+        await until(None, lambda: any("[ERROR]" in line for line in tail.lines_snapshot()), "the error line")
         assert all(f"job={sim.scenario.failed_job}" in line for line in tail.lines_snapshot() if "ERROR" in line)
     finally:
         task.cancel()
@@ -51,16 +44,16 @@ async def test_follow_then_reconnect_after_nomad_restart_without_duplicates(sim,
     tail.backoff_start_s, tail.backoff_cap_s = 0.05, 0.2
     task = asyncio.ensure_future(tail.run())
     try:
-        await wait_for(lambda: tail.state.following, "the stream to open")
+        await until(None, lambda: tail.state.following, "the stream to open")
         sim.logs.write(alloc.id, "dest", "stdout", "marker one\n")
-        await wait_for(lambda: "marker one" in got, "a line written while following")
+        await until(None, lambda: "marker one" in got, "a line written while following")
 
         sim.nomad_faults.down = True  # the agent stops: the stream drops, the port refuses
-        await wait_for(lambda: not tail.state.following and "retry in" in tail.state.message, "the drop")
+        await until(None, lambda: not tail.state.following and "retry in" in tail.state.message, "the drop")
         sim.logs.write(alloc.id, "dest", "stdout", "written while down 1\nwritten while down 2\n")
         sim.nomad_faults.down = False
         sim.logs.write(alloc.id, "dest", "stdout", "after restart\n")
-        await wait_for(lambda: "after restart" in got, "lines after the restart")
+        await until(None, lambda: "after restart" in got, "lines after the restart")
 
         mine = [line for line in got if not line.startswith("20")]  # the sim's own lines start with a date
         assert mine == ["marker one", "written while down 1", "written while down 2", "after restart"]
@@ -78,9 +71,9 @@ async def test_ring_buffer_stays_bounded_on_a_chatty_log(sim, nomad):
     tail = LogTail(nomad, alloc.id, "dest", "stdout", max_lines=100)
     task = asyncio.ensure_future(tail.run())
     try:
-        await wait_for(lambda: tail.state.following, "the stream to open")
+        await until(None, lambda: tail.state.following, "the stream to open")
         sim.logs.write(alloc.id, "dest", "stdout", "".join(f"chatty {i}\n" for i in range(5000)))
-        await wait_for(lambda: tail.lines_snapshot()[-1:] == ["chatty 4999"], "the last line")
+        await until(None, lambda: tail.lines_snapshot()[-1:] == ["chatty 4999"], "the last line")
         snap = tail.lines_snapshot()
         assert len(snap) == 100 and snap[0] == "chatty 4900"
     finally:

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import json
 import threading
-import time
 from typing import Callable, Optional
 
 import httpx
@@ -21,9 +20,9 @@ from dtle_tui.live.poller import Poller
 from dtle_tui.live.snapshot import Snapshot
 from dtle_tui.sim import SimCluster
 from dtle_tui.sim.server import text
-from tests.conftest import settings_for
-from tests.paths import FIXTURES
-from tests.uihelpers import touch_dest
+from tests.helpers.paths import FIXTURES
+from tests.helpers.sim import settings_for, touch_dest
+from tests.helpers.wait import until_blocking
 
 LISTS = ("/v1/jobs", "/v1/allocations", "/v1/nodes")
 FIXTURES = FIXTURES / "reference"
@@ -47,14 +46,8 @@ class Watcher:
         with self._lock:
             return self.snapshots[-1] if self.snapshots else Snapshot()
 
-    def until(self, condition: Callable[[], object], what: str, timeout: float = 10.0) -> object:
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            result = condition()
-            if result:
-                return result
-            time.sleep(0.02)
-        raise AssertionError(f"timed out waiting for {what}")
+    def until(self, condition: Callable[[], object], what: str) -> object:
+        return until_blocking(condition, what)
 
     def row(self, job_id: str):
         return self.last.row(job_id)

@@ -3,17 +3,15 @@ backups and audit lines, nothing in read-only mode; evaluations and stats read o
 
 from __future__ import annotations
 
-import asyncio
 import json
-import time
-from typing import Callable
 
 from dtle_tui.api.nomad import NomadClient
 from dtle_tui.live.poller import Poller
 from dtle_tui.ops.audit import read_entries
 from dtle_tui.ops.repair import HOUR_NS, Repairs
-from tests.conftest import settings_for
-from tests.troubles import running, writes
+from tests.helpers.sim import running, settings_for
+from tests.helpers.sim import troubleshoot_writes as writes
+from tests.helpers.wait import until
 
 
 def node_named(sim, name: str):
@@ -80,16 +78,6 @@ async def test_the_servers_answer_is_shown_verbatim_on_failure(trouble_sim, tmp_
     assert read_entries(settings.state_dir)[0]["result"].startswith("failed: ")
 
 
-async def until(condition: Callable[[], object], what: str, timeout: float = 15.0) -> object:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = condition()
-        if value:
-            return value
-        await asyncio.sleep(0.05)
-    raise AssertionError(f"timed out waiting for {what}")
-
-
 def count(sim, fragment: str) -> int:
     return sum(1 for _s, _m, path, _q in sim.requests.entries() if fragment in path)
 
@@ -100,18 +88,18 @@ async def test_evaluations_and_stats_only_for_the_open_screens(trouble_sim, tmp_
     poller = Poller(settings_for(sim, tmp_path), snaps.append)
     poller.start()
     try:
-        await until(lambda: snaps and snaps[-1].rows and poller.events and poller.events.state == "live",
+        await until(None, lambda: snaps and snaps[-1].rows and poller.events and poller.events.state == "live",
                     "rows and a live stream")
         row = poller.snapshot.row("archive-sync")
         assert row is not None and row.dest.describe() == "1 queued"
         sim.reset_requests()
         generation = poller.snapshot.generation
-        await until(lambda: poller.snapshot.generation >= generation + 3, "three more snapshots")
+        await until(None, lambda: poller.snapshot.generation >= generation + 3, "three more snapshots")
         assert count(sim, "/evaluations") == 0 and count(sim, "/client/allocation/") == 0  # the Jobs list alone
 
         poller.watch_job("archive-sync")
-        await until(lambda: poller.snapshot.troubles and poller.snapshot.troubles.evaluations, "the evaluations")
-        await until(lambda: poller.snapshot.troubles.stats, "the running src's stats")
+        await until(None, lambda: poller.snapshot.troubles and poller.snapshot.troubles.evaluations, "the evaluations")
+        await until(None, lambda: poller.snapshot.troubles.stats, "the running src's stats")
         assert count(sim, "/v1/job/archive-sync/evaluations") == 1
         src = running(sim, "archive-sync", "src")
         assert list(poller.snapshot.troubles.stats) == [src.id]
@@ -124,16 +112,17 @@ async def test_evaluations_and_stats_only_for_the_open_screens(trouble_sim, tmp_
             finish_drain(sim.state, node, node.drain_seq, "canceled")
             node.eligibility = "eligible"
             unblock(sim.state, sim.driver, sim)
-        await until(lambda: len(poller.snapshot.troubles.evaluations) > before, "the stream's evaluation")
+        await until(None, lambda: len(poller.snapshot.troubles.evaluations) > before, "the stream's evaluation")
         assert count(sim, "/v1/job/archive-sync/evaluations") == 1
-        await until(lambda: poller.snapshot.row("archive-sync").dest.queued == 0, "queued back to 0")
+        await until(None, lambda: poller.snapshot.row("archive-sync").dest.queued == 0, "queued back to 0")
         assert sim.requests.peak("nomad", "/v1/client/allocation/") <= 1
 
         poller.watch_job(None)
-        await until(lambda: "stats" not in poller.feeds and "evaluations" not in poller.feeds, "the watchers stopped")
+        await until(None, lambda: "stats" not in poller.feeds and "evaluations" not in poller.feeds,
+                    "the watchers stopped")
         sim.reset_requests()
         generation = poller.snapshot.generation
-        await until(lambda: poller.snapshot.generation >= generation + 2, "two more snapshots")
+        await until(None, lambda: poller.snapshot.generation >= generation + 2, "two more snapshots")
         assert count(sim, "/evaluations") == 0 and count(sim, "/client/allocation/") == 0
     finally:
         poller.stop()
@@ -145,12 +134,13 @@ async def test_stats_unavailable_is_one_line_and_nomad_stays_fresh(trouble_sim, 
     poller = Poller(settings_for(sim, tmp_path), snaps.append)
     poller.start()
     try:
-        await until(lambda: snaps and snaps[-1].rows, "rows")
+        await until(None, lambda: snaps and snaps[-1].rows, "rows")
         dest = running(sim, "job1", "dest")
         with sim.state.lock:  # garbage-collected: the client no longer knows it
             sim.state.allocs.pop(dest.id)
         poller.watch_allocation(dest.id)
-        await until(lambda: poller.snapshot.troubles and poller.snapshot.troubles.stats.get(dest.id), "a stats answer")
+        await until(None, lambda: poller.snapshot.troubles and poller.snapshot.troubles.stats.get(dest.id),
+                    "a stats answer")
         got = poller.snapshot.troubles.stats[dest.id]
         assert got.error == "stats unavailable: the client no longer has this allocation (garbage-collected)"
         assert poller.snapshot.nomad.error is None

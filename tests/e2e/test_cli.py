@@ -14,7 +14,7 @@ import pytest
 
 from dtle_tui import __version__, cli
 from dtle_tui.live.startup import EarlyPoller
-from tests.paths import ROOT
+from tests.helpers.paths import ROOT
 
 ROOT = ROOT
 
@@ -171,29 +171,26 @@ def test_demo_points_the_app_at_a_running_simulator(tmp_path, monkeypatch, fake_
 async def test_the_poller_started_before_textual_hands_its_snapshot_to_the_app(frozen_sim, make_settings):
     """cli.main starts the poller before importing Textual: the app takes that poller (no second one)
     and shows the snapshot it already holds."""
-    import time
-
     from dtle_tui.app import DtleApp
-    from tests.uihelpers import sim_get, wait_until
+    from tests.helpers.sim import sim_get
+    from tests.helpers.wait import until, until_blocking
 
     settings = make_settings(frozen_sim)
     early = EarlyPoller(settings)
     try:
-        deadline = time.monotonic() + 10
-        while early._held is None or not early._held.rows:  # the app is not there yet: held, not lost
-            assert time.monotonic() < deadline, "no snapshot with rows held"
-            time.sleep(0.05)
+        # The app is not there yet: held, not lost.
+        until_blocking(lambda: early._held is not None and early._held.rows, "a snapshot with rows held")
         app = DtleApp(settings, early=early)
         async with app.run_test(size=(80, 24)) as pilot:
             expected = sorted(j["ID"] for j in sim_get(frozen_sim.nomad_addr, "/v1/jobs"))
-            await wait_until(pilot, lambda: app.screen.query_one("#jobs-table").row_keys == expected,
-                             what="the held rows on screen")
+            await until(pilot, lambda: app.screen.query_one("#jobs-table").row_keys == expected,
+                        what="the held rows on screen")
             assert app.poller is early.poller and early.taken
             await pilot.press("2")
-            await wait_until(pilot, lambda: app.current_mode == "nodes", what="Nodes")
+            await until(pilot, lambda: app.current_mode == "nodes", what="Nodes")
             await pilot.press("1")  # Jobs is the first screen, not a switched-to mode: `1` still returns
-            await wait_until(pilot, lambda: app.current_mode == "jobs"
-                             and app.screen.query_one("#jobs-table").row_keys == expected, what="Jobs again")
+            await until(pilot, lambda: app.current_mode == "jobs"
+                        and app.screen.query_one("#jobs-table").row_keys == expected, what="Jobs again")
         assert early.poller._stopped  # the app stops the poller it took
     finally:
         early.stop()

@@ -6,8 +6,8 @@ from __future__ import annotations
 import re
 import sys
 
+from bench.ptyrun import run_on_pty
 from tests.e2e.test_terminals import demo_env
-from tests.ptyrun import run_on_pty
 
 STALL = "6"  # above the simulator's longest Gtid upload interval: only the stalled job stalls
 OSC = re.compile(rb"\x1b\][^\x07\x1b]*(?:\x07|\x1b\\)")

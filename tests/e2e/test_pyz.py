@@ -16,8 +16,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.paths import ROOT
-from tests.ptyrun import run_on_pty
+from bench.ptyrun import run_on_pty
+from tests.helpers.paths import ROOT
 
 ROOT = ROOT
 
@@ -43,12 +43,18 @@ def interpreters() -> dict:
 
 @pytest.fixture(scope="module")
 def pyz(tmp_path_factory) -> Path:
-    sys.path.insert(0, str(ROOT / "tools"))
+    # Built from a copy of the sources: pip builds the wheel in the tree it is given (a build/ folder),
+    # and a test writes nothing outside a temporary directory.
+    work = tmp_path_factory.mktemp("pyz")
+    source = work / "source"
+    shutil.copytree(ROOT, source, ignore=shutil.ignore_patterns(".git", ".venv", "build", "dist", "*.egg-info",
+                                                                  "__pycache__", ".hypothesis", ".ruff_cache"))
+    sys.path.insert(0, str(source / "tools"))
     try:
         import build_pyz
     finally:
         sys.path.pop(0)
-    return build_pyz.build(tmp_path_factory.mktemp("pyz") / "dtle-tui.pyz")
+    return build_pyz.build(work / "dtle-tui.pyz")
 
 
 PYTHONS = interpreters()

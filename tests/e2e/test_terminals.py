@@ -8,9 +8,9 @@ import sys
 
 import pytest
 
+from bench.ptyrun import run_on_pty
 from dtle_tui.app import DtleApp
-from tests.ptyrun import run_on_pty
-from tests.uihelpers import wait_until
+from tests.helpers.wait import until
 
 
 def demo_env(tmp_path, **extra) -> dict:
@@ -42,7 +42,7 @@ def test_no_color_paints_only_greys(tmp_path):
 async def test_light_theme_is_applied(frozen_sim, make_settings):
     app = DtleApp(make_settings(frozen_sim, "--theme", "textual-light"))
     async with app.run_test(size=(80, 24)) as pilot:
-        await wait_until(pilot, lambda: app.snapshot and app.snapshot.rows)
+        await until(pilot, lambda: app.snapshot and app.snapshot.rows)
         assert app.theme == "textual-light"
         assert not app.current_theme.dark
 

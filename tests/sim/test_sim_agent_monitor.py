@@ -14,7 +14,7 @@ import pytest
 from dtle_tui.model.agentlog import AllocationLog, MonitorDecoder, decode_monitor, parse_line
 from dtle_tui.sim import SimCluster
 from dtle_tui.sim.realdtle import CRASH_LOOP_JOB
-from tests.paths import FIXTURES
+from tests.helpers.paths import FIXTURES
 
 REAL = FIXTURES / "real-nomad"
 DTLE_LINES = FIXTURES / "real-dtle" / "3.21.11.0" / "90_nomad_agent_log_dtle_lines.txt"

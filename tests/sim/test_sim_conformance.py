@@ -16,7 +16,7 @@ import httpx
 import pytest
 
 from dtle_tui.sim import SimCluster
-from tests.paths import FIXTURES
+from tests.helpers.paths import FIXTURES
 
 REAL = FIXTURES / "real-nomad"
 REAL_DTLE = FIXTURES / "real-dtle" / "3.21.11.0"
@@ -259,11 +259,12 @@ def test_blocking_query_held_then_same_index(dialect):
         import time
 
         started = time.monotonic()
-        held = httpx.get(sim.nomad_addr + "/v1/jobs", params={"index": index, "wait": "2s"}, timeout=10)
-        elapsed = time.monotonic() - started
+        held = httpx.get(sim.nomad_addr + "/v1/jobs", params={"index": index, "wait": "2s"}, timeout=60)
+        # Held for its wait (at least; how much longer is the machine's business, never asserted), then
+        # answered as the real one does when nothing changed: the same index.
+        assert time.monotonic() - started >= 1.9
         assert held.status_code == recorded["status"]
         assert held.headers["X-Nomad-Index"] == index
-        assert 1.9 <= elapsed <= 2.0 * 17 / 16 + 0.5
         assert {k.lower() for k in recorded["headers"]} <= {k.lower() for k in held.headers}
 
 

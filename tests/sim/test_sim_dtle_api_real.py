@@ -11,7 +11,7 @@ import pytest
 
 from dtle_tui.sim import SimCluster
 from dtle_tui.sim.realdtle import CRASH_LOOP_JOB, UNCONNECTED_JOB
-from tests.paths import FIXTURES
+from tests.helpers.paths import FIXTURES
 
 REC = FIXTURES / "real-dtle" / "3.21.11.0"
 ZERO = "10_dtle_v2_monitor_task__allocation_id=7967484b-399b-9707-b62f-64dbbf2f1c34_task_name=src.json"

@@ -12,8 +12,8 @@ import pytest
 from dtle_tui.api.eventstream import parse_event_line
 from dtle_tui.model.wire import ParseError
 from dtle_tui.sim import SimCluster
-from tests.paths import FIXTURES
-from tests.uihelpers import touch_dest
+from tests.helpers.paths import FIXTURES
+from tests.helpers.sim import touch_dest
 
 REAL = FIXTURES / "real-nomad"
 TOPICS = [("topic", "Job"), ("topic", "Allocation"), ("topic", "Node"), ("topic", "Evaluation")]

@@ -13,7 +13,7 @@ import pytest
 
 from dtle_tui.sim import SimCluster
 from dtle_tui.sim.realdtle import CRASH_LOOP_JOB, UNCONNECTED_JOB, UNPLACEABLE_JOB, V2_DEAD_JOB
-from tests.paths import FIXTURES
+from tests.helpers.paths import FIXTURES
 
 REC = FIXTURES / "real-dtle" / "3.21.11.0"
 MARIA_SRC, MARIA_DEST = "1394932c-4599-a6e9-e833-52bec299b74b", "d18af79b-bc75-4282-6d08-35ff06b77d8f"

@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-import time
-
 import httpx
 import pytest
 
 from dtle_tui.sim import SimCluster
+from tests.helpers.wait import until_blocking
 
 
 def listing(addr: str, path: str) -> tuple[int, list]:
@@ -16,18 +15,8 @@ def listing(addr: str, path: str) -> tuple[int, list]:
     return int(answer.headers["X-Nomad-Index"]), answer.json()
 
 
-def after_restart(check, what: str):
-    """Poll until `check()` is truthy; while the agent restarts its port refuses or drops connections."""
-    deadline = time.monotonic() + 5
-    while True:
-        try:
-            result = check()
-            if result:
-                return result
-        except httpx.TransportError:
-            pass
-        assert time.monotonic() < deadline, f"timed out waiting for {what}"
-        time.sleep(0.05)
+# While an agent restarts its port refuses or drops connections: until_blocking counts that as not yet.
+after_restart = until_blocking
 
 
 @pytest.mark.parametrize("dialect", ["1.1", "0.11"])

@@ -14,7 +14,7 @@ import sys
 import pytest
 
 from dtle_tui.sim import SimCluster
-from tests.paths import FIXTURES
+from tests.helpers.paths import FIXTURES
 
 pytestmark = pytest.mark.skipif(shutil.which("curl") is None, reason="curl not installed")
 JQ = "jq" if shutil.which("jq") else f"{sys.executable} -m json.tool"

@@ -12,7 +12,7 @@ import httpx
 import pytest
 
 from dtle_tui.sim import SimCluster
-from tests.paths import FIXTURES
+from tests.helpers.paths import FIXTURES
 
 DIALECTS = ["0.11.1", "1.1.2"]
 SKIP_MAPS = {"Meta", "Config", "Details", "Attributes", "Env", "NodesAvailable", "Scores", "ConstraintFiltered",

@@ -14,23 +14,19 @@ from dtle_tui.screens.confirm import ConfirmScreen
 from dtle_tui.screens.jobs import JobsScreen
 from dtle_tui.screens.pick import PickScreen
 from dtle_tui.textual_private import notifications
-from tests.paths import FIXTURES
-from tests.uihelpers import until
+from tests.helpers.paths import FIXTURES
+from tests.helpers.screen import focused_id, row_keys
+from tests.helpers.wait import until
 
 EXAMPLE = FIXTURES / "reference" / "dtle_job_example.json"
 
 
 
-def row_keys(screen) -> list:
-    table = screen.table
-    return table.row_keys
-
-
 async def select(pilot, app, job_id: str):
     await until(pilot, lambda: isinstance(app.screen, JobsScreen), "the Jobs screen")
     screen = app.screen
-    await until(pilot, lambda: job_id in row_keys(screen), f"row {job_id}")
-    screen.table.move_cursor(row=row_keys(screen).index(job_id))
+    await until(pilot, lambda: job_id in row_keys(screen.table), f"row {job_id}")
+    screen.table.move_cursor(row=row_keys(screen.table).index(job_id))
     await until(pilot, lambda: screen.current_job_id() == job_id, f"{job_id} selected")
     return screen
 
@@ -49,7 +45,7 @@ async def test_d_then_y_stops_the_job(sim, make_settings):
         await select(pilot, app, "job1")
         await pilot.press("d")
         await until(pilot, lambda: isinstance(app.screen, ConfirmScreen), "the delete dialog")
-        assert app.focused.id == "confirm-cancel"
+        await until(pilot, lambda: focused_id(app) == "confirm-cancel", "Cancel focused")
         await pilot.press("y")
         await until(pilot, lambda: sim.scenario.job("job1")["Stop"] is True, "Stop true in the sim")
         await until(pilot, lambda: "stopped" in notes(app), "the result notification")
@@ -74,6 +70,7 @@ async def test_purge_needs_the_typed_id(sim, make_settings):
         await select(pilot, app, "mig-[b]ops")
         await pilot.press("P")
         await until(pilot, lambda: isinstance(app.screen, ConfirmScreen), "the purge dialog")
+        await until(pilot, lambda: focused_id(app) == "confirm-input", "the ID box focused")
         assert isinstance(app.focused, Input)
         await pilot.press(*"mig-[b]op", "enter")
         await pilot.pause()
@@ -96,7 +93,7 @@ async def test_gtid_reset_refused_while_running_then_reset_and_restore(sim, make
         keys = {e.key: e.value for e in sim.kv.list("dtle/legacy-stopped/")}
         assert keys
         await pilot.press("G")
-        await until(pilot, lambda: isinstance(app.screen, ConfirmScreen), "the reset dialog")
+        await until(pilot, lambda: focused_id(app) == "confirm-input", "the reset dialog, its ID box focused")
         await pilot.press(*"legacy-stopped", "enter")
         await until(pilot, lambda: sim.kv.list("dtle/legacy-stopped/") == [], "the keys deleted")
         await until(pilot, lambda: "gtid_executed_v4" in notes(app), "the reset report")
@@ -114,11 +111,11 @@ async def test_readd_offers_reset_first(sim, make_settings):
     async with app.run_test(size=(80, 24)) as pilot:
         await select(pilot, app, "job10")
         await pilot.press("P")
-        await until(pilot, lambda: isinstance(app.screen, ConfirmScreen), "the purge dialog")
+        await until(pilot, lambda: focused_id(app) == "confirm-input", "the purge dialog, its ID box focused")
         await pilot.press(*"job10", "enter")
         await until(pilot, lambda: sim.scenario.job("job10") is None, "job10 purged")
         await until(pilot, lambda: not isinstance(app.screen, ConfirmScreen), "the dialog closed")
-        await until(pilot, lambda: "job10" not in row_keys(app.screen), "job10's row gone")
+        await until(pilot, lambda: "job10" not in row_keys(app.screen.table), "job10's row gone")
         # A purged job has no row any more: R offers every job with a saved spec.
         await pilot.press("R")
         await until(pilot, lambda: isinstance(app.screen, PickScreen), "the saved-spec picker")

@@ -11,8 +11,9 @@ from textual.drivers.headless_driver import HeadlessDriver
 from dtle_tui.app import DtleApp
 from dtle_tui.screens.job_detail import JobDetailScreen
 from dtle_tui.textual_private import notifications
+from tests.helpers.sim import sim_get, touch_dest
+from tests.helpers.wait import until
 from tests.ui.test_ui_console import open_jobs, select_job
-from tests.uihelpers import sim_get, touch_dest, until, wait_until
 
 STALL_S = 6.0  # above the simulator's longest Gtid upload interval (5 s): moving jobs never stall
 OSC = re.compile(r"\x1b\][^\x07\x1b]*(?:\x07|\x1b\\)")
@@ -45,12 +46,12 @@ async def test_a_stalling_job_notifies_and_rings_once(sim, make_settings, termin
     async with app.run_test(size=(80, 24)) as pilot:
         assert app.alerter is not None
         await until(pilot, lambda: any(a.kind == "stalled" and a.subject == stalled for a in app.alerter.delivered),
-                    "the stall alert", timeout=STALL_S + 15)
+                    "the stall alert")
         assert app.snapshot.row(stalled).stalled
         seen = app.snapshot.generation
         # More refreshes while it stays stalled: nothing more about it.
         await until(pilot, lambda: app.snapshot.generation >= seen + 5 and app.snapshot.row(stalled).stalled,
-                    "five more snapshots", timeout=30)
+                    "five more snapshots")
         assert len(notifications_of(terminal, f"dtle job {stalled} STALLED")) == 1
         assert len(re.findall(r"\x1b\]9;dtle job " + re.escape(stalled) + " STALLED", "".join(terminal))) == 1
         assert bells(terminal) == sum(1 for a in app.alerter.delivered if a.bell)
@@ -97,7 +98,7 @@ async def test_E_writes_the_report_in_read_only_mode_without_secrets(frozen_sim,
         await open_jobs(pilot, frozen_sim)
         await select_job(pilot, job)
         await pilot.press("enter")
-        await wait_until(pilot, lambda: isinstance(app.screen, JobDetailScreen))
+        await until(pilot, lambda: isinstance(app.screen, JobDetailScreen))
         allocs = sim_get(frozen_sim.nomad_addr, f"/v1/job/{job}/allocations")
         await until(pilot, lambda: app.snapshot.detail and app.snapshot.detail.job is not None
                     and len(app.snapshot.detail.allocations) == len(allocs), "the job's detail")
@@ -164,13 +165,13 @@ async def test_a_context_switch_is_a_new_start_and_notify_is_per_context(tmp_pat
 
 
 async def test_on_a_quiet_cluster_jobs_crossing_the_threshold_together_make_one_summary(frozen_sim, make_settings,
-                                                                                       terminal):
-    # Nothing moves in the frozen cluster: no feed answers when the threshold passes, so this also needs the
-    # poller's own rebuild at the stall due time.
+                                                                                       terminal, long_blocking_queries):
+    # Nothing moves in the frozen cluster and held queries wait 10 minutes: no feed answers when the
+    # threshold passes, so this also needs the poller's own rebuild at the stall due time.
     app = DtleApp(make_settings(frozen_sim, "--notify", "--stall-threshold", "2"))
     async with app.run_test(size=(80, 24)) as pilot:
         await open_jobs(pilot, frozen_sim)
-        await until(pilot, lambda: list(app.alerter.delivered), "an alert", timeout=20)
+        await until(pilot, lambda: list(app.alerter.delivered), "an alert")
         stalled = sorted(r.id for r in app.snapshot.rows if r.stalled)
         assert len(stalled) > 3  # more than the burst: one summary
         (summary,) = app.alerter.delivered

@@ -63,7 +63,7 @@ class FakeApp:
 def test_app_path_uses_textual_and_adds_tmux_passthrough():
     app = FakeApp()
     copy_to_clipboard(app, JOB, env={"TMUX": "x"})
-    assert app._clipboard == JOB
+    assert App.clipboard.fget(app) == JOB  # what Textual's copy_to_clipboard kept, read its public way
     assert app._driver.written == [
         "\x1b]52;c;bWlnLVtiXW9wcw==\x07",
         "\x1bPtmux;\x1b\x1b]52;c;bWlnLVtiXW9wcw==\x07\x1b\\",

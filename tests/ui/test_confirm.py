@@ -11,6 +11,8 @@ from textual.widgets import Button, Input, Static
 from dtle_tui.app import DtleApp
 from dtle_tui.screens.add_job import AddJobScreen
 from dtle_tui.screens.confirm import RESET_FIRST, ConfirmScreen
+from tests.helpers.screen import focused_id
+from tests.helpers.wait import until
 
 LINES = ["→ GET /v1/job/mig-%5Bb%5Dops", "→ DELETE /v1/job/mig-%5Bb%5Dops", "Backup first, to /s/[b]x"]
 NOT_SET = object()
@@ -49,8 +51,8 @@ async def test_yes_no_focuses_cancel_and_y_confirms():
     screen = ConfirmScreen("Delete (stop) job", "mig-[b]ops", LINES)
     app = Host(screen)
     async with app.run_test(size=(80, 24)) as pilot:
-        await pilot.pause()
-        assert isinstance(app.focused, Button) and app.focused.id == "confirm-cancel"
+        await until(pilot, lambda: focused_id(app) == "confirm-cancel", "Cancel focused")
+        assert isinstance(app.focused, Button)
         shown = " ".join(str(s.render()) for s in screen.query(Static))
         assert "mig-[b]ops" in shown and "DELETE /v1/job/mig-%5Bb%5Dops" in shown and "[b]x" in shown
         await pilot.press("y")
@@ -75,9 +77,8 @@ async def test_type_id_needs_the_exact_id():
     screen = ConfirmScreen("Purge job", "mig-[b]ops", LINES, mode="type_id")
     app = Host(screen)
     async with app.run_test(size=(80, 24)) as pilot:
-        await pilot.pause()
         box = screen.query_one("#confirm-input", Input)
-        assert app.focused is box
+        await until(pilot, lambda: app.focused is box, "the ID box focused")
         await pilot.press("enter")  # empty
         await pilot.pause()
         assert app.answer is NOT_SET and "Nothing typed" in text_of(screen, "#confirm-message")
@@ -138,7 +139,7 @@ async def test_add_dialog_shows_errors_verbatim_and_stays_open(tmp_path):
     screen = AddJobScreen(check)
     app = Host(screen)
     async with app.run_test(size=(60, 20)) as pilot:
-        await pilot.pause()
+        await until(pilot, lambda: focused_id(app) == "add-input", "the path box focused")
         await pilot.press("enter")
         await pilot.pause()
         assert "Type the path" in text_of(screen, "#add-error") and seen == []

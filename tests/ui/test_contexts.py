@@ -7,7 +7,7 @@ from dtle_tui.config.settings import load_settings
 from dtle_tui.screens.contexts import ContextsScreen
 from dtle_tui.sim import SimCluster
 from dtle_tui.widgets.status_bar import StatusBar
-from tests.uihelpers import wait_until
+from tests.helpers.wait import until
 
 
 def banner_text(app) -> str:
@@ -34,26 +34,26 @@ async def test_switching_context_switches_banner_cluster_and_safety(tmp_path):
         app = DtleApp(load_settings(["--refresh", "0.5"], env))
         async with app.run_test(size=(80, 24)) as pilot:
             staging_jobs = {j["ID"] for j in staging.scenario.jobs()}
-            await wait_until(pilot, lambda: job_ids(app) == staging_jobs, what="staging's jobs")
+            await until(pilot, lambda: job_ids(app) == staging_jobs, what="staging's jobs")
             assert "context: staging" in banner_text(app)
             assert not app.settings.read_only
 
             await pilot.press("C")
-            await wait_until(pilot, lambda: isinstance(app.screen, ContextsScreen))
+            await until(pilot, lambda: isinstance(app.screen, ContextsScreen))
             await pilot.press("down", "enter")  # staging is highlighted; prod is next
             prod_jobs = {j["ID"] for j in prod.scenario.jobs()}
-            await wait_until(pilot, lambda: job_ids(app) == prod_jobs, what="prod's jobs")
+            await until(pilot, lambda: job_ids(app) == prod_jobs, what="prod's jobs")
             assert "context: prod" in banner_text(app)
             assert app.settings.read_only
             status = app.screen.query_one(StatusBar)
-            await wait_until(pilot, lambda: "READ-ONLY" in str(status.content)
-                             and prod.nomad_addr.replace("http://", "") in str(status.content))
+            await until(pilot, lambda: "READ-ONLY" in str(status.content)
+                        and prod.nomad_addr.replace("http://", "") in str(status.content))
             assert app.screen.query_one("#jobs-table").row_count == len(prod_jobs)
 
             # Back to staging: read-only stays on (a switch never loosens safety).
             await pilot.press("C")
-            await wait_until(pilot, lambda: isinstance(app.screen, ContextsScreen))
+            await until(pilot, lambda: isinstance(app.screen, ContextsScreen))
             await pilot.press("up", "enter")
-            await wait_until(pilot, lambda: job_ids(app) == staging_jobs, what="staging again")
+            await until(pilot, lambda: job_ids(app) == staging_jobs, what="staging again")
             assert "context: staging" in banner_text(app)
             assert app.settings.read_only

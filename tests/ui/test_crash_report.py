@@ -5,7 +5,7 @@ from __future__ import annotations
 from textual.binding import Binding
 
 from dtle_tui.app import DtleApp
-from tests.uihelpers import wait_until
+from tests.helpers.wait import until
 
 
 class CrashingApp(DtleApp):
@@ -26,7 +26,7 @@ async def test_crash_prints_one_redacted_line_without_locals(frozen_sim, make_se
     app = CrashingApp(settings)
     try:
         async with app.run_test(size=(80, 24)) as pilot:
-            await wait_until(pilot, lambda: app.snapshot and app.snapshot.rows)
+            await until(pilot, lambda: app.snapshot and app.snapshot.rows)
             await pilot.press("x")
             await pilot.pause(0.2)
     except RuntimeError:

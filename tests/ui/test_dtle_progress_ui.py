@@ -12,8 +12,8 @@ from dtle_tui.live import monitor as monitor_mod
 from dtle_tui.model import monitor as model_mod
 from dtle_tui.screens.job_detail import JobDetailScreen
 from dtle_tui.screens.jobs import JobsScreen
-from tests.ui.test_resilience import status_line
-from tests.uihelpers import until
+from tests.helpers.screen import status_line
+from tests.helpers.wait import until
 
 FULL_JOB = "billing-migrate"
 
@@ -67,7 +67,7 @@ async def test_stalled_delay_is_marked_frozen(sim, make_settings, monkeypatch):
     app = DtleApp(make_settings(sim, "--dtle-api", "nodes"))
     async with app.run_test(size=(160, 40)) as pilot:
         await open_detail(pilot, "users-stalled")
-        await until(pilot, lambda: "FROZEN" in panel(app) and "Gtid not moving" in panel(app), "FROZEN", timeout=20)
+        await until(pilot, lambda: "FROZEN" in panel(app) and "Gtid not moving" in panel(app), "FROZEN")
         await pilot.press("escape")
         await open_detail(pilot, "job1")  # a moving job's delay is never frozen
         await until(pilot, lambda: "incremental delay" in panel(app), "job1's delay")
@@ -101,7 +101,7 @@ async def test_failures_are_one_line_on_the_panel_only(sim, make_settings, monke
         finally:
             sim.dtle_faults.clear()
             sim.dtle_apis.lost.clear()
-        await until(pilot, lambda: text not in panel(app) and "full copy" in panel(app), "recovered", timeout=20)
+        await until(pilot, lambda: text not in panel(app) and "full copy" in panel(app), "recovered")
 
 
 async def test_jobs_column_at_wide_widths_asks_only_rows_in_view(sim, make_settings, monkeypatch):
@@ -114,9 +114,13 @@ async def test_jobs_column_at_wide_widths_asks_only_rows_in_view(sim, make_setti
         assert "Progress/Delay" in [label for _, label, _ in table.columns]
         await until(pilot, lambda: re.match(r"[\d.]+%", table.get_cell(FULL_JOB, "dtle").plain), "a percentage")
         await until(pilot, lambda: table.get_cell("events-kafka", "dtle").plain.startswith("delay "), "a delay")
-        # The layout has settled (the first frames may show more rows, for a moment): what is asked from
-        # now on is what the rows in view now need.
-        await pilot.pause(2.5)  # past the screen's next report of the rows in view (every 2 s)
+        # What the monitor was told is what the table shows now (the first frames may show more rows, for
+        # a moment, and the screen reports every 2 s): what is asked from now on is what those rows need.
+        def running_in_view() -> set:
+            return {r.id for r in table.rows[: table.size.height - 1] if r.status == "running" and r.dest.running}
+
+        await until(pilot, lambda: app.poller.monitor is not None
+                    and set(app.poller.monitor.row_jobs) == running_in_view(), "the rows in view reported")
         in_view = table.row_keys[: table.size.height - 1]
         sim.requests.reset()
 

@@ -16,8 +16,10 @@ import pytest
 
 from dtle_tui.app import DtleApp
 from dtle_tui.sim.server import Response
-from tests.ui.test_resilience import FAST, STALE, fast_retries, jobs_table, loaded, row_keys, status_line  # noqa: F401
-from tests.uihelpers import wait_until
+from tests.helpers.pilot import loaded
+from tests.helpers.screen import STALE, jobs_table, row_keys, status_line
+from tests.helpers.sim import FAST
+from tests.helpers.wait import until
 
 pytestmark = pytest.mark.usefixtures("fast_retries")
 
@@ -58,7 +60,7 @@ async def test_fault(service, knobs, reason, frozen_sim, make_settings):
         expected = await loaded(pilot, sim)
         before = {r.id: r for r in app.snapshot.rows}
         flip(sim, service, knobs)
-        await wait_until(pilot, lambda: reason in status_line(app), what=f"reason {reason!r}")
+        await until(pilot, lambda: reason in status_line(app), what=f"reason {reason!r}")
         line = status_line(app)
         assert STALE.search(line) and f"{name} stale since" in line
         state = app.snapshot.nomad if service == "nomad" else app.snapshot.consul
@@ -72,8 +74,8 @@ async def test_fault(service, knobs, reason, frozen_sim, make_settings):
         assert app.is_running and app.return_code is None
 
         flip(sim, service, CLEAR)
-        await wait_until(pilot, lambda: app.snapshot.nomad.ok and app.snapshot.consul.ok, what="recovered")
-        await wait_until(pilot, lambda: "stale" not in status_line(app), what="status cleared")
+        await until(pilot, lambda: app.snapshot.nomad.ok and app.snapshot.consul.ok, what="recovered")
+        await until(pilot, lambda: "stale" not in status_line(app), what="status cleared")
         assert row_keys(jobs_table(app)) == expected
         assert app.is_running
 
@@ -117,13 +119,13 @@ async def test_fields_missing_null_or_of_another_type_are_tolerated(frozen_sim, 
             dict(a, TaskStates=None, ClientStatus=5, Extra=[1], ModifyIndex=a["ModifyIndex"] + 1000) for a in allocs
         ] + [None])
         await pilot.press("ctrl+r")
-        await wait_until(pilot, lambda: app.snapshot.nomad.ok and row_keys(jobs_table(app)) == expected
-                         and all(r.src.running == 0 for r in app.snapshot.rows), what="odd answers shown")
+        await until(pilot, lambda: app.snapshot.nomad.ok and row_keys(jobs_table(app)) == expected
+                    and all(r.src.running == 0 for r in app.snapshot.rows), what="odd answers shown")
         assert app.is_running and "stale" not in status_line(app)
         # The wrong top-level shape is an error (the last good rows stay), not a crash.
         _rewrite(sim, "nomad", "/v1/jobs", lambda jobs: {"jobs": jobs})
         await pilot.press("ctrl+r")
-        await wait_until(pilot, lambda: "expected a list, got an object" in status_line(app), what="shape error")
+        await until(pilot, lambda: "expected a list, got an object" in status_line(app), what="shape error")
         assert row_keys(jobs_table(app)) == expected and app.is_running
 
 
@@ -145,11 +147,11 @@ async def test_flapping_nomad(sim, make_settings):
         flapper.start()
         try:
             for _ in range(2):
-                await wait_until(pilot, lambda: STALE.search(status_line(app)), what="stale while down")
+                await until(pilot, lambda: STALE.search(status_line(app)), what="stale while down")
                 assert row_keys(jobs_table(app)) == expected
-                await wait_until(pilot, lambda: app.snapshot.nomad.ok, what="current while up")
+                await until(pilot, lambda: app.snapshot.nomad.ok, what="current while up")
         finally:
             stop.set()
             flapper.join()
-        await wait_until(pilot, lambda: app.snapshot.nomad.ok and "stale" not in status_line(app), what="settled")
+        await until(pilot, lambda: app.snapshot.nomad.ok and "stale" not in status_line(app), what="settled")
         assert row_keys(jobs_table(app)) == expected and app.is_running

@@ -21,8 +21,9 @@ from dtle_tui.sim import shapes
 from dtle_tui.sim.scenario import dtle_spec
 from dtle_tui.sim.server import text
 from dtle_tui.text.textsafe import safe_text
-from tests.ui.test_resilience import jobs_table, loaded, row_keys, status_line, visible_lines
-from tests.uihelpers import screen_text, wait_until
+from tests.helpers.pilot import loaded
+from tests.helpers.screen import jobs_table, row_keys, screen_text, segments, status_line, visible_lines
+from tests.helpers.wait import until
 
 CLICK = "[@click=app.quit]click-me"
 HOSTILE_IDS = [
@@ -42,11 +43,6 @@ EVENT = "[red]boom[/] [@click=app.quit]x\x1b[5mblink\x1b[0m\r\nsecond line 🚀"
 def register(sim, job_id: str) -> None:
     spec = dtle_spec(job_id, "mysql-src.prod", "mysql-dst.prod", "db", "pw-hostile")
     httpx.post(sim.nomad_addr + "/v1/jobs", json={"Job": spec}, timeout=5).raise_for_status()
-
-
-def segments(app):
-    for strip in app.screen._compositor.render_strips():
-        yield from strip
 
 
 def assert_screen_is_inert(app, width: int, height: int) -> None:
@@ -91,50 +87,50 @@ async def test_hostile_job_ids_node_names_and_events(frozen_sim, make_settings):
 
         # Clicking the row that holds [@click=app.quit] opens the job; it does not quit.
         table.move_cursor(row=row_keys(table).index(CLICK))
-        await wait_until(pilot, lambda: app.screen.selected_job == CLICK)
+        await until(pilot, lambda: app.screen.selected_job == CLICK)
         await pilot.click("#jobs-table", offset=(3, table.cursor_row + 1 - table.scroll_y))
-        await wait_until(pilot, lambda: isinstance(app.screen, JobDetailScreen), what="detail of the hostile job")
+        await until(pilot, lambda: isinstance(app.screen, JobDetailScreen), what="detail of the hostile job")
         assert app.is_running
-        await wait_until(pilot, lambda: CLICK in screen_text(app), what="hostile ID in the detail")
+        await until(pilot, lambda: CLICK in screen_text(app), what="hostile ID in the detail")
         assert_screen_is_inert(app, 80, 24)
         # The title shows the ID at once; the spec comes with the job's own read (before it, `s` says so).
-        await wait_until(pilot, lambda: app.snapshot.detail and app.snapshot.detail.job_id == CLICK
-                         and app.snapshot.detail.job is not None, what="the hostile job's spec read")
+        await until(pilot, lambda: app.snapshot.detail and app.snapshot.detail.job_id == CLICK
+                    and app.snapshot.detail.job is not None, what="the hostile job's spec read")
         await pilot.press("s")
-        await wait_until(pilot, lambda: isinstance(app.screen, SpecScreen))
+        await until(pilot, lambda: isinstance(app.screen, SpecScreen))
         assert CLICK in screen_text(app)
         assert_screen_is_inert(app, 80, 24)
         await pilot.press("escape")
         await pilot.press("d")
-        await wait_until(pilot, lambda: isinstance(app.screen, ConfirmScreen), what="delete dialog")
+        await until(pilot, lambda: isinstance(app.screen, ConfirmScreen), what="delete dialog")
         assert f"Job: {CLICK}" in screen_text(app)
         assert_screen_is_inert(app, 80, 24)
         await pilot.press("escape")
-        await wait_until(pilot, lambda: isinstance(app.screen, JobDetailScreen))
+        await until(pilot, lambda: isinstance(app.screen, JobDetailScreen))
         await pilot.press("escape")
-        await wait_until(pilot, lambda: isinstance(app.screen, JobsScreen))
+        await until(pilot, lambda: isinstance(app.screen, JobsScreen))
 
         # The event message of job1's destination, in Job detail and in Allocation.
         table = jobs_table(app)
         table.move_cursor(row=row_keys(table).index("job1"))
-        await wait_until(pilot, lambda: app.screen.selected_job == "job1")
+        await until(pilot, lambda: app.screen.selected_job == "job1")
         await pilot.press("enter")
-        await wait_until(pilot, lambda: isinstance(app.screen, JobDetailScreen))
+        await until(pilot, lambda: isinstance(app.screen, JobDetailScreen))
         allocs = app.screen.query_one("#allocs")
-        await wait_until(pilot, lambda: allocs.row_count >= 2)
+        await until(pilot, lambda: allocs.row_count >= 2)
         allocs.move_cursor(row=row_keys(allocs).index(alloc.id))
         shown_event = safe_text(EVENT)
         assert "[red]boom[/] [@click=app.quit]xblink⏎second line 🚀" == shown_event
-        await wait_until(pilot, lambda: shown_event in screen_text(app), what="hostile event in the detail")
+        await until(pilot, lambda: shown_event in screen_text(app), what="hostile event in the detail")
         assert_screen_is_inert(app, 80, 24)
         await pilot.press("enter")
-        await wait_until(pilot, lambda: isinstance(app.screen, AllocationScreen))
-        await wait_until(pilot, lambda: "[red]boom[/]" in screen_text(app), what="hostile event in Allocation")
+        await until(pilot, lambda: isinstance(app.screen, AllocationScreen))
+        await until(pilot, lambda: "[red]boom[/]" in screen_text(app), what="hostile event in Allocation")
         assert_screen_is_inert(app, 80, 24)
 
         await pilot.press("2")
-        await wait_until(pilot, lambda: isinstance(app.screen, NodesScreen))
-        await wait_until(pilot, lambda: safe_text(NODE_NAME) in screen_text(app), what="hostile node name")
+        await until(pilot, lambda: isinstance(app.screen, NodesScreen))
+        await until(pilot, lambda: safe_text(NODE_NAME) in screen_text(app), what="hostile node name")
         assert_screen_is_inert(app, 80, 24)
         assert app.is_running
 
@@ -154,7 +150,7 @@ async def test_hostile_error_text_from_the_server(frozen_sim, make_settings):
 
         sim._nomad.app = evil
         await pilot.press("ctrl+r")
-        await wait_until(pilot, lambda: "Nomad answered 500" in status_line(app), what="the error")
+        await until(pilot, lambda: "Nomad answered 500" in status_line(app), what="the error")
         assert "Nomad answered 500: [@click=app.quit]quit[/] [b]loud line two" in status_line(app)
         assert_screen_is_inert(app, 200, 24)
         assert app.is_running

@@ -24,8 +24,10 @@ from dtle_tui.screens.nodes import NodesScreen
 from dtle_tui.screens.orphans import OrphansScreen
 from dtle_tui.sim.state import FROZEN_EPOCH_NS
 from dtle_tui.text import clock
+from dtle_tui.textual_private import spy_on_paints
 from dtle_tui.widgets.status_bar import StatusBar
-from tests.uihelpers import screen_text, until
+from tests.helpers.screen import screen_text
+from tests.helpers.wait import until
 
 FROZEN_NOW = FROZEN_EPOCH_NS / 1e9
 
@@ -35,8 +37,7 @@ class FrameCounter:
 
     def __init__(self, app: DtleApp) -> None:
         self.frames = 0
-        self._display = app._display
-        app._display = self._spy  # type: ignore[method-assign]
+        self._display = spy_on_paints(app, self._spy)
 
     def _spy(self, screen, renderable) -> None:
         if renderable is not None:

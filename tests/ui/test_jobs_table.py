@@ -13,31 +13,17 @@ from dtle_tui.screens.jobs import JobsScreen
 from dtle_tui.sim.scenario import dtle_spec
 from dtle_tui.text import clock
 from dtle_tui.widgets.virtual_table import VirtualTable
-from tests.uihelpers import sim_get, until
+from tests.helpers.pilot import settled
+from tests.helpers.screen import table_lines
+from tests.helpers.sim import sim_get
+from tests.helpers.wait import PATIENCE_S, until
 
 
-def table_lines(app) -> list[str]:
-    """The Jobs table as painted on the terminal (header first)."""
-    table = app.screen.table
-    top = table.region.y
-    return [strip.text for strip in app.screen._compositor.render_strips()][top:top + table.region.height]
-
-
-async def jobs_listed(pilot, count: int, timeout: float = 15.0):
+async def jobs_listed(pilot, count: int, timeout: float = PATIENCE_S):
     app = pilot.app
     await until(pilot, lambda: isinstance(app.screen, JobsScreen) and app.screen.table.row_count == count
                 and app.snapshot.nomad.ok_at, f"{count} jobs listed", timeout)
     return app.screen.table
-
-
-async def settled(pilot) -> None:
-    """Until no new snapshot has arrived for 0.6 s."""
-    app = pilot.app
-    while True:
-        generation = app.snapshot.generation
-        await pilot.pause(0.6)
-        if app.snapshot.generation == generation:
-            return
 
 
 def scroll_wheel(app, widget, down: bool) -> None:
@@ -179,15 +165,18 @@ async def test_five_thousand_jobs_load_scroll_and_filter(make_settings):
     with SimCluster(dialect="1.1", jobs=5000, frozen=True) as sim:
         app = DtleApp(make_settings(sim))
         async with app.run_test(size=(80, 24)) as pilot:
-            table = await jobs_listed(pilot, 5000, timeout=60)
+            table = await jobs_listed(pilot, 5000, timeout=3 * PATIENCE_S)
+            # Every feed has answered and nothing more comes: the status line (one row or two) and so the
+            # table's height are final before the page keys are measured against it.
+            await settled(pilot)
             screen = app.screen
             assert table.row_keys[:2] == ["mig-00000", "mig-00001"]
             assert table_lines(app)[1].startswith(" mig-00000 ")
-            rows_in_view = table.region.height - 1 - (1 if table.show_horizontal_scrollbar else 0)
 
             await pilot.press("ctrl+end")
             await until(pilot, lambda: table_lines(app)[-1].startswith(" mig-04999 "), "scrolled to the end")
             assert screen.selected_job == "mig-04999" and table.scroll_y == table.max_scroll_y
+            rows_in_view = table.region.height - 1 - (1 if table.show_horizontal_scrollbar else 0)
             await pilot.press("pageup")
             assert screen.selected_job == f"mig-{4999 - rows_in_view:05d}"  # one page up, as DataTable
 

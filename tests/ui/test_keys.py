@@ -15,9 +15,10 @@ from dtle_tui.screens.help import HelpScreen
 from dtle_tui.screens.job_detail import JobDetailScreen
 from dtle_tui.screens.jobs import JobsScreen
 from dtle_tui.screens.logs import LogsScreen
-from tests.paths import ROOT
+from tests.helpers.paths import ROOT
+from tests.helpers.screen import screen_text
+from tests.helpers.wait import until
 from tests.ui.test_action_keys import nomad_writes, select
-from tests.uihelpers import screen_text, until
 
 
 def declared(cls: type) -> list[Binding]:

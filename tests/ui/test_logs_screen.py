@@ -6,19 +6,12 @@ from textual.widgets import Input, Log
 
 from dtle_tui.app import DtleApp
 from dtle_tui.screens.logs import LogsScreen, tasks_of
+from tests.helpers.wait import until
 
 
 def alloc_of(sim, job_id: str, status: str, group: str = "dest"):
     allocs = [a for a in sim.state.jobs[job_id].allocs if a.task_group == group and a.client_status == status]
     return max(allocs, key=lambda a: a.create_index)
-
-
-async def until(pilot, condition, what: str, timeout: float = 10.0) -> None:
-    loop_time = pilot.app._loop.time if pilot.app._loop else None
-    deadline = loop_time() + timeout
-    while not condition():
-        assert loop_time() < deadline, f"timed out waiting for {what}"
-        await pilot.pause(0.02)
 
 
 async def open_logs(pilot, app, alloc_id: str, job_id: str, tasks=("dest",)) -> LogsScreen:
@@ -46,7 +39,7 @@ async def test_stderr_of_the_failed_job_and_search(sim, make_settings):
 
         await pilot.press("slash")
         search = screen.query_one("#log-search", Input)
-        assert search.has_focus
+        await until(pilot, lambda: search.has_focus, "the search box focused")
         await pilot.press(*"error", "enter")
         assert not search.display or search.has_class("hidden")
         assert screen.current_match == error_lines[-1]  # the newest match first

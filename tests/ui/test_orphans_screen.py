@@ -12,7 +12,8 @@ from dtle_tui.live.snapshot import Orphan
 from dtle_tui.ops.audit import read_entries
 from dtle_tui.screens.confirm import ConfirmScreen
 from dtle_tui.screens.orphans import KEYS_WITHOUT_JOB, OrphansScreen, key_names
-from tests.uihelpers import until
+from tests.helpers.screen import focused_id
+from tests.helpers.wait import until
 
 
 def rows(screen: OrphansScreen) -> dict:
@@ -61,6 +62,7 @@ async def test_cleanup_confirms_backs_up_and_audits(sim, make_settings, tmp_path
 
         await pilot.press("G")
         await until(pilot, lambda: isinstance(app.screen, ConfirmScreen), "the confirmation")
+        await until(pilot, lambda: focused_id(app) == "confirm-input", "its ID box focused")
         await pilot.press(*"wrong", "enter")
         assert isinstance(app.screen, ConfirmScreen)  # a wrong ID does nothing
         app.screen.query_one("#confirm-input", Input).value = ""

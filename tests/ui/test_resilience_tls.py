@@ -10,8 +10,8 @@ import trustme
 from dtle_tui.api.consul_kv import ConsulKV
 from dtle_tui.api.errors import ApiError, ErrorKind
 from dtle_tui.app import DtleApp
-from tests.ui.test_resilience import STALE, status_line
-from tests.uihelpers import wait_until
+from tests.helpers.screen import STALE, status_line
+from tests.helpers.wait import until
 from tests.unit.test_tls import Server, server_ctx, settings
 
 
@@ -80,7 +80,7 @@ async def test_the_console_shows_a_certificate_error_and_keeps_running(authority
     server = https(server_ctx(authority))
     app = DtleApp(settings(tmp_path, server))
     async with app.run_test(size=(200, 24)) as pilot:
-        await wait_until(pilot, lambda: "Nomad: TLS certificate verify failed" in status_line(app)
-                         and "Consul: TLS certificate verify failed" in status_line(app), what="TLS errors shown")
+        await until(pilot, lambda: "Nomad: TLS certificate verify failed" in status_line(app)
+                    and "Consul: TLS certificate verify failed" in status_line(app), what="TLS errors shown")
         # No data ever came: the reason alone, never "stale since" (issue 18).
         assert not STALE.search(status_line(app)) and app.is_running

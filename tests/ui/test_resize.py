@@ -17,8 +17,9 @@ from dtle_tui.screens.jobs import JobsScreen
 from dtle_tui.screens.logs import LogsScreen
 from dtle_tui.screens.nodes import NodesScreen
 from dtle_tui.screens.spec import SpecScreen
-from tests.ui.test_resilience import jobs_table, loaded, row_keys, visible_lines
-from tests.uihelpers import wait_until
+from tests.helpers.pilot import loaded
+from tests.helpers.screen import jobs_table, row_keys, visible_lines
+from tests.helpers.wait import until
 
 SMALL, NORMAL = (60, 20), (80, 24)
 
@@ -30,8 +31,8 @@ async def shrink_and_grow(pilot, where: str) -> list:
     small = []
     for width, height in (SMALL, NORMAL):
         await pilot.resize_terminal(width, height)
-        await wait_until(pilot, lambda w=width, h=height: app.screen.size == (w, h)
-                         and len(visible_lines(app)) == h, what=f"{where} at {width}x{height}")
+        await until(pilot, lambda w=width, h=height: app.screen.size == (w, h)
+                    and len(visible_lines(app)) == h, what=f"{where} at {width}x{height}")
         await pilot.pause()
         lines = visible_lines(app)
         assert all(cell_len(line) == width for line in lines), (where, width, lines)
@@ -49,7 +50,7 @@ async def test_every_screen_and_modal_survives_60x20(frozen_sim, make_settings):
         await loaded(pilot, sim)
         table = jobs_table(app)
         table.move_cursor(row=row_keys(table).index("job1"))
-        await wait_until(pilot, lambda: app.screen.selected_job == "job1")
+        await until(pilot, lambda: app.screen.selected_job == "job1")
 
         small = await shrink_and_grow(pilot, "Jobs")
         header = small[1]
@@ -64,32 +65,32 @@ async def test_every_screen_and_modal_survives_60x20(frozen_sim, make_settings):
         for key, modal in (("question_mark", HelpScreen), ("ctrl+p", CommandPalette), ("d", ConfirmScreen),
                            ("P", ConfirmScreen), ("a", AddJobScreen)):
             await pilot.press(key)
-            await wait_until(pilot, lambda m=modal: isinstance(app.screen, m), what=modal.__name__)
+            await until(pilot, lambda m=modal: isinstance(app.screen, m), what=modal.__name__)
             await shrink_and_grow(pilot, f"{modal.__name__} from {key}")
             await pilot.press("escape")
-            await wait_until(pilot, lambda: isinstance(app.screen, JobsScreen), what=f"back from {key}")
+            await until(pilot, lambda: isinstance(app.screen, JobsScreen), what=f"back from {key}")
 
         await pilot.press("enter")
-        await wait_until(pilot, lambda: isinstance(app.screen, JobDetailScreen))
-        await wait_until(pilot, lambda: app.screen.query_one("#allocs").row_count >= 2, what="allocations")
+        await until(pilot, lambda: isinstance(app.screen, JobDetailScreen))
+        await until(pilot, lambda: app.screen.query_one("#allocs").row_count >= 2, what="allocations")
         small = await shrink_and_grow(pilot, "Job detail")
         assert any("job1" in line for line in small)
         for key, screen in (("s", SpecScreen), ("l", LogsScreen), ("enter", AllocationScreen)):
             await pilot.press(key)
-            await wait_until(pilot, lambda s=screen: isinstance(app.screen, s), what=screen.__name__)
+            await until(pilot, lambda s=screen: isinstance(app.screen, s), what=screen.__name__)
             await shrink_and_grow(pilot, screen.__name__)
             await pilot.press("escape")
-            await wait_until(pilot, lambda: isinstance(app.screen, JobDetailScreen), what=f"back from {key}")
+            await until(pilot, lambda: isinstance(app.screen, JobDetailScreen), what=f"back from {key}")
         await pilot.press("escape")
-        await wait_until(pilot, lambda: isinstance(app.screen, JobsScreen))
+        await until(pilot, lambda: isinstance(app.screen, JobsScreen))
 
         await pilot.press("2")
-        await wait_until(pilot, lambda: isinstance(app.screen, NodesScreen))
-        await wait_until(pilot, lambda: app.screen.query_one("#nodes-table").row_count == 3)
+        await until(pilot, lambda: isinstance(app.screen, NodesScreen))
+        await until(pilot, lambda: app.screen.query_one("#nodes-table").row_count == 3)
         await shrink_and_grow(pilot, "Nodes")
         await pilot.press("3")
-        await wait_until(pilot, lambda: app.current_mode == "orphans")
+        await until(pilot, lambda: app.current_mode == "orphans")
         await shrink_and_grow(pilot, "Orphans")
         await pilot.press("1")
-        await wait_until(pilot, lambda: isinstance(app.screen, JobsScreen))
+        await until(pilot, lambda: isinstance(app.screen, JobsScreen))
         assert app.screen.selected_job == "job1"

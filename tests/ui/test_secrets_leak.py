@@ -28,9 +28,10 @@ from dtle_tui.screens.jobs import JobsScreen
 from dtle_tui.screens.spec import SpecScreen
 from dtle_tui.sim import SimCluster
 from dtle_tui.sim.server import text
-from tests.paths import ROOT
-from tests.ui.test_resilience import dead_port, jobs_table, notifications, row_keys, status_line, visible_lines
-from tests.uihelpers import screen_text, wait_until
+from tests.helpers.paths import ROOT
+from tests.helpers.screen import jobs_table, notifications, row_keys, screen_text, status_line, visible_lines
+from tests.helpers.sim import dead_port
+from tests.helpers.wait import PATIENCE_S, until
 
 NOMAD_TOKEN = "6f1c3a52-9d0e-4b7a-8c11-2e9f00d7a1b3"
 CONSUL_TOKEN = "c0ffee00-1234-4abc-9def-consul-secret"
@@ -73,8 +74,8 @@ async def test_forbidden_names_the_variable_and_never_shows_the_token(tmp_path, 
         sim.consul_faults.status = 403
         app = DtleApp(settings)
         async with app.run_test(size=(200, 24)) as pilot:
-            await wait_until(pilot, lambda: "CONSUL_HTTP_TOKEN" in status_line(app)
-                             and "NOMAD_TOKEN" in status_line(app), what="403 for both")
+            await until(pilot, lambda: "CONSUL_HTTP_TOKEN" in status_line(app)
+                        and "NOMAD_TOKEN" in status_line(app), what="403 for both")
             line = status_line(app)
             assert "Nomad: permission denied (403: ACL token not found) — check NOMAD_TOKEN" in line
             assert "Consul: permission denied (403" in line and "check CONSUL_HTTP_TOKEN" in line
@@ -84,7 +85,7 @@ async def test_forbidden_names_the_variable_and_never_shows_the_token(tmp_path, 
 
             sim._nomad.app = echo
             await pilot.press("ctrl+r")
-            await wait_until(pilot, lambda: "is not allowed here" in status_line(app), what="echoed 403")
+            await until(pilot, lambda: "is not allowed here" in status_line(app), what="echoed 403")
             assert "token <redacted> is not allowed here" in status_line(app)
             shown = everything_shown(app)
             for secret in (WRONG_NOMAD, WRONG_CONSUL, NOMAD_TOKEN, CONSUL_TOKEN):
@@ -108,27 +109,27 @@ async def test_passwords_and_tokens_stay_off_screen_logs_and_tracebacks(tmp_path
         seen = []
         async with app.run_test(size=(120, 40)) as pilot:
             jobs = len(sim.scenario.jobs())
-            await wait_until(pilot, lambda: isinstance(app.screen, JobsScreen) and jobs_table(app).row_count == jobs)
+            await until(pilot, lambda: isinstance(app.screen, JobsScreen) and jobs_table(app).row_count == jobs)
             seen.append(everything_shown(app))
             table = jobs_table(app)
             table.move_cursor(row=row_keys(table).index(job))
-            await wait_until(pilot, lambda: app.screen.selected_job == job)
+            await until(pilot, lambda: app.screen.selected_job == job)
             await pilot.press("enter")
-            await wait_until(pilot, lambda: isinstance(app.screen, JobDetailScreen))
-            await wait_until(pilot, lambda: "mysql-src-08.prod" in screen_text(app), what="detail from the spec")
+            await until(pilot, lambda: isinstance(app.screen, JobDetailScreen))
+            await until(pilot, lambda: "mysql-src-08.prod" in screen_text(app), what="detail from the spec")
             seen.append(everything_shown(app))
             await pilot.press("s")
-            await wait_until(pilot, lambda: isinstance(app.screen, SpecScreen))
+            await until(pilot, lambda: isinstance(app.screen, SpecScreen))
             assert "******" in screen_text(app)
             seen.append(everything_shown(app))
             await pilot.press("escape")
-            await wait_until(pilot, lambda: isinstance(app.screen, JobDetailScreen))
+            await until(pilot, lambda: isinstance(app.screen, JobDetailScreen))
             await pilot.press("d")
-            await wait_until(pilot, lambda: isinstance(app.screen, ConfirmScreen))
+            await until(pilot, lambda: isinstance(app.screen, ConfirmScreen))
             seen.append(everything_shown(app))
             await pilot.press("y")
-            await wait_until(pilot, lambda: any("stopped" in n.lower() or "deleted" in n.lower()
-                                                for n in notifications(app)), what="delete reported")
+            await until(pilot, lambda: any("stopped" in n.lower() or "deleted" in n.lower()
+                                           for n in notifications(app)), what="delete reported")
             seen.append(everything_shown(app))
 
             # A bug whose message holds the token: the status line and the log's traceback hide it.
@@ -137,7 +138,7 @@ async def test_passwords_and_tokens_stay_off_screen_logs_and_tracebacks(tmp_path
 
             monkeypatch.setattr(poller_module, "parse_nodes", broken)  # what the nodes feed's answers go through
             await pilot.press("ctrl+r")
-            await wait_until(pilot, lambda: "internal error: RuntimeError" in status_line(app), what="bug shown")
+            await until(pilot, lambda: "internal error: RuntimeError" in status_line(app), what="bug shown")
             assert "cannot parse nodes with token <redacted>" in status_line(app)
             seen.append(everything_shown(app))
             assert app.is_running
@@ -178,7 +179,7 @@ def test_the_cli_against_dead_ports_prints_nothing_and_quits_cleanly(tmp_path):
     os.close(child)
     out = b""
     try:
-        deadline = time.monotonic() + 20
+        deadline = time.monotonic() + PATIENCE_S
         while b"unreachable" not in out and time.monotonic() < deadline and proc.poll() is None:
             ready, _, _ = select.select([main], [], [], 0.2)
             if ready:
@@ -189,7 +190,7 @@ def test_the_cli_against_dead_ports_prints_nothing_and_quits_cleanly(tmp_path):
         assert b"unreachable" in out, out[-2000:]  # (never "stale since": no data ever came)
         assert proc.poll() is None, "the console exited on a network error"
         os.write(main, b"q")
-        deadline = time.monotonic() + 15
+        deadline = time.monotonic() + PATIENCE_S
         while proc.poll() is None and time.monotonic() < deadline:
             ready, _, _ = select.select([main], [], [], 0.2)
             if ready:
@@ -197,7 +198,7 @@ def test_the_cli_against_dead_ports_prints_nothing_and_quits_cleanly(tmp_path):
                     out += os.read(main, 65536)
                 except OSError:
                     break
-        assert proc.wait(timeout=5) == 0
+        assert proc.wait(timeout=PATIENCE_S) == 0
     finally:
         if proc.poll() is None:
             os.killpg(proc.pid, signal.SIGKILL)

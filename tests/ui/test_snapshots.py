@@ -10,6 +10,10 @@ import pytest
 
 from tests import scenes
 
+# One worker runs them all (`--dist loadgroup`): their simulator holds fixed ports under a lock, and spread
+# over several workers each would wait for the others' module to end instead of running other tests.
+pytestmark = pytest.mark.xdist_group("snapshots")
+
 
 @pytest.fixture(scope="module")
 def frozen_cluster():
@@ -41,12 +45,12 @@ def test_screen_looks(scene, size, frozen_cluster, snap_compare):
 
 def test_read_only_hides_the_destructive_keys(frozen_cluster, snap_compare):
     app = scenes.make_app(frozen_cluster, "--read-only")
-    assert snap_compare(app, terminal_size=(80, 24), run_before=scenes.jobs)
+    assert snap_compare(app, terminal_size=(80, 24), run_before=scenes.steady(scenes.jobs))
 
 
 def test_dtle_progress_panel(frozen_cluster, snap_compare):
     app = scenes.make_app(frozen_cluster, "--dtle-api", "nodes")
-    assert snap_compare(app, terminal_size=(80, 24), run_before=scenes.dtle_progress)
+    assert snap_compare(app, terminal_size=(80, 24), run_before=scenes.steady(scenes.dtle_progress))
 
 
 def test_nodes_refused_to_a_namespace_token(frozen_cluster, snap_compare):
@@ -55,6 +59,6 @@ def test_nodes_refused_to_a_namespace_token(frozen_cluster, snap_compare):
     frozen_cluster._nomad_api.acl_tokens[token] = "read"
     try:
         app = scenes.make_app(frozen_cluster, env={"NOMAD_TOKEN": token})
-        assert snap_compare(app, terminal_size=(80, 24), run_before=scenes.nodes_refused)
+        assert snap_compare(app, terminal_size=(80, 24), run_before=scenes.steady(scenes.nodes_refused))
     finally:
         frozen_cluster._nomad_api.acl_tokens.clear()

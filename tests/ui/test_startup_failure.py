@@ -7,8 +7,8 @@ import logging
 
 from dtle_tui.app import DtleApp
 from dtle_tui.screens.jobs import JobsScreen
-from tests.ui.test_resilience import status_line
-from tests.uihelpers import screen_text, until
+from tests.helpers.screen import screen_text, status_line
+from tests.helpers.wait import until
 
 
 def broken(what: str):

@@ -12,10 +12,11 @@ from dtle_tui.screens.confirm import ConfirmScreen
 from dtle_tui.screens.jobs import JobsScreen
 from dtle_tui.screens.nodes import NodesScreen
 from dtle_tui.sim import SimCluster
-from tests.paths import FIXTURES
+from tests.helpers.paths import FIXTURES
+from tests.helpers.screen import jobs_table, row_keys, screen_text, status_line, visible_lines
+from tests.helpers.sim import dead_port
+from tests.helpers.wait import until
 from tests.ui.test_action_keys import notes, select
-from tests.ui.test_resilience import dead_port, jobs_table, row_keys, status_line, visible_lines
-from tests.uihelpers import screen_text, until
 
 TOKENS = {"read": "5a7e9c10-0000-4d6e-9f0a-6f1c2b3d4e01", "write": "5a7e9c10-0000-4d6e-9f0a-6f1c2b3d4e02",
           "management": "5a7e9c10-0000-4d6e-9f0a-6f1c2b3d4e03"}
@@ -38,7 +39,7 @@ def register(sim: SimCluster, job_id: str) -> None:
 
 
 @pytest.mark.parametrize("dialect", ["1.1", "0.11"])
-async def test_a_read_token_keeps_jobs_live_and_nodes_explain_themselves(dialect, make_settings):
+async def test_a_read_token_keeps_jobs_live_and_nodes_explain_themselves(dialect, make_settings, long_blocking_queries):
     with cluster(dialect) as sim:
         app = DtleApp(make_settings(sim, env={"NOMAD_TOKEN": TOKENS["read"]}))
         async with app.run_test(size=(80, 24)) as pilot:
@@ -47,7 +48,7 @@ async def test_a_read_token_keeps_jobs_live_and_nodes_explain_themselves(dialect
             await until(pilot, lambda: app.snapshot.nomad.ok and app.snapshot.nodes_state.refused,
                         "job data fresh, the nodes refused")
             register(sim, "appears-live")  # no ctrl+r: the stream (1.1) or a held query (0.11) brings it
-            await until(pilot, lambda: "appears-live" in row_keys(jobs_table(app)), "the new job", timeout=3)
+            await until(pilot, lambda: "appears-live" in row_keys(jobs_table(app)), "the new job")
             line = status_line(app)
             # The job data is live (the stream on 1.1, held queries on 0.11) although the nodes are refused.
             assert "stale" not in line and "permission denied" not in line and line.endswith("live")

@@ -15,12 +15,15 @@ from dtle_tui.screens.drain import DrainScreen
 from dtle_tui.screens.job_detail import JobDetailScreen
 from dtle_tui.screens.logs import LogsScreen
 from dtle_tui.screens.nodes import NodesScreen
-from tests.troubles import running, writes
-from tests.uihelpers import screen_text, until
+from dtle_tui.textual_private import notifications as held_notifications
+from tests.helpers.screen import focused_id, screen_text
+from tests.helpers.sim import running
+from tests.helpers.sim import troubleshoot_writes as writes
+from tests.helpers.wait import until
 
 
 def notes(app) -> str:
-    return "\n".join(str(n.message) for n in app._notifications)
+    return "\n".join(str(n.message) for n in held_notifications(app))
 
 
 async def loaded(pilot, app) -> None:
@@ -83,14 +86,14 @@ async def test_r_then_y_restarts_the_task_and_K_follows_the_replacement(trouble_
         screen = await open_alloc(pilot, app, dest.id)
         await pilot.press("r")
         await until(pilot, lambda: isinstance(app.screen, ConfirmScreen), "the restart dialog")
-        assert app.focused.id == "confirm-cancel"
+        await until(pilot, lambda: focused_id(app) == "confirm-cancel", "Cancel focused")
         assert f'POST /v1/client/allocation/{dest.id}/restart {{"TaskName": "dest"}}' in screen_text(app)
         await pilot.press("y")
         await until(pilot, lambda: "restarted in place" in notes(app), "the restart report")
         assert writes(sim) == [("POST", f"/v1/client/allocation/{dest.id}/restart", {"TaskName": "dest"})]
         await pilot.press("K")
         await until(pilot, lambda: isinstance(app.screen, ConfirmScreen), "the stop dialog")
-        assert app.focused.id == "confirm-cancel"
+        await until(pilot, lambda: focused_id(app) == "confirm-cancel", "Cancel focused")
         await pilot.press("escape")
         await until(pilot, lambda: "Cancelled" in notes(app), "the cancel note")
         assert len(writes(sim)) == 1
@@ -113,13 +116,14 @@ async def test_e_and_D_on_nodes(trouble_sim, make_settings):
         node = screen.current_node()
         await pilot.press("e")
         await until(pilot, lambda: isinstance(app.screen, ConfirmScreen), "the eligibility dialog")
-        assert app.focused.id == "confirm-cancel"
+        await until(pilot, lambda: focused_id(app) == "confirm-cancel", "Cancel focused")
         await pilot.press("y")
         await until(pilot, lambda: "ineligible for scheduling" in notes(app), "the result")
         await pilot.press("D")
         await until(pilot, lambda: isinstance(app.screen, DrainScreen), "the drain dialog")
         dialog = app.screen
-        assert isinstance(app.focused, Input) and app.focused.id == "drain-name"
+        await until(pilot, lambda: focused_id(app) == "drain-name", "the node's name focused")
+        assert isinstance(app.focused, Input)
         assert dialog.query_one("#drain-deadline", Input).value == "1h"
         await pilot.press(*"dtle-node", "enter")  # not the whole name: nothing is sent
         await pilot.pause()
@@ -143,6 +147,7 @@ async def test_D_stops_a_running_drain_and_e_then_places_the_queued_dest(trouble
         await pilot.press("D")
         await until(pilot, lambda: isinstance(app.screen, DrainScreen), "the drain dialog")
         assert not app.screen.query("#drain-deadline")  # stopping a drain has no deadline
+        await until(pilot, lambda: focused_id(app) == "drain-name", "the node's name focused")
         await pilot.press(*"dtle-node-4", "enter")
         await until(pilot, lambda: "drain canceled" in screen_text(app), "the drain stopped, still ineligible")
         await pilot.press("e")
@@ -188,7 +193,12 @@ async def test_l_opens_stderr_of_the_task_that_failed(sim, make_settings):
         await pilot.press("l")
         await until(pilot, lambda: isinstance(app.screen, LogsScreen), "the logs")
         assert app.screen.log_type == "stderr" and app.screen.task_name == "dest"
+        # Back to the Jobs list before the next one (two Allocation screens stacked, the app's deferred
+        # re-sync of what to read, after a `back`, picked the lower one when it ran late on a busy machine).
         await pilot.press("escape")
+        await until(pilot, lambda: isinstance(app.screen, AllocationScreen), "back on the failed allocation")
+        await pilot.press("escape")
+        await until(pilot, lambda: len(app.screen_stack) == 1, "back on the Jobs list")
         healthy = running(sim, "job1", "dest")
         app.open_allocation(healthy.id)
         await until(pilot, lambda: isinstance(app.screen, AllocationScreen) and app.screen.alloc_id == healthy.id,

@@ -18,7 +18,7 @@ from dtle_tui.model.agentlog import (
     line_task,
     parse_line,
 )
-from tests.paths import FIXTURES
+from tests.helpers.paths import FIXTURES
 
 MONITOR = FIXTURES / "real-nomad"
 DTLE = (FIXTURES / "real-dtle" / "3.21.11.0" / "90_nomad_agent_log_dtle_lines.txt").read_bytes()

@@ -19,7 +19,7 @@ from dtle_tui.model.gtid import (
     JobPosition,
     positions_from_kv,
 )
-from tests.paths import FIXTURES
+from tests.helpers.paths import FIXTURES
 
 A = "acd7d195-06cd-11e9-928f-02000aba3e28"
 U1 = "00003306-0000-0000-0000-000000003306"

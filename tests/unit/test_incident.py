@@ -18,7 +18,7 @@ from dtle_tui.model.nodes import parse_nodes
 from dtle_tui.model.stage import Stage
 from dtle_tui.ops import audit
 from dtle_tui.ops.incident import build_report, code_block, md_cell, report_job, write_report
-from tests.conftest import FIXTURES
+from tests.helpers.paths import FIXTURES
 
 S = 1_000_000_000
 T0 = 1_764_000_000 * S  # 2025-11-24 16:00:00Z

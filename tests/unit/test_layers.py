@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.paths import ROOT
+from tests.helpers.paths import ROOT
 
 PACKAGE = ROOT / "dtle_tui"
 

@@ -12,7 +12,7 @@ from dtle_tui.model.jobs import Job, JobStub, parse_job, parse_job_stubs
 from dtle_tui.model.nodes import parse_nodes
 from dtle_tui.model.stage import Stage
 from dtle_tui.model.wire import ParseError, parse_time
-from tests.paths import FIXTURES
+from tests.helpers.paths import FIXTURES
 
 REF = FIXTURES / "reference"
 

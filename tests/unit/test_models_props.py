@@ -15,7 +15,7 @@ from dtle_tui.model.jobs import Job, JobStub, parse_job, parse_job_stubs
 from dtle_tui.model.nodes import Node, parse_nodes
 from dtle_tui.model.stage import Stage, StageInfo, detect_stage, stage_timeline
 from dtle_tui.model.wire import ParseError
-from tests.paths import FIXTURES
+from tests.helpers.paths import FIXTURES
 
 FIX = FIXTURES
 REF = FIX / "reference"

@@ -11,7 +11,7 @@ from dtle_tui.model.allocations import Allocation, parse_allocation, parse_alloc
 from dtle_tui.model.jobs import Job, parse_job, parse_job_stubs
 from dtle_tui.model.nodes import Node, parse_nodes
 from dtle_tui.model.stage import Stage, detect_stage, stage_timeline
-from tests.paths import FIXTURES
+from tests.helpers.paths import FIXTURES
 
 REAL = FIXTURES / "real-nomad"
 DIALECTS = ["0.11.1", "1.1.2"]

@@ -7,7 +7,7 @@ import json
 
 from dtle_tui.model.allocations import parse_allocations
 from dtle_tui.model.jobs import parse_job_stubs
-from tests.paths import FIXTURES
+from tests.helpers.paths import FIXTURES
 
 BASE = FIXTURES / "real-nomad" / "1.1.2"
 

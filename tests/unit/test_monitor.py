@@ -20,7 +20,7 @@ from dtle_tui.model.monitor import (
     parse_task_monitor,
 )
 from dtle_tui.model.wire import ParseError
-from tests.conftest import FIXTURES
+from tests.helpers.paths import FIXTURES
 
 # The two derived bodies of the reference (§1.6), verbatim.
 KAFKA = ('{"tasks_status":{"current_coordinates":{"file":"mysql-bin.000003","position":1234,"gtid_set":"<uuid>:1-100",'

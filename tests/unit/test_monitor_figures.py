@@ -12,7 +12,7 @@ from dtle_tui.model.monitor import (
     meaningful_figures,
     parse_task_monitor,
 )
-from tests.paths import FIXTURES
+from tests.helpers.paths import FIXTURES
 
 ZERO = FIXTURES / "real-dtle" / "3.21.11.0" / \
     "10_dtle_v2_monitor_task__allocation_id=7967484b-399b-9707-b62f-64dbbf2f1c34_task_name=src.json"

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 
-from tests.paths import ROOT
+from tests.helpers.paths import ROOT
 
 
 def test_constraints_pin_exactly_and_textual_stays_in_the_project_pin():

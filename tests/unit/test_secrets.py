@@ -10,7 +10,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from dtle_tui.text.secrets import SECRET_MASK, collect_secrets, is_secret_key, mask_secrets, redact_text
-from tests.paths import FIXTURES
+from tests.helpers.paths import FIXTURES
 
 REF = FIXTURES / "reference"
 

@@ -6,13 +6,17 @@ from __future__ import annotations
 
 import ast
 import inspect
+import re
 from importlib.metadata import version
 
 import pytest
 from textual.app import App
+from textual.pilot import Pilot
+from textual.screen import Screen
+from textual.widget import Widget
 
-from dtle_tui.textual_private import PRIVATE_NAMES
-from tests.paths import ROOT
+from dtle_tui.textual_private import PRIVATE_NAMES, PRIVATE_SCREEN_NAMES
+from tests.helpers.paths import ROOT
 
 
 @pytest.fixture(scope="module")
@@ -35,6 +39,14 @@ def test_private_name_is_still_there_and_the_same_kind(app, name, kind):
         assert isinstance(value, list), f"App.{name} is no longer a list (Textual {textual})"
     else:
         assert not callable(value) or name == "_notifications", f"App.{name} changed kind (Textual {textual})"
+
+
+@pytest.mark.parametrize("name,kind", sorted(PRIVATE_SCREEN_NAMES.items()))
+def test_private_screen_name_is_still_there(name, kind):
+    screen = Screen()  # constructed, never run: Screen.__init__ sets every instance attribute used
+    assert kind == "attribute" and hasattr(screen, name), \
+        f"Textual {version('textual')} has no Screen.{name} any more: see dtle_tui/textual_private.py"
+    assert not callable(getattr(screen, name))
 
 
 def test_the_crash_override_still_replaces_textuals():
@@ -77,4 +89,31 @@ def test_no_private_textual_use_outside_the_fence():
                                                 "notify.py")]
     ui += sorted((ROOT / "dtle_tui" / "screens").glob("*.py")) + sorted((ROOT / "dtle_tui" / "widgets").glob("*.py"))
     found = [hit for path in ui for hit in private_attributes(path)]
+    assert not found, found
+
+
+def textual_private_names() -> set:
+    """Private names of Textual's App, Screen, Widget and Pilot (class and instance), less those fenced."""
+    names: set = set()
+    for obj in (App, Screen, Widget, Pilot, App(), Screen(), Widget()):
+        names |= {n for n in dir(obj) if n.startswith("_") and not n.startswith("__")}
+    return names - set(PRIVATE_NAMES) - set(PRIVATE_SCREEN_NAMES)
+
+
+# What holds a Textual object in the tests: `app`, `app2`, `pilot.app`, `app.screen`, `pilot`, `screen`.
+TEXTUAL_OWNER = re.compile(r"(^|\.)(app\w*|screen|pilot)$")
+
+
+def test_tests_reach_textual_privates_only_through_the_fence():
+    """The tests too: Textual's private names are read through dtle_tui/textual_private.py (or are one of
+    the names it fences, checked above), never directly, so an upgrade that moves one fails there."""
+    private = textual_private_names()
+    found = []
+    for path in sorted((ROOT / "tests").rglob("*.py")):
+        if path.name == "test_textual_private.py":
+            continue  # the fence's own check reads Textual's source
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.Attribute) and node.attr in private \
+                    and TEXTUAL_OWNER.search(ast.unparse(node.value)):
+                found.append(f"{path.name}:{node.lineno} {ast.unparse(node)}")
     assert not found, found

@@ -14,7 +14,7 @@ from dtle_tui.model.jobs import parse_job
 from dtle_tui.model.nodes import parse_nodes
 from dtle_tui.model.stats import TaskResources, memory_limits, parse_alloc_stats, size_text
 from dtle_tui.ops.repair import parse_deadline
-from tests.paths import FIXTURES
+from tests.helpers.paths import FIXTURES
 
 DIALECTS = ["0.11.1", "1.1.2"]
 

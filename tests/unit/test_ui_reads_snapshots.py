@@ -15,7 +15,7 @@ import pytest
 
 from dtle_tui.live.snapshot import ProgressView, build_detail, progress_view
 from dtle_tui.model.gtid import GtidProgress
-from tests.paths import ROOT
+from tests.helpers.paths import ROOT
 
 
 def moving(seconds: int, per_s: int) -> GtidProgress:

@@ -20,7 +20,7 @@ from dtle_tui.model.verdict import (
     slim_task_state,
     task_facts,
 )
-from tests.paths import FIXTURES
+from tests.helpers.paths import FIXTURES
 
 DTLE = FIXTURES / "real-dtle" / "3.21.11.0"
 NOMAD = FIXTURES / "real-nomad"
