@@ -30,7 +30,8 @@ if TYPE_CHECKING:
     from dtle_tui.console import TailHandle
 
 DEFAULT_LOG_LINES = 10000
-MATCH_STYLE = "bold black on yellow"
+# Reverse, not a colour pair: "black on yellow" is black on black in greys on a light theme (NO_COLOR).
+MATCH_STYLE = "bold reverse"
 
 
 class LogLines(Message):
