@@ -12,7 +12,14 @@ import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Optional, Sequence
 
-from dtle_tui.config.settings import ConfigError, Settings, demo_settings, describe_settings, load_settings
+from dtle_tui.config.settings import (
+    ConfigError,
+    Settings,
+    cluster_rule,
+    demo_settings,
+    describe_settings,
+    load_settings,
+)
 from dtle_tui.text.secrets import add_secret, redact
 from dtle_tui.tuning import start_up_hold
 
@@ -61,7 +68,8 @@ def format_settings(settings: Settings) -> str:
     rows = describe_settings(settings)
     width = max(len(name) for name, _, _ in rows)
     value_width = min(60, max(len(value) for _, value, _ in rows))
-    lines = [f"{name:<{width}}  {value:<{value_width}}  {source}" for name, value, source in rows]
+    lines = list(cluster_rule(settings))
+    lines += [f"{name:<{width}}  {value:<{value_width}}  {source}" for name, value, source in rows]
     lines += [f"note: {note}" for note in settings.notes]
     return "\n".join(lines)
 
