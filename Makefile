@@ -13,6 +13,7 @@ $(STAMP): pyproject.toml
 	$(BIN)/python -m pip install --quiet -e '.[test]'
 	@touch $(STAMP)
 
+# The demo keeps its state in $XDG_CACHE_HOME/dtle-tui/demo, never in $XDG_STATE_HOME (config/settings.py).
 demo: $(STAMP)
 	$(BIN)/dtle-tui --demo
 

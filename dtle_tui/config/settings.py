@@ -49,6 +49,7 @@ __all__ = [
     "build_parser",
     "cluster_rule",
     "demo_settings",
+    "demo_state_dir",
     "describe_settings",
     "list_contexts",
     "load_settings",
@@ -135,14 +136,20 @@ def settings_for_context(settings: Settings, name: str) -> Settings:
     return new
 
 
-def _dirs(environ: Mapping[str, str]) -> Tuple[Path, Path]:
+def _xdg(environ: Mapping[str, str], var: str, default: str) -> Path:
+    value = environ.get(var, "")
     home = Path(environ.get("HOME") or Path.home())
+    return Path(value) / "dtle-tui" if value and Path(value).is_absolute() else home / default / "dtle-tui"
 
-    def xdg(var: str, default: str) -> Path:
-        value = environ.get(var, "")
-        return Path(value) / "dtle-tui" if value and Path(value).is_absolute() else home / default / "dtle-tui"
 
-    return xdg("XDG_STATE_HOME", ".local/state"), xdg("XDG_CONFIG_HOME", ".config")
+def _dirs(environ: Mapping[str, str]) -> Tuple[Path, Path]:
+    return _xdg(environ, "XDG_STATE_HOME", ".local/state"), _xdg(environ, "XDG_CONFIG_HOME", ".config")
+
+
+def demo_state_dir(environ: Mapping[str, str]) -> Path:
+    """Where --demo keeps its audit, backups, reports and log: a folder of its own under the user's cache
+    ($XDG_CACHE_HOME/dtle-tui/demo), never the state directory, where the real clusters' backups are."""
+    return _xdg(environ, "XDG_CACHE_HOME", ".cache") / "demo"
 
 
 def _load(argv: list, environ: Mapping[str, str], switch_to: Optional[str]) -> Settings:
@@ -187,6 +194,10 @@ def _load(argv: list, environ: Mapping[str, str], switch_to: Optional[str]) -> S
         state_dir="env XDG_STATE_HOME" if environ.get("XDG_STATE_HOME") else "default",
         config_dir="env XDG_CONFIG_HOME" if environ.get("XDG_CONFIG_HOME") else "default",
     )
+    demo = False if switch_to else bool(r.get("demo", False))
+    if demo:  # the simulated cluster's audit and backups never mix with the real clusters'
+        state_dir = demo_state_dir(environ)
+        r.sources["state_dir"] = "demo: a folder of its own ($XDG_CACHE_HOME/dtle-tui/demo), never $XDG_STATE_HOME"
     dtle_api = r.get("dtle_api", None)
     dtle_api = parse_dtle_api(dtle_api, r.sources["dtle_api"]) if dtle_api is not None else None
     # The whole environment: a context's nomad_token_env / consul_token_env may name any variable, and a
@@ -204,7 +215,7 @@ def _load(argv: list, environ: Mapping[str, str], switch_to: Optional[str]) -> S
         config_dir=config_dir,
         context=context,
         context_color=color,
-        demo=False if switch_to else bool(r.get("demo", False)),
+        demo=demo,
         demo_dialect=r.get("demo_dialect", "1.1"),
         stall_threshold_s=r.number("stall_threshold_s", 300.0, 0.0),
         log_lines=log_lines,

@@ -96,7 +96,8 @@ def build_parser() -> argparse.ArgumentParser:
     )
     a("--theme", metavar="NAME", help="colour theme")
     a("--log-file", metavar="PATH", help="log file (default $XDG_STATE_HOME/dtle-tui/dtle-tui.log)")
-    a("--demo", action="store_const", const=True, help="run against a built-in simulated cluster")
+    a("--demo", action="store_const", const=True,
+      help="run against a built-in simulated cluster; its audit and backups go to $XDG_CACHE_HOME/dtle-tui/demo")
     a("--demo-dialect", choices=["0.11", "1.1"], help="Nomad dialect of the demo cluster (default 1.1)")
     a("--show-config", action="store_true", help="print the settings and where each comes from, then exit")
     a("--version", action="version", version=f"dtle-tui {__version__}")
