@@ -34,6 +34,7 @@ bench: $(STAMP)
 screenshots: $(STAMP)
 	$(BIN)/python -m tests.make_screenshots
 
+# Reproducible: the same commit gives the same bytes; prints the sha256 (and writes dist/dtle-tui.pyz.sha256).
 pyz: $(STAMP)
 	$(BIN)/python tools/build_pyz.py
 
