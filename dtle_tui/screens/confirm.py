@@ -107,6 +107,13 @@ class FittedDialog(ModalScreen[ScreenResultType]):
         box.scroll_to(y=box.scroll_y + step * max(1, box.size.height - 1), animate=False)
 
 
+def steady(box: Input) -> Input:
+    """An input whose cursor does not blink: the dialog stays still on screen (and in its snapshots,
+    which a blink would make differ by the half second they are taken in)."""
+    box.cursor_blink = False
+    return box
+
+
 def scroll_bindings(where: str) -> list:
     """The keys that scroll a dialog's lines. Not letters: an input has the focus in most dialogs, and
     letters are what is being typed there."""
@@ -170,7 +177,7 @@ class ConfirmScreen(FittedDialog[Answer]):
             yield Part("", id="confirm-message", markup=False)
             with Horizontal(id="confirm-buttons"):
                 if self.mode == "type_id":
-                    yield Input(placeholder="job ID", id="confirm-input", compact=True)
+                    yield steady(Input(placeholder="job ID", id="confirm-input", compact=True))
                 else:
                     yield Part(Text("y confirms, n or escape cancels."), id="confirm-hint")
                 yield Button("Cancel", id="confirm-cancel", variant="primary", compact=True)

@@ -16,7 +16,7 @@ from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.widgets import Button, Input, Static
 
 from dtle_tui.ops.repair import parse_deadline
-from dtle_tui.screens.confirm import FittedDialog, Part, scroll_bindings
+from dtle_tui.screens.confirm import FittedDialog, Part, scroll_bindings, steady
 from dtle_tui.text.textsafe import safe_text
 
 if TYPE_CHECKING:
@@ -49,11 +49,11 @@ class DrainScreen(FittedDialog[Optional[int]]):
             if not self.stopping:
                 with Horizontal(classes="drain-field"):
                     yield Static(Text("Deadline (1h, 30m, 90s):"))
-                    yield Input(DEFAULT_DEADLINE, id="drain-deadline", compact=True)
+                    yield steady(Input(DEFAULT_DEADLINE, id="drain-deadline", compact=True))
             yield Part(Text("Type the node's name and press Enter to confirm; escape cancels."))
             yield Part("", id="drain-message", markup=False)
             with Horizontal(id="drain-buttons"):
-                yield Input(placeholder="node name", id="drain-name", compact=True)
+                yield steady(Input(placeholder="node name", id="drain-name", compact=True))
                 yield Button("Cancel", id="drain-cancel", variant="primary", compact=True)
                 yield Button("Stop drain" if self.stopping else "Drain", id="drain-ok", variant="error", compact=True)
 

@@ -13,26 +13,10 @@ from textual.widgets import Input
 
 from dtle_tui.app import DtleApp
 from dtle_tui.screens.confirm import ConfirmScreen, FittedDialog
-from tests import dialog_scenes, scenes
+from tests import dialog_scenes, frozen, scenes
 from tests.dialog_scenes import dialog_lines, missing_lines, read_whole_dialog, squeezed
 
-
-@pytest.fixture(scope="module")
-def frozen_cluster():
-    sim = scenes.start_frozen_sim()
-    try:
-        yield sim
-    finally:
-        sim.stop()
-
-
-@pytest.fixture(autouse=True)
-def pinned_clock():
-    from dtle_tui.text import clock
-
-    scenes.pin_environment()
-    yield
-    clock.freeze(None)
+frozen_cluster, pinned_clock = frozen.frozen_cluster, frozen.pinned_clock  # the fixtures (tests/frozen.py)
 
 
 @pytest.mark.parametrize("size", [(80, 24), (60, 20)], ids=["80x24", "60x20"])

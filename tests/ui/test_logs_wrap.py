@@ -3,16 +3,16 @@ line and follows (a pause ends), `Home` jumps to the oldest; search lands on the
 
 from __future__ import annotations
 
-import pytest
 from textual.widgets import Input, Log
 
 from dtle_tui.app import DtleApp
 from dtle_tui.screens.logs import LogsScreen
 from dtle_tui.widgets.log_book import CONTINUATION
-from tests import dialog_scenes, scenes
+from tests import dialog_scenes, frozen, scenes
 from tests.ui.test_logs_screen import alloc_of, open_logs, tasks_of_sim, until
 from tests.ui.test_resilience import visible_lines
 
+frozen_cluster = frozen.frozen_cluster  # the fixture (tests/frozen.py)
 LONG = "2026-11-27T08:00:00Z [ERROR] client.driver_mgr.dtle: " + " ".join(f"word{i:03d}" for i in range(40))
 
 
@@ -32,12 +32,18 @@ def unwrapped(rows: list) -> str:
     return out
 
 
+async def following(pilot, alloc) -> LogsScreen:
+    """job1's running dest's logs open and following."""
+    screen = await open_logs(pilot, pilot.app, alloc.id, "job1", tasks_of_sim(alloc))
+    await until(pilot, lambda: screen.tail is not None and screen.tail.state.following, "following")
+    return screen
+
+
 async def test_w_wraps_a_long_line_and_unwraps_it(sim, make_settings):
     alloc = alloc_of(sim, "job1", "running")
     app = DtleApp(make_settings(sim))
     async with app.run_test(size=(80, 24)) as pilot:
-        screen = await open_logs(pilot, app, alloc.id, "job1", tasks_of_sim(alloc))
-        await until(pilot, lambda: screen.tail is not None and screen.tail.state.following, "following")
+        screen = await following(pilot, alloc)
         await until(pilot, lambda: "w Wrap" in visible_lines(app)[-1], "the key in the footer")
         sim.logs.write(alloc.id, "dest", "stdout", LONG + "\n")
         await until(pilot, lambda: LONG in screen.book.lines, "the long line")
@@ -59,8 +65,7 @@ async def test_end_follows_home_goes_to_the_start_and_both_leave_the_search_box_
     alloc = alloc_of(sim, "job1", "running")
     app = DtleApp(make_settings(sim))
     async with app.run_test(size=(80, 24)) as pilot:
-        screen = await open_logs(pilot, app, alloc.id, "job1", tasks_of_sim(alloc))
-        await until(pilot, lambda: screen.tail is not None and screen.tail.state.following, "following")
+        screen = await following(pilot, alloc)
         sim.logs.write(alloc.id, "dest", "stdout", "".join(f"line {i:03d}\n" for i in range(120)))
         await until(pilot, lambda: "line 119" in screen.book.lines, "120 lines")
         log = screen.log_widget
@@ -96,8 +101,7 @@ async def test_search_lands_on_its_line_when_wrapped(sim, make_settings):
     alloc = alloc_of(sim, "job1", "running")
     app = DtleApp(make_settings(sim))
     async with app.run_test(size=(80, 24)) as pilot:
-        screen = await open_logs(pilot, app, alloc.id, "job1", tasks_of_sim(alloc))
-        await until(pilot, lambda: screen.tail is not None and screen.tail.state.following, "following")
+        screen = await following(pilot, alloc)
         body = "".join(f"{LONG} {i:03d}\n" for i in range(60)) + "needle here\n" + f"{LONG}\n" * 40
         sim.logs.write(alloc.id, "dest", "stdout", body)
         await until(pilot, lambda: "needle here" in screen.book.lines, "the lines")
@@ -107,15 +111,6 @@ async def test_search_lands_on_its_line_when_wrapped(sim, make_settings):
         target = list(screen.book.lines).index("needle here")
         assert screen.current_match == target
         await until(pilot, lambda: "needle here" in log_rows(app), "the match in view")
-
-
-@pytest.fixture(scope="module")
-def frozen_cluster():
-    sim = scenes.start_frozen_sim()
-    try:
-        yield sim
-    finally:
-        sim.stop()
 
 
 async def wrapped_logs(pilot) -> None:
@@ -133,7 +128,7 @@ async def wrapped_logs(pilot) -> None:
 def test_wrapped_logs_at_80x24(frozen_cluster, snap_compare):
     from dtle_tui.text import clock
 
-    scenes.pin_environment()
+    scenes.pin_environment()  # here only: the other tests of this module run on a moving cluster
     try:
         app = scenes.make_app(frozen_cluster)
         assert snap_compare(app, terminal_size=(80, 24), run_before=wrapped_logs)

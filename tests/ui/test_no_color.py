@@ -14,31 +14,12 @@ import pytest
 from textual.theme import BUILTIN_THEMES
 
 from dtle_tui.widgets.no_color import NO_COLOR_DARK
-from tests import scenes
+from tests import frozen, scenes
 from tests.uihelpers import wait_until
 
+frozen_cluster, pinned_clock = frozen.frozen_cluster, frozen.pinned_clock  # the fixtures (tests/frozen.py)
+
 Seen = Tuple[str, Optional[int], Optional[int], bool]  # text, foreground grey, background grey, bold/reverse
-
-
-@pytest.fixture(scope="module")
-def frozen_cluster():
-    sim = scenes.start_frozen_sim()
-    try:
-        yield sim
-    finally:
-        sim.stop()
-
-
-@pytest.fixture(autouse=True)
-def pinned_clock():
-    from dtle_tui.live import troubleshoot
-    from dtle_tui.text import clock
-
-    interval = troubleshoot.STATS_INTERVAL_S
-    scenes.pin_environment()
-    yield
-    clock.freeze(None)
-    troubleshoot.STATS_INTERVAL_S = interval
 
 
 @pytest.fixture

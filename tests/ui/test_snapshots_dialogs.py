@@ -9,32 +9,13 @@ from __future__ import annotations
 
 import pytest
 
-from tests import dialog_scenes, scenes
+from tests import dialog_scenes, frozen, scenes
+
+frozen_cluster, pinned_clock = frozen.frozen_cluster, frozen.pinned_clock  # the fixtures (tests/frozen.py)
 
 # Snapshot names say the key's action: `G` and `g` would be one file on a case-insensitive disk.
 NAMES = {"d": "delete", "P": "purge", "G": "gtid_reset_stopped", "U": "restore_gtid", "R": "readd", "a": "add",
          "r": "restart_task", "K": "stop_alloc", "e": "eligibility", "D": "drain"}
-
-
-@pytest.fixture(scope="module")
-def frozen_cluster():
-    sim = scenes.start_frozen_sim()
-    try:
-        yield sim
-    finally:
-        sim.stop()
-
-
-@pytest.fixture(autouse=True)
-def pinned_clock():
-    from dtle_tui.live import troubleshoot
-    from dtle_tui.text import clock
-
-    interval = troubleshoot.STATS_INTERVAL_S
-    scenes.pin_environment()
-    yield
-    clock.freeze(None)
-    troubleshoot.STATS_INTERVAL_S = interval
 
 
 @pytest.mark.parametrize("name", sorted(NAMES.values()))
