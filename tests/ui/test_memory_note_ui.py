@@ -14,5 +14,9 @@ async def test_the_allocation_says_the_limit_is_not_enforced(trouble_sim, make_s
     async with app.run_test(size=(80, 24)) as pilot:
         await open_alloc(pilot, app, running(trouble_sim, "billing-migrate", "dest").id)
         await until(pilot, lambda: "near its limit" in screen_text(app), "the memory line")
-        painted = " ".join(line.strip() for line in visible_lines(app))
-        assert "which this driver does not enforce (it reports RSS only)" in painted
+
+        def painted() -> str:  # what the terminal shows, once the panel has grown to its two rows
+            return " ".join(line.strip() for line in visible_lines(app))
+
+        await until(pilot, lambda: "which this driver does not enforce (it reports RSS only)" in painted(),
+                    "the whole note on screen")
