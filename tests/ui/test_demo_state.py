@@ -22,12 +22,14 @@ async def test_a_delete_in_the_demo_writes_only_into_the_demo_folder(sim, tmp_pa
         await until(pilot, lambda: app.snapshot and app.snapshot.rows, "the demo's jobs")
         await until(pilot, lambda: app.screen.query_one("#jobs-table").row_count == len(app.snapshot.rows), "rows")
         await scenes.select(pilot, "job1")
+        await until(pilot, lambda: app.screen.selected_job == "job1", "job1 selected")
         await pilot.press("d")
-        await until(pilot, lambda: isinstance(app.screen, ConfirmScreen), "the delete dialog")
+        await until(pilot, lambda: isinstance(app.screen, ConfirmScreen), "the delete dialog", timeout=30)
+        assert app.screen.job_id == "job1"
         assert str(demo_dir) in " ".join(app.screen.lines)  # the backup line names the demo folder
         await pilot.press("y")
-        await until(pilot, lambda: sim.scenario.job("job1")["Stop"] is True, "the delete")
-        await until(pilot, lambda: read_entries(demo_dir), "the audit line")
+        await until(pilot, lambda: sim.scenario.job("job1")["Stop"] is True, "the delete", timeout=30)
+        await until(pilot, lambda: read_entries(demo_dir), "the audit line", timeout=30)
     assert read_entries(demo_dir)[-1]["action"] == "delete"
     assert list((demo_dir / "backups").rglob("job.json"))
     assert not (tmp_path / "state").exists()
