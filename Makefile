@@ -13,6 +13,7 @@ $(STAMP): pyproject.toml
 	$(BIN)/python -m pip install --quiet -e '.[test]'
 	@touch $(STAMP)
 
+# The demo keeps its state in $XDG_CACHE_HOME/dtle-tui/demo, never in $XDG_STATE_HOME (config/settings.py).
 demo: $(STAMP)
 	$(BIN)/dtle-tui --demo
 
@@ -34,6 +35,7 @@ bench: $(STAMP)
 screenshots: $(STAMP)
 	$(BIN)/python -m tests.make_screenshots
 
+# Reproducible: the same commit gives the same bytes; prints the sha256 (and writes dist/dtle-tui.pyz.sha256).
 pyz: $(STAMP)
 	$(BIN)/python tools/build_pyz.py
 

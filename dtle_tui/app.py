@@ -26,6 +26,7 @@ from dtle_tui.screens.jobs import JobsScreen
 from dtle_tui.text.secrets import redact
 from dtle_tui.textual_private import QuietCrash, exit_printing
 from dtle_tui.tuning import fit_thresholds, held_at_start_up, release_start_up_hold
+from dtle_tui.widgets.no_color import apply_no_color
 from dtle_tui.widgets.virtual_table import VirtualTable
 
 if TYPE_CHECKING:
@@ -146,6 +147,7 @@ class DtleApp(QuietCrash, App):
             self.poller = self._poller_factory(self.settings, self._from_poller)
             self.poller.start()
         self.add_mode("jobs", JobsScreen)
+        apply_no_color(self)  # NO_COLOR: failures stay the most visible text (widgets/no_color.py)
         if self.settings.keys:
             self.set_keymap(dict(self.settings.keys))
         self._sync_alerter()

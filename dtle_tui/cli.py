@@ -6,13 +6,21 @@ file only (the terminal belongs to the UI), with every configured token cut out.
 
 from __future__ import annotations
 
+import errno
 import logging
 import os
 import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Optional, Sequence
 
-from dtle_tui.config.settings import ConfigError, Settings, demo_settings, describe_settings, load_settings
+from dtle_tui.config.settings import (
+    ConfigError,
+    Settings,
+    cluster_rule,
+    demo_settings,
+    describe_settings,
+    load_settings,
+)
 from dtle_tui.text.secrets import add_secret, redact
 from dtle_tui.tuning import start_up_hold
 
@@ -61,7 +69,8 @@ def format_settings(settings: Settings) -> str:
     rows = describe_settings(settings)
     width = max(len(name) for name, _, _ in rows)
     value_width = min(60, max(len(value) for _, value, _ in rows))
-    lines = [f"{name:<{width}}  {value:<{value_width}}  {source}" for name, value, source in rows]
+    lines = list(cluster_rule(settings))
+    lines += [f"{name:<{width}}  {value:<{value_width}}  {source}" for name, value, source in rows]
     lines += [f"note: {note}" for note in settings.notes]
     return "\n".join(lines)
 
@@ -78,6 +87,37 @@ def register_secrets(settings: Settings) -> None:
     for auth in (settings.nomad.http_auth, settings.consul.http_auth):
         if auth:
             add_secret(auth[1])
+
+
+def check_theme(settings: Settings) -> None:
+    """ConfigError for a theme Textual does not have: starting refuses it, and --show-config with it."""
+    if settings.theme:
+        from textual.theme import BUILTIN_THEMES  # only for a named theme: --help never loads Textual
+
+        if settings.theme not in BUILTIN_THEMES:
+            names = ", ".join(sorted(BUILTIN_THEMES))
+            raise ConfigError(f"unknown theme {settings.theme!r} (one of: {names})")
+
+
+def check_log_file(path: Path) -> None:
+    """ConfigError when the log file could not be written, as setup_logging would fail, creating nothing
+    (--show-config writes no file)."""
+    problem = None
+    if path.exists():
+        if path.is_dir():
+            problem = errno.EISDIR
+        elif not os.access(path, os.W_OK):
+            problem = errno.EACCES
+    else:
+        parent = path.parent
+        while not parent.exists() and parent != parent.parent:
+            parent = parent.parent
+        if not parent.is_dir():
+            problem = errno.ENOTDIR
+        elif not os.access(parent, os.W_OK | os.X_OK):
+            problem = errno.EACCES
+    if problem is not None:
+        raise ConfigError(f"cannot write log file {path}: {os.strerror(problem)}")
 
 
 def check_keys(settings: Settings) -> None:
@@ -112,6 +152,9 @@ def _main(args: list) -> int:
     try:
         # Before the poller starts (a poller stopped at once leaves its tasks half-cancelled).
         check_keys(settings)
+        check_theme(settings)
+        if "--show-config" in args:  # what starting checks next, without writing the log file
+            check_log_file(Path(settings.log_file))
     except ConfigError as exc:
         return _error(str(exc))
     if "--show-config" in args:

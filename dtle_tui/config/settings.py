@@ -1,9 +1,21 @@
-"""Settings: command-line flags > environment > config-file context > config-file defaults > defaults.
+"""Settings, and which source wins.
 
-The environment is read exactly as the `nomad` and `consul` CLIs read it (nomad-api.md §7,
-consul-kv.md §6), so a shell that works for `nomad job status` works here. Tokens come from the
-environment or from files only, never from flags (they would show in `ps`) nor the config file.
-`Settings.sources` says where every value came from; `--show-config` prints it.
+The cluster (every `nomad.*` and `consul.*` setting: addresses, region, namespace, tokens, TLS) comes
+from one place, so that what the banner names is what the console talks to:
+- a context chosen explicitly (`--context`, `DTLE_TUI_CONTEXT`, `C` in the app) decides it: its values,
+  then the command line's flags (an address that disagrees with the context's is refused, naming both),
+  then defaults. NOMAD_* / CONSUL_* are not read: a stale export on a bastion must not send the data,
+  the writes or a token to another cluster. A context names the variables it wants (`nomad_token_env`).
+  After `C`, the start-up flags no longer count for the cluster either: they were for the first one.
+- the config file's `default_context` decides it the same way, unless a flag or the environment names an
+  address (`--nomad-addr`, NOMAD_ADDR, …): then no context is in force and the banner names none.
+- without a context: flags > environment > defaults. The environment is read exactly as the `nomad`
+  and `consul` CLIs read it (nomad-api.md §7, consul-kv.md §6).
+Everything else (refresh, read-only, theme, …): flags > environment > context > config file > defaults.
+
+Tokens come from the environment or from files only, never from flags (they would show in `ps`) nor
+the config file. `Settings.sources` says where every value came from and `Settings.notes` what was set
+but not used; `--show-config` prints both.
 """
 
 from __future__ import annotations
@@ -35,7 +47,9 @@ __all__ = [
     "Settings",
     "TlsSettings",
     "build_parser",
+    "cluster_rule",
     "demo_settings",
+    "demo_state_dir",
     "describe_settings",
     "list_contexts",
     "load_settings",
@@ -103,9 +117,6 @@ class Settings:
 
 # ---- resolution ---------------------------------------------------------------------------------------
 
-_RELEVANT_ENV_PREFIXES = ("NOMAD_", "CONSUL_", "XDG_", "DTLE_TUI_", "DTLE_API_")
-
-
 def load_settings(argv: Sequence[str], environ: Mapping[str, str]) -> Settings:
     """Settings from the command line and environment (and the config file they point to)."""
     return _load(list(argv), environ, switch_to=None)
@@ -114,8 +125,9 @@ def load_settings(argv: Sequence[str], environ: Mapping[str, str]) -> Settings:
 def settings_for_context(settings: Settings, name: str) -> Settings:
     """The settings after switching to context `name` in the app.
 
-    The operator picked this context explicitly, so what it sets wins over flags and environment
-    (unlike at start-up); read-only stays on if it was on. Demo mode ends.
+    The operator picked this context: it decides the cluster alone (neither the environment nor the
+    start-up flags' addresses, tokens or TLS), and what else it sets wins over flags and environment;
+    read-only stays on if it was on. Demo mode ends.
     """
     argv, env = settings.inputs
     new = _load(list(argv), dict(env), switch_to=name)
@@ -124,14 +136,20 @@ def settings_for_context(settings: Settings, name: str) -> Settings:
     return new
 
 
-def _dirs(environ: Mapping[str, str]) -> Tuple[Path, Path]:
+def _xdg(environ: Mapping[str, str], var: str, default: str) -> Path:
+    value = environ.get(var, "")
     home = Path(environ.get("HOME") or Path.home())
+    return Path(value) / "dtle-tui" if value and Path(value).is_absolute() else home / default / "dtle-tui"
 
-    def xdg(var: str, default: str) -> Path:
-        value = environ.get(var, "")
-        return Path(value) / "dtle-tui" if value and Path(value).is_absolute() else home / default / "dtle-tui"
 
-    return xdg("XDG_STATE_HOME", ".local/state"), xdg("XDG_CONFIG_HOME", ".config")
+def _dirs(environ: Mapping[str, str]) -> Tuple[Path, Path]:
+    return _xdg(environ, "XDG_STATE_HOME", ".local/state"), _xdg(environ, "XDG_CONFIG_HOME", ".config")
+
+
+def demo_state_dir(environ: Mapping[str, str]) -> Path:
+    """Where --demo keeps its audit, backups, reports and log: a folder of its own under the user's cache
+    ($XDG_CACHE_HOME/dtle-tui/demo), never the state directory, where the real clusters' backups are."""
+    return _xdg(environ, "XDG_CACHE_HOME", ".cache") / "demo"
 
 
 def _load(argv: list, environ: Mapping[str, str], switch_to: Optional[str]) -> Settings:
@@ -144,10 +162,24 @@ def _load(argv: list, environ: Mapping[str, str], switch_to: Optional[str]) -> S
     context, context_source = _choose_context(switch_to, ns.context, environ, cfg, config_path)
 
     flags, env = flag_layer(ns, environ), env_layer(environ)
+    notes: list = []
+    if context is not None and context_source.startswith("config file"):
+        named = [src for layer in (flags, env) for name, (_, src) in layer.items() if name in _ADDRESSES]
+        if named:  # the file's default gives way to an address named for this run
+            notes.append(f"default_context {context} not used: {', '.join(named)} names the cluster "
+                         f"(--context {context} uses the context)")
+            context, context_source = None, f"none (default_context {context} not used: {named[0]})"
     ctx_layer = file_layer(cfg, context, environ) if cfg and context else {}
     top_layer = file_layer(cfg, None, environ) if cfg else {}
+    if context is not None:
+        env = _without_cluster(env, f"context {context} decides the cluster", notes)
+        if switch_to:
+            flags = _without_cluster(flags, f"switched to context {context}", notes)
+        else:
+            _check_addresses(flags, ctx_layer, context)
     layers = [ctx_layer, flags, env, top_layer] if switch_to else [flags, env, ctx_layer, top_layer]
     r = _Resolver(layers, ctx_layer, context, environ)
+    r.notes.extend(notes)
     r.sources.update(context=context_source, config_file="flag --config" if ns.config else "default")
 
     nomad, consul = _services(r)
@@ -162,9 +194,15 @@ def _load(argv: list, environ: Mapping[str, str], switch_to: Optional[str]) -> S
         state_dir="env XDG_STATE_HOME" if environ.get("XDG_STATE_HOME") else "default",
         config_dir="env XDG_CONFIG_HOME" if environ.get("XDG_CONFIG_HOME") else "default",
     )
+    demo = False if switch_to else bool(r.get("demo", False))
+    if demo:  # the simulated cluster's audit and backups never mix with the real clusters'
+        state_dir = demo_state_dir(environ)
+        r.sources["state_dir"] = "demo: a folder of its own ($XDG_CACHE_HOME/dtle-tui/demo), never $XDG_STATE_HOME"
     dtle_api = r.get("dtle_api", None)
     dtle_api = parse_dtle_api(dtle_api, r.sources["dtle_api"]) if dtle_api is not None else None
-    env_kept = tuple((k, v) for k, v in environ.items() if k.startswith(_RELEVANT_ENV_PREFIXES) or k == "HOME")
+    # The whole environment: a context's nomad_token_env / consul_token_env may name any variable, and a
+    # switch in the app (settings_for_context) must find it as start-up would have.
+    env_kept = tuple(environ.items())
     return Settings(
         nomad=nomad,
         consul=consul,
@@ -177,7 +215,7 @@ def _load(argv: list, environ: Mapping[str, str], switch_to: Optional[str]) -> S
         config_dir=config_dir,
         context=context,
         context_color=color,
-        demo=False if switch_to else bool(r.get("demo", False)),
+        demo=demo,
         demo_dialect=r.get("demo_dialect", "1.1"),
         stall_threshold_s=r.number("stall_threshold_s", 300.0, 0.0),
         log_lines=log_lines,
@@ -190,6 +228,32 @@ def _load(argv: list, environ: Mapping[str, str], switch_to: Optional[str]) -> S
         notes=tuple(r.notes),
         inputs=(tuple(argv), env_kept),
     )
+
+
+_CLUSTER = ("nomad.", "consul.")
+_ADDRESSES = ("nomad.addr", "consul.addr")
+
+
+def _without_cluster(layer: dict, why: str, notes: list) -> dict:
+    """`layer` without its cluster settings, each one left out named in `notes` (never its value)."""
+    kept = {name: v for name, v in layer.items() if not name.startswith(_CLUSTER)}
+    dropped = sorted({src for name, (_, src) in layer.items() if name.startswith(_CLUSTER)})
+    if dropped:
+        notes.append(f"{', '.join(dropped)} not used: {why} (a context names the variables it wants, "
+                     "e.g. nomad_token_env = \"NOMAD_TOKEN\")")
+    return kept
+
+
+def _check_addresses(flags: dict, ctx_layer: dict, context: str) -> None:
+    """A flag's address and the chosen context's naming two clusters: refuse, naming both."""
+    for name in _ADDRESSES:
+        if name in flags and name in ctx_layer:
+            flag_value, flag_source = flags[name]
+            ctx_value = ctx_layer[name][0]
+            service = "Nomad" if name == "nomad.addr" else "Consul"
+            if parse_addr(service, flag_value, flag_source) != parse_addr(service, ctx_value, f"context {context}"):
+                raise ConfigError(f"{flag_source} {flag_value} and context {context}'s {name.replace('.', '_')} "
+                                  f"{ctx_value} name two clusters: drop --context or the flag")
 
 
 def _choose_context(switch_to: Optional[str], flag: Optional[str], environ: Mapping[str, str],
@@ -326,6 +390,19 @@ def _mask(name: str, value: Any) -> str:
     if name.endswith(".http_auth"):
         return f"{value[0]}:(hidden)"
     return str(value)
+
+
+def cluster_rule(settings: Settings) -> list:
+    """What decided the cluster and the rest, in words (the head of --show-config)."""
+    if settings.demo:
+        cluster = "the demo's simulator on 127.0.0.1 (nothing real is touched)"
+    elif settings.context:
+        cluster = (f"context {settings.context} ({settings.sources.get('context', 'default')}): its values, then "
+                   "flags, then defaults; NOMAD_* and CONSUL_* are not read")
+    else:
+        cluster = "no context in force: flags, then NOMAD_* and CONSUL_*, then defaults"
+    return [f"cluster (nomad.*, consul.*): {cluster}",
+            "other settings: flags, then environment, then context, then config file, then defaults"]
 
 
 def describe_settings(settings: Settings) -> list:

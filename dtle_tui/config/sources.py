@@ -25,9 +25,18 @@ class _Parser(argparse.ArgumentParser):
 
 
 EPILOG = """\
+which cluster (addresses, region, namespace, tokens, TLS):
+  a context chosen with --context NAME (or DTLE_TUI_CONTEXT, or C in the app) decides it: the context's
+  values, then these flags (an address that disagrees with the context's is refused), then defaults.
+  NOMAD_* and CONSUL_* are not read: a context names the variables it wants, e.g.
+  nomad_token_env = "NOMAD_TOKEN". The config file's default_context does the same, unless a flag or
+  NOMAD_ADDR / CONSUL_HTTP_ADDR names an address: then no context is in force. Without a context:
+  flags, then NOMAD_* / CONSUL_* (as the nomad and consul CLIs read them), then defaults.
+other settings: flags, then environment, then the context, then the config file, then defaults.
+
 examples:
   dtle-tui                                  uses NOMAD_ADDR / CONSUL_HTTP_ADDR like the nomad and consul CLIs
-  dtle-tui --nomad-addr http://10.0.0.5:4646 --consul-addr 10.0.0.5:8500
+  dtle-tui --nomad-addr http://nomad.example:4646 --consul-addr consul.example:8500
   dtle-tui --context prod --read-only       a [contexts.prod] table of the config file
   NOMAD_TOKEN=... CONSUL_HTTP_TOKEN=... dtle-tui --namespace default
   dtle-tui --show-config                    where every setting comes from (tokens masked)
@@ -49,22 +58,24 @@ def build_parser() -> argparse.ArgumentParser:
     a(
         "--nomad-addr",
         metavar="URL",
-        help=f"Nomad HTTP address (env NOMAD_ADDR; default {DEFAULT_NOMAD_ADDR})",
+        help=f"Nomad HTTP address (else the context's, else env NOMAD_ADDR; default {DEFAULT_NOMAD_ADDR})",
     )
-    a("--nomad-token-file", metavar="PATH", help="file holding the Nomad ACL token (else env NOMAD_TOKEN)")
-    a("--region", help="Nomad region (env NOMAD_REGION)")
-    a("--namespace", help="Nomad namespace (env NOMAD_NAMESPACE)")
+    a("--nomad-token-file", metavar="PATH",
+      help="file holding the Nomad ACL token (else the context's, else env NOMAD_TOKEN)")
+    a("--region", help="Nomad region (else the context's, else env NOMAD_REGION)")
+    a("--namespace", help="Nomad namespace (else the context's, else env NOMAD_NAMESPACE)")
     a(
         "--consul-addr",
         metavar="ADDR",
-        help=f"Consul HTTP address (env CONSUL_HTTP_ADDR; default {DEFAULT_CONSUL_ADDR})",
+        help=f"Consul HTTP address (else the context's, else env CONSUL_HTTP_ADDR; default {DEFAULT_CONSUL_ADDR})",
     )
     a(
         "--consul-token-file",
         metavar="PATH",
-        help="file holding the Consul ACL token (else env CONSUL_HTTP_TOKEN)",
+        help="file holding the Consul ACL token (else the context's, else env CONSUL_HTTP_TOKEN)",
     )
-    a("--context", metavar="NAME", help="use [contexts.NAME] of the config file")
+    a("--context", metavar="NAME",
+      help="use [contexts.NAME] of the config file: it decides the cluster (see below; env DTLE_TUI_CONTEXT)")
     a("--config", metavar="PATH", help="config file (default $XDG_CONFIG_HOME/dtle-tui/config.toml)")
     a("--read-only", action="store_const", const=True, help="refuse every change (delete, purge, reset, add)")
     a("--refresh", type=float, metavar="SECONDS", help="refresh interval (default 2)")
@@ -85,7 +96,8 @@ def build_parser() -> argparse.ArgumentParser:
     )
     a("--theme", metavar="NAME", help="colour theme")
     a("--log-file", metavar="PATH", help="log file (default $XDG_STATE_HOME/dtle-tui/dtle-tui.log)")
-    a("--demo", action="store_const", const=True, help="run against a built-in simulated cluster")
+    a("--demo", action="store_const", const=True,
+      help="run against a built-in simulated cluster; its audit and backups go to $XDG_CACHE_HOME/dtle-tui/demo")
     a("--demo-dialect", choices=["0.11", "1.1"], help="Nomad dialect of the demo cluster (default 1.1)")
     a("--show-config", action="store_true", help="print the settings and where each comes from, then exit")
     a("--version", action="version", version=f"dtle-tui {__version__}")

@@ -14,7 +14,7 @@ from array import array
 from dataclasses import dataclass, field
 from typing import Any, Iterable, Iterator, Mapping, Optional
 
-__all__ = ["GtidSet", "BinlogFilePos", "JobPosition", "positions_from_kv", "GtidProgress"]
+__all__ = ["GtidSet", "BinlogFilePos", "JobPosition", "binlog_shown", "positions_from_kv", "GtidProgress"]
 
 _UUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
 _INTERVAL = re.compile(r"([0-9]+)(?:-([0-9]+))?")
@@ -181,6 +181,18 @@ class BinlogFilePos:
 
     def __str__(self) -> str:
         return f"{self.file}:{self.pos}"
+
+
+def binlog_shown(value: Any) -> str:
+    """A BinlogFilePos as the console writes it everywhere (tables, dialogs, reports): `file:pos`, never
+    dtle's `//dtle//` separator. A value that is not dtle's format is written as it is: the operator sees
+    what is stored (and dtle will not accept it either)."""
+    pos = BinlogFilePos.parse(value)
+    if pos is not None:
+        return str(pos)
+    if isinstance(value, (bytes, bytearray)):
+        return bytes(value).decode("utf-8", "replace").strip()
+    return "" if value is None else str(value).strip()
 
 
 @dataclass(frozen=True)

@@ -23,6 +23,7 @@ class TaskUsage:
     rss_bytes: Optional[int] = None  # None: not measured
     cpu_percent: Optional[float] = None
     timestamp_ns: int = 0
+    memory_measured: tuple = ()  # MemoryStats.Measured: which figures the driver measured (RSS, Usage, …)
 
 
 def _float(v: Any) -> Optional[float]:
@@ -43,7 +44,7 @@ def _usage(task: str, d: Any) -> TaskUsage:
     rss = as_int(mem.get("RSS")) if "RSS" in mem_measured or (not mem_measured and mem.get("RSS")) else None
     percent = _float(cpu.get("Percent")) if "Percent" in cpu_measured or (
         not cpu_measured and cpu.get("Percent")) else None
-    return TaskUsage(task, rss, percent, as_int(d.get("Timestamp")))
+    return TaskUsage(task, rss, percent, as_int(d.get("Timestamp")), tuple(sorted(mem_measured - {""})))
 
 
 def parse_alloc_stats(data: Any) -> dict[str, TaskUsage]:

@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any, Awaitable, Callable, Optional, Union
 
 from dtle_tui import __version__
 from dtle_tui.api.errors import ApiError
+from dtle_tui.model.gtid import binlog_shown
 from dtle_tui.model.jobspec import SpecError, load_spec, without_token_ids
 from dtle_tui.ops import backup as bk
 from dtle_tui.ops.audit import os_user, utc_now_iso
@@ -215,7 +216,8 @@ class Actions(GuardedOps):
             return plan
         plan.gtid, binlog = gtid_of(entries, job_id)
         plan.notes.append(f"Removes {len(entries)} key(s): " + (", ".join(e.key for e in entries) or "none")
-                          + f"; Gtid now: {plan.gtid or '(empty)'}" + (f"; BinlogFilePos {binlog}" if binlog else ""))
+                          + f"; Gtid now: {plan.gtid or '(empty)'}"
+                          + (f"; BinlogFilePos {binlog_shown(binlog)}" if binlog else ""))
         plan.notes.append(GTID_NOTE.format(sql=self.gtid_sql(job_id)))
         return plan
 
@@ -251,7 +253,8 @@ class Actions(GuardedOps):
                        ", ".join(e.key for e in entries if e.key.startswith("dtle/")) or "no key was there")
         await run.send(listed, self.consul.send(listed_call))
         run.notes.insert(0, f"Gtid of job {job_id} reset: removed {len(entries)} Consul key(s); the Gtid was "
-                            f"{gtid or '(empty)'}" + (f", BinlogFilePos {binlog}" if binlog else "") + ".")
+                            f"{gtid or '(empty)'}"
+                            + (f", BinlogFilePos {binlog_shown(binlog)}" if binlog else "") + ".")
         run.notes.append(GTID_NOTE.format(sql=self.gtid_sql(job_id)))
         if run.backup:
             run.notes.append("U restores these keys from the backup below")
@@ -346,7 +349,8 @@ class Actions(GuardedOps):
         plan.resumes = resumes_from(plan.gtid, binlog)
         if plan.resumes:
             plan.notes.append(f"Consul still holds a position for {job_id}: the job will RESUME from Gtid "
-                              f"{plan.gtid or '(empty)'}{' / ' + binlog if binlog else ''}, NOT from its config. "
+                              f"{plan.gtid or '(empty)'}{' / ' + binlog_shown(binlog) if binlog else ''}, "
+                              "NOT from its config. "
                               "Choose 'reset Gtid first' to start from the config.")
         else:
             plan.notes.append("Consul holds no position for this job: it starts from its config")
@@ -406,6 +410,6 @@ class Actions(GuardedOps):
             entries = []
         await run.send(step, self.nomad.send(call), "registered")
         gtid, binlog = gtid_of(entries, job_id)
-        start = (f"it RESUMES from the Gtid stored in Consul ({gtid or binlog}), not from its config"
+        start = (f"it RESUMES from the Gtid stored in Consul ({gtid or binlog_shown(binlog)}), not from its config"
                  if resumes_from(gtid, binlog) else "it starts from its config (no position in Consul)")
         return run.result(True, f"Job {job_id} {'re-added' if run.action == 're-add' else 'added'}: {start}")

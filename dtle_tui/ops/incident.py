@@ -25,7 +25,7 @@ from dtle_tui import __version__
 from dtle_tui.live.snapshot import JobDetail, JobRow
 from dtle_tui.model.allocations import Allocation
 from dtle_tui.model.evaluations import placement_report
-from dtle_tui.model.gtid import JobPosition
+from dtle_tui.model.gtid import JobPosition, binlog_shown
 from dtle_tui.model.nodes import Node
 from dtle_tui.ops.audit import os_user, read_entries
 from dtle_tui.ops.backup import cluster_name, ensure_private_dir, safe_segment, timestamp, write_atomic
@@ -107,7 +107,7 @@ def _gtid_lines(position: Optional[JobPosition], consul_enabled: bool, rate: Opt
     else:
         moved = "not seen advancing since the console started"
     rows = [["Transactions", md_cell(fmt.count(txns))], ["Rate", md_cell(fmt.rate(rate))],
-            ["Last advance", md_cell(moved)], ["BinlogFilePos", md_cell(position.binlog_text or "—")]]
+            ["Last advance", md_cell(moved)], ["BinlogFilePos", md_cell(binlog_shown(position.binlog_text) or "—")]]
     if position.gtid_error:
         rows.append(["Gtid problem", md_cell(position.gtid_error)])
     out += _table(["Item", "Value"], rows)

@@ -13,10 +13,10 @@ from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical, VerticalScroll
-from textual.screen import ModalScreen
 from textual.widgets import Button, Input, Static
 
 from dtle_tui.ops.repair import parse_deadline
+from dtle_tui.screens.confirm import FittedDialog, Part, scroll_bindings, steady
 from dtle_tui.text.textsafe import safe_text
 
 if TYPE_CHECKING:
@@ -26,12 +26,12 @@ if TYPE_CHECKING:
 DEFAULT_DEADLINE = "1h"
 
 
-class DrainScreen(ModalScreen[Optional[int]]):
-    # Styles: dtle_tui.tcss (The drain dialog).
-    BINDINGS = [Binding("escape", "cancel", "Cancel", id="dtle.drain.cancel")]
-    # Rows besides the request lines (border, title, inputs and their labels, message, buttons): the lines
-    # get what is left and scroll, so the inputs and buttons stay on screen at 80x24.
-    CHROME_ROWS = 15
+class DrainScreen(FittedDialog[Optional[int]]):
+    """The inputs and buttons always show; the request lines fit what is left, or scroll with a sign
+    (FittedDialog). Styles: dtle_tui.tcss (The drain dialog)."""
+
+    FIT = "drain"
+    BINDINGS = [Binding("escape", "cancel", "Cancel", id="dtle.drain.cancel"), *scroll_bindings("drain")]
 
     def __init__(self, node: Node, repairs: Repairs) -> None:
         super().__init__()
@@ -40,32 +40,27 @@ class DrainScreen(ModalScreen[Optional[int]]):
         self.stopping = bool(node.drain)
 
     def compose(self) -> ComposeResult:
-        with Vertical(id="drain-dialog"):
+        with Vertical(id="drain-dialog") as dialog:
             title = f"Stop the drain of node {self.node.name}" if self.stopping else f"Drain node {self.node.name}"
-            yield Static(Text(safe_text(title)), id="drain-title")
-            with VerticalScroll(id="drain-box"):
-                yield Static("", id="drain-lines", markup=False)
+            dialog.border_title = Text(safe_text(title))
+            with VerticalScroll(id="drain-lines", can_focus=False):
+                yield Part("", id="drain-text", markup=False)
+            yield Static("", id="drain-more", markup=False)
             if not self.stopping:
-                yield Static(Text("Deadline (1h, 30m, 90s): then what is left is stopped"))
-                yield Input(DEFAULT_DEADLINE, id="drain-deadline", compact=True)
-            yield Static(Text("Type the node's name and press Enter to confirm; escape cancels."))
-            yield Input(placeholder="node name", id="drain-name", compact=True)
-            yield Static("", id="drain-message", markup=False)
+                with Horizontal(classes="drain-field"):
+                    yield Static(Text("Deadline (1h, 30m, 90s):"))
+                    yield steady(Input(DEFAULT_DEADLINE, id="drain-deadline", compact=True))
+            yield Part(Text("Type the node's name and press Enter to confirm; escape cancels."))
+            yield Part("", id="drain-message", markup=False)
             with Horizontal(id="drain-buttons"):
+                yield steady(Input(placeholder="node name", id="drain-name", compact=True))
                 yield Button("Cancel", id="drain-cancel", variant="primary", compact=True)
                 yield Button("Stop drain" if self.stopping else "Drain", id="drain-ok", variant="error", compact=True)
 
     def on_mount(self) -> None:
-        self._fit()
         self._show_plan()
+        self.start_fitting()
         self.query_one("#drain-name", Input).focus()
-
-    def on_resize(self) -> None:
-        self._fit()
-
-    def _fit(self) -> None:
-        height = self.size.height or self.app.size.height
-        self.query_one("#drain-box").styles.max_height = max(2, min(12, height - self.CHROME_ROWS))
 
     def deadline_ns(self) -> Optional[int]:
         if self.stopping:
@@ -79,7 +74,7 @@ class DrainScreen(ModalScreen[Optional[int]]):
         else:
             plan = self.repairs.plan_drain(self.node.id, self.node.name, None if deadline < 0 else deadline)
             lines = [f"Node: {self.node.name} ({self.node.short_id})", *plan.lines()]
-        self.query_one("#drain-lines", Static).update(Text("\n".join(safe_text(x) for x in lines)))
+        self.query_one("#drain-text", Static).update(Text("\n".join(safe_text(x) for x in lines)))
 
     @on(Input.Changed, "#drain-deadline")
     def _deadline_changed(self, event: Input.Changed) -> None:
@@ -92,6 +87,7 @@ class DrainScreen(ModalScreen[Optional[int]]):
 
     def _confirm(self) -> None:
         message = self.query_one("#drain-message", Static)
+        message.display = True
         deadline = self.deadline_ns()
         typed = self.query_one("#drain-name", Input).value
         if deadline is None:

@@ -1,4 +1,4 @@
-"""Task logs of one allocation: stdout/stderr, following live, with search and pause.
+"""Task logs of one allocation: stdout/stderr, following live, with search, pause and wrap.
 
 The tail (live/logtail.py) runs on the poller's loop with the poller's Nomad client (the console's
 `tail` intent), so this screen never calls the API itself; its callbacks run on the poller thread and
@@ -6,7 +6,9 @@ reach the UI as messages (`post_message` is thread-safe and, unlike `call_from_t
 the poller's feeds).
 
 Everything from the wire is plain text: lines go through `safe_text` (no ANSI, no control characters)
-into a `Log` widget, which renders text, never markup.
+into a `Log` widget, which renders text, never markup. The lines themselves are kept in a LogBook; the
+Log shows them as they are, or wrapped (`w`) to its width, each continuation row marked. `End` jumps to
+the newest line and follows, `Home` to the oldest kept.
 """
 
 from __future__ import annotations
@@ -25,12 +27,14 @@ from dtle_tui.live.logtail import TailState
 from dtle_tui.model.allocations import failed_task
 from dtle_tui.screens.base import ConsoleScreen
 from dtle_tui.text.textsafe import safe_text
+from dtle_tui.widgets.log_book import LogBook
 
 if TYPE_CHECKING:
     from dtle_tui.console import TailHandle
 
 DEFAULT_LOG_LINES = 10000
-MATCH_STYLE = "bold black on yellow"
+# Reverse, not a colour pair: "black on yellow" is black on black in greys on a light theme (NO_COLOR).
+MATCH_STYLE = "bold reverse"
 
 
 class LogLines(Message):
@@ -87,6 +91,13 @@ class LogsScreen(ConsoleScreen):
         Binding("t", "next_task", "Next task", tooltip="next task of the allocation", id="dtle.logs.next_task"),
         Binding("space", "toggle_pause", "Pause/follow", tooltip="pause / follow", id="dtle.logs.pause"),
         Binding("slash", "search", "Search", tooltip="search the log", id="dtle.logs.search"),
+        Binding("w", "toggle_wrap", "Wrap", tooltip="wrap long lines / cut them at the edge", id="dtle.logs.wrap"),
+        # Priority: the log itself scrolls on home/end, without following; check_action leaves them to the
+        # search box while it is open.
+        Binding("end", "end", "End", show=False, priority=True, tooltip="jump to the newest line and follow",
+                id="dtle.logs.end"),
+        Binding("home", "home", "Home", show=False, priority=True, tooltip="jump to the oldest line kept",
+                id="dtle.logs.home"),
         Binding("n", "next_match", "Next match", tooltip="next match", id="dtle.logs.next_match"),
         Binding("N", "previous_match", "Prev match", tooltip="previous match", id="dtle.logs.previous_match"),
     ]
@@ -101,11 +112,14 @@ class LogsScreen(ConsoleScreen):
         self.task_name = task if task in self.task_names else self.task_names[0]
         self.log_type = log_type if log_type in ("stdout", "stderr") else "stdout"
         self.paused = False
+        self.wrap = False
+        self._wrapped_width = 0
         self.search_term = ""
         self.current_match: Optional[int] = None  # line index of the match shown
         self.tail: Optional[TailHandle] = None
         self._generation = 0
         self._state = TailState()
+        self.book = LogBook(DEFAULT_LOG_LINES)
 
     @classmethod
     def for_allocation(cls, alloc: Any) -> LogsScreen:
@@ -131,6 +145,7 @@ class LogsScreen(ConsoleScreen):
 
     def on_mount(self) -> None:
         super().on_mount()
+        self.book = LogBook(self.max_lines)
         self.log_widget.focus()
         self._start_tail()
 
@@ -143,6 +158,7 @@ class LogsScreen(ConsoleScreen):
         self._generation += 1
         generation = self._generation
         self.log_widget.clear()
+        self.book.clear()
         self.current_match = None
         self.paused = False  # a new stream starts following
         self.tail = self.console.tail(
@@ -166,10 +182,13 @@ class LogsScreen(ConsoleScreen):
     def on_log_lines(self, message: LogLines) -> None:
         if message.generation != self._generation:
             return
-        log = self.log_widget
-        if message.dropped:
-            log.write_line(f"[… {message.dropped} lines not shown: more than {self.max_lines} arrived at once]")
-        log.write_lines([safe_text(line) for line in message.lines])
+        lines = [f"[… {message.dropped} lines not shown: more than {self.max_lines} arrived at once]"] \
+            if message.dropped else []
+        for line in message.lines:
+            lines.extend(safe_text(line).splitlines())  # as Log splits them: one line, one index
+        self.log_widget.write_lines(self.book.add(lines, self._wrapped_width))
+        if self.book.stale > max(500, self.max_lines // 10):
+            self._rebuild()  # the wrapped view drops the rows of the lines the book dropped
         self._show_header()
 
     def on_tail_state_changed(self, message: TailStateChanged) -> None:
@@ -195,6 +214,8 @@ class LogsScreen(ConsoleScreen):
         else:
             style = "red" if self._state.final else "yellow"
             out.append(safe_text(self._state.message, max_len=120), style=style)
+        if self.wrap:
+            out.append("  wrap", style="bold")
         if self.search_term:
             matches = self.matches()
             where = ""
@@ -214,6 +235,8 @@ class LogsScreen(ConsoleScreen):
             return False  # hidden from the footer: nothing to cycle
         if action in ("next_match", "previous_match") and not self.search_term:
             return False
+        if action in ("home", "end") and self.query_one("#log-search", Input).has_focus:
+            return False  # the search box's own home / end
         return True
 
     # ---- actions --------------------------------------------------------------------------------
@@ -249,6 +272,47 @@ class LogsScreen(ConsoleScreen):
             self.log_widget.scroll_end(animate=False)
         self._show_header()
 
+    def action_end(self) -> None:
+        """The newest line, following again (a pause ends: what arrived meanwhile is shown)."""
+        if self.paused:
+            self.action_toggle_pause()
+        else:
+            self.log_widget.scroll_end(animate=False, immediate=True)
+
+    def action_home(self) -> None:
+        self.log_widget.scroll_home(animate=False, immediate=True)
+
+    def action_toggle_wrap(self) -> None:
+        self.wrap = not self.wrap
+        self._rebuild()
+        self._show_header()
+
+    def on_resize(self) -> None:
+        if self.wrap:
+            self.call_after_refresh(self._rewrap)
+
+    def _rewrap(self) -> None:
+        if self.wrap and self._wrap_width() != self._wrapped_width:
+            self._rebuild()
+
+    def _wrap_width(self) -> int:
+        log = self.log_widget
+        return log.scrollable_content_region.width or max(20, self.app.size.width - 2)
+
+    def _rebuild(self) -> None:
+        """The view again from the book, wrapped or not, the same line at the top (or following)."""
+        log = self.log_widget
+        following = log.is_vertical_scroll_end
+        top = self.book.line_at(round(log.scroll_y))
+        self._wrapped_width = self._wrap_width() if self.wrap else 0
+        log.clear()
+        log.max_lines = None if self.wrap else self.max_lines
+        log.write_lines(self.book.all_rows(self._wrapped_width), scroll_end=False)
+        if following:
+            log.scroll_end(animate=False, immediate=True)
+        else:
+            log.scroll_to(y=self.book.row_of(top), animate=False, immediate=True)
+
     def action_search(self) -> None:
         search = self.query_one("#log-search", Input)
         search.remove_class("hidden")
@@ -279,7 +343,7 @@ class LogsScreen(ConsoleScreen):
         term = self.search_term.lower()
         if not term:
             return []
-        return [i for i, line in enumerate(self.log_widget.lines) if term in line.lower()]
+        return [i for i, line in enumerate(self.book.lines) if term in line.lower()]
 
     def action_next_match(self) -> None:
         self._jump(backwards=False)
@@ -305,5 +369,5 @@ class LogsScreen(ConsoleScreen):
             target = later[0] if later else matches[0]
         self.current_match = target
         log = self.log_widget
-        log.scroll_to(y=max(0, target - log.size.height // 2), animate=False, immediate=True)
+        log.scroll_to(y=max(0, self.book.row_of(target) - log.size.height // 2), animate=False, immediate=True)
         self._show_header()

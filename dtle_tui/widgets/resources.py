@@ -1,7 +1,11 @@
 """Task resources: memory (RSS) against the task's MemoryMB, CPU %, and a short RSS sparkline.
 
 Fed by the snapshot's TroubleView (live/troubleshoot.py reads the stats only while a screen shows this).
-A task from ~85% of its limit is drawn in the warning colour: the kernel OOM-kills it at the limit.
+A task from ~85% of its MemoryMB is flagged, and the line says whether anything enforces that limit:
+Nomad's executor puts a task in a memory cgroup, which OOM-kills it at the limit, and then reports the
+cgroup's figures (Usage, Max Usage, Cache, Kernel Usage) beside RSS. A driver that reports RSS alone
+(dtle's: Measured ["RSS"]; the recorded agents: ["RSS", "Swap"]) runs its task in no such cgroup: MemoryMB
+only reserves room when Nomad places it, and nothing kills the task above it.
 """
 
 from __future__ import annotations
@@ -18,6 +22,27 @@ from dtle_tui.text.textsafe import safe_text
 
 BARS = "▁▂▃▄▅▆▇█"
 SPARK_WIDTH = 12
+CGROUP_MEMORY = frozenset({"Usage", "Max Usage", "Cache", "Kernel Usage", "Kernel Max Usage"})
+
+
+def limit_enforced(measured: Iterable[str]) -> Optional[bool]:
+    """Whether a memory cgroup holds the task to its MemoryMB, from what the driver measured; None when
+    the answer does not say (no Measured list)."""
+    seen = set(measured)
+    return bool(seen & CGROUP_MEMORY) if seen else None
+
+
+def limit_note(res: TaskResources, enforced: Optional[bool]) -> str:
+    """After the memory figures: how near the limit, and what happens there; "" below ~85%."""
+    if not res.warn:
+        return ""
+    over = res.ratio is not None and res.ratio >= 1.0
+    if enforced is False:
+        return (" over MemoryMB, which this driver does not enforce (it reports RSS only)" if over
+                else " near its limit, which this driver does not enforce (it reports RSS only)")
+    if enforced:
+        return " at its limit: the kernel kills it there (OOM)" if over else " near its limit: OOM-killed at it"
+    return " over its MemoryMB" if over else " near its limit"
 
 
 def sparkline(values: Iterable[int], width: int = SPARK_WIDTH, top: Optional[float] = None) -> str:
@@ -56,15 +81,16 @@ def resources_text(allocs: Iterable[Allocation], stats: Mapping[str, AllocStats]
                 out.append("\n")
             first = False
             res = TaskResources(task, usage.rss_bytes, own.get(task, 0), usage.cpu_percent)
+            enforced = limit_enforced(usage.memory_measured)
+            alarm = res.warn and enforced is not False  # an unenforced limit kills nothing: no alarm colour
             out.append(f"{prefix}{safe_text(task):<5} ", style="bold")
             out.append("mem ")
-            out.append(res.memory_text(), style="bold yellow" if res.warn else "green")
-            if res.warn:
-                out.append(" near its limit", style="yellow")
+            out.append(res.memory_text(), style="bold yellow" if alarm else "bold" if res.warn else "green")
+            out.append(limit_note(res, enforced), style="yellow" if alarm else "")
             out.append(f"  cpu {res.cpu_text()}  ")
             limit_bytes = res.limit_mb * 1024 * 1024 if res.limit_mb > 0 else None
             out.append(sparkline(got.rss_history.get(task, ()), top=limit_bytes),
-                       style="yellow" if res.warn else "cyan")
+                       style="yellow" if alarm else "cyan")
     return out
 
 

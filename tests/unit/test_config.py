@@ -40,6 +40,9 @@ def token_file(home: Path, name: str, value: str) -> str:
 
 
 # (getter, flag argv, env, context line, top-level line, expected value per layer: flag, env, ctx, top, default)
+# The context here is the file's default_context: an address in the environment sets it aside (the env
+# layer of nomad.addr / consul.addr); otherwise it decides the cluster and NOMAD_* / CONSUL_* are not read
+# (the env layer of region, namespace and the tokens gives the context's value).
 PRECEDENCE = [
     (
         lambda s: s.nomad.addr,
@@ -55,7 +58,7 @@ PRECEDENCE = [
         {"NOMAD_REGION": "r-env"},
         'region = "r-ctx"',
         None,
-        ["r-flag", "r-env", "r-ctx", None, None],
+        ["r-flag", "r-ctx", "r-ctx", None, None],
     ),
     (
         lambda s: s.nomad.namespace,
@@ -63,7 +66,7 @@ PRECEDENCE = [
         {"NOMAD_NAMESPACE": "n-env"},
         'namespace = "n-ctx"',
         None,
-        ["n-flag", "n-env", "n-ctx", None, None],
+        ["n-flag", "n-ctx", "n-ctx", None, None],
     ),
     (
         lambda s: s.consul.addr,
@@ -79,7 +82,7 @@ PRECEDENCE = [
         {"NOMAD_TOKEN": "t-env"},
         'nomad_token_env = "CTX_TOKEN"',
         None,
-        ["t-flag", "t-env", "t-ctx", None, None],
+        ["t-flag", "t-ctx", "t-ctx", None, None],
     ),
     (
         lambda s: s.consul.token,
@@ -87,7 +90,7 @@ PRECEDENCE = [
         {"CONSUL_HTTP_TOKEN": "t-env"},
         'consul_token_env = "CTX_TOKEN"',
         None,
-        ["t-flag", "t-env", "t-ctx", None, None],
+        ["t-flag", "t-ctx", "t-ctx", None, None],
     ),
     (
         lambda s: s.read_only,
@@ -133,7 +136,8 @@ def test_precedence_sources_name_the_layer(home):
     s = load(home, ["--namespace", "ns1"], NOMAD_ADDR="http://env:4646")
     assert s.nomad.addr == "http://env:4646"
     assert s.sources["nomad.addr"] == "env NOMAD_ADDR"
-    assert s.nomad.region == "eu" and s.sources["nomad.region"] == "config context prod"
+    # NOMAD_ADDR names the cluster: the file's default context is set aside, none of its values used
+    assert s.context is None and s.nomad.region is None and s.sources["nomad.region"] == "default"
     assert s.sources["nomad.namespace"] == "flag --namespace"
     assert s.sources["refresh"] == "default"
     assert any("NOMAD_ADDR" in note and "prod" in note for note in s.notes)
@@ -315,8 +319,9 @@ def test_context_tokens_from_env_and_file(home):
     assert (s.nomad.token, s.consul.token) == ("prod-nomad-token", "prod-consul-token")
     with pytest.raises(ConfigError, match="PROD_CONSUL is not set"):
         load(home, ["--context", "p"])
-    # env CONSUL_HTTP_TOKEN is above the context: the context's variable is then not needed
-    assert load(home, ["--context", "p"], CONSUL_HTTP_TOKEN="x").consul.token == "x"
+    # env CONSUL_HTTP_TOKEN is never sent to the context's cluster: the context's variable is still needed
+    with pytest.raises(ConfigError, match="PROD_CONSUL is not set"):
+        load(home, ["--context", "p"], CONSUL_HTTP_TOKEN="x")
 
 
 def test_context_color_and_tls(home):
@@ -335,7 +340,7 @@ def test_settings_for_context_switches_and_keeps_read_only(home):
         home, '[contexts.a]\nnomad_addr = "http://a:1"\n[contexts.b]\nnomad_addr = "http://b:1"\nread_only = false\n'
     )
     start = load(home, ["--context", "a", "--read-only"], NOMAD_ADDR="http://env:1")
-    assert start.nomad.addr == "http://env:1"  # at start-up the environment is above the context
+    assert start.nomad.addr == "http://a:1"  # an explicit context decides the cluster, not NOMAD_ADDR
     switched = settings_for_context(start, "b")
     assert switched.context == "b" and switched.nomad.addr == "http://b:1"  # an explicit switch wins
     assert switched.read_only is True
