@@ -17,9 +17,10 @@ from textual.widgets import Button, Input
 
 from dtle_tui.ops import backup as bk
 from tests import scenes
-from tests.paths import FIXTURES
-from tests.ui.test_resilience import visible_lines
-from tests.uihelpers import sim_get, wait_until  # noqa: F401 - wait_until: for the tests
+from tests.helpers.paths import FIXTURES
+from tests.helpers.screen import visible_lines
+from tests.helpers.sim import sim_get
+from tests.helpers.wait import until  # noqa: F401 - until: for the tests
 
 STOPPED = "legacy-stopped"  # the frozen scenario's stopped job: G and U do not refuse it
 FIXED_STAMP = "20261127T075500.000Z"
@@ -34,14 +35,14 @@ def _confirm_open(app: Any) -> bool:
 
 async def _press_until_open(pilot, key: str) -> None:
     await pilot.press(key)
-    await wait_until(pilot, lambda: _confirm_open(pilot.app), what=f"the dialog of {key}")
+    await until(pilot, lambda: _confirm_open(pilot.app), what=f"the dialog of {key}")
     await settled(pilot)
 
 
 async def settled(pilot) -> None:
     """The dialog has fitted itself to the terminal (its lines' height set after the first layout)."""
     screen = pilot.app.screen
-    await wait_until(pilot, lambda: screen.query_one(f"#{screen.FIT}-lines").styles.max_height is not None,
+    await until(pilot, lambda: screen.query_one(f"#{screen.FIT}-lines").styles.max_height is not None,
                      what="the dialog's lines fitted")
     await pilot.pause(0.3)
 
@@ -96,7 +97,7 @@ async def readd(pilot) -> None:
     save_backup(pilot.app, STOPPED)
     await on_job(pilot, STOPPED)
     await pilot.press("R")
-    await wait_until(pilot, lambda: isinstance(pilot.app.screen, PickScreen), what="the saved specs")
+    await until(pilot, lambda: isinstance(pilot.app.screen, PickScreen), what="the saved specs")
     await pilot.pause(0.1)
     await _press_until_open(pilot, "enter")
 
@@ -111,10 +112,10 @@ async def add(pilot) -> None:
     path.write_text(json.dumps(spec), encoding="utf-8")
     await scenes.loaded(pilot)
     await pilot.press("a")
-    await wait_until(pilot, lambda: isinstance(pilot.app.screen, AddJobScreen), what="the add dialog")
+    await until(pilot, lambda: isinstance(pilot.app.screen, AddJobScreen), what="the add dialog")
     pilot.app.screen.query_one("#add-input").value = str(path)
     await pilot.press("enter")
-    await wait_until(pilot, lambda: _confirm_open(pilot.app), what="the add confirmation")
+    await until(pilot, lambda: _confirm_open(pilot.app), what="the add confirmation")
     await settled(pilot)
 
 
@@ -211,7 +212,7 @@ async def read_whole_dialog(pilot) -> str:
         if not hidden_below:
             break
         await pilot.press("pagedown")
-        await wait_until(pilot, lambda t=top: round(box.scroll_y) > t, what="the lines to scroll")
+        await until(pilot, lambda t=top: round(box.scroll_y) > t, what="the lines to scroll")
         await pilot.pause(0.05)
     else:
         raise AssertionError("the dialog never reached its last line")

@@ -10,7 +10,7 @@ import sys
 import zipfile
 from pathlib import Path
 
-from tests.paths import ROOT
+from tests.helpers.paths import ROOT
 
 
 def build(output: Path) -> str:

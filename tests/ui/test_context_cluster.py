@@ -14,8 +14,8 @@ from dtle_tui.app import DtleApp
 from dtle_tui.config.settings import load_settings
 from dtle_tui.screens.contexts import ContextsScreen
 from dtle_tui.sim import SimCluster
+from tests.helpers.wait import until
 from tests.ui.test_contexts import banner_text, job_ids
-from tests.uihelpers import wait_until
 
 PROD_TOKEN = "0b6a8c52-4d1e-4f3a-9c2b-7e5d3a1f0c11"  # UUID-shaped, as Nomad checks
 STALE_TOKEN = "9d1f0e77-2a3b-4c5d-8e9f-0a1b2c3d4e5f"
@@ -43,7 +43,7 @@ async def test_context_flag_wins_over_a_stale_export(tmp_path):
         env = setup(tmp_path, stale, prod)
         app = DtleApp(load_settings(["--context", "prod", "--refresh", "0.5"], env))
         async with app.run_test(size=(80, 24)) as pilot:
-            await wait_until(pilot, lambda: job_ids(app) == jobs_of(prod), what="prod's jobs")
+            await until(pilot, lambda: job_ids(app) == jobs_of(prod), what="prod's jobs")
             assert "context: prod" in banner_text(app)
             assert app.settings.nomad.token == PROD_TOKEN
             await pilot.pause(1.0)  # a few refreshes: none of them may go to the stale cluster
@@ -57,7 +57,7 @@ async def test_the_default_context_gives_way_and_the_banner_names_none(tmp_path)
         del env["NOMAD_TOKEN"]
         app = DtleApp(load_settings(["--refresh", "0.5"], env))
         async with app.run_test(size=(80, 24)) as pilot:
-            await wait_until(pilot, lambda: job_ids(app) == jobs_of(stale), what="the exported cluster's jobs")
+            await until(pilot, lambda: job_ids(app) == jobs_of(stale), what="the exported cluster's jobs")
             assert "context:" not in banner_text(app)
             assert prod.requests.count() == 0
 
@@ -67,15 +67,15 @@ async def test_switching_with_C_leaves_the_exports_behind(tmp_path):
         env = setup(tmp_path, stale, prod)
         app = DtleApp(load_settings(["--refresh", "0.5"], env))
         async with app.run_test(size=(80, 24)) as pilot:
-            await wait_until(pilot, lambda: job_ids(app) == jobs_of(stale), what="the exported cluster first")
+            await until(pilot, lambda: job_ids(app) == jobs_of(stale), what="the exported cluster first")
             assert "context:" not in banner_text(app)
             await pilot.press("C")
-            await wait_until(pilot, lambda: isinstance(app.screen, ContextsScreen), what="the contexts")
+            await until(pilot, lambda: isinstance(app.screen, ContextsScreen), what="the contexts")
             await pilot.press("enter")
-            await wait_until(pilot, lambda: job_ids(app) == jobs_of(prod), what="prod's jobs after C")
+            await until(pilot, lambda: job_ids(app) == jobs_of(prod), what="prod's jobs after C")
             assert "context: prod" in banner_text(app)
             assert app.settings.nomad.token == PROD_TOKEN and app.settings.nomad.addr == prod.nomad_addr
-            await wait_until(pilot, lambda: app.snapshot.nomad.ok_at, what="prod answering")
+            await until(pilot, lambda: app.snapshot.nomad.ok_at, what="prod answering")
             before = stale.requests.count()
             await pilot.pause(1.5)
             assert stale.requests.count() == before  # the old poller is gone; nothing more to the export

@@ -8,7 +8,7 @@ from dtle_tui.config.settings import demo_settings, load_settings
 from dtle_tui.ops.audit import read_entries
 from dtle_tui.screens.confirm import ConfirmScreen
 from tests import scenes
-from tests.uihelpers import until
+from tests.helpers.wait import until
 
 
 async def test_a_delete_in_the_demo_writes_only_into_the_demo_folder(sim, tmp_path):

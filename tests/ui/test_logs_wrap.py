@@ -9,8 +9,8 @@ from dtle_tui.app import DtleApp
 from dtle_tui.screens.logs import LogsScreen
 from dtle_tui.widgets.log_book import CONTINUATION
 from tests import dialog_scenes, frozen, scenes
+from tests.helpers.screen import visible_lines
 from tests.ui.test_logs_screen import alloc_of, open_logs, tasks_of_sim, until
-from tests.ui.test_resilience import visible_lines
 
 frozen_cluster = frozen.frozen_cluster  # the fixture (tests/frozen.py)
 LONG = "2026-11-27T08:00:00Z [ERROR] client.driver_mgr.dtle: " + " ".join(f"word{i:03d}" for i in range(40))

@@ -4,9 +4,9 @@ demo's billing-migrate dest) reads that the limit is not enforced, in the words 
 from __future__ import annotations
 
 from dtle_tui.app import DtleApp
-from tests.ui.test_resilience import visible_lines
+from tests.helpers.screen import screen_text, visible_lines
+from tests.helpers.wait import until
 from tests.ui.test_troubleshoot_ui import open_alloc, running
-from tests.uihelpers import screen_text, until
 
 
 async def test_the_allocation_says_the_limit_is_not_enforced(trouble_sim, make_settings):

@@ -15,7 +15,7 @@ from textual.theme import BUILTIN_THEMES
 
 from dtle_tui.widgets.no_color import NO_COLOR_DARK
 from tests import frozen, scenes
-from tests.uihelpers import wait_until
+from tests.helpers.wait import until
 
 frozen_cluster, pinned_clock = frozen.frozen_cluster, frozen.pinned_clock  # the fixtures (tests/frozen.py)
 
@@ -77,7 +77,7 @@ async def test_failures_on_nodes_and_jobs_stay_the_most_visible_in_every_theme(f
         await scenes.loaded(pilot)
         await _each_theme(pilot, lambda theme: assert_failure_stands_out(app, "2 fail", "crm-sync", theme))
         await scenes.nodes(pilot)
-        await wait_until(pilot, lambda: painted(app, "down"), what="the down node")
+        await until(pilot, lambda: painted(app, "down"), what="the down node")
 
         def nodes_check(theme: str) -> None:
             assert_failure_stands_out(app, "down", "dtle-node-3", theme)
