@@ -34,7 +34,7 @@ async def test_every_dialog_can_be_read_whole_with_its_buttons_in_view(key, size
             assert [line for line in lines if line.startswith("Backup first, to ")], "and where the backup goes"
         assert "//dtle//" not in read
         await pilot.press("escape")
-        await dialog_scenes.wait_until(pilot, lambda: not isinstance(app.screen, FittedDialog), what="closed")
+        await dialog_scenes.until(pilot, lambda: not isinstance(app.screen, FittedDialog), what="closed")
 
 
 async def test_the_gtid_reset_of_a_stopped_job_is_whole_at_80x24_without_scrolling(frozen_cluster):
@@ -76,10 +76,10 @@ async def test_a_long_list_scrolls_with_a_sign_and_keys_and_the_buttons_stay(mod
         assert more.display and "↓" in str(more.render()) and "more line" in str(more.render())
         box = screen.query_one("#confirm-lines")
         await pilot.press("down")
-        await dialog_scenes.wait_until(pilot, lambda: box.scroll_y == 1, what="one line down")
+        await dialog_scenes.until(pilot, lambda: box.scroll_y == 1, what="one line down")
         assert "↑ 1 above" in str(more.render())
         await pilot.press("up")
-        await dialog_scenes.wait_until(pilot, lambda: box.scroll_y == 0, what="back up")
+        await dialog_scenes.until(pilot, lambda: box.scroll_y == 0, what="back up")
         read = await read_whole_dialog(pilot)
         assert missing_lines(screen, read) == []
         assert "every line shown" not in str(more.render()) and "↓" not in str(more.render())
@@ -95,10 +95,10 @@ async def test_the_sign_goes_when_the_terminal_grows_and_comes_back_when_it_shri
         more = screen.query_one("#confirm-more")
         assert more.display
         await pilot.resize_terminal(120, 40)
-        await dialog_scenes.wait_until(pilot, lambda: not more.display, what="every line shown at 120x40")
+        await dialog_scenes.until(pilot, lambda: not more.display, what="every line shown at 120x40")
         dialog_scenes.assert_controls_in_view(app)
         await pilot.resize_terminal(80, 24)
-        await dialog_scenes.wait_until(pilot, lambda: more.display, what="the sign back at 80x24")
+        await dialog_scenes.until(pilot, lambda: more.display, what="the sign back at 80x24")
         dialog_scenes.assert_controls_in_view(app)
 
 
@@ -109,7 +109,7 @@ async def test_a_wrong_id_message_keeps_the_buttons_in_view():
         await dialog_scenes.settled(pilot)
         await pilot.press(*"nope", "enter")
         message = screen.query_one("#confirm-message")
-        await dialog_scenes.wait_until(pilot, lambda: message.display and message.region.height > 0,
+        await dialog_scenes.until(pilot, lambda: message.display and message.region.height > 0,
                                        what="the message")
         await pilot.pause(0.2)
         assert message.region.bottom <= 24
