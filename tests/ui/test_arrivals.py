@@ -128,7 +128,7 @@ async def test_a_write_whose_result_comes_after_the_last_screen(sim, make_settin
     app = DtleApp(make_settings(sim))
 
     def actions() -> list:
-        return [w for w in app.workers if w.group == "job-actions"]
+        return [w for w in app.workers if w.group == "writes"]
 
     async with app.run_test(size=(80, 24)) as pilot:
         await loaded(pilot, sim)
