@@ -27,7 +27,7 @@ from textual.widgets import Input
 from dtle_tui.app import DtleApp
 from dtle_tui.config.settings import load_settings
 from dtle_tui.text import clock
-from tests.helpers.pilot import settled
+from tests.helpers.pilot import data_in as all_data_in
 from tests.helpers.screen import focused_id
 from tests.helpers.wait import until
 
@@ -98,13 +98,8 @@ async def data_in(pilot) -> None:
     """Until every feed started so far has answered (or failed) and no snapshot has followed for a moment:
     on the frozen scenario nothing changes after that, so what the screen shows is final. (A bare host app
     of a dialog reads nothing.)"""
-    app = pilot.app
-    if not isinstance(app, DtleApp):
-        return
-    await until(pilot, lambda: app.poller is not None
-                and all(feed.answered or feed.state.error for feed in list(app.poller.feeds.values())),
-                what="every feed answered")
-    await settled(pilot)
+    if isinstance(pilot.app, DtleApp):
+        await all_data_in(pilot)
 
 
 async def loaded(pilot) -> None:
