@@ -24,7 +24,7 @@ from typing import TYPE_CHECKING
 
 from . import shapes
 from .agentlog import monitor_endpoint
-from .dtle import is_mysql_dest
+from .dtle import is_mysql_dest, task_driver
 from .faults import Faults
 from .server import Request, RequestLog, Response, SimServer, json_response
 
@@ -184,6 +184,8 @@ class DtleNode:
         run = alloc.task_states.get(task) if alloc is not None and alloc.node is self.node else None
         if (alloc_id, task) in self.lost:
             run = None  # Nomad says running, dtle's registry has no such task (a restart under way, §1.5)
+        if run is not None and task_driver(alloc, task) != "dtle":
+            run = None  # another driver's task (sim/sidecar.py): not in dtle's registry
         if run is None or run.state != "running" or alloc is None or alloc.terminal:
             return _error(f"can not find the task. allocation_id={alloc_id} task_name={task}")
         if alloc.job_id in self.driver.unconnected:
