@@ -17,6 +17,7 @@ from dtle_tui.model.gtid import GtidProgress, JobPosition
 from dtle_tui.model.jobs import Job
 from dtle_tui.model.stage import Stage, StageInfo, detect_stage, stage_timeline
 from dtle_tui.model.taskevents import error_events
+from dtle_tui.model.verdict import Verdict
 
 if TYPE_CHECKING:  # read after the first paint: not imported before it
     from dtle_tui.live.troubleview import TroubleView
@@ -86,6 +87,11 @@ class JobRow:
     submit_time_ns: int
     stop: bool
     last_error: str = ""  # first line of the newest error of a failed dest task (wide Jobs screen)
+    # The job's verdict (model/verdict.py): its kind and rank order the Jobs list, its stage is the stage
+    # REACHED, its reason the short cell (model.attention.reason_now counts its times to now).
+    verdict: Optional[Verdict] = None
+    stalled_since_ns: Optional[int] = None  # with a STALLED verdict: the Gtid has not moved since then
+    recheck_at: float = 0.0  # epoch s: the verdict can change then without new data (a task settling)
 
 
 @dataclass(frozen=True)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Optional
+from typing import ClassVar, Optional, Sequence
 
 from rich.text import Text
 from textual import on
@@ -14,7 +14,16 @@ from textual.widgets import Input, Static
 from dtle_tui.clipboard import copy_and_notify
 from dtle_tui.keys import job_writes
 from dtle_tui.live.snapshot import JobRow, Snapshot
+from dtle_tui.model.attention import (
+    ATTENTION_SORT,
+    attention_counts,
+    attention_order,
+    counts_text,
+    needing_attention,
+    reason_now,
+)
 from dtle_tui.model.stage import Stage
+from dtle_tui.model.verdict import VerdictKind
 from dtle_tui.screens.base import ConsoleScreen
 from dtle_tui.text import clock, fmt
 from dtle_tui.text.textsafe import safe_text
@@ -22,10 +31,21 @@ from dtle_tui.widgets.columns import Column, fill_column, for_width, layout
 from dtle_tui.widgets.dtle_progress import dtle_cell
 from dtle_tui.widgets.virtual_table import VirtualTable
 
-WIDE_FROM = 130
-WIDEST_FROM = 180
+# From these widths the columns that give way at 80 columns come back (issue 23: at 80 the row is ID,
+# verdict, stage reached, src, dest, reason).
+FIGURES_FROM = 120  # Gtid txns, Age
+WIDE_FROM = 160  # Nomad's status, Stage since, Rate
+WIDEST_FROM = 180  # BinlogFilePos
 # dtle's own Progress / Delay column (live/monitor.py), when the setting dtle_api is on and there is room.
 DTLE_FROM = 150
+ID_NARROW = 22  # the ID column's widest below FIGURES_FROM: the reason takes the rest
+REASON_MIN = 14
+
+_VERDICT_STYLE = {
+    VerdictKind.FAILING: "bold red", VerdictKind.FAILED: "red", VerdictKind.STALLED: "bold yellow reverse",
+    VerdictKind.QUEUED: "bold yellow", VerdictKind.STARTING: "yellow", VerdictKind.RUNNING: "green",
+    VerdictKind.STOPPED: "dim", VerdictKind.DEAD: "dim",
+}
 
 
 def status_cell(row: JobRow) -> Text:
@@ -33,13 +53,26 @@ def status_cell(row: JobRow) -> Text:
     return Text(row.status, style=style)
 
 
+def verdict_cell(row: JobRow) -> Text:
+    verdict = row.verdict
+    if verdict is None:
+        return Text("—", style="dim")
+    return Text(verdict.label, style=_VERDICT_STYLE.get(verdict.kind, ""))
+
+
+def reached_stage(row: JobRow) -> Stage:
+    """The stage the job has REACHED (never a current state of a failing, pending or dead job)."""
+    return row.verdict.stage.stage if row.verdict is not None else row.stage
+
+
 def stage_cell(row: JobRow) -> Text:
-    if row.stalled:
-        return Text("STALLED", style="bold yellow reverse")
-    if row.stage is Stage.INCREMENTAL:
-        return Text("incr", style="green")
-    if row.stage is Stage.FULL:
-        return Text("full", style="cyan")
+    stage = reached_stage(row)
+    # Reached, not current: a job that does not run shows its milestone dimmed.
+    running = row.verdict is None or row.verdict.kind in (VerdictKind.RUNNING, VerdictKind.STALLED)
+    if stage is Stage.INCREMENTAL:
+        return Text("incr", style="green" if running else "dim")
+    if stage is Stage.FULL:
+        return Text("full", style="cyan" if running else "dim")
     return Text("—", style="dim")
 
 
@@ -67,37 +100,56 @@ def job_ages(row: JobRow) -> tuple[str, str]:
     return row_ages(row, clock.now())
 
 
+def runs(row: JobRow) -> bool:
+    """The job's tasks run (dtle's figures mean something only then, issue 22 item 2)."""
+    return row.verdict is None or row.verdict.kind in (VerdictKind.RUNNING, VerdictKind.STALLED)
+
+
 def dtle_text(row: JobRow, stamp: tuple) -> Text:
-    """dtle's figures: their text and style come in the stamp (JobsScreen._stamp), dtle's, not the row's."""
-    plain, style = stamp[2] if len(stamp) > 2 else ("—", "dim")
+    """dtle's figures: their text and style come in the stamp (JobsScreen._stamp), dtle's, not the row's;
+    empty for a job that does not run."""
+    plain, style = stamp[3] if len(stamp) > 3 else ("—", "dim")
     return Text(plain, style=style, justify="right")
 
 
-# The columns, in their order; a row's stamp is (job age, stage age[, dtle's cell]) (JobsScreen._stamp).
-# Widths keep the columns that matter visible at 80 columns; the ID column (width 0) takes what is left.
-# Wide terminals get the others: from WIDE_FROM, DTLE_FROM (with the dtle_api setting), WIDEST_FROM.
+def reason_text(row: JobRow, stamp: tuple) -> Text:
+    reason = stamp[2] if len(stamp) > 2 else ""
+    kind = row.verdict.kind if row.verdict is not None else None
+    style = "red" if kind in (VerdictKind.FAILING, VerdictKind.FAILED) else "yellow" if reason else ""
+    return Text(safe_text(reason), style=style)
+
+
+def attention_rank(row: JobRow) -> int:
+    return row.verdict.rank if row.verdict is not None else 99
+
+
+# The columns, in their order; a row's stamp is (job age, stage age, reason[, dtle's cell]) (JobsScreen._stamp).
+# At 80 columns: ID, verdict, stage reached, src, dest and the reason, which takes what the ID leaves.
+# Wider terminals get the others: from FIGURES_FROM, DTLE_FROM (with the dtle_api setting), WIDE_FROM, WIDEST_FROM.
 COLUMNS: list[Column[JobRow]] = [
     Column("id", "ID", 0, lambda r, s: Text(safe_text(r.id), style="bold" if not r.stop else "dim"), lambda r: r.id),
-    Column("status", "Status", 7, lambda r, s: status_cell(r), lambda r: r.status),
-    Column("stage", "Stage", 7, lambda r, s: stage_cell(r), lambda r: (r.stage.label, r.stalled)),
+    Column("verdict", "Verdict", 8, lambda r, s: verdict_cell(r), attention_rank),
+    Column("status", "Status", 7, lambda r, s: status_cell(r), lambda r: r.status, WIDE_FROM),
+    Column("stage", "Reached", 7, lambda r, s: stage_cell(r), lambda r: reached_stage(r).label),
     Column("since", "Stage since", 11, lambda r, s: Text(s[1]), lambda r: r.stage_since_ns or 0, WIDE_FROM),
     Column("src", "Src", 8, lambda r, s: alloc_cell(r.src),
            lambda r: (r.src.failed + r.src.lost, r.src.queued, r.src.running)),
     Column("dest", "Dest", 8, lambda r, s: alloc_cell(r.dest),
            lambda r: (r.dest.failed + r.dest.lost, r.dest.queued, r.dest.running)),
     Column("gtid", "Gtid txns", 11, lambda r, s: Text(fmt.count(r.transactions), justify="right"),
-           lambda r: r.transactions if r.transactions is not None else -1),
+           lambda r: r.transactions if r.transactions is not None else -1, FIGURES_FROM),
     Column("rate", "Rate", 9, lambda r, s: Text(fmt.rate(r.rate), justify="right"),
            lambda r: r.rate if r.rate is not None else -1.0, WIDE_FROM),
     Column("dtle", "Progress/Delay", 14, dtle_text, lambda r: r.stage.label, DTLE_FROM),
     Column("binlog", "BinlogFilePos", 24, lambda r, s: Text(safe_text(r.binlog or "—")), lambda r: r.binlog or "",
-           WIDE_FROM),
-    Column("age", "Age", 5, lambda r, s: Text(s[0]), lambda r: -(r.submit_time_ns or 0)),
-    # A failed dest's last error, first line.
-    Column("error", "Last error", 40, lambda r, s: Text(safe_text(r.last_error), style="red"), lambda r: r.last_error,
            WIDEST_FROM),
+    Column("age", "Age", 5, lambda r, s: Text(s[0]), lambda r: -(r.submit_time_ns or 0), FIGURES_FROM),
+    # The verdict's short reason (the full text is on Job detail); it takes the room the others leave.
+    Column("reason", "Reason", 0, reason_text,
+           lambda r: (r.verdict.reason if r.verdict is not None else "", r.last_error)),
 ]
 BY_KEY = {c.key: c for c in COLUMNS}
+SORT_NAMES = {ATTENTION_SORT: "attention (problems first)"}
 
 
 def row_cells(row: JobRow, columns: tuple[str, ...], stamp: tuple) -> list[Text]:
@@ -114,6 +166,15 @@ def sorted_label(label: str, width: int, mark: str) -> str:
     return label[: width - 1] + mark
 
 
+def sort_rows(rows: Sequence[JobRow], key: str, reverse: bool) -> list[JobRow]:
+    """The rows in the order `key` names: ATTENTION_SORT (the verdicts' rank, then the ID), or a column."""
+    if key == ATTENTION_SORT:
+        ordered = attention_order(rows, lambda r: r.verdict, job_key)
+        return ordered[::-1] if reverse else ordered
+    keyfn = BY_KEY[key].sort
+    return sorted(rows, key=lambda r: (keyfn(r), r.id), reverse=reverse)
+
+
 class JobsScreen(ConsoleScreen):
     TITLE_TEXT = "dtle jobs"
     KEYS_TITLE = "Jobs"
@@ -124,27 +185,39 @@ class JobsScreen(ConsoleScreen):
         Binding("slash", "filter", "Filter", tooltip="filter by substring", id="dtle.jobs.filter"),
         Binding("escape", "clear_filter", "Clear filter", show=False, tooltip="clear the filter",
                 id="dtle.jobs.clear_filter"),
-        Binding("o", "sort_next", "Sort", show=False, tooltip="sort by the next column (or click a header)",
+        Binding("o", "sort_next", "Sort", show=False,
+                tooltip="sort by the next column, then back to attention order (or click a header)",
                 id="dtle.jobs.sort"),
         Binding("O", "sort_reverse", "Reverse", show=False, tooltip="reverse the sort", id="dtle.jobs.sort_reverse"),
+        Binding("exclamation_mark", "toggle_attention", "Attention", show=False,
+                tooltip="only the jobs that need attention (again: every job)", id="dtle.jobs.attention"),
         Binding("c", "copy_job_id", "Copy ID", show=False,
                 tooltip="copy the job ID (OSC 52: works over SSH and in tmux)", id="dtle.jobs.copy"),
         *job_writes(),
     ]
 
+    # The sort and the attention filter chosen, kept for the session (a new Jobs screen, after a context
+    # switch, opens as the operator left the last one).
+    session_sort: ClassVar[tuple[str, bool]] = (ATTENTION_SORT, False)
+    session_attention: ClassVar[bool] = False
+
     def __init__(self) -> None:
         super().__init__()
-        self.sort_key = "id"
-        self.sort_reverse = False
+        self.sort_key, self.sort_reverse = JobsScreen.session_sort
+        self.only_attention = JobsScreen.session_attention
         self.filter_text = ""
+        self._counts_text: Optional[str] = None
         self.columns: tuple[str, ...] = tuple(c.key for c in for_width(COLUMNS, 0))
         self._empty_note: Optional[str] = None
         self._sorted_rows: Optional[tuple[tuple[JobRow, ...], str, bool, list[JobRow]]] = None
+        self._reason_width = REASON_MIN
 
     def compose(self) -> ComposeResult:
         yield from self.compose_banner()
         with Vertical(id="jobs-body"):
             # Virtualised: at 5,000 jobs only the rows in view are formatted and painted.
+            # How many jobs need attention, and whether only those are shown (`!`): live, at 80 columns.
+            yield Static("", id="jobs-counts", markup=False)
             yield VirtualTable(job_key, row_cells, self._stamp, id="jobs-table", openable=True)
             yield Static("", id="jobs-empty", classes="empty-note", markup=False)
         yield from self.compose_status()
@@ -173,11 +246,21 @@ class JobsScreen(ConsoleScreen):
             if key == self.sort_key:
                 label = sorted_label(label, w, "▼" if self.sort_reverse else "▲")
             spec.append((key, label, w))
-        # Job names are at most 64 characters (docs/reference/dtle.md §1); past that the room is better left empty.
-        self.table.set_columns(fill_column(spec, "id", width, minimum=12, maximum=64))
+        # The ID as wide as the longest one (job names are at most 64 characters, docs/reference/dtle.md §1),
+        # narrower below FIGURES_FROM; the reason takes the rest.
+        rows = self.snapshot.rows if self.snapshot is not None else ()
+        longest = max((len(r.id) for r in rows), default=12)
+        id_width = max(12, min(longest, ID_NARROW if width < FIGURES_FROM else 64))
+        spec = [(k, label, id_width if k == "id" else w) for k, label, w in spec]
+        spec = fill_column(spec, "reason", width, minimum=REASON_MIN)
+        self._reason_width = next(w for k, _l, w in spec if k == "reason")
+        self._id_width = id_width
+        self.table.set_columns(spec)
 
     def visible_rows(self, snapshot: Snapshot) -> list[JobRow]:
         rows = self._sorted(snapshot)
+        if self.only_attention:
+            rows = needing_attention(rows, lambda r: r.verdict)
         if self.filter_text:
             needle = self.filter_text.lower()
             rows = [r for r in rows if needle in r.id.lower()]
@@ -189,8 +272,7 @@ class JobsScreen(ConsoleScreen):
         cached = self._sorted_rows
         if cached is not None and cached[0] is snapshot.rows and cached[1:3] == (self.sort_key, self.sort_reverse):
             return cached[3]
-        keyfn = BY_KEY[self.sort_key].sort
-        rows = sorted(snapshot.rows, key=lambda r: (keyfn(r), r.id), reverse=self.sort_reverse)
+        rows = sort_rows(snapshot.rows, self.sort_key, self.sort_reverse)
         self._sorted_rows = (snapshot.rows, self.sort_key, self.sort_reverse, rows)
         return rows
 
@@ -198,9 +280,12 @@ class JobsScreen(ConsoleScreen):
     def _stamp(self, row: JobRow) -> tuple:
         """What changes a row's texts without changing the row: its ages and, with the column shown, dtle's
         figures (the table repaints a row in view when this changes)."""
-        ages = job_ages(row)
+        ages = job_ages(row) + (reason_now(row.verdict, int(clock.now() * 1e9), row.stalled_since_ns,
+                                        self._reason_width),)
         if "dtle" not in self.columns:
             return ages
+        if not runs(row):
+            return ages + (("", ""),)  # dtle's figures of a job that does not run mean nothing
         snapshot = self.snapshot
         cell = dtle_cell(snapshot.dtle.get(row.id) if snapshot is not None else None)
         return ages + ((cell.plain, str(cell.style)),)
@@ -223,7 +308,11 @@ class JobsScreen(ConsoleScreen):
     def show_snapshot(self, snapshot: Snapshot) -> None:
         super().show_snapshot(snapshot)
         rows = self.visible_rows(snapshot)
+        longest = max((len(r.id) for r in snapshot.rows), default=12)
+        if min(max(12, longest), 64) != getattr(self, "_id_width", None) and snapshot.rows:
+            self._apply_columns()  # the ID column follows the longest ID (the reason takes the rest)
         self.table.set_rows(rows)
+        self._show_counts(snapshot)
         wanted = bool(self.console.settings.dtle_api) and (self.size.width or self.app.size.width) >= DTLE_FROM
         if wanted != ("dtle" in self.columns):
             self._apply_columns()  # another context, with or without dtle's API
@@ -234,6 +323,8 @@ class JobsScreen(ConsoleScreen):
             note = ""
         elif self.filter_text:
             note = f"No job matches the filter {self.filter_text!r} (escape clears it)."
+        elif self.only_attention and snapshot.rows:
+            note = "No job needs attention (! shows every job)."
         elif snapshot.nomad.ok_at is None and snapshot.nomad.error:
             note = f"No data yet: {snapshot.nomad.error}"
         elif snapshot.nomad.ok_at is None:
@@ -279,8 +370,9 @@ class JobsScreen(ConsoleScreen):
         self._resort()
 
     def action_sort_next(self) -> None:
-        order = list(self.columns)
-        i = order.index(self.sort_key) if self.sort_key in order else -1
+        """The next column, and after the last one the attention order again."""
+        order = [ATTENTION_SORT, *self.columns]
+        i = order.index(self.sort_key) if self.sort_key in order else 0
         self.sort_key = order[(i + 1) % len(order)]
         self.sort_reverse = False
         self._resort()
@@ -290,10 +382,37 @@ class JobsScreen(ConsoleScreen):
         self._resort()
 
     def _resort(self) -> None:
+        JobsScreen.session_sort = (self.sort_key, self.sort_reverse)
         self._apply_columns()
         if self.snapshot is not None:
             self.show_snapshot(self.snapshot)
-        self.flash(f"sorted by {BY_KEY[self.sort_key].label}{' (reversed)' if self.sort_reverse else ''}", timeout=2)
+        name = SORT_NAMES.get(self.sort_key) or BY_KEY[self.sort_key].label
+        self.flash(f"sorted by {name}{' (reversed)' if self.sort_reverse else ''}", timeout=2)
+
+    def action_toggle_attention(self) -> None:
+        self.only_attention = JobsScreen.session_attention = not self.only_attention
+        if self.snapshot is not None:
+            self.show_snapshot(self.snapshot)
+
+    def _show_counts(self, snapshot: Snapshot) -> None:
+        """`1 failing · 2 not placed · 1 stalled`, and while `!` is on, that only those are shown."""
+        counts = attention_counts(r.verdict for r in snapshot.rows)
+        text = counts_text(counts)
+        if snapshot.nomad.ok_at is None and not snapshot.rows:
+            line = ""
+        elif text:
+            line = f"Needs attention: {text}"
+        else:
+            line = "Nothing needs attention."
+        if self.only_attention:
+            line += "  — showing only these (! shows all)"
+        if self.sort_key != ATTENTION_SORT:
+            line += f"  — sorted by {BY_KEY[self.sort_key].label} (o: back to attention)" if line else ""
+        if line != self._counts_text:
+            self._counts_text = line
+            box = self.query_one("#jobs-counts", Static)
+            box.display = bool(line)
+            box.update(Text(line, style="bold yellow" if text else "dim"))
 
     def _filter_box(self) -> Optional[Input]:
         boxes = self.query("#filter")
