@@ -3,10 +3,10 @@ reached, allocation health, reason; counts of what needs attention; `!` for only
 
 from __future__ import annotations
 
-from typing import ClassVar, Optional
+from typing import Optional
 
 from rich.text import Text
-from textual import on
+from textual import events, on
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Vertical
@@ -65,21 +65,22 @@ class JobsScreen(ConsoleScreen):
         *job_writes(),
     ]
 
-    # The sort and the attention filter chosen, kept for the session (a new Jobs screen, after a context
-    # switch, opens as the operator left the last one).
-    session_sort: ClassVar[tuple[str, bool]] = (ATTENTION_SORT, False)
-    session_attention: ClassVar[bool] = False
-
     def __init__(self) -> None:
         super().__init__()
-        self.sort_key, self.sort_reverse = JobsScreen.session_sort
-        self.only_attention = JobsScreen.session_attention
+        # The sort and `!` hold for the session: this screen lives as long as the app (a context switch
+        # keeps it), so what the operator chose stays while they visit details and other clusters.
+        self.sort_key, self.sort_reverse = ATTENTION_SORT, False
+        self.only_attention = False
         self.filter_text = ""
         self._counts_text: Optional[str] = None
         self.columns: tuple[str, ...] = tuple(c.key for c in for_width(COLUMNS, 0))
         self._empty_note: Optional[str] = None
         self._sorted_rows: Optional[tuple[tuple[JobRow, ...], str, bool, list[JobRow]]] = None
         self._reason_width = REASON_MIN
+        self._id_width = 0
+        self._longest_of: tuple = ()
+        self._longest = 12
+        self._pinned = True  # the cursor stays on the first row until the operator moves it (a key, a click)
 
     def compose(self) -> ComposeResult:
         yield from self.compose_banner()
@@ -117,14 +118,17 @@ class JobsScreen(ConsoleScreen):
             spec.append((key, label, w))
         # The ID as wide as the longest one (job names are at most 64 characters, docs/reference/dtle.md §1),
         # narrower below FIGURES_FROM; the reason takes the rest.
-        rows = self.snapshot.rows if self.snapshot is not None else ()
-        longest = max((len(r.id) for r in rows), default=12)
-        id_width = max(12, min(longest, ID_NARROW if width < FIGURES_FROM else 64))
+        id_width = self._id_width_for(self.snapshot.rows if self.snapshot is not None else (), width)
         spec = [(k, label, id_width if k == "id" else w) for k, label, w in spec]
         spec = fill_column(spec, "reason", width, minimum=REASON_MIN)
         self._reason_width = next(w for k, _l, w in spec if k == "reason")
         self._id_width = id_width
         self.table.set_columns(spec)
+
+    def _id_width_for(self, rows: tuple, width: int) -> int:
+        if rows is not self._longest_of:  # once per new tuple of rows (the same tuple when none changed)
+            self._longest_of, self._longest = rows, max((len(r.id) for r in rows), default=12)
+        return max(12, min(self._longest, ID_NARROW if width < FIGURES_FROM else 64))
 
     def visible_rows(self, snapshot: Snapshot) -> list[JobRow]:
         rows = self._sorted(snapshot)
@@ -177,10 +181,17 @@ class JobsScreen(ConsoleScreen):
     def show_snapshot(self, snapshot: Snapshot) -> None:
         super().show_snapshot(snapshot)
         rows = self.visible_rows(snapshot)
-        longest = max((len(r.id) for r in snapshot.rows), default=12)
-        if min(max(12, longest), 64) != getattr(self, "_id_width", None) and snapshot.rows:
+        width = self.size.width or self.app.size.width
+        if snapshot.rows and self._id_width_for(snapshot.rows, width) != self._id_width:
             self._apply_columns()  # the ID column follows the longest ID (the reason takes the rest)
-        self.table.set_rows(rows)
+        table = self.table
+        if table.cursor_row:
+            self._pinned = False  # moved away from the first row
+        table.set_rows(rows)
+        if self._pinned and rows and table.cursor_row:
+            # Until the operator moves, the cursor stays on the first row: the verdicts arrive with the
+            # allocations, after the first rows were painted, and reorder them.
+            table.move_cursor(row=0)
         self._show_counts(snapshot)
         wanted = bool(self.console.settings.dtle_api) and (self.size.width or self.app.size.width) >= DTLE_FROM
         if wanted != ("dtle" in self.columns):
@@ -206,6 +217,12 @@ class JobsScreen(ConsoleScreen):
             empty.update(note)
 
     # ---- keys ---------------------------------------------------------------------------------
+    def on_key(self, event: events.Key) -> None:
+        self._pinned = False
+
+    def on_click(self, event: events.Click) -> None:
+        self._pinned = False
+
     @property
     def selected_job(self) -> Optional[str]:
         return self.table.selected_key
@@ -251,7 +268,6 @@ class JobsScreen(ConsoleScreen):
         self._resort()
 
     def _resort(self) -> None:
-        JobsScreen.session_sort = (self.sort_key, self.sort_reverse)
         self._apply_columns()
         if self.snapshot is not None:
             self.show_snapshot(self.snapshot)
@@ -259,7 +275,7 @@ class JobsScreen(ConsoleScreen):
         self.flash(f"sorted by {name}{' (reversed)' if self.sort_reverse else ''}", timeout=2)
 
     def action_toggle_attention(self) -> None:
-        self.only_attention = JobsScreen.session_attention = not self.only_attention
+        self.only_attention = not self.only_attention
         if self.snapshot is not None:
             self.show_snapshot(self.snapshot)
 
