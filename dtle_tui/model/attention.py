@@ -74,7 +74,7 @@ def reason_now(verdict: Optional[Verdict], now_ns: int, stalled_since_ns: Option
         if len(head) + len(tail) + 2 <= width:
             return f"{head}, {tail}"
         return fit(head, max(8, width - len(tail) - 1)) + " " + tail
-    if verdict.kind is VerdictKind.STALLED and stalled_since_ns:
+    if verdict.kind is VerdictKind.STALLED and stalled_since_ns is not None:
         return fit(f"Gtid unchanged {duration(max(0.0, (now_ns - stalled_since_ns) / SEC))}", width)
     return fit(verdict.reason, width)
 
@@ -93,19 +93,21 @@ def summary_lines(rows: Sequence[T], verdict_of: Callable[[T], Optional[Verdict]
 def _failure_reason(failure: PlacementFailure) -> str:
     """The most telling fact of one group's AllocMetric, short (the full sentences are on Job detail)."""
     if failure.nodes_evaluated == 0:
-        return "no node eligible (down, ineligible or draining)"
+        return "no node is up and eligible"
     constraints = sorted(failure.constraint_filtered, key=lambda c: -c[1])
     exhausted = sorted(failure.dimension_exhausted, key=lambda c: -c[1])
-    if constraints and (not exhausted or constraints[0][1] >= exhausted[0][1]):
+    # The nodes that pass every constraint but lack room are the ones that could run it: their want of
+    # resources says more than the nodes that never could.
+    if exhausted:
+        dim, n = exhausted[0]
+        return f"{dim} exhausted on {n} node{'s' if n != 1 else ''}"
+    if constraints:
         reason = constraints[0][0]
         if reason == "missing drivers":  # Nomad names no driver here
             n = constraints[0][1]
             return "no node has its driver" if n >= failure.nodes_evaluated else \
                 f"missing drivers on {n} node{'s' if n != 1 else ''}"
         return f"constraint {reason}"
-    if exhausted:
-        dim, n = exhausted[0]
-        return f"{dim} exhausted on {n} node{'s' if n != 1 else ''}"
     if failure.quota_exhausted:
         return f"quota exhausted: {failure.quota_exhausted[0]}"
     return f"{failure.nodes_filtered} of {failure.nodes_evaluated} nodes filtered"

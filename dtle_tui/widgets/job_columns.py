@@ -74,7 +74,8 @@ def alloc_cell(counts) -> Text:
 def row_ages(row: JobRow, now: float) -> tuple[str, str]:
     """The two age texts a row shows (job age, stage age): they change with time, not with data, to the
     minute (a job's age in seconds would repaint its line every second)."""
-    return fmt.age_minutes(row.submit_time_ns, now), fmt.age_minutes(row.stage_since_ns, now)
+    since = row.verdict.stage.since_ns if row.verdict is not None else row.stage_since_ns  # the stage REACHED
+    return fmt.age_minutes(row.submit_time_ns, now), fmt.age_minutes(since, now)
 
 
 def job_key(row: JobRow) -> str:
@@ -117,7 +118,8 @@ COLUMNS: list[Column[JobRow]] = [
     Column("verdict", "Verdict", 8, lambda r, s: verdict_cell(r), attention_rank),
     Column("status", "Status", 7, lambda r, s: status_cell(r), lambda r: r.status, WIDE_FROM),
     Column("stage", "Reached", 7, lambda r, s: stage_cell(r), lambda r: reached_stage(r).label),
-    Column("since", "Stage since", 11, lambda r, s: Text(s[1]), lambda r: r.stage_since_ns or 0, WIDE_FROM),
+    Column("since", "Stage since", 11, lambda r, s: Text(s[1]),
+           lambda r: (r.verdict.stage.since_ns if r.verdict is not None else r.stage_since_ns) or 0, WIDE_FROM),
     Column("src", "Src", 8, lambda r, s: alloc_cell(r.src),
            lambda r: (r.src.failed + r.src.lost, r.src.queued, r.src.running)),
     Column("dest", "Dest", 8, lambda r, s: alloc_cell(r.dest),
