@@ -283,16 +283,15 @@ class JobsScreen(ConsoleScreen):
         """`1 failing · 2 not placed · 1 stalled`, and while `!` is on, that only those are shown."""
         counts = attention_counts(r.verdict for r in snapshot.rows)
         text = counts_text(counts)
+        # One line that fits 80 columns: the sort is marked in its column's header, not here.
         if snapshot.nomad.ok_at is None and not snapshot.rows:
             line = ""
+        elif self.only_attention:
+            line = f"Showing only: {text or 'nothing needs attention'}  (! shows all)"
         elif text:
             line = f"Needs attention: {text}"
         else:
             line = "Nothing needs attention."
-        if self.only_attention:
-            line += "  — showing only these (! shows all)"
-        if self.sort_key != ATTENTION_SORT:
-            line += f"  — sorted by {BY_KEY[self.sort_key].label} (o: back to attention)" if line else ""
         if line != self._counts_text:
             self._counts_text = line
             box = self.query_one("#jobs-counts", Static)
