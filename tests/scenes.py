@@ -96,7 +96,21 @@ async def loaded(pilot) -> None:
     await until(pilot, lambda: app.snapshot and app.snapshot.rows and app.snapshot.nomad.ok_at
                 and app.snapshot.consul.ok_at and app.snapshot.nodes, what="first data")
     await until(pilot, lambda: app.screen.query_one("#jobs-table").row_count == len(app.snapshot.rows))
+    # Why the queued jobs wait: their evaluations are read after the rows, and the reason joins the row.
+    queued = [r.id for r in app.snapshot.rows if r.src.queued or r.dest.queued]
+    await until(pilot, lambda: app.poller.placements.answered(queued), what="the queued jobs' evaluations read")
+    await settled_snapshots(pilot)
     await pilot.pause(0.2)
+
+
+async def settled_snapshots(pilot, quiet_s: float = 0.6) -> None:
+    """Until no new snapshot arrived for `quiet_s` (the reasons read have been shown)."""
+    app = pilot.app
+    while True:
+        generation = app.snapshot.generation
+        await pilot.pause(quiet_s)
+        if app.snapshot.generation == generation:
+            return
 
 
 async def select(pilot, job_id: str) -> None:
@@ -204,6 +218,14 @@ async def confirm_gtid_reset(pilot) -> None:
     await select(pilot, "legacy-stopped")
     await pilot.press("G")
     await until(pilot, lambda: focused_id(pilot.app) == "confirm-input", what="the reset dialog, its input focused")
+    await pilot.pause(0.2)
+
+
+async def jobs_attention_only(pilot) -> None:
+    """`!`: only the jobs that need attention, and the line that says so."""
+    await loaded(pilot)
+    await pilot.press("exclamation_mark")
+    await until(pilot, lambda: pilot.app.screen.only_attention, what="! on")
     await pilot.pause(0.2)
 
 

@@ -37,6 +37,10 @@ class Placements:
         self._gate: Optional[asyncio.Semaphore] = None  # made on the poller's loop (3.9 binds it at creation)
         self.requests = 0  # evaluation reads sent (tests count them)
 
+    def answered(self, job_ids) -> bool:
+        """Every one of `job_ids` had its evaluations read at its current indexes (tests, snapshots)."""
+        return not self._running and all(job_id in self._read_for for job_id in job_ids)
+
     def reason(self, job_id: str) -> str:
         return self.reasons.get(job_id, "")
 
