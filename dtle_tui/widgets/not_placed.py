@@ -45,15 +45,13 @@ def not_placed_text(report: Sequence[GroupPlacement], hints: Sequence[str], raw:
             out.append("\n")
         out.append(f"Not placed: group {safe_text(placement.group)}", style="bold yellow")
         out.append(f"  {placement.queued} queued" if placement.queued else "")
-        same = placement.eval_id == placement.blocked_eval
         if placement.eval_id:
-            word = "blocked evaluation" if same else "evaluation"
-            out.append(f"  ({word} {placement.eval_id[:8]})", style="dim")
+            out.append(f"  (evaluation {placement.eval_id[:8]})", style="dim")
         for line in placement.lines:
             out.append(f"\n  {safe_text(line)}")
         if placement.blocked_eval:
-            which = "it" if same else f"a blocked evaluation ({placement.blocked_eval[:8]})"
-            out.append(f"\n  {which} waits: Nomad places the group as soon as a node fits", style="dim")
+            out.append(f"\n  a blocked evaluation ({placement.blocked_eval[:8]}) waits: Nomad places it as soon "
+                       "as a node fits", style="dim")
         if raw:
             body = json.dumps(placement.raw, indent=None, sort_keys=True)
             out.append(f"\n  FailedTGAllocs.{safe_text(placement.group)}: ", style="bold")
