@@ -392,13 +392,15 @@ class Poller:
         self._rows.running_changed = False
         version, region = self._agent
         self._generation += 1
+        dtle = self.monitor.view() if self.monitor is not None else {}
+        open_id = self.open_job.job_id
         return Snapshot(
             generation=self._generation,
             rows=rows,
             nodes=self._nodes,
             positions=by_job,
             orphans=orphans,
-            dtle=self.monitor.view() if self.monitor is not None else {},
+            dtle=dtle,
             nomad_version=version,
             region=self.settings.nomad.region or region,
             namespace=self.settings.nomad.namespace or "default",
@@ -407,7 +409,8 @@ class Poller:
             nodes_state=self.feeds["nodes"].state if "nodes" in self.feeds else FeedState(),
             notice=self.notice.text,
             open=OpenView(
-                job=self.open_job.view(positions.view(self.open_job.job_id, now)),
+                job=self.open_job.view(positions.view(open_id, now), self.settings.stall_threshold_s,
+                                       dtle.get(open_id) if open_id is not None else None, now),
                 allocation=self.open_alloc.allocation,
                 allocation_error=self.open_alloc.error,
                 troubles=self.troubles.view() if self.troubles is not None else None,
