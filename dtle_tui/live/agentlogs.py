@@ -94,6 +94,11 @@ class SeenLines:
         with self._lock:
             return (cluster, alloc_id) in self._lines
 
+    def clear(self) -> None:
+        with self._lock:
+            self._lines.clear()
+            self._texts.clear()
+
 
 SEEN = SeenLines()
 

@@ -235,6 +235,7 @@ class LogsScreen(ConsoleScreen):
         note = self.query_one("#logs-note", Static)
         note.set_class(not self.dtle, "hidden")
         if not self.dtle:
+            note.update("")
             return
         out = Text()
         out.append("dtle writes no stdout/stderr: its lines from the Nomad agent's log, live only", style="dim")
