@@ -21,10 +21,57 @@ from dtle_tui.text.durations import parse_go_duration
 
 if TYPE_CHECKING:
     from dtle_tui.api.nomad import NomadClient
+    from dtle_tui.model.allocations import Allocation
 
 HOUR_NS = 3600 * 1_000_000_000
 DRAIN_NOTE = ("A drained node stays ineligible after the drain, even once it completes or is stopped: "
               "press e on it to let Nomad place allocations there again")
+
+
+# An allocation Nomad has ended: its client says so, or its server asked it to end (Nomad's
+# Allocation.TerminalStatus). Stopping one again changes nothing; restarting a task of one answers
+# `500 … Task not running`.
+_ENDED_CLIENT = ("complete", "failed", "lost")
+_ENDED_DESIRED = ("stop", "evict")
+
+
+def restart_task(alloc: Allocation) -> Optional[str]:
+    """The task `r` restarts when the allocation has one; None restarts every task."""
+    tasks = [t.name for t in alloc.task_states] or [alloc.task_group]
+    return tasks[0] if len(tasks) == 1 else None
+
+
+def _ended(alloc: Allocation) -> str:
+    """`failed`, `stop complete`: what makes the allocation over; "" while it is not."""
+    if alloc.client_status in _ENDED_CLIENT or alloc.desired_status in _ENDED_DESIRED:
+        desired = alloc.desired_status if alloc.desired_status in _ENDED_DESIRED else ""
+        return " ".join(x for x in (desired, alloc.client_status) if x)
+    return ""
+
+
+def repair_refusal(name: str, alloc: Optional[Allocation]) -> Optional[str]:
+    """Why Nomad cannot do repair `name` (`restart`, `stop-alloc`) on `alloc` now, in one line for the
+    operator; None when it can (or when nothing is selected: the flow says that). Nomad restarts only a
+    running task (else `500 … Task not running`) and stops only an allocation that has not ended."""
+    if alloc is None or name not in ("restart", "stop-alloc"):
+        return None
+    ended = _ended(alloc)
+    if name == "stop-alloc":
+        if ended:
+            return (f"Allocation {alloc.short_id} has already ended ({ended}): there is nothing to stop. "
+                    "Nothing was sent.")
+        return None
+    if ended or alloc.client_status != "running":
+        state = ended or alloc.client_status or "not running"
+        return (f"Allocation {alloc.short_id} is {state}: Nomad restarts only a running task. "
+                "Nothing was sent.")
+    task = restart_task(alloc)
+    states = [t for t in alloc.task_states if task is None or t.name == task]
+    # The job list's slim allocations carry no task state (""): Nomad is asked, it knows.
+    if states and all(t.state and t.state != "running" for t in states):
+        what = f"task {task} is {states[0].state}" if task else "no task is running"
+        return f"Allocation {alloc.short_id}: {what}: Nomad restarts only a running task. Nothing was sent."
+    return None
 
 
 def parse_deadline(text: str) -> Optional[int]:
