@@ -49,6 +49,7 @@ LATER: dict[str, tuple[str, str]] = {
     "allocation": ("dtle_tui.screens.allocation", "AllocationScreen"),
     "logs": ("dtle_tui.screens.logs", "LogsScreen"),
     "nodes": ("dtle_tui.screens.nodes", "NodesScreen"),
+    "node_detail": ("dtle_tui.screens.node_detail", "NodeDetailScreen"),
     "orphans": ("dtle_tui.screens.orphans", "OrphansScreen"),
     "confirm": ("dtle_tui.screens.confirm", "ConfirmScreen"),
     "add_job": ("dtle_tui.screens.add_job", "AddJobScreen"),
@@ -63,7 +64,7 @@ LATER: dict[str, tuple[str, str]] = {
 }
 # The screens the poller feeds, in the order the README's keys table lists them, and the dialogs (their
 # keys have IDs so that [keys] can remap them too).
-CONSOLE_SCREENS = ("jobs", "job_detail", "allocation", "logs", "nodes", "orphans")
+CONSOLE_SCREENS = ("jobs", "job_detail", "allocation", "logs", "nodes", "node_detail", "orphans")
 MODAL_SCREENS = ("confirm", "add_job", "spec", "contexts", "pick", "help")
 
 
@@ -290,6 +291,11 @@ class DtleApp(QuietCrash, App):
             self.poller.watch_allocation(alloc_id)
         self.push_screen(later("allocation")(alloc_id))
 
+    def open_node(self, node_id: str) -> None:
+        if self.poller:
+            self.poller.watch_node(node_id)
+        self.push_screen(later("node_detail")(node_id))
+
     def go_back(self) -> None:
         if len(self.screen_stack) > 1:
             self.pop_screen()
@@ -301,8 +307,10 @@ class DtleApp(QuietCrash, App):
             return
         job = next((s.job_id for s in self.screen_stack if isinstance(s, later("job_detail"))), None)
         alloc = next((s.alloc_id for s in self.screen_stack if isinstance(s, later("allocation"))), None)
+        node = next((s.node_id for s in self.screen_stack if isinstance(s, later("node_detail"))), None)
         self.poller.watch_job(job)
         self.poller.watch_allocation(alloc)
+        self.poller.watch_node(node)
 
     def follow_allocation(self, alloc_id: str) -> None:
         if self.poller:

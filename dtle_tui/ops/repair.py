@@ -13,6 +13,8 @@ from typing import TYPE_CHECKING, Any, Awaitable, Callable, Optional
 
 from dtle_tui import __version__
 from dtle_tui.api.errors import ApiError
+from dtle_tui.model.allocations import parse_allocation
+from dtle_tui.model.nodes import runs_dtle
 from dtle_tui.ops import backup as bk
 from dtle_tui.ops.audit import os_user, utc_now_iso
 from dtle_tui.ops.guarded import GuardedOps
@@ -74,6 +76,26 @@ def repair_refusal(name: str, alloc: Optional[Allocation]) -> Optional[str]:
     return None
 
 
+def drain_moves(items: list) -> list[str]:
+    """What a drain moves, from the node's allocations ((Allocation, runs dtle) pairs): one line per dtle
+    task that has not ended, then how many other allocations move with them."""
+    active = [(a, dtle) for a, dtle in items if not _ended(a)]
+    order = {"src": 0, "dest": 1}
+    dtle = sorted((a for a, is_dtle in active if is_dtle), key=lambda a: (a.job_id, order.get(a.task_group, 2)))
+    others = len(active) - len(dtle)
+    if not dtle:
+        lines = ["No dtle task runs on this node: the drain moves none."]
+    else:
+        jobs: dict[str, list[str]] = {}
+        for a in dtle:
+            jobs.setdefault(a.job_id, []).append(f"{a.task_group} {a.short_id} {a.client_status}")
+        lines = [f"The drain moves {len(dtle)} dtle task(s) of {len(jobs)} job(s):"]
+        lines += [f"  {job}: {', '.join(tasks)}" for job, tasks in jobs.items()]
+    if others:
+        lines.append(f"and {others} other allocation(s) (not dtle).")
+    return lines
+
+
 def parse_deadline(text: str) -> Optional[int]:
     """A Go duration (`1h`, `30m`, `1h30m`, `90s`) or seconds as a number -> nanoseconds; None when not
     understood or not above 0."""
@@ -123,6 +145,19 @@ class Repairs(GuardedOps):
                     f"({deadline_ns // 1_000_000_000} s)")
         requests = [self.nomad.node_call(node_id).text(), self.nomad.drain_call(node_id, deadline_ns).text()]
         return Plan("node-drain", None, requests, self.root(f"node {name}") / "<UTC timestamp>", [note, DRAIN_NOTE])
+
+    async def plan_drain_moves(self, node_id: str) -> list[str]:
+        """The dtle tasks a drain of the node would move, read now (GET /v1/node/<id>/allocations)."""
+
+        def item(d: Any) -> Any:  # each whole allocation carries its Job: only whether it runs dtle is kept
+            return (parse_allocation(d), runs_dtle(d)) if isinstance(d, dict) else None
+
+        try:
+            answer = await self.nomad.node_allocations(node_id, each=item)
+        except ApiError as exc:
+            return [f"What the drain moves is not known: the node's allocations could not be read "
+                    f"({exc.one_line()})."]
+        return drain_moves([x for x in answer.value if x is not None])
 
     def root(self, name: str) -> Path:
         return bk.backup_root(self.state, self.cluster, name)

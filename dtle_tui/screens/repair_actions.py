@@ -68,7 +68,9 @@ async def drain(run: WriteRun, node: Optional[Node]) -> None:
     if node is None:
         run.say("No node selected.", "warning")
         return
-    answer = await run.ask(DrainScreen(node, run.repairs))
+    # Before the dialog: the dtle tasks the drain would move, read now (none when stopping a drain).
+    moves = [] if node.drain else await run.repairs.plan_drain_moves(node.id)
+    answer = await run.ask(DrainScreen(node, run.repairs, moves))
     if answer is not None:
         await run.report(run.repairs.drain(node.id, node.name, answer if answer >= 0 else None))
 

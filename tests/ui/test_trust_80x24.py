@@ -191,3 +191,101 @@ async def test_r_and_k_stay_offered_on_a_running_allocation(frozen_cluster):
         await pilot.press("r")
         await dialog_open(pilot)
         assert "Restart" in "\n".join(visible_lines(app))
+
+
+# ---- issue 26 item 8: Nodes shows every column at any width ---------------------------------------------
+def table_text(app, table_id: str) -> list:
+    table = app.screen.query_one(table_id)
+    top = table.region.y
+    return visible_lines(app)[top:top + table.region.height]
+
+
+async def test_nodes_at_80_columns_show_drain_and_w_shows_every_column(frozen_cluster):
+    app = scenes.make_app(frozen_cluster)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await scenes.nodes(pilot)
+        lines = table_text(app, "#nodes-table")
+        header = lines[0]
+        for label in ("Name", "Status", "Elig", "Drain", "dtle driver", "dtle version"):
+            assert label in header, header
+        draining = next(line for line in lines if "dtle-node-4" in line)  # the frozen scenario drains node 4
+        assert draining.split()[4] == "yes", draining
+        await pilot.press("w")
+        table = app.screen.query_one("#nodes-table")
+        await until(pilot, lambda: [str(k.value) for k in table.columns] ==
+                    ["name", "id", "address", "dc", "status", "elig", "drain", "nomad", "dtle", "version", "full",
+                     "health"], what="every column")
+        unhealthy = next(n for n in app.snapshot.nodes if n.name == "dtle-node-2")
+        description = unhealthy.dtle.health_description
+        assert description in str(table.get_cell(unhealthy.id, "health")), "the health text is whole"
+        await pilot.press("end")  # scrolls to the last column
+        await until(pilot, lambda: any(description[:30] in line for line in table_text(app, "#nodes-table")),
+                    what="the health column scrolled into view")
+
+
+async def test_nodes_at_160_columns_show_the_health_text_not_cut_to_its_label(frozen_cluster):
+    app = scenes.make_app(frozen_cluster)
+    async with app.run_test(size=(160, 24)) as pilot:
+        await scenes.nodes(pilot)
+        table = app.screen.query_one("#nodes-table")
+        widths = {str(k.value): c.width for k, c in table.columns.items()}
+        assert widths["health"] >= 30, widths
+        assert any("Healthy" in line for line in table_text(app, "#nodes-table"))
+
+
+# ---- issue 22 item 6: Node detail ---------------------------------------------------------------------------
+async def test_node_detail_shows_allocations_by_job_drivers_events_eligibility_and_drain(frozen_cluster):
+    app = scenes.make_app(frozen_cluster)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await scenes.node_detail(pilot)
+        view = app.snapshot.node_view
+        shown = "\n".join(visible_lines(app))
+        assert "dtle-node-1" in shown and "Eligibility: eligible" in shown and "Drain: no" in shown
+        # Drivers with their health description.
+        assert "dtle" in shown and "Failed to connect to docker daemon" in shown
+        # Events.
+        assert "Node registered" in shown
+        # Allocations grouped by job: the job named once, its src before its dest.
+        table = app.screen.query_one("#node-allocs")
+        rows = [[str(c) for c in table.get_row(key)] for key in table.row_keys]
+        job1 = [r for r in rows if r[0] == "job1"]
+        assert len(job1) == 1, "the job is named on the first row of its group"
+        at = rows.index(job1[0])
+        assert rows[at][1] == "src" and rows[at + 1][0] == "" and rows[at + 1][1] == "dest"
+        assert "run running" in rows[at][3]
+        assert len(rows) == len(view.allocations)
+        # Enter on an allocation opens its job.
+        table.focus()
+        table.move_cursor(row=at)
+        await pilot.press("enter")
+        await until(pilot, lambda: getattr(app.screen, "job_id", None) == "job1", what="job1's detail")
+        await pilot.press("escape")
+        await until(pilot, lambda: app.screen.KEYS_TITLE == "Node detail", what="back on Node detail")
+        await pilot.press("escape")
+        await until(pilot, lambda: app.screen.KEYS_TITLE == "Nodes", what="back on Nodes")
+        # Closed, the node is no longer followed.
+        await until(pilot, lambda: app.snapshot.node_view is None, what="the open node closed")
+        assert "node" not in app.poller.feeds and "node_allocations" not in app.poller.feeds
+
+
+async def test_the_drain_dialog_lists_the_dtle_tasks_a_drain_would_move(frozen_cluster):
+    from dtle_tui.screens.drain import DrainScreen
+
+    app = scenes.make_app(frozen_cluster)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await scenes.node_detail(pilot)
+        view = app.snapshot.node_view
+        moving = [a for a in view.allocations if a.id in view.dtle and a.client_status in ("running", "pending")
+                  and a.desired_status == "run"]
+        await pilot.press("D")
+        await until(pilot, lambda: isinstance(app.screen, DrainScreen), what="the drain dialog")
+        await dialog_scenes.settled(pilot)
+        read = await dialog_scenes.read_whole_dialog(pilot)
+        text = dialog_scenes.squeezed(read)
+        jobs = {a.job_id for a in moving}
+        assert dialog_scenes.squeezed(f"The drain moves {len(moving)} dtle task(s) of {len(jobs)} job(s)") in text
+        for alloc in moving:
+            assert alloc.short_id in text, alloc
+        ended = [a for a in view.allocations if a.client_status in ("complete", "failed")]
+        assert ended and not any(a.short_id in text for a in ended), "an allocation that ended does not move"
+        await pilot.press("escape")
