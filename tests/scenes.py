@@ -179,6 +179,34 @@ async def nodes(pilot) -> None:
     await pilot.pause(0.2)
 
 
+async def nodes_all_columns(pilot) -> None:
+    """Nodes with every column (`w`): the table scrolls sideways at any width."""
+    await nodes(pilot)
+    await pilot.press("w")
+    await until(pilot, lambda: "full" in [str(k.value) for k in pilot.app.screen.query_one("#nodes-table").columns],
+                what="every column")
+    await pilot.pause(0.2)
+
+
+async def node_detail(pilot) -> None:
+    """Node detail of dtle-node-1 (Enter on Nodes): its allocations by job, drivers, events."""
+    await nodes(pilot)
+    app = pilot.app
+    table = app.screen.query_one("#nodes-table")
+    node = next(n for n in app.snapshot.nodes if n.name == "dtle-node-1")
+    table.move_cursor(row=table.row_keys.index(node.id))
+    await pilot.pause(0.1)
+    await pilot.press("enter")
+
+    def shown() -> bool:
+        view = app.snapshot.node_view
+        return bool(view and view.node is not None and view.allocations is not None and view.events
+                    and app.screen.query_one("#node-allocs").row_count == len(view.allocations))
+
+    await until(pilot, shown, what="the node's detail")
+    await pilot.pause(0.2)
+
+
 async def nodes_refused(pilot) -> None:
     """Nodes for a namespace token without node:read (issue 18): the refusal said where the nodes would be."""
     app = pilot.app
@@ -282,6 +310,8 @@ SCENES: Dict[str, Scene] = {
         "allocation": allocation,
         "spec": spec,
         "nodes": nodes,
+        "nodes_all_columns": nodes_all_columns,
+        "node_detail": node_detail,
         "orphans": orphans,
         "help": help_screen,
         "confirm_delete": confirm_delete,

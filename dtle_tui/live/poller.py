@@ -42,6 +42,7 @@ from dtle_tui.live.feeds import Feed, Feeds
 from dtle_tui.live.notice import Notice
 from dtle_tui.live.openjob import OpenAllocation, OpenJob
 from dtle_tui.live.placement import Placements
+from dtle_tui.live.opennode import OpenNode
 from dtle_tui.live.positions import Positions
 from dtle_tui.live.rowbook import RowBook, row_allocation
 from dtle_tui.live.snapshot import FeedState, OpenView, Snapshot
@@ -82,6 +83,7 @@ class Poller:
         self.positions = Positions(self.notice)  # Consul's side: positions, Gtid rates, orphans
         self.open_job = OpenJob(self.feeds, self.store, settings.refresh)  # Job detail's
         self.open_alloc = OpenAllocation(self.feeds)  # Allocation's
+        self.open_node = OpenNode(self.feeds, settings.refresh)  # Node detail's
         self.snapshot = Snapshot(namespace=settings.nomad.namespace or "default", region=settings.nomad.region or "")
         self._rows = RowBook()
         # Why the jobs that cannot be placed wait: their evaluations, read for those jobs only.
@@ -247,6 +249,7 @@ class Poller:
         self.placements.forget()
         self.open_job.reset()
         self.open_alloc.reset()
+        self.open_node.reset()
         for other in self.feeds.values():
             if other.service == feed.service and other is not feed:
                 other.forget()
@@ -270,6 +273,10 @@ class Poller:
     def watch_allocation(self, alloc_id: Optional[str]) -> None:
         """Allocation shows `alloc_id` now (None: none is open)."""
         self.call_soon(lambda: self.open_alloc.open(alloc_id, self.nomad) and self.changed())
+
+    def watch_node(self, node_id: Optional[str]) -> None:
+        """Node detail shows `node_id` now (None: none is open)."""
+        self.call_soon(lambda: self.open_node.open(node_id, self.nomad) and self.changed())
 
     def watch_dtle_rows(self, job_ids: tuple) -> None:
         """The running jobs of the Jobs rows in view, for dtle's progress column (nothing when it is off)."""
@@ -414,5 +421,6 @@ class Poller:
                 allocation=self.open_alloc.allocation,
                 allocation_error=self.open_alloc.error,
                 troubles=self.troubles.view() if self.troubles is not None else None,
+                node=self.open_node.view(),
             ),
         )

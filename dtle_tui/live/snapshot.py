@@ -22,8 +22,7 @@ from dtle_tui.model.verdict import Verdict
 if TYPE_CHECKING:  # read after the first paint: not imported before it
     from dtle_tui.live.troubleview import TroubleView
     from dtle_tui.model.monitor import JobProgress
-    from dtle_tui.model.nodes import Node
-    from dtle_tui.model.verdict import Verdict
+    from dtle_tui.model.nodes import Node, NodeEvent
 
 
 @dataclass(frozen=True)
@@ -144,6 +143,18 @@ class JobDetail:
 
 
 @dataclass(frozen=True)
+class NodeView:
+    """What Node detail shows (live/opennode.py fills it while a node is open)."""
+
+    node_id: str
+    node: Optional[Node] = None  # the full node; None until read (or gone: `error`)
+    events: tuple[NodeEvent, ...] = ()  # newest first
+    allocations: Optional[tuple[Allocation, ...]] = None  # None until read
+    dtle: frozenset = frozenset()  # IDs of the allocations whose task group runs on the dtle driver
+    error: Optional[str] = None
+
+
+@dataclass(frozen=True)
 class Orphan:
     """Consul state that outlived its Nomad job, or a running job with no saved position."""
 
@@ -161,6 +172,7 @@ class OpenView:
     allocation: Optional[Allocation] = None  # the allocation open in Allocation, whole
     allocation_error: Optional[str] = None  # why it is not there (garbage-collected)
     troubles: Optional[TroubleView] = None  # their evaluations and task stats (live/troubleshoot.py)
+    node: Optional[NodeView] = None  # the node open in Node detail (live/opennode.py)
 
 
 @dataclass(frozen=True)
@@ -199,6 +211,10 @@ class Snapshot:
     @property
     def allocation_error(self) -> Optional[str]:
         return self.open.allocation_error
+
+    @property
+    def node_view(self) -> Optional[NodeView]:
+        return self.open.node
 
     @property
     def troubles(self) -> Optional[TroubleView]:
