@@ -41,8 +41,8 @@ from dtle_tui.live.feedhealth import service_state
 from dtle_tui.live.feeds import Feed, Feeds
 from dtle_tui.live.notice import Notice
 from dtle_tui.live.openjob import OpenAllocation, OpenJob
-from dtle_tui.live.placement import Placements
 from dtle_tui.live.opennode import OpenNode
+from dtle_tui.live.placement import Placements
 from dtle_tui.live.positions import Positions
 from dtle_tui.live.rowbook import RowBook, row_allocation
 from dtle_tui.live.snapshot import FeedState, OpenView, Snapshot
