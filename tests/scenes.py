@@ -107,7 +107,11 @@ async def loaded(pilot) -> None:
     await until(pilot, lambda: app.snapshot and app.snapshot.rows and app.snapshot.nomad.ok_at
                 and app.snapshot.consul.ok_at and app.snapshot.nodes, what="first data")
     await until(pilot, lambda: app.screen.query_one("#jobs-table").row_count == len(app.snapshot.rows))
+    # Why the queued jobs wait: their evaluations are read after the rows, and the reason joins the row.
+    queued = [r.id for r in app.snapshot.rows if r.src.queued or r.dest.queued]
+    await until(pilot, lambda: app.poller.placements.answered(queued), what="the queued jobs' evaluations read")
     await data_in(pilot)
+
 
 
 async def select(pilot, job_id: str) -> None:
@@ -186,6 +190,34 @@ async def on_node(pilot, name: str) -> None:
                 what=f"{name} selected")
 
 
+async def nodes_all_columns(pilot) -> None:
+    """Nodes with every column (`w`): the table scrolls sideways at any width."""
+    await nodes(pilot)
+    await pilot.press("w")
+    await until(pilot, lambda: "full" in [str(k.value) for k in pilot.app.screen.query_one("#nodes-table").columns],
+                what="every column")
+    await data_in(pilot)
+
+
+async def node_detail(pilot) -> None:
+    """Node detail of dtle-node-1 (Enter on Nodes): its allocations by job, drivers, events."""
+    await nodes(pilot)
+    app = pilot.app
+    table = app.screen.query_one("#nodes-table")
+    node = next(n for n in app.snapshot.nodes if n.name == "dtle-node-1")
+    table.move_cursor(row=table.row_keys.index(node.id))
+    await pilot.pause(0.1)
+    await pilot.press("enter")
+
+    def shown() -> bool:
+        view = app.snapshot.node_view
+        return bool(view and view.node is not None and view.allocations is not None and view.events
+                    and app.screen.query_one("#node-allocs").row_count == len(view.allocations))
+
+    await until(pilot, shown, what="the node's detail")
+    await data_in(pilot)
+
+
 async def nodes_refused(pilot) -> None:
     """Nodes for a namespace token without node:read (issue 18): the refusal said where the nodes would be."""
     app = pilot.app
@@ -225,6 +257,14 @@ async def confirm_gtid_reset(pilot) -> None:
     await select(pilot, "legacy-stopped")
     await pilot.press("G")
     await until(pilot, lambda: focused_id(pilot.app) == "confirm-input", what="the reset dialog, its input focused")
+    await data_in(pilot)
+
+
+async def jobs_attention_only(pilot) -> None:
+    """`!`: only the jobs that need attention, and the line that says so."""
+    await loaded(pilot)
+    await pilot.press("exclamation_mark")
+    await until(pilot, lambda: pilot.app.screen.only_attention, what="! on")
     await data_in(pilot)
 
 
@@ -281,6 +321,8 @@ SCENES: Dict[str, Scene] = {
         "allocation": allocation,
         "spec": spec,
         "nodes": nodes,
+        "nodes_all_columns": nodes_all_columns,
+        "node_detail": node_detail,
         "orphans": orphans,
         "help": help_screen,
         "confirm_delete": confirm_delete,

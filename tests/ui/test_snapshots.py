@@ -21,6 +21,18 @@ def test_screen_looks(scene, size, frozen_cluster, snap_compare):
     assert snap_compare(app, terminal_size=size, run_before=scenes.SCENES[scene])
 
 
+@pytest.mark.parametrize("size", [(80, 24), (200, 50)], ids=["80x24", "200x50"])
+def test_jobs_in_attention_order(size, frozen_cluster, snap_compare):
+    """Issue 23: the jobs that need the operator on top, with their verdict, stage reached and reason."""
+    app = scenes.make_app(frozen_cluster)
+    assert snap_compare(app, terminal_size=size, run_before=scenes.steady(scenes.jobs))
+
+
+def test_jobs_attention_only(frozen_cluster, snap_compare):
+    app = scenes.make_app(frozen_cluster)
+    assert snap_compare(app, terminal_size=(80, 24), run_before=scenes.steady(scenes.jobs_attention_only))
+
+
 def test_read_only_hides_the_destructive_keys(frozen_cluster, snap_compare):
     app = scenes.make_app(frozen_cluster, "--read-only")
     assert snap_compare(app, terminal_size=(80, 24), run_before=scenes.steady(scenes.jobs))
