@@ -113,7 +113,6 @@ async def loaded(pilot) -> None:
     await data_in(pilot)
 
 
-
 async def select(pilot, job_id: str) -> None:
     screen = pilot.app.screen
     table = screen.query_one("#jobs-table")
@@ -185,7 +184,8 @@ async def on_node(pilot, name: str) -> None:
     await nodes(pilot)
     screen = pilot.app.screen
     table = screen.query_one("#nodes-table")
-    table.move_cursor(row=[node.name for node in sorted(pilot.app.snapshot.nodes, key=lambda n: n.name)].index(name))
+    node = next(n for n in pilot.app.snapshot.nodes if n.name == name)
+    table.move_cursor(row=table.row_keys.index(node.id))
     await until(pilot, lambda: screen.current_node() is not None and screen.current_node().name == name,
                 what=f"{name} selected")
 
@@ -201,12 +201,8 @@ async def nodes_all_columns(pilot) -> None:
 
 async def node_detail(pilot) -> None:
     """Node detail of dtle-node-1 (Enter on Nodes): its allocations by job, drivers, events."""
-    await nodes(pilot)
+    await on_node(pilot, "dtle-node-1")
     app = pilot.app
-    table = app.screen.query_one("#nodes-table")
-    node = next(n for n in app.snapshot.nodes if n.name == "dtle-node-1")
-    table.move_cursor(row=table.row_keys.index(node.id))
-    await pilot.pause(0.1)
     await pilot.press("enter")
 
     def shown() -> bool:

@@ -50,7 +50,7 @@ async def open_nodes(pilot, app, name: str) -> NodesScreen:
     table = screen.query_one("#nodes-table")
     await until(pilot, lambda: table.row_count == len(app.snapshot.nodes), "the nodes listed")
     node = next(n for n in app.snapshot.nodes if n.name == name)
-    table.move_cursor(row=[n.name for n in sorted(app.snapshot.nodes, key=lambda n: n.name)].index(name))
+    table.move_cursor(row=table.row_keys.index(node.id))
     await until(pilot, lambda: screen.current_node() is not None and screen.current_node().id == node.id,
                 f"{name} selected")
     return screen
