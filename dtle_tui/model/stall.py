@@ -51,9 +51,10 @@ class GtidMemo:
         old = jobs.get(job_id)
         if old is not None and old.digest == digest:
             return old.since
-        jobs[job_id] = Remembered(digest, now)
+        since = round(now, 3)  # as the file keeps it: a time read back is the time said before
+        jobs[job_id] = Remembered(digest, since)
         self.dirty = True
-        return now
+        return since
 
     def since(self, cluster: str, job_id: str) -> Optional[float]:
         old = self.clusters.get(cluster, {}).get(job_id)
