@@ -27,6 +27,7 @@ from dtle_tui.model.jobs import Job, JobStub, parse_job
 from dtle_tui.model.stage import Stage, StageInfo, later_stage, stage_reached, stage_steps
 from dtle_tui.model.stall import delay_evidence, stalled_since, unchanged_since
 from dtle_tui.model.verdict import job_verdict
+from dtle_tui.text import clock
 
 if TYPE_CHECKING:
     from dtle_tui.model.monitor import JobProgress
@@ -126,7 +127,8 @@ class OpenJob:
         since = unchanged_since(progress.unchanged_since if progress is not None else None,
                                 delay_evidence(dtle.delay_s, dtle.delay_frozen_since, now) if dtle else None)
         stalled = stalled_since(since, stall_threshold_s, now) if self.reached.stage is Stage.INCREMENTAL else None
-        verdict = job_verdict(stub, allocs, int(now * 1e9), nodes=self.store.nodes,
+        # The verdict's "restarting in 9m" by the console's clock (text.clock: frozen in the snapshots).
+        verdict = job_verdict(stub, allocs, int(clock.now() * 1e9), nodes=self.store.nodes,
                               stalled_since_ns=int(stalled * 1e9) if stalled is not None else None,
                               stage=self.reached)
         return dataclasses.replace(detail, verdict=verdict, steps=tuple(stage_steps(allocs)), stalled_since=stalled)
