@@ -362,7 +362,7 @@ class Poller:
         if self._stall_timer is not None:
             self._stall_timer.cancel()
             self._stall_timer = None
-        due = self._rows.stall_due
+        due = min(self._rows.stall_due, self.open_job.stall_due)  # a row's, or the open job's (Job detail)
         if due != float("inf") and due != self._stall_fired:  # once per due: never a rebuild loop
             self._stall_timer = self.loop.call_later(max(0.0, due - time.time()) + 0.05, self._stall_check, due)
 

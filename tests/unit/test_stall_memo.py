@@ -30,10 +30,12 @@ def test_an_unreadable_or_foreign_memory_is_empty():
 
 
 def test_the_stall_counts_from_the_earliest_evidence():
-    # dtle's delay while the Gtid stands still: the last transaction was applied about delay_s ago.
-    assert delay_evidence(265, 1000.0, 1000.0) == 1000.0 - 265
-    assert delay_evidence(0, 1000.0, 1000.0) is None  # an idle job's delay is 0
-    assert delay_evidence(265, None, 1000.0) is None  # the Gtid moves
+    # A delay that grew while the Gtid stood still: the last transaction was applied about delay_s ago.
+    assert delay_evidence(300, 1000.0, 265, 1035.0) == 1035.0 - 300
+    # A frozen delay (dtle stopped counting) says only since when it is frozen.
+    assert delay_evidence(265, 1000.0, 265, 1035.0) == 1000.0
+    assert delay_evidence(0, 1000.0, 0, 1000.0) is None  # an idle job's delay is 0
+    assert delay_evidence(265, None, None, 1000.0) is None  # the Gtid moves
     assert unchanged_since(400.0, 735.0) == 400.0 and unchanged_since(None, None) is None
     assert stalled_since(400.0, 300.0, 699.0) is None
     assert stalled_since(400.0, 300.0, 700.0) == 400.0
