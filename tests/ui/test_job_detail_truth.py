@@ -137,6 +137,8 @@ async def test_consul_is_read_without_dtle_users_and_roles(sim, make_settings, t
           if service == "consul" and path.startswith("/v1/kv/")]
     assert {key for key, _q in kv} >= {"dtle/", "dtleJobList/"}
     for key, query in kv:
+        # Every request lies within the two prefixes: a token scoped to them is enough.
+        assert key.startswith(("dtle/", "dtleJobList/")), key
         assert not key.startswith(("dtleUser", "dtleRole")), key
         if "recurse" in query or "keys" in query:
             assert not "dtleUser/".startswith(key) and not "dtleRole/".startswith(key), (key, query)
