@@ -109,6 +109,7 @@ ALLOC_WRITE_NAMES = frozenset(write_name(b.action) for b in ALLOC_WRITES)
 class JobDetailScreen(ConsoleScreen):
     TITLE_TEXT = "job detail"
     KEYS_TITLE = "Job detail"
+    AUTO_FOCUS = "#allocs"  # the allocations, not the summary above them (l, r and K act on their row)
 
     BINDINGS = [
         Binding("escape", "back", "Back", tooltip="back to the list", id="dtle.detail.back"),

@@ -17,7 +17,7 @@ from dtle_tui.model.stall import GtidMemo
 from dtle_tui.screens.job_detail import JobDetailScreen
 from dtle_tui.screens.jobs import JobsScreen
 from dtle_tui.sim.realdtle import CRASH_LOOP_JOB, UNCONNECTED_JOB, UNPLACEABLE_JOB, V2_DEAD_JOB
-from tests.helpers.screen import screen_text, visible_lines
+from tests.helpers.screen import focused_id, screen_text, visible_lines
 from tests.helpers.sim import sim_get
 from tests.helpers.wait import until
 
@@ -152,6 +152,7 @@ async def test_at_80x24_allocations_and_events_stay_in_view(trouble_sim, make_se
     app = DtleApp(make_settings(trouble_sim))
     async with app.run_test(size=(80, 24)) as pilot:
         await open_detail(pilot, "archive-sync")
+        await until(pilot, lambda: focused_id(app) == "allocs", "the allocations focused, not the summary")
         await until(pilot, lambda: app.screen.query_one("#not-placed").report, "the Not placed section")
         await pilot.press("x")
         await until(pilot, lambda: "FailedTGAllocs" in screen_text(app), "the raw placement")
