@@ -217,7 +217,7 @@ async def reads_of_one_refresh(jobs: int, make_settings) -> list:
                 # The refresh's reads; a feed that blocks then re-arms one held query (index + wait).
                 return [e for e in sim.requests.entries() if "wait=" not in e[3]]
 
-            await until(pilot, lambda: len(reads()) >= 5, what=f"reads at {jobs} jobs")
+            await until(pilot, lambda: len(reads()) >= 6, what=f"reads at {jobs} jobs")
             await pilot.pause(0.5)  # a straggler of this refresh would arrive now
             return sorted((e[0], e[2]) for e in reads())
 
@@ -226,9 +226,11 @@ async def test_requests_per_refresh_do_not_grow_with_jobs(make_settings):
     """One refresh costs the same requests at 10 and at 1,000 jobs: no per-job requests."""
     small = await reads_of_one_refresh(10, make_settings)
     large = await reads_of_one_refresh(1000, make_settings)
-    # /v1/jobs, /v1/allocations, /v1/nodes, /v1/agent/self and one Consul read, whatever the number of jobs
+    # /v1/jobs, /v1/allocations, /v1/nodes, /v1/agent/self and two Consul reads (dtle/ and dtleJobList/,
+    # never the bare prefix dtle, which covers dtleUser/), whatever the number of jobs
     assert small == large
-    assert len(small) == 5
+    assert len(small) == 6
+    assert [p for s, p in small if s == "consul"] == ["/v1/kv/dtle/", "/v1/kv/dtleJobList/"]
 
 
 async def test_palette_offers_the_screen_actions_and_runs_them(frozen_sim, make_settings):
