@@ -165,3 +165,27 @@ async def test_at_80x24_allocations_and_events_stay_in_view(trouble_sim, make_se
             assert any(line.strip().startswith("Time") and "Message" in line for line in shown)
             await pilot.press("down")
             await pilot.pause()
+
+
+async def test_not_placed_names_the_blocked_evaluation_not_a_newer_canceled_one(sim, make_settings):
+    """Live 1.1.2 showed the newest evaluation for an unplaceable job as a canceled one, "existing blocked
+    evaluation exists" (recorded: real-nomad unplaced-driver/20_later_job_evaluations): Not placed names the
+    blocked evaluation that is current, never the canceled one."""
+    st = sim.state
+    with st.lock:
+        blocked = next(e for e in st.evals_by_id.values() if e.get("JobID") == UNPLACEABLE_JOB
+                       and e["Status"] == "blocked")
+        index = st.next_index()
+        canceled = dict(blocked, ID=st.uuid(), Status="canceled", CreateIndex=index, ModifyIndex=index + 1,
+                        StatusDescription=f'existing blocked evaluation exists for job "{UNPLACEABLE_JOB}"')
+        st.next_index()
+        st.evals_by_id[canceled["ID"]] = canceled
+    listed = sim_get(sim.nomad_addr, f"/v1/job/{UNPLACEABLE_JOB}/evaluations")
+    assert max(listed, key=lambda e: e["ModifyIndex"])["ID"] == canceled["ID"]
+    app = DtleApp(make_settings(sim))
+    async with app.run_test(size=(120, 40)) as pilot:
+        await open_detail(pilot, UNPLACEABLE_JOB)
+        await until(pilot, lambda: "Not placed: group dest" in screen_text(app), "why it is not placed")
+        text = screen_text(app)
+        assert f"a blocked evaluation ({blocked['ID'][:8]}) waits" in text
+        assert canceled["ID"][:8] not in text
