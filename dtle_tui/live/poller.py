@@ -42,11 +42,13 @@ from dtle_tui.live.feeds import Feed, Feeds
 from dtle_tui.live.gtidmemo import GtidMemoFile
 from dtle_tui.live.notice import Notice
 from dtle_tui.live.openjob import OpenAllocation, OpenJob
+from dtle_tui.live.opennode import OpenNode
+from dtle_tui.live.placement import Placements
 from dtle_tui.live.positions import KV_FEEDS, Positions
-from dtle_tui.live.rowbook import RowBook
+from dtle_tui.live.rowbook import RowBook, row_allocation
 from dtle_tui.live.snapshot import FeedState, OpenView, Snapshot
 from dtle_tui.live.store import NomadStore
-from dtle_tui.model.allocations import Allocation, slim_allocation
+from dtle_tui.model.allocations import Allocation
 from dtle_tui.model.jobs import JobStub, parse_job_stubs
 from dtle_tui.model.nodes import parse_nodes
 
@@ -83,8 +85,11 @@ class Poller:
         self.positions = Positions(self.notice, GtidMemoFile.for_settings(settings))
         self.open_job = OpenJob(self.feeds, self.store, settings.refresh)  # Job detail's
         self.open_alloc = OpenAllocation(self.feeds)  # Allocation's
+        self.open_node = OpenNode(self.feeds, settings.refresh)  # Node detail's
         self.snapshot = Snapshot(namespace=settings.nomad.namespace or "default", region=settings.nomad.region or "")
         self._rows = RowBook()
+        # Why the jobs that cannot be placed wait: their evaluations, read for those jobs only.
+        self.placements = Placements(self.loop, lambda: self.nomad, self._job_changed)
         self._nodes: tuple = ()
         self._agent = ("", "")  # Nomad's version and region, from /v1/agent/self
         self._shown_rows = False
@@ -248,8 +253,10 @@ class Poller:
             self.positions.index_went_back(before, after, KV_FEEDS.get(feed.name, "dtle/"))
             return
         self.store.clear()
+        self.placements.forget()
         self.open_job.reset()
         self.open_alloc.reset()
+        self.open_node.reset()
         for other in self.feeds.values():
             if other.service == feed.service and other is not feed:
                 other.forget()
@@ -273,6 +280,10 @@ class Poller:
     def watch_allocation(self, alloc_id: Optional[str]) -> None:
         """Allocation shows `alloc_id` now (None: none is open)."""
         self.call_soon(lambda: self.open_alloc.open(alloc_id, self.nomad) and self.changed())
+
+    def watch_node(self, node_id: Optional[str]) -> None:
+        """Node detail shows `node_id` now (None: none is open)."""
+        self.call_soon(lambda: self.open_node.open(node_id, self.nomad) and self.changed())
 
     def watch_dtle_rows(self, job_ids: tuple) -> None:
         """The running jobs of the Jobs rows in view, for dtle's progress column (nothing when it is off)."""
@@ -317,7 +328,7 @@ class Poller:
         held = self.store.held_allocation(d.get("ID"))
         if held is not None and held.modify_index and held.modify_index == d.get("ModifyIndex"):
             return held
-        return slim_allocation(d)
+        return row_allocation(d)
 
     def _on_jobs(self, value: Any) -> None:
         self.store.load_jobs([s for s in value if s is not None], self.feeds["jobs"].answer_index)
@@ -338,6 +349,10 @@ class Poller:
             # Until the job list has been shown once, show whatever arrived at once (first paint).
             wait = PUBLISH_DELAY_S if delay is None else delay
             self.loop.call_later(wait if self._shown_rows else 0.0, self._publish)
+
+    def _job_changed(self, job_id: str) -> None:
+        self.store.changed.add(job_id)
+        self.changed()
 
     def _feed_state(self, service: str) -> FeedState:
         if service in self._start_errors:
@@ -377,9 +392,11 @@ class Poller:
         now = time.time()
         store, positions = self.store, self.positions
         changed, reordered = store.take_changes()
+        self.placements.check(store.jobs, changed)
         by_job = positions.by_job if consul_ok else {}
         rows = self._rows.update(store.jobs, store.allocations_of, changed, reordered, by_job, positions.progress,
-                                 now, self.settings.stall_threshold_s, consul_ok, positions.moved)
+                                 now, self.settings.stall_threshold_s, consul_ok, positions.moved,
+                                 store.nodes, self.placements.reason)
         positions.moved = False
         if store.nodes_changed:
             store.nodes_changed = False
@@ -411,5 +428,6 @@ class Poller:
                 allocation=self.open_alloc.allocation,
                 allocation_error=self.open_alloc.error,
                 troubles=self.troubles.view() if self.troubles is not None else None,
+                node=self.open_node.view(),
             ),
         )

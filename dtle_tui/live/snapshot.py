@@ -17,12 +17,12 @@ from dtle_tui.model.gtid import GtidProgress, JobPosition
 from dtle_tui.model.jobs import Job
 from dtle_tui.model.stage import Stage, StageInfo, StageStep, detect_stage, stage_timeline
 from dtle_tui.model.taskevents import error_events
+from dtle_tui.model.verdict import Verdict
 
 if TYPE_CHECKING:  # read after the first paint: not imported before it
     from dtle_tui.live.troubleview import TroubleView
     from dtle_tui.model.monitor import JobProgress
-    from dtle_tui.model.nodes import Node
-    from dtle_tui.model.verdict import Verdict
+    from dtle_tui.model.nodes import Node, NodeEvent
 
 
 @dataclass(frozen=True)
@@ -87,6 +87,11 @@ class JobRow:
     submit_time_ns: int
     stop: bool
     last_error: str = ""  # first line of the newest error of a failed dest task (wide Jobs screen)
+    # The job's verdict (model/verdict.py): its kind and rank order the Jobs list, its stage is the stage
+    # REACHED, its reason the short cell (model.attention.reason_now counts its times to now).
+    verdict: Optional[Verdict] = None
+    stalled_since_ns: Optional[int] = None  # with a STALLED verdict: the Gtid has not moved since then
+    recheck_at: float = 0.0  # epoch s: the verdict can change then without new data (a task settling)
 
 
 @dataclass(frozen=True)
@@ -138,6 +143,18 @@ class JobDetail:
 
 
 @dataclass(frozen=True)
+class NodeView:
+    """What Node detail shows (live/opennode.py fills it while a node is open)."""
+
+    node_id: str
+    node: Optional[Node] = None  # the full node; None until read (or gone: `error`)
+    events: tuple[NodeEvent, ...] = ()  # newest first
+    allocations: Optional[tuple[Allocation, ...]] = None  # None until read
+    dtle: frozenset = frozenset()  # IDs of the allocations whose task group runs on the dtle driver
+    error: Optional[str] = None
+
+
+@dataclass(frozen=True)
 class Orphan:
     """Consul state that outlived its Nomad job, or a running job with no saved position."""
 
@@ -155,6 +172,7 @@ class OpenView:
     allocation: Optional[Allocation] = None  # the allocation open in Allocation, whole
     allocation_error: Optional[str] = None  # why it is not there (garbage-collected)
     troubles: Optional[TroubleView] = None  # their evaluations and task stats (live/troubleshoot.py)
+    node: Optional[NodeView] = None  # the node open in Node detail (live/opennode.py)
 
 
 @dataclass(frozen=True)
@@ -193,6 +211,10 @@ class Snapshot:
     @property
     def allocation_error(self) -> Optional[str]:
         return self.open.allocation_error
+
+    @property
+    def node_view(self) -> Optional[NodeView]:
+        return self.open.node
 
     @property
     def troubles(self) -> Optional[TroubleView]:
