@@ -25,6 +25,7 @@ from dtle_tui.screens.base import ConsoleScreen
 from dtle_tui.screens.jobs import JobsScreen
 from dtle_tui.text.secrets import redact
 from dtle_tui.textual_private import QuietCrash, exit_printing
+from dtle_tui.textual_private import notifications as held_notifications
 from dtle_tui.tuning import fit_thresholds, held_at_start_up, release_start_up_hold
 from dtle_tui.widgets.no_color import apply_no_color
 from dtle_tui.widgets.virtual_table import VirtualTable
@@ -48,6 +49,7 @@ LATER: dict[str, tuple[str, str]] = {
     "allocation": ("dtle_tui.screens.allocation", "AllocationScreen"),
     "logs": ("dtle_tui.screens.logs", "LogsScreen"),
     "nodes": ("dtle_tui.screens.nodes", "NodesScreen"),
+    "node_detail": ("dtle_tui.screens.node_detail", "NodeDetailScreen"),
     "orphans": ("dtle_tui.screens.orphans", "OrphansScreen"),
     "confirm": ("dtle_tui.screens.confirm", "ConfirmScreen"),
     "add_job": ("dtle_tui.screens.add_job", "AddJobScreen"),
@@ -62,7 +64,7 @@ LATER: dict[str, tuple[str, str]] = {
 }
 # The screens the poller feeds, in the order the README's keys table lists them, and the dialogs (their
 # keys have IDs so that [keys] can remap them too).
-CONSOLE_SCREENS = ("jobs", "job_detail", "allocation", "logs", "nodes", "orphans")
+CONSOLE_SCREENS = ("jobs", "job_detail", "allocation", "logs", "nodes", "node_detail", "orphans")
 MODAL_SCREENS = ("confirm", "add_job", "spec", "contexts", "pick", "help")
 
 
@@ -104,7 +106,7 @@ class DtleApp(QuietCrash, App):
         Binding("1", "switch_to('jobs')", "Jobs", tooltip="Jobs screen (on a detail opened from it: back to the list)",
                 id="dtle.app.jobs"),
         Binding("2", "switch_to('nodes')", "Nodes", tooltip="Nodes screen", id="dtle.app.nodes"),
-        Binding("3", "switch_to('orphans')", "Orphans", show=False, tooltip="Orphans screen (Consul drift)",
+        Binding("3", "switch_to('orphans')", "Orphans", tooltip="Orphans screen (Consul drift)",
                 id="dtle.app.orphans"),
         Binding("ctrl+r", "refresh_now", "Refresh", tooltip="refresh now (retries at once after an error)",
                 id="dtle.app.refresh"),
@@ -113,6 +115,9 @@ class DtleApp(QuietCrash, App):
         # Textual binds ctrl+p itself unless the app does: bound here, it has an ID and help lists it.
         Binding("ctrl+p", "command_palette", "Palette", show=False, priority=True,
                 tooltip="command palette: this screen's actions, themes", id="dtle.app.palette"),
+        # Shown in the footer only while a toast is up; escape keeps its meaning (back, cancel).
+        Binding("ctrl+l", "dismiss_toasts", "Dismiss", tooltip="dismiss the messages (toasts) on screen",
+                id="dtle.app.dismiss"),
         Binding("question_mark", "help", "Help", tooltip="every key of this screen", id="dtle.app.help"),
         Binding("q", "quit", "Quit", tooltip="quit", id="dtle.app.quit"),
     ]
@@ -130,6 +135,9 @@ class DtleApp(QuietCrash, App):
         self.alerter: Optional[Alerter] = None
         self._writes: Optional[Writes] = None
         self._told_first_paint = False
+        # Toasts never cover a dialog: those up when one opens, and those said while it is open, wait here
+        # (message, severity, seconds left) and are shown when it closes.
+        self._waiting_toasts: list[tuple[str, str, float, bool]] = []
         if settings.theme in BUILTIN_THEMES:
             self.theme = settings.theme
 
@@ -151,6 +159,7 @@ class DtleApp(QuietCrash, App):
         if self.settings.keys:
             self.set_keymap(dict(self.settings.keys))
         self._sync_alerter()
+        self.screen_change_signal.subscribe(self, self._screen_changed)
 
     def _apply_now(self, snapshot: Snapshot) -> None:
         self.on_snapshot_updated(SnapshotUpdated(snapshot))
@@ -209,7 +218,44 @@ class DtleApp(QuietCrash, App):
         if self.poller is not None:
             self.poller.stop()
 
+    # ---- toasts: never over a dialog, dismissed by a key --------------------------------------------
+    def notify(self, message: str, *, title: str = "", severity: Any = "information",
+               timeout: Optional[float] = None, markup: bool = True) -> None:
+        seconds = self.NOTIFICATION_TIMEOUT if timeout is None else timeout
+        if title:
+            message = f"{title}: {message}"
+        if self._dialog_open():
+            self._waiting_toasts.append((message, severity, seconds, markup))
+            return
+        super().notify(message, severity=severity, timeout=seconds, markup=markup)
+        self.refresh_bindings()  # the footer offers ctrl+l while a toast is up …
+        self.set_timer(seconds + 0.1, self.refresh_bindings)  # … and no longer once it has gone
+
+    def _dialog_open(self) -> bool:
+        return bool(self.screen_stack) and isinstance(self.screen, ModalScreen)
+
+    def _screen_changed(self, screen: Screen) -> None:
+        if isinstance(screen, ModalScreen):
+            # The toasts up now would be drawn over the dialog: they wait, with the time they had left.
+            shown = [n for n in held_notifications(self) if not n.has_expired]
+            if shown:
+                self._waiting_toasts[:0] = [(n.message, n.severity, max(3.0, n.time_left), n.markup) for n in shown]
+                self.clear_notifications()
+            for below in self.screen_stack[:-1]:  # their toasts would still show around the dialog
+                for rack in below.query("#textual-toastrack"):
+                    rack.display = False
+        elif self._waiting_toasts:
+            waiting, self._waiting_toasts = self._waiting_toasts, []
+            for message, severity, seconds, markup in waiting:
+                self.notify(message, severity=severity, timeout=seconds, markup=markup)
+
+    def action_dismiss_toasts(self) -> None:
+        self.clear_notifications()
+        self.refresh_bindings()
+
     def check_action(self, action: str, parameters: tuple) -> Optional[bool]:
+        if action == "dismiss_toasts":
+            return any(not n.has_expired for n in held_notifications(self))
         # `1` on the Jobs screen itself does nothing: keep its footer room for keys that do.
         if action == "switch_to" and parameters and parameters[0] == self.current_mode \
                 and len(self.screen_stack) <= 1:
@@ -245,6 +291,11 @@ class DtleApp(QuietCrash, App):
             self.poller.watch_allocation(alloc_id)
         self.push_screen(later("allocation")(alloc_id))
 
+    def open_node(self, node_id: str) -> None:
+        if self.poller:
+            self.poller.watch_node(node_id)
+        self.push_screen(later("node_detail")(node_id))
+
     def go_back(self) -> None:
         if len(self.screen_stack) > 1:
             self.pop_screen()
@@ -256,8 +307,10 @@ class DtleApp(QuietCrash, App):
             return
         job = next((s.job_id for s in self.screen_stack if isinstance(s, later("job_detail"))), None)
         alloc = next((s.alloc_id for s in self.screen_stack if isinstance(s, later("allocation"))), None)
+        node = next((s.node_id for s in self.screen_stack if isinstance(s, later("node_detail"))), None)
         self.poller.watch_job(job)
         self.poller.watch_allocation(alloc)
+        self.poller.watch_node(node)
 
     def follow_allocation(self, alloc_id: str) -> None:
         if self.poller:

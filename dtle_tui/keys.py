@@ -170,6 +170,9 @@ def palette_commands(app: Any, node: Any, bindings: Iterable[Binding], where: st
         _, name, params = parse_action(line.action)
         if node.check_action(name, params) is False:
             continue
+        offers = getattr(node, "offers", None)  # a repair Nomad would refuse here (screens/base.py)
+        if offers is not None and not offers(line.action):
+            continue
         title = line.text[:1].upper() + line.text[1:]
         yield SystemCommand(title, f"{where}: {' / '.join(line.keys)}", partial(app.run_action, line.action, node))
 

@@ -162,11 +162,20 @@ class NomadClient:
         """GET /v1/client/allocation/<id>/stats (answered by the client node; no X-Nomad-Index)."""
         return (await self._read(f"/v1/client/allocation/{_q(alloc_id)}/stats", dict)).value
 
-    def node_call(self, node_id: str) -> Call:
-        return self._get(f"/v1/node/{_q(node_id)}", dict)
+    def node_call(self, node_id: str, index: int = 0, wait: Optional[str] = None) -> Call:
+        return self._get(f"/v1/node/{_q(node_id)}", dict, index, wait)
 
-    async def node(self, node_id: str) -> Indexed[dict]:
-        return await self.send(self.node_call(node_id))
+    async def node(self, node_id: str, index: int = 0, wait: Optional[str] = None) -> Indexed[dict]:
+        return await self.send(self.node_call(node_id, index, wait))
+
+    def node_allocations_call(self, node_id: str, index: int = 0, wait: Optional[str] = None,
+                              each: Optional[Callable[[Any], Any]] = None) -> Call:
+        return self._get(f"/v1/node/{_q(node_id)}/allocations", list, index, wait, each=each)
+
+    async def node_allocations(self, node_id: str, index: int = 0, wait: Optional[str] = None,
+                               each: Optional[Callable[[Any], Any]] = None) -> Indexed[list]:
+        """GET /v1/node/<id>/allocations: the node's allocations, whole (each carries its Job)."""
+        return await self.send(self.node_allocations_call(node_id, index, wait, each))
 
     async def agent_self(self) -> dict:
         return (await self._read("/v1/agent/self", dict)).value

@@ -100,3 +100,33 @@ def parse_nodes(data: Any) -> list[Node]:
     if isinstance(data, dict):
         return [_node(data)]
     return [_node(d) for d in top_list(data, "nodes") if isinstance(d, dict)]
+
+
+@dataclass(frozen=True)
+class NodeEvent:
+    """One of the node's `Events` (GET /v1/node/:id; Nomad keeps the last 10): registered, drain set,
+    heartbeat missed, driver health changes."""
+
+    time: Optional[datetime]
+    subsystem: str
+    message: str
+    details: tuple[tuple[str, str], ...] = ()
+
+
+def parse_node_events(data: Any) -> list[NodeEvent]:
+    """The full node's Events, newest first."""
+    events = [NodeEvent(parse_time(e.get("Timestamp")), as_str(e.get("Subsystem")), as_str(e.get("Message")),
+                        tuple(sorted((str(k), as_str(v)) for k, v in as_dict(e.get("Details")).items())))
+              for e in (as_dict(data).get("Events") or []) if isinstance(e, dict)]
+    return sorted(events, key=lambda e: (e.time is not None, e.time or datetime.min), reverse=True)
+
+
+def runs_dtle(alloc: Any) -> bool:
+    """A whole allocation (it carries its Job) whose task group has a task on the dtle driver."""
+    if not isinstance(alloc, dict):
+        return False
+    group = alloc.get("TaskGroup")
+    for tg in as_dict(alloc.get("Job")).get("TaskGroups") or []:
+        if isinstance(tg, dict) and tg.get("Name") == group:
+            return any(isinstance(t, dict) and t.get("Driver") == "dtle" for t in tg.get("Tasks") or [])
+    return False

@@ -25,6 +25,7 @@ from dtle_tui import __version__
 from dtle_tui.live.agentlogs import SEEN
 from dtle_tui.live.snapshot import JobDetail, JobRow
 from dtle_tui.model.allocations import Allocation
+from dtle_tui.model.attention import reason_now, summary_lines
 from dtle_tui.model.evaluations import placement_report
 from dtle_tui.model.gtid import JobPosition, binlog_shown
 from dtle_tui.model.nodes import Node
@@ -198,6 +199,21 @@ def _optional_lines(title: str, data: Any) -> list:
     return out + [code_block(str(data))]
 
 
+def cluster_summary_lines(rows: list, now: float, limit: int = 20) -> list:
+    """The cluster at the time of the report, as Jobs shows it first: the counts of what needs attention
+    and those jobs in the attention order (model/attention.py), with their verdict, stage reached and reason."""
+    counts, needing = summary_lines(rows, lambda r: r.verdict, lambda r: r.id, limit)
+    lines = ["## Cluster", "", f"{len(rows)} jobs; needing attention: {counts}."]
+    if needing:
+        table = [[md_cell(r.id), r.verdict.label, r.verdict.stage.stage.label,
+                  md_cell(reason_now(r.verdict, int(now * 1e9), r.stalled_since_ns, width=80))] for r in needing]
+        lines += [""] + _table(["Job", "Verdict", "Stage reached", "Reason"], table)
+        more = sum(1 for r in rows if r.verdict is not None and r.verdict.needs_attention) - len(needing)
+        if more > 0:
+            lines += ["", f"And {more} more."]
+    return lines
+
+
 def build_report(
     detail: JobDetail,
     *,
@@ -214,6 +230,7 @@ def build_report(
     secrets: Iterable[str] = (),
     placement: Any = None,
     dtle_progress: Any = None,
+    cluster_rows: Iterable[JobRow] = (),
     dtle_log: Optional[Mapping[str, list]] = None,
 ) -> str:
     """The report's Markdown. `placement` and `dtle_progress` are hooks: the placement failures of the
@@ -226,6 +243,7 @@ def build_report(
              f"with dtle-tui {__version__}. Times are UTC.", "", "## Status", ""]
     lines += _table(["Item", "Value"], _status_rows(detail, row, now, stall_threshold_s))
     lines += [""] + _gtid_lines(position, consul_enabled, rate, advanced_s, now)
+    lines += [""] + cluster_summary_lines(list(cluster_rows), now)
     # HOOK (dtle progress/delay, issue 13): the monitor's figures when the JobDetail carries them.
     progress_lines = _optional_lines("dtle progress and delay", dtle_progress)
     lines += [""] + progress_lines if progress_lines else []
@@ -310,6 +328,7 @@ def report_job(settings: Any, snapshot: Any, job_id: str, rate: Optional[float] 
         placement=placement_lines(snapshot, detail, job_id),
         # dtle's own figures (live/monitor.py), when the dtle_api setting is on and the job was polled.
         dtle_progress=getattr(snapshot, "dtle", {}).get(job_id),
+        cluster_rows=snapshot.rows,
         dtle_log={a.id: [line.text for line in SEEN.lines(settings.nomad.addr, a.id)] for a in detail.allocations},
     )
     return write_report(state, cluster, job_id, markdown)

@@ -13,6 +13,8 @@ from typing import TYPE_CHECKING, Any, Awaitable, Callable, Optional
 
 from dtle_tui import __version__
 from dtle_tui.api.errors import ApiError
+from dtle_tui.model.allocations import parse_allocation
+from dtle_tui.model.nodes import runs_dtle
 from dtle_tui.ops import backup as bk
 from dtle_tui.ops.audit import os_user, utc_now_iso
 from dtle_tui.ops.guarded import GuardedOps
@@ -21,10 +23,77 @@ from dtle_tui.text.durations import parse_go_duration
 
 if TYPE_CHECKING:
     from dtle_tui.api.nomad import NomadClient
+    from dtle_tui.model.allocations import Allocation
 
 HOUR_NS = 3600 * 1_000_000_000
 DRAIN_NOTE = ("A drained node stays ineligible after the drain, even once it completes or is stopped: "
               "press e on it to let Nomad place allocations there again")
+
+
+# An allocation Nomad has ended: its client says so, or its server asked it to end (Nomad's
+# Allocation.TerminalStatus). Stopping one again changes nothing; restarting a task of one answers
+# `500 … Task not running`.
+_ENDED_CLIENT = ("complete", "failed", "lost")
+_ENDED_DESIRED = ("stop", "evict")
+
+
+def restart_task(alloc: Allocation) -> Optional[str]:
+    """The task `r` restarts when the allocation has one; None restarts every task."""
+    tasks = [t.name for t in alloc.task_states] or [alloc.task_group]
+    return tasks[0] if len(tasks) == 1 else None
+
+
+def _ended(alloc: Allocation) -> str:
+    """`failed`, `stop complete`: what makes the allocation over; "" while it is not."""
+    if alloc.client_status in _ENDED_CLIENT or alloc.desired_status in _ENDED_DESIRED:
+        desired = alloc.desired_status if alloc.desired_status in _ENDED_DESIRED else ""
+        return " ".join(x for x in (desired, alloc.client_status) if x)
+    return ""
+
+
+def repair_refusal(name: str, alloc: Optional[Allocation]) -> Optional[str]:
+    """Why Nomad cannot do repair `name` (`restart`, `stop-alloc`) on `alloc` now, in one line for the
+    operator; None when it can (or when nothing is selected: the flow says that). Nomad restarts only a
+    running task (else `500 … Task not running`) and stops only an allocation that has not ended."""
+    if alloc is None or name not in ("restart", "stop-alloc"):
+        return None
+    ended = _ended(alloc)
+    if name == "stop-alloc":
+        if ended:
+            return (f"Allocation {alloc.short_id} has already ended ({ended}): there is nothing to stop. "
+                    "Nothing was sent.")
+        return None
+    if ended or alloc.client_status != "running":
+        state = ended or alloc.client_status or "not running"
+        return (f"Allocation {alloc.short_id} is {state}: Nomad restarts only a running task. "
+                "Nothing was sent.")
+    task = restart_task(alloc)
+    states = [t for t in alloc.task_states if task is None or t.name == task]
+    # The job list's slim allocations carry no task state (""): Nomad is asked, it knows.
+    if states and all(t.state and t.state != "running" for t in states):
+        what = f"task {task} is {states[0].state}" if task else "no task is running"
+        return f"Allocation {alloc.short_id}: {what}: Nomad restarts only a running task. Nothing was sent."
+    return None
+
+
+def drain_moves(items: list) -> list[str]:
+    """What a drain moves, from the node's allocations ((Allocation, runs dtle) pairs): one line per dtle
+    task that has not ended, then how many other allocations move with them."""
+    active = [(a, dtle) for a, dtle in items if not _ended(a)]
+    order = {"src": 0, "dest": 1}
+    dtle = sorted((a for a, is_dtle in active if is_dtle), key=lambda a: (a.job_id, order.get(a.task_group, 2)))
+    others = len(active) - len(dtle)
+    if not dtle:
+        lines = ["No dtle task runs on this node: the drain moves none."]
+    else:
+        jobs: dict[str, list[str]] = {}
+        for a in dtle:
+            jobs.setdefault(a.job_id, []).append(f"{a.task_group} {a.short_id} {a.client_status}")
+        lines = [f"The drain moves {len(dtle)} dtle task(s) of {len(jobs)} job(s):"]
+        lines += [f"  {job}: {', '.join(tasks)}" for job, tasks in jobs.items()]
+    if others:
+        lines.append(f"and {others} other allocation(s) (not dtle).")
+    return lines
 
 
 def parse_deadline(text: str) -> Optional[int]:
@@ -76,6 +145,19 @@ class Repairs(GuardedOps):
                     f"({deadline_ns // 1_000_000_000} s)")
         requests = [self.nomad.node_call(node_id).text(), self.nomad.drain_call(node_id, deadline_ns).text()]
         return Plan("node-drain", None, requests, self.root(f"node {name}") / "<UTC timestamp>", [note, DRAIN_NOTE])
+
+    async def plan_drain_moves(self, node_id: str) -> list[str]:
+        """The dtle tasks a drain of the node would move, read now (GET /v1/node/<id>/allocations)."""
+
+        def item(d: Any) -> Any:  # each whole allocation carries its Job: only whether it runs dtle is kept
+            return (parse_allocation(d), runs_dtle(d)) if isinstance(d, dict) else None
+
+        try:
+            answer = await self.nomad.node_allocations(node_id, each=item)
+        except ApiError as exc:
+            return [f"What the drain moves is not known: the node's allocations could not be read "
+                    f"({exc.one_line()})."]
+        return drain_moves([x for x in answer.value if x is not None])
 
     def root(self, name: str) -> Path:
         return bk.backup_root(self.state, self.cluster, name)

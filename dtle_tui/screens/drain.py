@@ -6,7 +6,7 @@ The request shown is rebuilt from the deadline as typed, so what is read is what
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Optional
+from typing import TYPE_CHECKING, Optional, Sequence
 
 from rich.text import Text
 from textual import on
@@ -33,10 +33,11 @@ class DrainScreen(FittedDialog[Optional[int]]):
     FIT = "drain"
     BINDINGS = [Binding("escape", "cancel", "Cancel", id="dtle.drain.cancel"), *scroll_bindings("drain")]
 
-    def __init__(self, node: Node, repairs: Repairs) -> None:
+    def __init__(self, node: Node, repairs: Repairs, moves: Sequence[str] = ()) -> None:
         super().__init__()
         self.node = node
         self.repairs = repairs
+        self.moves = list(moves)  # the dtle tasks the drain would move (repairs.plan_drain_moves)
         self.stopping = bool(node.drain)
 
     def compose(self) -> ComposeResult:
@@ -73,7 +74,7 @@ class DrainScreen(FittedDialog[Optional[int]]):
             lines = ["The deadline is not understood: write it as 1h, 30m, 1h30m or a number of seconds."]
         else:
             plan = self.repairs.plan_drain(self.node.id, self.node.name, None if deadline < 0 else deadline)
-            lines = [f"Node: {self.node.name} ({self.node.short_id})", *plan.lines()]
+            lines = [f"Node: {self.node.name} ({self.node.short_id})", *self.moves, *plan.lines()]
         self.query_one("#drain-text", Static).update(Text("\n".join(safe_text(x) for x in lines)))
 
     @on(Input.Changed, "#drain-deadline")

@@ -1,8 +1,11 @@
-"""Nodes: status, eligibility, drain, Nomad version, and the dtle driver (docs/reference/dtle.md §8)."""
+"""Nodes: status, eligibility, drain, Nomad version, and the dtle driver (docs/reference/dtle.md §8).
+
+Every column at any width: `w` shows them all (the table then scrolls sideways with left/right); Enter opens
+Node detail (screens/node_detail.py)."""
 
 from __future__ import annotations
 
-from typing import Optional
+from typing import Any, Optional
 
 from rich.text import Text
 from textual.app import ComposeResult
@@ -19,7 +22,9 @@ from dtle_tui.widgets.columns import Column, cells, fill_column, for_width, layo
 from dtle_tui.widgets.keyed_table import KeyedTable
 from dtle_tui.widgets.static_update import update_static
 
-WIDE_FROM = 150
+WIDE_FROM = 150  # the wide labels, and the driver's health text filling what is left
+MIDDLE_FROM = 120  # Address, DC and Nomad version
+NEVER = 10**6  # shown only with every column (`w`)
 
 
 def driver_cell(node: Node, _: object = None) -> Text:
@@ -35,26 +40,31 @@ def _eligible(node: Node) -> bool:
     return node.scheduling_eligibility == "eligible"
 
 
-# The columns, in their order. A narrow terminal shows those without WIDE_FROM, some with a shorter label
-# or width; from WIDE_FROM every column, the health text (the driver's own error) taking the room left.
+# The columns, in their order. A narrow terminal (80) shows those without `shown_from`, Drain included;
+# from MIDDLE_FROM the address, DC and Nomad version; from WIDE_FROM the health text (the driver's own
+# error) taking the room left. `w` shows every column whatever the width, full_version too.
 COLUMNS: list[Column[Node]] = [
     Column("name", "Name", 14, lambda n, _: Text(safe_text(n.name), style="bold"), wide=("Name", 20)),
     Column("id", "ID", 8, lambda n, _: Text(n.short_id)),
-    Column("address", "Address", 15, lambda n, _: Text(safe_text(n.address)), shown_from=WIDE_FROM),
-    Column("dc", "DC", 8, lambda n, _: Text(safe_text(n.datacenter)), shown_from=WIDE_FROM),
+    Column("address", "Address", 15, lambda n, _: Text(safe_text(n.address)), shown_from=MIDDLE_FROM),
+    Column("dc", "DC", 8, lambda n, _: Text(safe_text(n.datacenter)), shown_from=MIDDLE_FROM),
     Column("status", "Status", 6, lambda n, _: Text(n.status, style="green" if n.status == "ready" else "bold red"),
            wide=("Status", 7)),
     Column("elig", "Elig", 5, lambda n, _: Text("yes", style="") if _eligible(n) else Text("no", style="yellow"),
            wide=("Eligibility", 11)),
-    Column("drain", "Drain", 5, lambda n, _: Text("yes" if n.drain else "no", style="yellow" if n.drain else ""),
-           shown_from=WIDE_FROM),
-    Column("nomad", "Nomad", 7, lambda n, _: Text(safe_text(n.version)), shown_from=WIDE_FROM),
+    Column("drain", "Drain", 5, lambda n, _: Text("yes", style="bold yellow") if n.drain else Text("no")),
+    Column("nomad", "Nomad", 7, lambda n, _: Text(safe_text(n.version)), shown_from=MIDDLE_FROM),
     Column("dtle", "dtle driver", 12, driver_cell),
     Column("version", "dtle version", 12, lambda n, _: Text(safe_text(n.dtle_version or "—"))),
-    Column("full", "full_version", 28, lambda n, _: Text(safe_text(n.dtle_full_version or "—")), shown_from=WIDE_FROM),
+    Column("full", "full_version", 28, lambda n, _: Text(safe_text(n.dtle_full_version or "—")), shown_from=NEVER),
     Column("health", "Health", 40, lambda n, _: Text(safe_text(n.dtle.health_description if n.dtle else "")),
            shown_from=WIDE_FROM),
 ]
+
+
+def health_width(nodes: Any) -> int:
+    """The health column's width with every column shown: its longest text, at least its label's."""
+    return max([len("Health")] + [len(n.dtle.health_description) for n in nodes if n.dtle is not None])
 
 
 def drain_note(node: Node) -> str:
@@ -77,11 +87,17 @@ class NodesScreen(ConsoleScreen):
     KEYS_TITLE = "Nodes"
 
     BINDINGS = [Binding("escape", "back", "Jobs", show=False, tooltip="back to Jobs", id="dtle.nodes.back"),
-                *NODE_WRITES]
+                *NODE_WRITES,
+                Binding("w", "all_columns", "All columns", tooltip="every column, whatever the width (left/right "
+                        "scroll); again: the columns that fit", id="dtle.nodes.all_columns")]
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.all_columns = False
 
     def compose(self) -> ComposeResult:
         yield from self.compose_banner()
-        yield KeyedTable(id="nodes-table")
+        yield KeyedTable(id="nodes-table", openable=True)
         yield Static("", id="node-detail", markup=False)
         yield from self.compose_status()
 
@@ -94,17 +110,39 @@ class NodesScreen(ConsoleScreen):
         self._apply_columns()
 
     def _shown(self) -> list[Column[Node]]:
+        if self.all_columns:
+            return list(COLUMNS)
         return for_width(COLUMNS, self.size.width or self.app.size.width)
 
     def _apply_columns(self) -> None:
         width = self.size.width or self.app.size.width
-        spec = layout(self._shown(), wide=width >= WIDE_FROM)
-        if width >= WIDE_FROM:
+        wide = width >= WIDE_FROM or self.all_columns
+        spec = layout(self._shown(), wide=wide)
+        if self.all_columns:
+            nodes = self.snapshot.nodes if self.snapshot is not None else ()
+            spec = [(k, label, health_width(nodes) if k == "health" else w) for k, label, w in spec]
+        elif width >= WIDE_FROM:
             spec = fill_column(spec, "health", width, minimum=20)
         self.query_one(KeyedTable).set_columns(spec)
 
+    def action_all_columns(self) -> None:
+        self.all_columns = not self.all_columns
+        self._apply_columns()
+        if self.snapshot is not None:
+            self.show_snapshot(self.snapshot)
+        self.flash("Every column: left and right scroll the table." if self.all_columns else
+                   "The columns that fit the terminal.", timeout=3)
+
+    def on_data_table_row_selected(self, event: Any) -> None:
+        event.stop()
+        node = self.current_node()
+        if node is not None:
+            self.console.open_node(node.id)
+
     def show_snapshot(self, snapshot: Snapshot) -> None:
         super().show_snapshot(snapshot)
+        if self.all_columns:  # the health column as wide as its longest text now
+            self._apply_columns()
         shown = self._shown()
         nodes = sorted(snapshot.nodes, key=lambda n: n.name)
         self.query_one(KeyedTable).sync([(n.id, cells(shown, n)) for n in nodes])

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any, Awaitable, Callable, Optional
 
+from dtle_tui.ops.repair import repair_refusal, restart_task
 from dtle_tui.screens.confirm import ConfirmScreen
 from dtle_tui.screens.drain import DrainScreen
 
@@ -15,12 +16,6 @@ if TYPE_CHECKING:
     from dtle_tui.console import WriteRun
     from dtle_tui.model.allocations import Allocation
     from dtle_tui.model.nodes import Node
-
-
-def _one_task(alloc: Allocation) -> Optional[str]:
-    """The task to restart when the allocation has one; None restarts every task."""
-    tasks = [t.name for t in alloc.task_states] or [alloc.task_group]
-    return tasks[0] if len(tasks) == 1 else None
 
 
 async def _ask(run: WriteRun, title: str, lines: list, label: str) -> bool:
@@ -31,7 +26,11 @@ async def restart(run: WriteRun, alloc: Optional[Allocation]) -> None:
     if alloc is None:
         run.say("No allocation selected.", "warning")
         return
-    task = _one_task(alloc)
+    refusal = repair_refusal("restart", alloc)
+    if refusal:  # the footer and the palette do not offer it; the key still says why
+        run.say(refusal, "warning")
+        return
+    task = restart_task(alloc)
     plan = run.repairs.plan_restart(alloc.job_id, alloc.id, task)
     title = f"Restart {'task ' + task if task else 'every task'} of allocation {alloc.short_id}"
     if await _ask(run, title, [f"Job: {alloc.job_id}", *plan.lines()], "Restart"):
@@ -42,6 +41,10 @@ async def stop(run: WriteRun, alloc: Optional[Allocation]) -> None:
     """The screen follows the replacement once the stop is done (its write_done)."""
     if alloc is None:
         run.say("No allocation selected.", "warning")
+        return
+    refusal = repair_refusal("stop-alloc", alloc)
+    if refusal:
+        run.say(refusal, "warning")
         return
     plan = run.repairs.plan_stop(alloc.job_id, alloc.id)
     if await _ask(run, f"Stop allocation {alloc.short_id} (Nomad reschedules it)",
@@ -65,7 +68,9 @@ async def drain(run: WriteRun, node: Optional[Node]) -> None:
     if node is None:
         run.say("No node selected.", "warning")
         return
-    answer = await run.ask(DrainScreen(node, run.repairs))
+    # Before the dialog: the dtle tasks the drain would move, read now (none when stopping a drain).
+    moves = [] if node.drain else await run.repairs.plan_drain_moves(node.id)
+    answer = await run.ask(DrainScreen(node, run.repairs, moves))
     if answer is not None:
         await run.report(run.repairs.drain(node.id, node.name, answer if answer >= 0 else None))
 

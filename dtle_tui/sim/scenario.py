@@ -19,6 +19,7 @@ from . import shapes
 from .dtle import DtleDriver, Replication
 from .kvstore import KVStore
 from .realdtle import build_real_dtle
+from .sidecar import add_sidecar
 from .state import ClusterState, JobRecord, Node
 from .troubleshoot import seed_evals, start_drain, unplaced
 
@@ -314,3 +315,5 @@ def add_troubles(scenario: Scenario) -> None:
     driver.replications.setdefault(UNPLACED_JOB, driver.new_replication(UNPLACED_JOB))
     st.refresh_job(record, st.next_index())
     st.bump("nodes")
+    add_sidecar(scenario)  # a raw_exec job beside the dtle ones: the story's memory figures
+    seed_evals(st)  # the evaluation its allocation names

@@ -12,11 +12,12 @@ from dtle_tui.live.agentlogs import SEEN
 from dtle_tui.screens.logs import LogsScreen
 from dtle_tui.sim.scenario import HELPER_TASK
 from dtle_tui.widgets.log_book import CONTINUATION
-from tests import dialog_scenes, frozen, scenes
+from tests import scenes
+from tests.helpers import dialog_scenes, frozen
 from tests.helpers.screen import visible_lines
 from tests.ui.test_logs_screen import following, helper, until
 
-frozen_cluster = frozen.frozen_cluster  # the fixture (tests/frozen.py)
+frozen_cluster = frozen.frozen_cluster  # the fixture (tests/helpers/frozen.py)
 LONG = "2026-11-27T08:00:00Z [ERROR] client.driver_mgr.dtle: " + " ".join(f"word{i:03d}" for i in range(40))
 
 
