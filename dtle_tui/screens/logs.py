@@ -242,7 +242,13 @@ class LogsScreen(ConsoleScreen):
         if self._state.note:
             out.append("\n")
             out.append(safe_text(self._state.note, max_len=200), style="bold yellow")
-        note.update(out)
+        if out.plain != str(note.content):
+            # The note's height may change, and the log's with it: a log that showed its newest line
+            # still does (else the newest line hides below the edge).
+            log = self.log_widget
+            if log.is_vertical_scroll_end and not self.paused:
+                self.call_after_refresh(log.scroll_end, animate=False, immediate=True)
+            note.update(out)
 
     def _show_header(self) -> None:
         try:

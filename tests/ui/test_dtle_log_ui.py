@@ -15,7 +15,7 @@ from dtle_tui.live.agentlogs import SEEN
 from dtle_tui.screens.job_detail import JobDetailScreen
 from dtle_tui.screens.logs import LogsScreen
 from dtle_tui.sim.realdtle import CRASH_LOOP_JOB, UNCONNECTED_JOB
-from tests.helpers.screen import notifications, screen_text
+from tests.helpers.screen import notifications, screen_text, visible_lines
 from tests.helpers.wait import until
 from tests.ui.test_logs_screen import open_logs
 
@@ -112,6 +112,9 @@ async def test_l_on_a_crash_looping_task_then_again_between_restarts_then_the_re
         again = shown(screen)
         assert again[0] == f"[… {len(lines)} earlier lines of this allocation, as this console saw them]"
         assert again[1:len(lines) + 1] == lines and again[len(lines) + 1] == "[… live from here on]"
+        assert len(again) > screen.log_widget.size.height  # more than the view holds: the newest in view
+        await until(pilot, lambda: any("[… live from here on]" in row for row in visible_lines(app)),
+                    "the newest line shown")
 
         await pilot.press("escape")
         await until(pilot, lambda: isinstance(app.screen, JobDetailScreen), "back on job detail")
