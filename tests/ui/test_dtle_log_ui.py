@@ -158,10 +158,11 @@ async def test_a_token_without_agent_read_reads_one_line_naming_it(make_sim, mak
     sim = make_sim(dialect="1.1", seed=1, frozen=True, acl_tokens={WRITE_TOKEN: "write"})
     src = alloc_of(sim, CRASH_LOOP_JOB, "src")
     app = DtleApp(make_settings(sim, env={"NOMAD_TOKEN": WRITE_TOKEN}))
-    async with app.run_test(size=(120, 30)) as pilot:
+    async with app.run_test(size=(80, 24)) as pilot:
         screen = await open_logs(pilot, app, src.id, CRASH_LOOP_JOB, ["src"])
-        await until(pilot, lambda: "403" in str(screen.query_one("#logs-header").render()), "the refusal")
-        assert screen.tail.state.final
-        header = str(screen.query_one("#logs-header").render())
-        assert "403" in header and "the token needs agent:read" in header and WRITE_TOKEN not in header
+        await until(pilot, lambda: any("403" in row for row in visible_lines(app)), "the refusal")
+        assert screen.tail.state.final and "stopped" in str(screen.query_one("#logs-header").render())
+        painted = " ".join(row.strip() for row in visible_lines(app))  # whole at 80 columns, wrapped
+        assert "Nomad: permission denied (403: Permission denied) — the token needs agent:read" in painted
+        assert WRITE_TOKEN not in painted
         assert not sim.agent_logs.watched(src.node.id) and shown(screen) == []
