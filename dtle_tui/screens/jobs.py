@@ -85,9 +85,9 @@ class JobsScreen(ConsoleScreen):
     def compose(self) -> ComposeResult:
         yield from self.compose_banner()
         with Vertical(id="jobs-body"):
-            # Virtualised: at 5,000 jobs only the rows in view are formatted and painted.
             # How many jobs need attention, and whether only those are shown (`!`): live, at 80 columns.
             yield Static("", id="jobs-counts", markup=False)
+            # Virtualised: at 5,000 jobs only the rows in view are formatted and painted.
             yield VirtualTable(job_key, row_cells, self._stamp, id="jobs-table", openable=True)
             yield Static("", id="jobs-empty", classes="empty-note", markup=False)
         yield from self.compose_status()
