@@ -228,7 +228,8 @@ class DtleApp(QuietCrash, App):
             self._waiting_toasts.append((message, severity, seconds, markup))
             return
         super().notify(message, severity=severity, timeout=seconds, markup=markup)
-        self.refresh_bindings()  # the footer offers ctrl+l while a toast is up …
+        # The footer offers ctrl+l while a toast is up (once the toast is held: notify posts it) …
+        self.call_after_refresh(self.refresh_bindings)
         self.set_timer(seconds + 0.1, self.refresh_bindings)  # … and no longer once it has gone
 
     def _dialog_open(self) -> bool:
