@@ -31,6 +31,7 @@ from typing import Any, Callable, List, Optional
 
 from textual import events
 
+from bench.patience import patient
 from dtle_tui.app import DtleApp
 from dtle_tui.config.settings import load_settings
 from dtle_tui.textual_private import spy_on_paints
@@ -148,7 +149,7 @@ async def measure_cpu(app: DtleApp, pilot, args) -> None:
         c0, w0 = time.process_time(), time.perf_counter()
         ask("change")
         done = lambda gen0=gen0, since=since: refreshed(app, gen0, since)  # noqa: E731
-        if not await wait_until(pilot, done, timeout=args.timeout):
+        if not await wait_until(pilot, done, timeout=patient(args.timeout)):
             emit({"error": "no snapshot after a change in the simulator"})
             break
         await settle(app, pilot, quiet=0.3)
@@ -207,7 +208,7 @@ class Frames:
         self.condition, self.hit = condition, None
         t0 = time.perf_counter()
         self.app.post_message(events.Key(key, char))
-        deadline = t0 + timeout
+        deadline = t0 + patient(timeout)
         while self.hit is None and time.perf_counter() < deadline:
             await asyncio.sleep(0.0005)
         self.condition = None
@@ -319,7 +320,7 @@ async def measure_decode_keys(app: DtleApp, pilot, frames: Frames, watch: Decode
         gen0, first_span, since = generation(app), len(watch.spans), time.time()
         asked = loop.run_in_executor(None, ask, "change")  # the keys go on while the parent changes
         await press_until(lambda asked=asked, gen0=gen0, since=since: asked.done() and refreshed(app, gen0, since),
-                          time.perf_counter() + args.timeout)
+                          time.perf_counter() + patient(args.timeout))
         await asked
         decode_s.extend(end - start for start, end in watch.spans[first_span:] if end != float("inf"))
     emit({"result": "decode", "during": during, "others": others, "decode_s": decode_s,
@@ -336,7 +337,7 @@ async def main_async(args) -> None:
         ok = await wait_until(
             pilot,
             lambda: app.snapshot is not None and app.screen.id != "_default" and _rows(app) >= args.expect_rows,
-            timeout=args.timeout,
+            timeout=patient(args.timeout),
             step=0.01,
         )
         if not ok:

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Dict, List, Optional, Sequence
 
+from bench.patience import patient
 from bench.ptyrun import PtyProcess, proc_rss_mb
 from bench.report import Figure, Report, median, spread_ms, verdict_max
 from bench.sim_control import BenchSim
@@ -138,7 +139,7 @@ def terminal_session(report: Report, plan: Plan, env: Env, size: int, dialect: s
         label = f"{size} jobs" if size != 5000 else f"{size} jobs/{allocs} allocs"
         label += "" if dialect == "1.1" else f", Nomad {dialect}"
         with PtyProcess(cmd, env=env.vars) as proc:
-            painted = proc.wait_for_text(needle_for(ids[0]), timeout=180)
+            painted = proc.wait_for_text(needle_for(ids[0]), timeout=patient(180))
             if painted is None:
                 raise RuntimeError(f"dtle-tui never painted {ids[0]!r} at {size} jobs:\n" + proc.output_text()[-1500:])
             _settle(sim, proc)
@@ -402,7 +403,7 @@ def _drive_worker(cmd: List[str], env: Env, sim: BenchSim, plan: Plan) -> List[d
                 proc.stdin.flush()
             else:
                 results.append(msg)
-        proc.wait(timeout=30)
+        proc.wait(timeout=patient(30))
         if proc.returncode != 0 or not results:
             err = proc.stderr.read() if proc.stderr else ""
             results.append({"error": f"worker exited {proc.returncode}: {err[-1500:]}"})

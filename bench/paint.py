@@ -8,6 +8,7 @@ import os
 from typing import List, Optional
 
 from bench.measure import ROOT, Env, Plan, cli_argv, needle_for, python, shown
+from bench.patience import patient
 from bench.ptyrun import PtyProcess
 from bench.report import Figure, Report, median, spread_ms, verdict_max
 from bench.sim_control import BenchSim
@@ -34,12 +35,12 @@ def first_paint(report: Report, plan: Plan, env: Env) -> None:
         # One warm-up round, not counted: the first start after compiling pays for cold file caches.
         for cmd, _times in runs:
             with PtyProcess(cmd, env=env.vars) as proc:
-                proc.wait_for_text(needle_for(first), timeout=60)
+                proc.wait_for_text(needle_for(first), timeout=patient(60))
         # Interleaved rounds, the order turning, so drift on the (shared) machine hits all three alike.
         for i in range(plan.paint_runs):
             for cmd, times in runs[i % 3:] + runs[:i % 3]:
                 with PtyProcess(cmd, env=env.vars) as proc:
-                    times.append(proc.wait_for_text(needle_for(first), timeout=60))
+                    times.append(proc.wait_for_text(needle_for(first), timeout=patient(60)))
     load_after = os.getloadavg()
     app, floor = median(app_times), median(floor_times)
     runs_text = f"median of {len([t for t in app_times if t is not None])} rounds"

@@ -8,7 +8,8 @@ confirmation, write, report) runs in one app worker on Textual's own loop, with 
 thread), and a screen closed meanwhile does not cut a half-done write short. One write at a time.
 
 Log tails run on the poller's loop, where its Nomad client lives: the UI thread only reads what the tail
-keeps, under its lock.
+keeps, under its lock. A tail is of a task's stdout or stderr (live/logtail.py), or, for a `log_type` of
+`dtle:<level>`, of dtle's lines in the Nomad agent's log (live/agentlogs.py): dtle writes no stdout/stderr.
 
 This module is loaded with the first write key or log tail (app.py's table), never before the first paint.
 """
@@ -22,7 +23,8 @@ from typing import TYPE_CHECKING, Any, Awaitable, Callable, Optional
 
 from textual.screen import Screen
 
-from dtle_tui.live.logtail import LogTail, TailState
+from dtle_tui.live.agentlogs import AgentLogTail
+from dtle_tui.live.logtail import LogTail, TailBase, TailState
 from dtle_tui.model.allocations import Allocation
 from dtle_tui.model.nodes import Node
 from dtle_tui.ops.guarded import refuse_read_only
@@ -132,9 +134,9 @@ class Writes:
 
 
 class PollerTail:
-    """console.TailHandle: a LogTail running on the poller's loop."""
+    """console.TailHandle: a tail (LogTail or AgentLogTail) running on the poller's loop."""
 
-    def __init__(self, tail: LogTail, future: concurrent.futures.Future, loop: asyncio.AbstractEventLoop) -> None:
+    def __init__(self, tail: TailBase, future: concurrent.futures.Future, loop: asyncio.AbstractEventLoop) -> None:
         self._tail, self._future, self._loop = tail, future, loop
 
     @property
@@ -160,8 +162,14 @@ class PollerTail:
 
 def start_tail(poller: Optional[Poller], alloc_id: str, task: str, log_type: str, max_lines: int,
                on_lines: Callable[[list, int], None], on_state: Callable[[TailState], None]) -> Optional[PollerTail]:
+    """`log_type`: stdout, stderr, or `dtle:<level>` (dtle's lines from `level` up, e.g. `dtle:info`)."""
     if poller is None or poller.nomad is None:
         return None
-    tail = LogTail(poller.nomad, alloc_id, task, log_type, max_lines=max_lines, on_lines=on_lines,
-                   on_state=on_state)
+    tail: TailBase
+    if log_type.startswith("dtle:"):
+        tail = AgentLogTail(poller.nomad, poller.settings.nomad, alloc_id, task, log_type[len("dtle:"):],
+                            max_lines=max_lines, on_lines=on_lines, on_state=on_state)
+    else:
+        tail = LogTail(poller.nomad, alloc_id, task, log_type, max_lines=max_lines, on_lines=on_lines,
+                       on_state=on_state)
     return PollerTail(tail, poller.submit(tail.run()), poller.loop)

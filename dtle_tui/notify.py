@@ -22,7 +22,7 @@ from collections import deque
 from typing import Any, Callable, Mapping, Optional
 
 from dtle_tui.clipboard import BEL, ESC, tmux_passthrough
-from dtle_tui.live.alerts import Alert, AlertGate, TransitionWatch
+from dtle_tui.live.alerts import Alert, AlertGate, TransitionWatch, cluster_counts
 from dtle_tui.live.snapshot import Snapshot
 from dtle_tui.textual_private import write_to_terminal
 
@@ -80,6 +80,7 @@ class Alerter:
         self.gate = gate or AlertGate()
         self._timer: Any = None
         self.delivered: deque = deque(maxlen=100)  # the last alerts that reached the operator, in order
+        self._rows_counted: Any = None
 
     def _threshold(self) -> Optional[float]:
         settings = getattr(self.app, "settings", None)
@@ -92,10 +93,14 @@ class Alerter:
         """Another cluster (context switch): its first snapshot is the new starting point."""
         self.watch = TransitionWatch(self._threshold())
         self.gate = AlertGate(self.gate.burst, self.gate.window_s)
+        self._rows_counted = None
         self._stop_timer()
 
     def on_snapshot(self, snapshot: Snapshot) -> list[Alert]:
         try:
+            if snapshot.rows is not self._rows_counted:  # the same tuple when no row changed
+                self._rows_counted = snapshot.rows
+                self.gate.cluster = cluster_counts(snapshot.rows)
             alerts = self.watch.observe(snapshot)
             if not alerts:
                 return []

@@ -3,8 +3,10 @@ them. The helpers the tests share are in tests/helpers/."""
 
 from __future__ import annotations
 
+import importlib
 import os
 import shutil
+import sys
 import tempfile
 from pathlib import Path
 from typing import Callable, Iterator
@@ -21,8 +23,11 @@ from tests.helpers.sim import settings_for
 # and the XDG directories point into a temporary directory: for the whole run from the start (Textual reads
 # its TEXTUAL_* settings when it is first imported; module and session fixtures run before any test's own
 # fixtures), and again for every test, with a home of its own. Subprocesses inherit the same.
+# tests/unit/test_hermetic.py runs tests under hostile values of all of them.
 RESET_PREFIXES = ("NOMAD_", "CONSUL_", "DTLE_", "XDG_", "TEXTUAL_")
-RESET_NAMES = ("HOME", "NO_COLOR", "TERM", "COLUMNS", "LINES")
+# TEXTUAL (its feature flags: devtools, debug) and what Rich reads for colours and size, beside the issue's.
+RESET_NAMES = ("HOME", "NO_COLOR", "TERM", "COLUMNS", "LINES", "TEXTUAL", "FORCE_COLOR", "TTY_COMPATIBLE",
+               "TTY_INTERACTIVE", "ESCDELAY")
 # pytest-textual-snapshot's own: set by the run itself so its xdist workers find the report directory.
 KEEP = ("TEXTUAL_SNAPSHOT_TEMPDIR",)
 XDG = (("XDG_CONFIG_HOME", ".config"), ("XDG_STATE_HOME", ".local/state"), ("XDG_DATA_HOME", ".local/share"),
@@ -38,10 +43,24 @@ def hermetic_environ(unset: Callable[[str], None], put: Callable[[str, str], Non
         put(name, str(home / path))
 
 
+def reread_textual_settings() -> None:
+    """Textual reads its TEXTUAL_* settings once, when first imported, and pytest-textual-snapshot (a plugin,
+    loaded before this file) imports it: read them again now that the environment is clean. The one
+    setting copied out at import that changes what is drawn is the dim factor."""
+    constants = sys.modules.get("textual.constants")
+    if constants is None:
+        return
+    importlib.reload(constants)
+    from textual import filter as textual_filter
+
+    textual_filter.DIM_FACTOR = constants.DIM_FACTOR
+
+
 def pytest_configure(config: pytest.Config) -> None:
     home = Path(tempfile.mkdtemp(prefix="dtle-tui-tests-home-"))
     config.stash[RUN_HOME] = home
     hermetic_environ(lambda name: os.environ.pop(name, None), os.environ.__setitem__, home)
+    reread_textual_settings()
     set_hypothesis_home_dir(home / ".hypothesis")  # its caches, otherwise in the working tree
 
 
@@ -141,9 +160,15 @@ def long_blocking_queries(monkeypatch):
 LAYER_MARKERS = ("unit", "sim", "core", "ui", "e2e")
 
 
+# Before pytest-xdist reads the xdist_group marks (`--dist loadgroup`).
+@pytest.hookimpl(tryfirst=True)
 def pytest_collection_modifyitems(config, items) -> None:
     for item in items:
         parts = Path(str(item.fspath)).parts
         for marker in LAYER_MARKERS:
             if marker in parts[-3:-1]:
                 item.add_marker(marker)
+        # The frozen scenario holds fixed ports under a lock (tests/scenes.py): every test that needs it runs
+        # on one worker, rather than several workers each waiting for another's module to let go of them.
+        if "frozen_cluster" in getattr(item, "fixturenames", ()):
+            item.add_marker(pytest.mark.xdist_group("snapshots"))

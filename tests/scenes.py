@@ -5,7 +5,9 @@ moves) on fixed loopback ports (the status line shows the address, so the SVGs h
 clock is pinned to the simulator's, and the time zone is UTC. What nobody chose is left out of the picture
 too (`steady`): a text cursor is drawn steadily instead of in whatever phase of its blink the shot falls
 on, and each scene waits for the focus to be where its screen puts it (the focus is set a moment after a
-dialog mounts; on a busy machine a fixed pause could end before it). Fixed ports and the fixed home would collide
+dialog mounts; on a busy machine a fixed pause could end before it), and each ends once the data is all in
+(`data_in`: every feed answered, and no snapshot after it) rather than after a fixed pause, which a busy
+machine can outlast. Fixed ports and the fixed home would collide
 between two runs on one machine (two checkouts, a helper's run beside CI): a run holds an exclusive lock
 on them while its simulator runs, and another run waits for it instead of failing.
 """
@@ -25,6 +27,7 @@ from textual.widgets import Input
 from dtle_tui.app import DtleApp
 from dtle_tui.config.settings import load_settings
 from dtle_tui.text import clock
+from tests.helpers.pilot import settled
 from tests.helpers.screen import focused_id
 from tests.helpers.wait import until
 
@@ -91,19 +94,36 @@ def steady(scene: Scene) -> Scene:
     return run
 
 
+async def data_in(pilot) -> None:
+    """Until every feed started so far has answered (or failed) and no snapshot has followed for a moment:
+    on the frozen scenario nothing changes after that, so what the screen shows is final. (A bare host app
+    of a dialog reads nothing.)"""
+    app = pilot.app
+    if not isinstance(app, DtleApp):
+        return
+    await until(pilot, lambda: app.poller is not None
+                and all(feed.answered or feed.state.error for feed in list(app.poller.feeds.values())),
+                what="every feed answered")
+    await settled(pilot)
+
+
 async def loaded(pilot) -> None:
     app = pilot.app
     await until(pilot, lambda: app.snapshot and app.snapshot.rows and app.snapshot.nomad.ok_at
                 and app.snapshot.consul.ok_at and app.snapshot.nodes, what="first data")
     await until(pilot, lambda: app.screen.query_one("#jobs-table").row_count == len(app.snapshot.rows))
-    await pilot.pause(0.2)
+    # Why the queued jobs wait: their evaluations are read after the rows, and the reason joins the row.
+    queued = [r.id for r in app.snapshot.rows if r.src.queued or r.dest.queued]
+    await until(pilot, lambda: app.poller.placements.answered(queued), what="the queued jobs' evaluations read")
+    await data_in(pilot)
+
 
 
 async def select(pilot, job_id: str) -> None:
-    table = pilot.app.screen.query_one("#jobs-table")
-    keys = table.row_keys
-    table.move_cursor(row=keys.index(job_id))
-    await pilot.pause(0.1)
+    screen = pilot.app.screen
+    table = screen.query_one("#jobs-table")
+    table.move_cursor(row=table.row_keys.index(job_id))
+    await until(pilot, lambda: screen.selected_job == job_id, what=f"{job_id} selected")
 
 
 async def jobs(pilot) -> None:
@@ -133,7 +153,7 @@ async def job_detail(pilot) -> None:
     running = {a.id for a in app.snapshot.detail.allocations if a.client_status == "running"}
     await until(pilot, lambda: app.snapshot.troubles and set(app.snapshot.troubles.stats) == running,
                 what="the running tasks' stats")
-    await pilot.pause(0.2)
+    await data_in(pilot)
 
 
 async def allocation(pilot) -> None:
@@ -146,7 +166,7 @@ async def allocation(pilot) -> None:
     await pilot.press("enter")
     await until(pilot, lambda: app.snapshot.allocation is not None
                 and app.snapshot.allocation.id == failed.id, what="allocation detail")
-    await pilot.pause(0.2)
+    await data_in(pilot)
 
 
 async def spec(pilot) -> None:
@@ -155,14 +175,24 @@ async def spec(pilot) -> None:
     await job_detail(pilot)
     await pilot.press("s")
     await until(pilot, lambda: isinstance(pilot.app.screen, SpecScreen), what="the spec")
-    await pilot.pause(0.3)
+    await data_in(pilot)
 
 
 async def nodes(pilot) -> None:
     await loaded(pilot)
     await pilot.press("2")
     await until(pilot, lambda: pilot.app.screen.query_one("#nodes-table").row_count == 5)
-    await pilot.pause(0.2)
+    await data_in(pilot)
+
+
+async def on_node(pilot, name: str) -> None:
+    """Nodes, the cursor on the node called `name`."""
+    await nodes(pilot)
+    screen = pilot.app.screen
+    table = screen.query_one("#nodes-table")
+    table.move_cursor(row=[node.name for node in sorted(pilot.app.snapshot.nodes, key=lambda n: n.name)].index(name))
+    await until(pilot, lambda: screen.current_node() is not None and screen.current_node().name == name,
+                what=f"{name} selected")
 
 
 async def nodes_all_columns(pilot) -> None:
@@ -171,7 +201,7 @@ async def nodes_all_columns(pilot) -> None:
     await pilot.press("w")
     await until(pilot, lambda: "full" in [str(k.value) for k in pilot.app.screen.query_one("#nodes-table").columns],
                 what="every column")
-    await pilot.pause(0.2)
+    await data_in(pilot)
 
 
 async def node_detail(pilot) -> None:
@@ -190,7 +220,7 @@ async def node_detail(pilot) -> None:
                     and app.screen.query_one("#node-allocs").row_count == len(view.allocations))
 
     await until(pilot, shown, what="the node's detail")
-    await pilot.pause(0.2)
+    await data_in(pilot)
 
 
 async def nodes_refused(pilot) -> None:
@@ -200,14 +230,14 @@ async def nodes_refused(pilot) -> None:
                 and app.snapshot.consul.ok_at and app.snapshot.nodes_state.refused, what="first data")
     await pilot.press("2")
     await until(pilot, lambda: "permission denied" in str(app.screen.query_one("#node-detail").render()))
-    await pilot.pause(0.2)
+    await data_in(pilot)
 
 
 async def orphans(pilot) -> None:
     await loaded(pilot)
     await pilot.press("3")
     await until(pilot, lambda: pilot.app.screen.query_one("#orphans-table").row_count > 0, what="the orphans")
-    await pilot.pause(0.3)
+    await data_in(pilot)
 
 
 async def help_screen(pilot) -> None:
@@ -216,7 +246,7 @@ async def help_screen(pilot) -> None:
     await loaded(pilot)
     await pilot.press("question_mark")
     await until(pilot, lambda: isinstance(pilot.app.screen, HelpScreen), what="the help")
-    await pilot.pause(0.2)
+    await data_in(pilot)
 
 
 async def confirm_delete(pilot) -> None:
@@ -224,7 +254,7 @@ async def confirm_delete(pilot) -> None:
     await select(pilot, "job1")
     await pilot.press("d")
     await until(pilot, lambda: focused_id(pilot.app) == "confirm-cancel", what="the delete dialog, Cancel focused")
-    await pilot.pause(0.2)
+    await data_in(pilot)
 
 
 async def confirm_gtid_reset(pilot) -> None:
@@ -232,15 +262,26 @@ async def confirm_gtid_reset(pilot) -> None:
     await select(pilot, "legacy-stopped")
     await pilot.press("G")
     await until(pilot, lambda: focused_id(pilot.app) == "confirm-input", what="the reset dialog, its input focused")
-    await pilot.pause(0.2)
+    await data_in(pilot)
+
+
+async def jobs_attention_only(pilot) -> None:
+    """`!`: only the jobs that need attention, and the line that says so."""
+    await loaded(pilot)
+    await pilot.press("exclamation_mark")
+    await until(pilot, lambda: pilot.app.screen.only_attention, what="! on")
+    await data_in(pilot)
 
 
 async def filtered(pilot) -> None:
     await loaded(pilot)
     await pilot.press("slash", *"sync")
-    await until(pilot, lambda: focused_id(pilot.app) == "filter" and pilot.app.screen.query_one(Input).value == "sync",
+    app = pilot.app
+    await until(pilot, lambda: focused_id(app) == "filter" and app.screen.query_one(Input).value == "sync",
                 what="the filter typed")
-    await pilot.pause(0.3)
+    await until(pilot, lambda: app.screen.query_one("#jobs-table").row_keys
+                == [row.id for row in app.screen.visible_rows(app.snapshot)], what="the rows filtered")
+    await data_in(pilot)
 
 
 async def dtle_progress(pilot) -> None:
@@ -252,7 +293,7 @@ async def dtle_progress(pilot) -> None:
     await detail_settled(pilot, "billing-migrate")
     await until(pilot, lambda: "full copy" in app.screen.query_one("#dtle-progress").content.plain,
                 what="dtle figures")
-    await pilot.pause(0.2)
+    await data_in(pilot)
 
 
 async def not_placed(pilot) -> None:
@@ -265,18 +306,15 @@ async def not_placed(pilot) -> None:
     await until(pilot, lambda: app.snapshot.troubles and app.snapshot.troubles.evaluations
                 and app.snapshot.troubles.stats, what="the Not placed section")
     await until(pilot, lambda: app.screen.query_one("#not-placed").report, what="the report shown")
-    await pilot.pause(0.2)
+    await data_in(pilot)
 
 
 async def confirm_drain(pilot) -> None:
     """The drain dialog on a node that is not draining: deadline 1 h, the node's name to type."""
-    await nodes(pilot)
-    table = pilot.app.screen.query_one("#nodes-table")
-    table.move_cursor(row=1)  # dtle-node-2
-    await pilot.pause(0.1)
+    await on_node(pilot, "dtle-node-2")
     await pilot.press("D")
     await until(pilot, lambda: focused_id(pilot.app) == "drain-name", what="the drain dialog, the name focused")
-    await pilot.pause(0.2)
+    await data_in(pilot)
 
 
 SCENES: Dict[str, Scene] = {

@@ -27,11 +27,12 @@ from dataclasses import dataclass
 from typing import Iterable, Optional
 
 from dtle_tui.live.snapshot import JobRow, Snapshot
+from dtle_tui.model.attention import attention_counts, counts_text
 from dtle_tui.model.nodes import Node
 from dtle_tui.model.stage import Stage
 from dtle_tui.text import fmt
 
-__all__ = ["Alert", "AlertGate", "TransitionWatch", "summarize", "KINDS"]
+__all__ = ["Alert", "AlertGate", "TransitionWatch", "cluster_counts", "summarize", "KINDS"]
 
 # kind -> (words for a summary, rings the bell)
 KINDS = {
@@ -187,15 +188,27 @@ class TransitionWatch:
         self._driver = current
 
 
-def summarize(alerts: list[Alert]) -> Alert:
-    """One alert standing for many: counts per kind and the first few subjects."""
+# A summary lists its kinds in the Jobs screen's attention order (model/attention.py): a failed dest or a
+# driver that can no longer run a task makes a job failing, then stalled, then the good news.
+KIND_ORDER = ("dest_failed", "driver_unhealthy", "stalled", "incremental")
+
+
+def cluster_counts(rows: Iterable[JobRow]) -> str:
+    """What needs attention in the cluster now, as the Jobs screen counts it ("" when nothing does)."""
+    return counts_text(attention_counts(row.verdict for row in rows))
+
+
+def summarize(alerts: list[Alert], cluster: str = "") -> Alert:
+    """One alert standing for many: the cluster's counts of what needs attention now (`cluster`, from
+    cluster_counts), then counts per kind in the attention order and the first few subjects."""
     by_kind: dict[str, list[str]] = {}
     total = 0
     for alert in alerts:
         total += alert.count
         by_kind.setdefault(alert.kind, []).append(alert.subject)
-    parts = []
-    for kind, subjects in by_kind.items():
+    parts = [f"needing attention now: {cluster}"] if cluster else []
+    rank = {kind: i for i, kind in enumerate(KIND_ORDER)}
+    for kind, subjects in sorted(by_kind.items(), key=lambda item: rank.get(item[0], len(rank))):
         words = KINDS.get(kind, (kind, False))[0]
         shown = ", ".join(subjects[:3]) + (f" and {len(subjects) - 3} more" if len(subjects) > 3 else "")
         parts.append(f"{len(subjects)} {words}: {shown}")
@@ -214,6 +227,7 @@ class AlertGate:
         self._sent: deque = deque()
         self._held: list[Alert] = []
         self._waited = False
+        self.cluster = ""  # the cluster's counts of what needs attention, for a summary (cluster_counts)
 
     @property
     def due(self) -> Optional[float]:
@@ -238,7 +252,7 @@ class AlertGate:
             self._waited = True
             return []
         # What had to wait for room was a burst too: it goes out as one summary.
-        out = held if len(held) <= room and not (self._waited and len(held) > 1) else [summarize(held)]
+        out = held if len(held) <= room and not (self._waited and len(held) > 1) else [summarize(held, self.cluster)]
         self._held = []
         self._waited = False
         sent.extend(now for _ in out)

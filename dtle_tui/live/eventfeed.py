@@ -83,6 +83,7 @@ class EventFeed:
         self.state = PENDING
         self.ok_at: Optional[float] = None  # wall time of the last line (event or heartbeat)
         self.last_index = 0
+        self._probe_index = 0  # the allocations table's index as the last probe (_same_state) answered it
         self.lists_moved = False  # the list feeds answered while the stream was not live
         self.failures = 0
         self.changed = asyncio.Event()  # replaced at every state change; the list feeds wait on it
@@ -210,6 +211,7 @@ class EventFeed:
         reads leave off (a connected stream is ended: it would resume from an index of the old state)."""
         self.last_index = 0
         self.lists_moved = True
+        self._probe_index = 0
         self._job_event_at.clear()
         if self._reader is not None and not self._reader.done():
             self._reader.cancel()
@@ -228,8 +230,13 @@ class EventFeed:
             index = await self.nomad.allocs_index()
         except ApiError:
             return None
-        if 0 < index < feed.read_index:
-            feed.on_reset(feed, feed.read_index, index)
+        # Compared with what a query of that table answered (the list's own answer, or this probe's last),
+        # never with an index an event raised: an Allocation event's index may be above the table's.
+        seen = max(feed.own_index, self._probe_index)
+        self._probe_index = max(self._probe_index, index)
+        if 0 < index < seen:
+            self._probe_index = 0
+            feed.on_reset(feed, seen, index)
             feed.forget()
             return False
         return True
@@ -284,6 +291,8 @@ class EventFeed:
                 self.notify_changed(EVENT_PUBLISH_DELAY_S)
             raise ApiError("Nomad", ErrorKind.UNREACHABLE, None, "the event stream ended", addr=nomad.addr)
         finally:
+            for feed in self.list_feeds():
+                feed.stream_ended()
             await stream.aclose()
 
     def _start_index(self) -> int:
@@ -347,12 +356,14 @@ class EventFeed:
         if len(self._job_event_at) > 20_000:
             self._job_event_at.clear()
         self.last_index = max(self.last_index, frame.index)
-        # An event of a topic is a write to its table: that list's index is at least this one now (so a
-        # list answered later below it, or a probe, tells a reset even after a long time on the stream).
+        # An event of a topic is a write to its table: the stream resumes past it. It is no index a query
+        # answered: it tells a reset only once this connection has ended (feeds.Feed.own_index).
         topics = {ev.topic for ev in frame.events}
         for feed in self.list_feeds():
             if TOPIC_OF_LIST.get(feed.name) in topics and feed.read_index < frame.index:
                 feed.read_index = frame.index
+            if TOPIC_OF_LIST.get(feed.name) in topics and feed.stream_index < frame.index:
+                feed.stream_index = frame.index
 
     def _evaluation(self, payload: dict, index: int) -> None:
         # A finished evaluation says how many allocations of each group it could not place: the Jobs

@@ -77,6 +77,13 @@ class Feed:
         self.follows_stream = follows_stream  # one of Nomad's lists: rests while the event stream is live
         self.index = 0
         self.read_index = 0  # X-Nomad-Index of the last answer (kept through failures: the stream resumes there)
+        # What a reset is told against: the index of this query's own last answer. The event stream raises
+        # `read_index` to its frames' indexes, which may be above what this query answers at the same
+        # state (Nomad 1.1.2 answered a plain GET of /v1/allocations at N-1 after an Allocation event at
+        # N, with no restart): a frame's index joins `own_index` only once the connection that brought it
+        # has ended (eventfeed.py), as a restarted agent ends it.
+        self.own_index = 0
+        self.stream_index = 0  # the highest frame index of this list's topic on the current connection
         self.answer_index = 0  # the index of the answer being handled, for on_data
         # Called with (feed, before, after) when this query's index went backwards: the server's state
         # was reset (a restored snapshot, a rebuilt cluster at the same address), before the answer is used.
@@ -138,10 +145,11 @@ class Feed:
                 # Drop the answer as soon as it is handled: held until the next answer it would double
                 # the peak when the next arrives.
                 self._inflight = None
-                # Only this query's own earlier index counts (each endpoint has its own), and an answer
-                # without one (0: a proxy, or a 404 turned into data) proves nothing.
-                if self.on_reset is not None and 0 < result.index < self.read_index:
-                    self.on_reset(self, self.read_index, result.index)
+                # Only this query's own earlier answer counts (each endpoint has its own, and an index the
+                # event stream raised is not one this query saw), and an answer without one (0: a proxy,
+                # or a 404 turned into data) proves nothing.
+                if self.on_reset is not None and 0 < result.index < self.own_index:
+                    self.on_reset(self, self.own_index, result.index)
                 self.answer_index = result.index
                 self.on_data(result.value)
                 result_index = result.index
@@ -162,7 +170,7 @@ class Feed:
             elapsed = time.monotonic() - started
             previous = self.index
             self.index = result_index if result_index > 0 else 0
-            self.read_index = self.index
+            self.read_index = self.own_index = self.index
             self.answered = True
             self.state = FeedState(ok_at=time.time())
             if self.follows_stream and self.stream is not None:
@@ -200,9 +208,15 @@ class Feed:
 
     def forget(self) -> None:
         """The server's state was reset: forget this query's index and read it again in full at once."""
-        self.index = self.read_index = 0
+        self.index = self.read_index = self.own_index = self.stream_index = 0
         self.answered = False
         self.kick()
+
+    def stream_ended(self) -> None:
+        """The event stream's connection ended: what it brought of this list's table counts as seen now (a
+        restarted agent ends the connection; its new state answering below that is a reset)."""
+        self.own_index = max(self.own_index, self.stream_index)
+        self.stream_index = 0
 
     def kick(self) -> None:
         """Refresh now: wake a feed waiting out a back-off or an interval, and end a held blocking query

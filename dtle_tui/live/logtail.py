@@ -15,6 +15,9 @@ half-open connection be noticed by a read timeout). With the position known as (
   `origin=end` instead and drop what was already read. Each frame names its file and offset, so the
   overlap is cut exactly; a gap larger than the window is shown as a marker line.
 
+Tasks of the dtle driver write nothing here (docs/reference/real-dtle.md §2): their lines are in the
+Nomad agent's log, which live/agentlogs.py follows with the same ring and controls (TailBase).
+
 A follow stream ends when the task is dead; the tail then reconnects with back-off (1 s doubling to
 30 s), as it does after an error, since Nomad may restart the task. 400/403/404 are final.
 
@@ -43,7 +46,7 @@ from dtle_tui.api.errors import ApiError, ErrorKind
 
 log = logging.getLogger(__name__)
 
-__all__ = ["Frame", "FrameDecoder", "LineSplitter", "LogTail", "TailState", "file_index"]
+__all__ = ["Frame", "FrameDecoder", "LineSplitter", "LogTail", "TailBase", "TailState", "file_index"]
 
 BACKOFF_START_S = 1.0
 BACKOFF_CAP_S = 30.0
@@ -151,50 +154,36 @@ def _decode(raw: bytes) -> str:
 
 @dataclass(frozen=True)
 class TailState:
-    """What the tail is doing, for a status line. `final` once it has given up for good."""
+    """What the tail is doing, for a status line. `final` once it has given up for good. `note`: what the
+    tail knows of the task beyond its connection (a dtle task between restarts: when lines can come next);
+    `driver`: the task's driver, once a tail has read it ("" while unknown)."""
 
     following: bool = False
     message: str = "connecting…"
     final: bool = False
+    note: str = ""
+    driver: str = ""
 
 
-class LogTail:
-    def __init__(
-        self,
-        nomad: Any,
-        alloc_id: str,
-        task: str,
-        log_type: str = "stdout",
-        *,
-        max_lines: int = 10000,
-        on_lines: Optional[OnLines] = None,
-        on_state: Optional[OnState] = None,
-        initial_tail_bytes: int = 64 * 1024,
-        resume_window: int = 4 << 20,
-        opener: Optional[Opener] = None,
-    ) -> None:
-        if log_type not in ("stdout", "stderr"):
-            raise ValueError("log_type must be stdout or stderr")
-        self.nomad = nomad
-        self.alloc_id, self.task, self.log_type = alloc_id, task, log_type
+class TailBase:
+    """What every tail shares: a ring of at most `max_lines` lines, `on_lines` held back while paused, and
+    its state for a status line. The thread-safe controls are `pause()`, `resume()` and `lines_snapshot()`;
+    the rest runs on the tail's loop."""
+
+    def __init__(self, max_lines: int, on_lines: Optional[OnLines], on_state: Optional[OnState]) -> None:
         self.on_lines = on_lines
         self.on_state = on_state
-        self.initial_tail_bytes = initial_tail_bytes
-        self.resume_window = resume_window
-        self._opener = opener or self._open_framed
         self._lock = threading.Lock()
         self._lines: deque[str] = deque(maxlen=max(1, max_lines))
         self._total = 0  # lines ever added; with _notified, what on_lines has not seen yet
         self._notified = 0
         self._paused = False
-        self.position: Optional[tuple[int, int]] = None  # (file index, offset) of the last byte read
-        self.connects = 0
-        self.requests: list[tuple[str, int]] = []  # (origin, offset) of every connect, for tests/debug
         self.state = TailState()
-        self._splitter = LineSplitter()
-        self._skip_fragment = False
         self.backoff_start_s = BACKOFF_START_S
         self.backoff_cap_s = BACKOFF_CAP_S
+
+    async def run(self) -> None:
+        raise NotImplementedError
 
     # ---- thread-safe controls -------------------------------------------------------------------
     @property
@@ -219,6 +208,69 @@ class LogTail:
     def lines_snapshot(self) -> list[str]:
         with self._lock:
             return list(self._lines)
+
+    def _add_lines(self, lines: list[str]) -> None:
+        if not lines:
+            return
+        with self._lock:
+            self._lines.extend(lines)
+            self._total += len(lines)
+        self._notify()
+
+    def _notify(self) -> None:
+        if self._paused or self.on_lines is None:
+            return
+        with self._lock:
+            new = self._total - self._notified
+            if new <= 0:
+                return
+            kept = min(new, len(self._lines))
+            lines = list(self._lines)[-kept:]
+            self._notified = self._total
+        try:
+            self.on_lines(lines, new - kept)
+        except Exception:  # a broken consumer must not stop the tail
+            log.exception("on_lines callback failed")
+
+    def _set_state(self, state: TailState) -> None:
+        if state == self.state:
+            return
+        self.state = state
+        if self.on_state is not None:
+            try:
+                self.on_state(state)
+            except Exception:
+                log.exception("on_state callback failed")
+
+
+class LogTail(TailBase):
+    def __init__(
+        self,
+        nomad: Any,
+        alloc_id: str,
+        task: str,
+        log_type: str = "stdout",
+        *,
+        max_lines: int = 10000,
+        on_lines: Optional[OnLines] = None,
+        on_state: Optional[OnState] = None,
+        initial_tail_bytes: int = 64 * 1024,
+        resume_window: int = 4 << 20,
+        opener: Optional[Opener] = None,
+    ) -> None:
+        if log_type not in ("stdout", "stderr"):
+            raise ValueError("log_type must be stdout or stderr")
+        super().__init__(max_lines, on_lines, on_state)
+        self.nomad = nomad
+        self.alloc_id, self.task, self.log_type = alloc_id, task, log_type
+        self.initial_tail_bytes = initial_tail_bytes
+        self.resume_window = resume_window
+        self._opener = opener or self._open_framed
+        self.position: Optional[tuple[int, int]] = None  # (file index, offset) of the last byte read
+        self.connects = 0
+        self.requests: list[tuple[str, int]] = []  # (origin, offset) of every connect, for tests/debug
+        self._splitter = LineSplitter()
+        self._skip_fragment = False
 
     # ---- the loop -------------------------------------------------------------------------------
     async def run(self) -> None:
@@ -301,39 +353,6 @@ class LogTail:
             self._skip_fragment = False
         self._add_lines(lines)
         return True
-
-    def _add_lines(self, lines: list[str]) -> None:
-        if not lines:
-            return
-        with self._lock:
-            self._lines.extend(lines)
-            self._total += len(lines)
-        self._notify()
-
-    def _notify(self) -> None:
-        if self._paused or self.on_lines is None:
-            return
-        with self._lock:
-            new = self._total - self._notified
-            if new <= 0:
-                return
-            kept = min(new, len(self._lines))
-            lines = list(self._lines)[-kept:]
-            self._notified = self._total
-        try:
-            self.on_lines(lines, new - kept)
-        except Exception:  # a broken consumer must not stop the tail
-            log.exception("on_lines callback failed")
-
-    def _set_state(self, state: TailState) -> None:
-        if state == self.state:
-            return
-        self.state = state
-        if self.on_state is not None:
-            try:
-                self.on_state(state)
-            except Exception:
-                log.exception("on_state callback failed")
 
     # ---- HTTP -----------------------------------------------------------------------------------
     def _open_framed(self, origin: str, offset: int) -> AsyncIterator[bytes]:

@@ -13,7 +13,9 @@ the widget that shows it.
 from __future__ import annotations
 
 import asyncio
-from typing import Callable, Optional
+import dataclasses
+import time
+from typing import TYPE_CHECKING, Callable, Optional
 
 from dtle_tui.api.errors import ApiError
 from dtle_tui.api.nomad import Indexed, NomadClient
@@ -21,7 +23,13 @@ from dtle_tui.live.feeds import Feeds, Fetch
 from dtle_tui.live.snapshot import JobDetail, ProgressView, build_detail
 from dtle_tui.live.store import NomadStore
 from dtle_tui.model.allocations import Allocation, parse_allocation, parse_allocations
-from dtle_tui.model.jobs import Job, parse_job
+from dtle_tui.model.jobs import Job, JobStub, parse_job
+from dtle_tui.model.stage import Stage, StageInfo, later_stage, stage_reached, stage_steps
+from dtle_tui.model.stall import delay_evidence, stalled_since, unchanged_since
+from dtle_tui.model.verdict import job_verdict
+
+if TYPE_CHECKING:
+    from dtle_tui.model.monitor import JobProgress
 
 
 def missing_is_none(read: Fetch, again_after_s: float = 0.0) -> Fetch:
@@ -55,6 +63,9 @@ class OpenJob:
         self.error: Optional[str] = None  # why there is no job (purged)
         self.allocations: Optional[list[Allocation]] = None  # GET /v1/job/<id>/allocations: whole, None until read
         self.watchers: list[Callable[[], None]] = []  # told when the job open, or its allocations, change
+        # The stage the job has reached, folded over every reading: a crash loop pushes old stage events
+        # out of the 10 a task keeps (model.stage.later_stage).
+        self.reached = StageInfo()
 
     def open(self, job_id: Optional[str], nomad: Optional[NomadClient]) -> bool:
         """Follow `job_id` instead (None: nothing is open); False when it already was the one followed."""
@@ -79,6 +90,7 @@ class OpenJob:
     def reset(self) -> None:
         """Forget what was read (a new job, or Nomad's state reset): the feeds read it again."""
         self.job, self.error, self.allocations = None, None, None
+        self.reached = StageInfo()
 
     def known_allocations(self) -> tuple[list[Allocation], bool]:
         """The open job's allocations and whether they are whole (task states, every event): its own read
@@ -95,11 +107,37 @@ class OpenJob:
         dest = self.job.endpoints.dest if self.job is not None else None
         return dest is not None and dest.kind == "kafka"
 
-    def view(self, progress: Optional[ProgressView]) -> Optional[JobDetail]:
+    def view(self, progress: Optional[ProgressView], stall_threshold_s: float = float("inf"),
+             dtle: Optional[JobProgress] = None, now: Optional[float] = None) -> Optional[JobDetail]:
+        """The open job as Job detail shows it: its verdict read first (model/verdict.py), the stage it
+        reached, its timeline as transitions; STALLED once the Gtid has stood still for the threshold,
+        counted from the remembered time (`progress.unchanged_since`) or dtle's own delay (`dtle`)."""
         if self.job_id is None:
             return None
-        allocs, _whole = self.known_allocations()
-        return build_detail(self.job_id, self.job, allocs, self.error, progress)
+        now = time.time() if now is None else now
+        allocs, whole = self.known_allocations()
+        detail = build_detail(self.job_id, self.job, allocs, self.error, progress)
+        stub = self.store.jobs.get(self.job_id) or self._stub()
+        if stub is None or not whole:
+            # The job list's slim allocations keep the stage events but not the failures after them: a
+            # verdict or a stage reached from them could say "full" of a dest that failed at once.
+            return detail
+        self.reached = later_stage(self.reached, stage_reached(allocs))
+        since = unchanged_since(progress.unchanged_since if progress is not None else None,
+                                delay_evidence(dtle.delay_s, dtle.delay_frozen_since, now) if dtle else None)
+        stalled = stalled_since(since, stall_threshold_s, now) if self.reached.stage is Stage.INCREMENTAL else None
+        verdict = job_verdict(stub, allocs, int(now * 1e9), nodes=self.store.nodes,
+                              stalled_since_ns=int(stalled * 1e9) if stalled is not None else None,
+                              stage=self.reached)
+        return dataclasses.replace(detail, verdict=verdict, steps=tuple(stage_steps(allocs)), stalled_since=stalled)
+
+    def _stub(self) -> Optional[JobStub]:
+        """The job list's record of the open job; made from the job itself when the list has none yet."""
+        job = self.job
+        if job is None:
+            return None
+        return JobStub(id=job.id, name=job.name, namespace=job.namespace, type=job.type, status=job.status,
+                       status_description=job.status_description, stop=job.stop)
 
     def _tell(self) -> None:
         for watcher in self.watchers:

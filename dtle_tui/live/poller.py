@@ -42,11 +42,12 @@ from dtle_tui.live.feeds import Feed, Feeds
 from dtle_tui.live.notice import Notice
 from dtle_tui.live.openjob import OpenAllocation, OpenJob
 from dtle_tui.live.opennode import OpenNode
+from dtle_tui.live.placement import Placements
 from dtle_tui.live.positions import Positions
-from dtle_tui.live.rowbook import RowBook
+from dtle_tui.live.rowbook import RowBook, row_allocation
 from dtle_tui.live.snapshot import FeedState, OpenView, Snapshot
 from dtle_tui.live.store import NomadStore
-from dtle_tui.model.allocations import Allocation, slim_allocation
+from dtle_tui.model.allocations import Allocation
 from dtle_tui.model.jobs import JobStub, parse_job_stubs
 from dtle_tui.model.nodes import parse_nodes
 
@@ -85,6 +86,8 @@ class Poller:
         self.open_node = OpenNode(self.feeds, settings.refresh)  # Node detail's
         self.snapshot = Snapshot(namespace=settings.nomad.namespace or "default", region=settings.nomad.region or "")
         self._rows = RowBook()
+        # Why the jobs that cannot be placed wait: their evaluations, read for those jobs only.
+        self.placements = Placements(self.loop, lambda: self.nomad, self._job_changed)
         self._nodes: tuple = ()
         self._agent = ("", "")  # Nomad's version and region, from /v1/agent/self
         self._shown_rows = False
@@ -243,6 +246,7 @@ class Poller:
             self.positions.index_went_back(before, after)
             return
         self.store.clear()
+        self.placements.forget()
         self.open_job.reset()
         self.open_alloc.reset()
         self.open_node.reset()
@@ -317,7 +321,7 @@ class Poller:
         held = self.store.held_allocation(d.get("ID"))
         if held is not None and held.modify_index and held.modify_index == d.get("ModifyIndex"):
             return held
-        return slim_allocation(d)
+        return row_allocation(d)
 
     def _on_jobs(self, value: Any) -> None:
         self.store.load_jobs([s for s in value if s is not None], self.feeds["jobs"].answer_index)
@@ -338,6 +342,10 @@ class Poller:
             # Until the job list has been shown once, show whatever arrived at once (first paint).
             wait = PUBLISH_DELAY_S if delay is None else delay
             self.loop.call_later(wait if self._shown_rows else 0.0, self._publish)
+
+    def _job_changed(self, job_id: str) -> None:
+        self.store.changed.add(job_id)
+        self.changed()
 
     def _feed_state(self, service: str) -> FeedState:
         if service in self._start_errors:
@@ -377,9 +385,11 @@ class Poller:
         now = time.time()
         store, positions = self.store, self.positions
         changed, reordered = store.take_changes()
+        self.placements.check(store.jobs, changed)
         by_job = positions.by_job if consul_ok else {}
         rows = self._rows.update(store.jobs, store.allocations_of, changed, reordered, by_job, positions.progress,
-                                 now, self.settings.stall_threshold_s, consul_ok, positions.moved)
+                                 now, self.settings.stall_threshold_s, consul_ok, positions.moved,
+                                 store.nodes, self.placements.reason)
         positions.moved = False
         if store.nodes_changed:
             store.nodes_changed = False
@@ -389,13 +399,15 @@ class Poller:
         self._rows.running_changed = False
         version, region = self._agent
         self._generation += 1
+        dtle = self.monitor.view() if self.monitor is not None else {}
+        open_id = self.open_job.job_id
         return Snapshot(
             generation=self._generation,
             rows=rows,
             nodes=self._nodes,
             positions=by_job,
             orphans=orphans,
-            dtle=self.monitor.view() if self.monitor is not None else {},
+            dtle=dtle,
             nomad_version=version,
             region=self.settings.nomad.region or region,
             namespace=self.settings.nomad.namespace or "default",
@@ -404,7 +416,8 @@ class Poller:
             nodes_state=self.feeds["nodes"].state if "nodes" in self.feeds else FeedState(),
             notice=self.notice.text,
             open=OpenView(
-                job=self.open_job.view(positions.view(self.open_job.job_id, now)),
+                job=self.open_job.view(positions.view(open_id, now), self.settings.stall_threshold_s,
+                                       dtle.get(open_id) if open_id is not None else None, now),
                 allocation=self.open_alloc.allocation,
                 allocation_error=self.open_alloc.error,
                 troubles=self.troubles.view() if self.troubles is not None else None,

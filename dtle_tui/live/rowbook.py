@@ -11,10 +11,33 @@ from collections import defaultdict
 from typing import Callable, Iterable, Mapping, Optional
 
 from dtle_tui.live.snapshot import AllocCounts, JobRow
-from dtle_tui.model.allocations import Allocation, slim_last_error
+from dtle_tui.model.allocations import Allocation, slim_allocation, slim_last_error
 from dtle_tui.model.gtid import GtidProgress, JobPosition
 from dtle_tui.model.jobs import JobStub
+from dtle_tui.model.nodes import Node
 from dtle_tui.model.stage import Stage, detect_stage
+from dtle_tui.model.verdict import SEC, SETTLE_S, VerdictKind, job_verdict, slim_task_state
+
+
+def row_allocation(d: dict) -> Allocation:
+    """One element of the allocation list as the rows keep it: slim (model.allocations.slim_allocation),
+    with each task's state reduced to what its verdict reads (model.verdict.slim_task_state: State,
+    Failed, Restarts and the few event types the verdict and the stage reached need)."""
+    alloc = slim_allocation(d)
+    states = d.get("TaskStates")
+    if not isinstance(states, dict):
+        return alloc
+    held = alloc.task_states_raw if isinstance(alloc.task_states_raw, dict) else {}
+    slim: dict = {}
+    for name, state in states.items():
+        kept = slim_task_state(state)
+        if kept is None:
+            continue
+        error = held.get(name, {}).get("LastError")
+        if error:
+            kept["LastError"] = error  # the wide Jobs screen's failed dest (dest_error)
+        slim[name] = kept
+    return dataclasses.replace(alloc, task_states_raw=slim or None)
 
 
 def count_allocations(allocs: Iterable[Allocation]) -> tuple[AllocCounts, AllocCounts]:
@@ -52,10 +75,13 @@ def build_row(
     stall_threshold_s: float,
     consul_ok: bool,
     cache: Optional[dict] = None,
+    nodes: Optional[Mapping[str, Node]] = None,
+    placement: str = "",
 ) -> JobRow:
     """One job's row. `cache` (job ID -> derived counts and stage) skips the work when the job's
     allocations are the same objects as last time: the parser and the poller's store hand back unchanged
-    allocations as the very same objects."""
+    allocations as the very same objects. `nodes` by ID (a node down, its dtle driver unhealthy) and
+    `placement` (why its queued allocations wait, live/placement.py) go into the verdict."""
     key = tuple(map(id, allocs))
     hit = cache.get(stub.id) if cache is not None else None
     if hit is not None and hit[0] == key:
@@ -79,6 +105,9 @@ def build_row(
         and not stub.stop
         and prog.is_stalled(now, stall_threshold_s)
     )
+    since = stalled_since(prog, stall_threshold_s) if stalled else None
+    verdict = job_verdict(stub, allocs, int(now * SEC), nodes=nodes, placement=placement,
+                          stalled_since_ns=since)
     return JobRow(
         id=stub.id,
         status=stub.display_status,
@@ -94,7 +123,16 @@ def build_row(
         submit_time_ns=stub.submit_time_ns,
         stop=stub.stop,
         last_error=dest_error(allocs) if not dest.healthy else "",
+        verdict=verdict,
+        stalled_since_ns=since if verdict.kind is VerdictKind.STALLED else None,
+        recheck_at=now + SETTLE_S if verdict.kind is VerdictKind.FAILING and verdict.next_try_ns is None else 0.0,
     )
+
+
+def stalled_since(prog: Optional[GtidProgress], threshold_s: float) -> Optional[int]:
+    """When the Gtid last moved (or was first seen, if never), in ns: what the stall rule counts from."""
+    due = prog.stall_at(threshold_s) if prog is not None else None
+    return int((due - threshold_s) * SEC) if due is not None else None
 
 
 def with_queued(stub: JobStub, src: AllocCounts, dest: AllocCounts) -> tuple[AllocCounts, AllocCounts]:
@@ -120,6 +158,13 @@ def dest_error(allocs: Iterable[Allocation]) -> str:
     return ""
 
 
+def node_health(nodes: Optional[Mapping[str, Node]]) -> frozenset:
+    """What of the nodes a verdict reads: each node's status and its dtle driver's health."""
+    if not nodes:
+        return frozenset()
+    return frozenset((n.id, n.status, n.dtle.healthy if n.dtle is not None else None) for n in nodes.values())
+
+
 class RowBook:
     """The Jobs screen's rows kept from one snapshot to the next: per change, only the rows of the jobs
     that changed are rebuilt; every other row is the very same object as before (screens can skip it by
@@ -138,6 +183,9 @@ class RowBook:
         self._tuple: tuple[JobRow, ...] = ()
         self._cache: dict = {}
         self._consul_ok: Optional[bool] = None
+        self._node_health: Optional[frozenset] = None
+        self._nodes: Optional[Mapping[str, Node]] = None
+        self._placement_of: Callable[[str], str] = lambda job_id: ""
         self._consul_keys: dict[str, tuple] = {}
         self.stall_due = float("inf")
         self.running: set[str] = set()  # src and dest running, job status running (orphans' input)
@@ -155,10 +203,16 @@ class RowBook:
         stall_threshold_s: float,
         consul_ok: bool,
         consul_changed: bool,
+        nodes: Optional[Mapping[str, Node]] = None,
+        placement_of: Callable[[str], str] = lambda job_id: "",
     ) -> tuple[JobRow, ...]:
-        flipped = consul_ok != self._consul_ok
+        # A node that went down or whose dtle driver turned unhealthy changes the verdicts of the jobs on
+        # it: such a change (rare) re-derives every row.
+        health = node_health(nodes)
+        flipped = consul_ok != self._consul_ok or health != self._node_health
         everything = consul_changed or flipped or now >= self.stall_due
-        self._consul_ok = consul_ok
+        self._consul_ok, self._node_health = consul_ok, health
+        self._nodes, self._placement_of = nodes, placement_of
         if reordered:
             self._forget_gone(stubs)
         if everything:
@@ -208,10 +262,13 @@ class RowBook:
         old_key = self._consul_keys.get(job_id)
         self._consul_keys[job_id] = key
         old = self.rows.get(job_id)
-        if keep and old is not None and old_key is not None and old_key[0] is pos and old_key[1:] == key[1:]:
+        settled = old is None or not old.recheck_at or now < old.recheck_at
+        if keep and settled and old is not None and old_key is not None and old_key[0] is pos \
+                and old_key[1:] == key[1:]:
             self._note_stall_due(old, prog, consul_ok, threshold)
             return False
-        row = build_row(stub, allocs_of(job_id), pos, prog, now, threshold, consul_ok, self._cache)
+        row = build_row(stub, allocs_of(job_id), pos, prog, now, threshold, consul_ok, self._cache, self._nodes,
+                        self._placement_of(job_id))
         touched = old is None or old != row
         if touched:
             self.rows[job_id] = row
@@ -222,6 +279,8 @@ class RowBook:
         return touched
 
     def _note_stall_due(self, row: JobRow, prog: Optional[GtidProgress], consul_ok: bool, threshold: float) -> None:
+        if row.recheck_at and row.recheck_at < self.stall_due:  # a verdict that settles with time
+            self.stall_due = row.recheck_at
         # Only a row that build_row could mark STALLED: a past due of one that cannot stall (src down, job
         # stopped) would re-derive every row on every refresh, and keep the poller's stall timer firing.
         if (prog is not None and consul_ok and not row.stalled and row.stage is Stage.INCREMENTAL

@@ -15,8 +15,9 @@ from typing import TYPE_CHECKING, Iterable, Mapping, Optional
 from dtle_tui.model.allocations import Allocation
 from dtle_tui.model.gtid import GtidProgress, JobPosition
 from dtle_tui.model.jobs import Job
-from dtle_tui.model.stage import Stage, StageInfo, detect_stage, stage_timeline
+from dtle_tui.model.stage import Stage, StageInfo, StageStep, detect_stage, stage_timeline
 from dtle_tui.model.taskevents import error_events
+from dtle_tui.model.verdict import Verdict
 
 if TYPE_CHECKING:  # read after the first paint: not imported before it
     from dtle_tui.live.troubleview import TroubleView
@@ -86,6 +87,11 @@ class JobRow:
     submit_time_ns: int
     stop: bool
     last_error: str = ""  # first line of the newest error of a failed dest task (wide Jobs screen)
+    # The job's verdict (model/verdict.py): its kind and rank order the Jobs list, its stage is the stage
+    # REACHED, its reason the short cell (model.attention.reason_now counts its times to now).
+    verdict: Optional[Verdict] = None
+    stalled_since_ns: Optional[int] = None  # with a STALLED verdict: the Gtid has not moved since then
+    recheck_at: float = 0.0  # epoch s: the verdict can change then without new data (a task settling)
 
 
 @dataclass(frozen=True)
@@ -96,6 +102,9 @@ class ProgressView:
     rate: Optional[float]
     advanced_at: Optional[float]  # epoch seconds of the last growth; None when none was seen
     buckets: tuple[float, ...]  # the sparkline: mean rates of 10-second windows, oldest first
+    # Since when the Gtid has been the one seen last (epoch s): remembered across restarts of the console
+    # (live/gtidmemo.py), else its first reading; None without a Gtid.
+    unchanged_since: Optional[float] = None
 
     def advanced_s(self, now: float) -> Optional[float]:
         return None if self.advanced_at is None else max(0.0, now - self.advanced_at)
@@ -105,12 +114,14 @@ SPARK_BUCKETS = 60
 SPARK_BUCKET_S = 10.0
 
 
-def progress_view(progress: Optional[GtidProgress], now: float) -> Optional[ProgressView]:
+def progress_view(progress: Optional[GtidProgress], now: float,
+                  unchanged_since: Optional[float] = None) -> Optional[ProgressView]:
     if progress is None:
         return None
     since = progress.last_advanced_s(now)
     return ProgressView(rate=progress.rate(), advanced_at=None if since is None else now - since,
-                        buckets=tuple(progress.bucketed_rates(SPARK_BUCKETS, bucket_s=SPARK_BUCKET_S)))
+                        buckets=tuple(progress.bucketed_rates(SPARK_BUCKETS, bucket_s=SPARK_BUCKET_S)),
+                        unchanged_since=unchanged_since)
 
 
 @dataclass(frozen=True)
@@ -126,6 +137,9 @@ class JobDetail:
     restarts: int = 0
     last_error: Optional[tuple[int, str, str]] = None  # (time ns, allocation short ID, text)
     progress: Optional[ProgressView] = None
+    verdict: Optional[Verdict] = None  # model/verdict.py: what the job is, read first (live/openjob.py)
+    steps: tuple[StageStep, ...] = ()  # the stage timeline as transitions, restarts collapsed
+    stalled_since: Optional[float] = None  # the stall rule's start (model/stall.py) once the threshold passed
 
 
 @dataclass(frozen=True)

@@ -283,6 +283,28 @@ def belongs_to(line: AgentLogLine, alloc_id: str, job_id: str, task: str) -> boo
     return not said or not task or said == task
 
 
+_DTLE_MODULE = re.compile(r"^(\S+\s+\[\w+\]\s+)client\.driver_mgr\.dtle: ")
+_DRIVER_FIELD = re.compile(r"(: )driver=dtle(?: |$)")
+_TIMESTAMP_FIELD = re.compile(r" timestamp=\S+$")
+
+
+def short_text(line: AgentLogLine, today: str = "") -> str:
+    """A dtle line for a narrow view: without the module's name and the `driver=dtle` and `timestamp=`
+    fields every dtle line carries, and without the date when it is `today` ("YYYY-MM-DD", UTC as the
+    agent writes). Other lines, and the later lines of a multi-line entry, as written."""
+    text = line.text
+    if line.continuation or not line.is_dtle:
+        return text
+    text = _DTLE_MODULE.sub(r"\1", text, count=1)
+    text = _DRIVER_FIELD.sub(r"\1", text, count=1)
+    text = _TIMESTAMP_FIELD.sub("", text).rstrip()
+    if text.endswith(":"):
+        text = text[:-1]  # no field left after the message
+    if today and text.startswith(today + "T"):
+        text = text[len(today) + 1:]
+    return text
+
+
 class AllocationLog:
     """Picks the lines of one allocation out of the agent's log; a continuation line follows the
     decision taken on its entry's head line."""

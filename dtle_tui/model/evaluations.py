@@ -176,7 +176,7 @@ def placement_report(evals: Iterable[Evaluation], job: Optional[Job],
     blocked = next((e for e in ordered if e.status == "blocked"), None)
     seen: set[str] = set()
     out = []
-    for ev in ordered:
+    for ev in _sources(ordered, blocked):
         for failure in ev.failed:
             if failure.group in seen:
                 continue
@@ -193,3 +193,16 @@ def placement_report(evals: Iterable[Evaluation], job: Optional[Job],
             out.append(GroupPlacement(failure.group, count, tuple(failure_lines(failure, job)), ev.id,
                                       waiting, failure.raw))
     return tuple(sorted(out, key=lambda p: p.group))
+
+
+def _sources(ordered: list[Evaluation], blocked: Optional[Evaluation]) -> list[Evaluation]:
+    """Where a group's failure is read, first found first: the current blocked evaluation (1.1.2 copies
+    the metric into it), the one that created it (0.11's blocked evaluation carries none), then the
+    others newest first, canceled ones last. A canceled evaluation ("existing blocked evaluation
+    exists") is often the newest, but it is not what waits: the "Not placed" section must never name it
+    while a blocked one is current (issue 22 item 7, real-nomad unplaced-driver/20_later_job_evaluations)."""
+    first = [blocked] if blocked is not None else []
+    if blocked is not None and blocked.previous_eval:
+        first += [e for e in ordered if e.id == blocked.previous_eval]
+    rest = [e for e in ordered if e not in first]
+    return first + [e for e in rest if e.status != "canceled"] + [e for e in rest if e.status == "canceled"]

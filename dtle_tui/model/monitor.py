@@ -158,6 +158,10 @@ class JobProgress:
     gtid_set: str = ""
     notes: tuple[str, ...] = ()  # what a figure is when it is not what it looks like
     errors: tuple[str, ...] = ()  # one line per task that could not be read
+    # What each task's answer said (`said`): "stage" (dtle reports a stage, or Kafka's figures), "zero"
+    # (dtle's all-zero answer: not started copying), "none" (an answer without a stage), "" (no answer).
+    src_said: str = ""
+    dest_said: str = ""
 
     @property
     def delay_frozen(self) -> bool:
@@ -214,7 +218,7 @@ def job_progress(stage_label: str, src: Optional[TaskReading], dest: Optional[Ta
     kafka = kafka_dest or (d is not None and d.kafka_like)
     phase = _phase(stage_label, None if kafka else d)
     notes: list[str] = []
-    out: dict[str, Any] = {}
+    out: dict[str, Any] = {"src_said": said(src), "dest_said": said(dest)}
     # Delay: the larger of src and dest (§2.3), shown in the incremental only (0 during the full copy).
     delays = [m.delay_s for m in (s, d) if m is not None and m.delay_s is not None]
     # Frozen once delay and Gtid have stood still FROZEN_AFTER_S (dtle resets an idle delay every 15 s).
@@ -273,37 +277,49 @@ class FiguresView:
 _FULL_NOTES = ("over 100 %", "from src", "no row estimate")
 
 
-def _reports(reading: Optional[TaskReading], running: bool) -> bool:
-    """The task runs and dtle reports a stage for it (Kafka's dest reports none but its figures hold)."""
+def said(reading: Optional[TaskReading]) -> str:
+    """What a task's last answer said: "stage", "zero", "none", or "" without an answer (JobProgress)."""
     m = reading.monitor if reading is not None else None
-    return running and m is not None and (bool(m.stage.strip()) or m.kafka_like) and not m.not_started
+    if m is None:
+        return ""
+    if m.not_started:
+        return "zero"
+    return "stage" if m.stage.strip() or m.kafka_like else "none"
 
 
-def meaningful_figures(progress: Optional[JobProgress], src: Optional[TaskReading], dest: Optional[TaskReading], *,
-                       stage_reached: str, src_running: bool, dest_running: bool, why: str = "") -> FiguresView:
+def _reports(what: str, running: bool) -> bool:
+    """The task runs and dtle reports a stage for it (Kafka's dest reports none but its figures hold)."""
+    return running and what == "stage"
+
+
+def meaningful_figures(progress: Optional[JobProgress], src: Optional[TaskReading] = None,
+                       dest: Optional[TaskReading] = None, *, stage_reached: str, src_running: bool,
+                       dest_running: bool, why: str = "") -> FiguresView:
     """Keep dtle's figures only while they mean something:
     - none unless a task runs; dtle's all-zero answer (`stage ""`) becomes one statement that dtle has not
       started copying, with `why` (from the task events: the verdict's reason) when known;
     - progress %, ETA and rows only while the dest runs, the job has not reached the incremental and the
       task they come from reports a stage; the delay only while a task that reports a stage runs.
-    `stage_reached` is model.stage.stage_reached's label ("full", "incr", other: none reached)."""
+    `stage_reached` is model.stage.stage_reached's label ("full", "incr", other: none reached). Without
+    the readings, what the progress kept of them (`src_said`, `dest_said`) stands in."""
     if not (src_running or dest_running):
         return FiguresView()
-    running = [(r, on) for r, on in ((src, src_running), (dest, dest_running)) if on and r is not None
-               and r.monitor is not None]
-    if running and all(r.monitor.not_started for r, _on in running if r.monitor is not None):
+    src_said = said(src) if src is not None else (progress.src_said if progress is not None else "")
+    dest_said = said(dest) if dest is not None else (progress.dest_said if progress is not None else "")
+    running = [what for what, on in ((src_said, src_running), (dest_said, dest_running)) if on and what]
+    if running and all(what == "zero" for what in running):
         reason = why or ("its dest is not running" if not dest_running else "it has not connected to MySQL yet")
         return FiguresView(statement=f"dtle has not started copying: {reason}")
     if progress is None:
         return FiguresView()
     p = progress
-    source = src if p.percent_from == "src" else dest
+    from_src = p.percent_from == "src"
     full_ok = dest_running and stage_reached != "incr" and p.phase != "incr" and _reports(
-        source, src_running if p.percent_from == "src" else dest_running)
+        src_said if from_src else dest_said, src_running if from_src else dest_running)
     if not full_ok:
         p = replace(p, percent=None, percent_from="", rows_done=None, rows_estimated=None, eta_text="", eta_s=None,
                     notes=tuple(n for n in p.notes if not n.startswith(_FULL_NOTES)))
-    if not (_reports(src, src_running) or _reports(dest, dest_running)):
+    if not (_reports(src_said, src_running) or _reports(dest_said, dest_running)):
         p = replace(p, delay_s=None, delay_frozen_since=None, backlog=None if not dest_running else p.backlog)
     if not dest_running:
         p = replace(p, backlog=None)
@@ -312,12 +328,13 @@ def meaningful_figures(progress: Optional[JobProgress], src: Optional[TaskReadin
 
 def frozen_since(previous: Optional[TaskMonitor], current: TaskMonitor, previous_since: Optional[float],
                  previous_at: float) -> Optional[float]:
-    """Since when the delay (above 0) and the Gtid have both stood still (§2.3: a stuck queue freezes the
-    delay instead of letting it grow); None while they move or the delay is 0."""
+    """Since when the Gtid has stood still while the delay (above 0) did not shrink: frozen (§2.3: a stuck
+    queue freezes the delay instead of letting it grow) or growing (nothing applied while the source
+    writes; issue 22 item 3). None while the Gtid moves, the delay shrinks or is 0."""
     if previous is None or not current.delay_s or current.delay_s <= 0:
         return None
-    same = previous.delay_s == current.delay_s and previous.gtid_set == current.gtid_set \
-        and previous.position == current.position
+    same = previous.delay_s is not None and current.delay_s >= previous.delay_s \
+        and previous.gtid_set == current.gtid_set and previous.position == current.position
     if not same:
         return None
     return previous_since if previous_since is not None else previous_at

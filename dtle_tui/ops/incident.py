@@ -22,8 +22,10 @@ from pathlib import Path
 from typing import Any, Iterable, Mapping, Optional
 
 from dtle_tui import __version__
+from dtle_tui.live.agentlogs import SEEN
 from dtle_tui.live.snapshot import JobDetail, JobRow
 from dtle_tui.model.allocations import Allocation
+from dtle_tui.model.attention import reason_now, summary_lines
 from dtle_tui.model.evaluations import placement_report
 from dtle_tui.model.gtid import JobPosition, binlog_shown
 from dtle_tui.model.nodes import Node
@@ -152,6 +154,23 @@ def _alloc_lines(detail: JobDetail, nodes: Mapping[str, Node], now: float) -> li
     return out
 
 
+def _dtle_log_lines(detail: JobDetail, seen: Mapping[str, list]) -> list:
+    """dtle's lines of the job's allocations that the console saw (live/agentlogs.py SEEN): dtle writes no
+    stdout/stderr and Nomad streams the agent's log live only, so these are all a report can carry."""
+    out = ["## dtle's log lines seen by this console", ""]
+    if detail.job is not None and not any(t.driver == "dtle" for g in detail.job.task_groups for t in g.tasks):
+        return out + ["None: no task of this job runs under the dtle driver."]
+    shown = [(a, seen[a.id]) for a in detail.allocations if seen.get(a.id)]
+    if not shown:
+        return out + ["None seen: dtle writes no stdout/stderr, and the console reads its lines in the Nomad "
+                      "agent's log only while `l` shows them (Nomad streams that log live, never its past)."]
+    out.append("dtle writes no stdout/stderr: these are its lines in the Nomad agent's log, as `l` showed them.")
+    for alloc, lines in shown:
+        out += ["", f"### Allocation {md_cell(alloc.short_id)} ({md_cell(alloc.task_group)}), "
+                    f"{len(lines)} lines, oldest first", "", code_block("\n".join(lines))]
+    return out
+
+
 def _audit_lines(entries: list) -> list:
     out = ["## Actions taken on this job (audit log)", ""]
     if not entries:
@@ -180,6 +199,21 @@ def _optional_lines(title: str, data: Any) -> list:
     return out + [code_block(str(data))]
 
 
+def cluster_summary_lines(rows: list, now: float, limit: int = 20) -> list:
+    """The cluster at the time of the report, as Jobs shows it first: the counts of what needs attention
+    and those jobs in the attention order (model/attention.py), with their verdict, stage reached and reason."""
+    counts, needing = summary_lines(rows, lambda r: r.verdict, lambda r: r.id, limit)
+    lines = ["## Cluster", "", f"{len(rows)} jobs; needing attention: {counts}."]
+    if needing:
+        table = [[md_cell(r.id), r.verdict.label, r.verdict.stage.stage.label,
+                  md_cell(reason_now(r.verdict, int(now * 1e9), r.stalled_since_ns, width=80))] for r in needing]
+        lines += [""] + _table(["Job", "Verdict", "Stage reached", "Reason"], table)
+        more = sum(1 for r in rows if r.verdict is not None and r.verdict.needs_attention) - len(needing)
+        if more > 0:
+            lines += ["", f"And {more} more."]
+    return lines
+
+
 def build_report(
     detail: JobDetail,
     *,
@@ -196,16 +230,20 @@ def build_report(
     secrets: Iterable[str] = (),
     placement: Any = None,
     dtle_progress: Any = None,
+    cluster_rows: Iterable[JobRow] = (),
+    dtle_log: Optional[Mapping[str, list]] = None,
 ) -> str:
     """The report's Markdown. `placement` and `dtle_progress` are hooks: the placement failures of the
     job and dtle's own progress/delay, rendered when given (see _optional_lines); `secrets` are extra
-    texts to mask (tokens of the settings)."""
+    texts to mask (tokens of the settings). `dtle_log`: per allocation ID, dtle's lines the console saw
+    (None: the section is left out)."""
     by_node = {n.id: n for n in nodes}
     lines = [f"# Incident report: dtle job {md_cell(detail.job_id)}", "",
              f"Cluster {md_cell(cluster)}, written {utc(int(now * 1e9))} by {md_cell(os_user())} "
              f"with dtle-tui {__version__}. Times are UTC.", "", "## Status", ""]
     lines += _table(["Item", "Value"], _status_rows(detail, row, now, stall_threshold_s))
     lines += [""] + _gtid_lines(position, consul_enabled, rate, advanced_s, now)
+    lines += [""] + cluster_summary_lines(list(cluster_rows), now)
     # HOOK (dtle progress/delay, issue 13): the monitor's figures when the JobDetail carries them.
     progress_lines = _optional_lines("dtle progress and delay", dtle_progress)
     lines += [""] + progress_lines if progress_lines else []
@@ -220,6 +258,8 @@ def build_report(
         lines += [f"{utc(when)}, allocation {md_cell(alloc)}:", "", code_block(text)]
     else:
         lines.append("No task event carries an error.")
+    if dtle_log is not None:
+        lines += [""] + _dtle_log_lines(detail, dtle_log)
     lines += [""] + _audit_lines(list(audit)) + [""]
     text = "\n".join(lines)
     hidden = set(secrets)
@@ -288,5 +328,7 @@ def report_job(settings: Any, snapshot: Any, job_id: str, rate: Optional[float] 
         placement=placement_lines(snapshot, detail, job_id),
         # dtle's own figures (live/monitor.py), when the dtle_api setting is on and the job was polled.
         dtle_progress=getattr(snapshot, "dtle", {}).get(job_id),
+        cluster_rows=snapshot.rows,
+        dtle_log={a.id: [line.text for line in SEEN.lines(settings.nomad.addr, a.id)] for a in detail.allocations},
     )
     return write_report(state, cluster, job_id, markdown)

@@ -5,20 +5,20 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from typing import TYPE_CHECKING, Any, Optional
+from typing import TYPE_CHECKING, Any, Iterable, Optional
 
 from rich.text import Text
 from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
-from textual.containers import Horizontal, Vertical
+from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.widgets import DataTable, Sparkline, Static
 
 from dtle_tui.clipboard import copy_and_notify
 from dtle_tui.keys import ALLOC_WRITES, job_writes, write_name
 from dtle_tui.live.snapshot import JobDetail, Snapshot
 from dtle_tui.model.allocations import Allocation
-from dtle_tui.model.stage import Stage
+from dtle_tui.model.monitor import JobProgress, meaningful_figures
 from dtle_tui.model.stats import memory_limits
 from dtle_tui.ops.incident import ReportError, report_job
 from dtle_tui.screens.base import ConsoleScreen
@@ -28,6 +28,7 @@ from dtle_tui.text import clock, fmt
 from dtle_tui.text.textsafe import safe_text
 from dtle_tui.widgets.columns import fill_column
 from dtle_tui.widgets.dtle_progress import DtleProgressPanel
+from dtle_tui.widgets.job_summary import gtid_moved_text, summary_text
 from dtle_tui.widgets.keyed_table import KeyedTable
 from dtle_tui.widgets.not_placed import NotPlacedPanel
 from dtle_tui.widgets.resources import ResourcesPanel
@@ -85,50 +86,21 @@ def event_rows(alloc: Allocation) -> list[tuple[str, list[Text]]]:
     return rows
 
 
-def summary_text(detail: JobDetail, snapshot: Snapshot, rate_text: str) -> Text:
-    row = snapshot.row(detail.job_id)
-    out = Text()
-    out.append(safe_text(detail.job_id, max_len=64), style="bold")
-    status = row.status if row else (detail.job.status if detail.job else "?")
-    out.append(f"  {status}  ")
-    stage = detail.stage.stage
-    out.append(stage.label, style="green" if stage is Stage.INCREMENTAL else "cyan" if stage is Stage.FULL else "dim")
-    if detail.stage.since_ns:
-        out.append(f" since {fmt.short_time(detail.stage.since_ns)} ({fmt.age_minutes(detail.stage.since_ns)} ago)")
-    if row and row.stalled:
-        out.append("  STALLED", style="bold yellow reverse")
-    if detail.error:
-        out.append(f"\n{detail.error}", style="bold red")
-    if detail.job is not None:
-        ends = detail.job.endpoints
-        src = ends.src.describe() if ends.src else "?"
-        dest = ends.dest.describe() if ends.dest else "?"
-        out.append(f"\n{safe_text(src)}  →  {safe_text(dest)}")
-    pos = snapshot.positions.get(detail.job_id)
-    out.append("\nGtid ", style="bold")
-    if snapshot.consul.error is not None:
-        out.append("unknown: Consul unavailable", style="yellow")
-    elif pos is None or not pos.gtid_text:
-        out.append("none saved in Consul", style="dim")
-    else:
-        out.append(safe_text(pos.gtid_text, max_len=200))
-        txns = pos.gtid.transactions if pos.gtid is not None else None
-        out.append(f"\n{fmt.count(txns)} transactions  {rate_text}")
-        if pos.binlog:
-            out.append(f"  binlog {safe_text(str(pos.binlog))}")
-    out.append("\nStages ", style="bold")
-    if detail.timeline:
-        out.append(" → ".join(f"{st.label} {fmt.short_time(t)}" for t, st, _ in detail.timeline[-3:]))
-    else:
-        out.append("no stage events", style="dim")
-    reschedules = sum(1 for a in detail.allocations if a.reschedule_events)
-    out.append(f"  restarts {detail.restarts}  reschedules {reschedules}")
-    if detail.last_error is not None:
-        when, alloc, text = detail.last_error
-        out.append("\nLast error ", style="bold red")
-        out.append(f"{fmt.short_time(when)} {alloc}: ")
-        out.append(safe_text(text, max_len=160), style="red")
-    return out
+WHY_KINDS = frozenset({"failing", "failed", "queued", "starting"})
+
+
+def tasks_running(allocs: Iterable[Allocation]) -> tuple[bool, bool]:
+    """Whether a src task and a dest task run now (an allocation Nomad runs, its task state running)."""
+    src = dest = False
+    for a in allocs:
+        if a.client_status != "running" or a.desired_status not in ("run", ""):
+            continue
+        on = any(t.state == "running" for t in a.task_states) if a.task_states else True
+        if a.task_group.lower() in ("src", "source"):
+            src = src or on
+        else:
+            dest = dest or on
+    return src, dest
 
 
 ALLOC_WRITE_NAMES = frozenset(write_name(b.action) for b in ALLOC_WRITES)
@@ -153,7 +125,7 @@ class JobDetailScreen(ConsoleScreen):
         *ALLOC_WRITES,
         Binding("x", "raw_placement", "Raw placement", show=False,
                 tooltip="show / hide the raw FailedTGAllocs of the Not placed section", id="dtle.detail.raw_placement"),
-        Binding("tab", "focus_next", "Next pane", show=False, tooltip="next pane (allocations, events)",
+        Binding("tab", "focus_next", "Next pane", show=False, tooltip="next pane (summary, allocations, events)",
                 id="dtle.detail.next_pane"),
     ]
 
@@ -164,13 +136,17 @@ class JobDetailScreen(ConsoleScreen):
     def compose(self) -> ComposeResult:
         yield from self.compose_banner()
         with Vertical(id="detail-body"):
-            yield Static("", id="summary", markup=False)
-            yield NotPlacedPanel(id="not-placed")
-            yield ResourcesPanel(id="detail-resources")
-            with Horizontal(id="rate-row"):
-                yield Static("Gtid rate ", id="rate-label", markup=False)
-                yield Sparkline([], id="rate-spark")
-            yield DtleProgressPanel(id="dtle-progress")
+            # What the job is, capped at half the screen and scrolled within (issue 26 item 4): at 80x24 the
+            # allocations and the events keep their rows whatever the summary holds (`x`'s raw placement
+            # included), so `l`, `r` and `K` act on a row the operator sees.
+            with VerticalScroll(id="detail-top"):
+                yield Static("", id="summary", markup=False)
+                yield NotPlacedPanel(id="not-placed")
+                yield ResourcesPanel(id="detail-resources")
+                with Horizontal(id="rate-row"):
+                    yield Static("Gtid rate ", id="rate-label", markup=False)
+                    yield Sparkline([], id="rate-spark")
+                yield DtleProgressPanel(id="dtle-progress")
             yield Static("Allocations", classes="section")
             yield KeyedTable(id="allocs", openable=True)
             yield Static("Events of the selected allocation, newest first", classes="section", id="events-title")
@@ -196,25 +172,40 @@ class JobDetailScreen(ConsoleScreen):
         if detail is None or detail.job_id != self.job_id:
             return
         progress = detail.progress  # taken on the poller's thread: nothing here reads its live arrays
-        advanced = progress.advanced_s(time.time()) if progress else None
         # To the minute: the summary is redrawn with every snapshot (the event stream's heartbeats too),
         # and a text in seconds would then be written again each time (issue 15).
-        moved = f"advanced {fmt.duration_minutes(advanced)} ago" if advanced is not None else "not seen advancing yet"
-        rate_text = f"{fmt.rate(progress.rate)}  {moved}" if progress else ""
+        rate_text = f"{fmt.rate(progress.rate)}  {gtid_moved_text(progress, time.time())}" if progress else ""
         update_static(self.query_one("#summary", Static), summary_text(detail, snapshot, rate_text))
         spark = self.query_one("#rate-spark", Sparkline)
         history = list(progress.buckets) if progress else []
         self.query_one("#rate-row").display = len(history) > 1
         if history and list(spark.data or []) != history:
             spark.data = history
-        running = any(a.client_status == "running" for a in detail.allocations)
         setting = self.console.settings.dtle_api or ""
-        self.query_one(DtleProgressPanel).show(snapshot.dtle.get(self.job_id), setting, running)
+        self._show_figures(detail, snapshot.dtle.get(self.job_id), setting)
         now = clock.now()
         self.allocs_table.sync([(a.id, alloc_cells(a, now)) for a in detail.allocations])
         self._select_replacement(detail)
         self._show_events(detail)
         self._show_troubles(detail, snapshot)
+
+    def _show_figures(self, detail: JobDetail, progress: Optional[JobProgress], setting: str) -> None:
+        """dtle's figures only while they mean something (issue 22 item 2): the tasks that run, the stage
+        the job reached; dtle's all-zero answer becomes one line saying why nothing is copied."""
+        src_running, dest_running = tasks_running(detail.allocations)
+        verdict = detail.verdict
+        reached = verdict.stage.stage.value if verdict is not None else ""
+        why = ""
+        if verdict is not None and verdict.kind.value in WHY_KINDS:
+            why = f"{verdict.task or 'a task'} fails: {verdict.last_error}" if verdict.last_error else verdict.reason
+            if verdict.next_try_ns is not None:
+                why += f", next try at {fmt.short_time(verdict.next_try_ns)}"
+        view = meaningful_figures(progress, stage_reached=reached, src_running=src_running,
+                                  dest_running=dest_running, why=why)
+        figures = view.progress if dest_running else None  # a src alone copies nowhere: its figures mislead
+        none_why = "" if dest_running else "no copy figures while the dest does not run"
+        self.query_one(DtleProgressPanel).show(figures, setting, src_running or dest_running, view.statement,
+                                               none_why)
 
     def _show_troubles(self, detail: JobDetail, snapshot: Snapshot) -> None:
         """Why a group is not placed, and what the running tasks use (live/troubleshoot.py)."""

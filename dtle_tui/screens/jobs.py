@@ -1,11 +1,12 @@
-"""Jobs (home): one row per dtle job — status, stage, allocation health, Gtid progress, age."""
+"""Jobs (home): one row per dtle job, the jobs that need the operator first (issue 23): verdict, stage
+reached, allocation health, reason; counts of what needs attention; `!` for only those."""
 
 from __future__ import annotations
 
 from typing import Optional
 
 from rich.text import Text
-from textual import on
+from textual import events, on
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Vertical
@@ -14,104 +15,33 @@ from textual.widgets import Input, Static
 from dtle_tui.clipboard import copy_and_notify
 from dtle_tui.keys import job_writes
 from dtle_tui.live.snapshot import JobRow, Snapshot
-from dtle_tui.model.stage import Stage
+from dtle_tui.model.attention import (
+    ATTENTION_SORT,
+    attention_counts,
+    counts_text,
+    needing_attention,
+    reason_now,
+)
 from dtle_tui.screens.base import ConsoleScreen
-from dtle_tui.text import clock, fmt
-from dtle_tui.text.textsafe import safe_text
-from dtle_tui.widgets.columns import Column, fill_column, for_width, layout
+from dtle_tui.text import clock
+from dtle_tui.widgets.columns import fill_column, for_width, layout
 from dtle_tui.widgets.dtle_progress import dtle_cell
+from dtle_tui.widgets.job_columns import (
+    BY_KEY,
+    COLUMNS,
+    DTLE_FROM,
+    FIGURES_FROM,
+    ID_NARROW,
+    REASON_MIN,
+    SORT_NAMES,
+    job_ages,
+    job_key,
+    row_cells,
+    runs,
+    sort_rows,
+    sorted_label,
+)
 from dtle_tui.widgets.virtual_table import VirtualTable
-
-WIDE_FROM = 130
-WIDEST_FROM = 180
-# dtle's own Progress / Delay column (live/monitor.py), when the setting dtle_api is on and there is room.
-DTLE_FROM = 150
-
-
-def status_cell(row: JobRow) -> Text:
-    style = {"running": "green", "pending": "yellow", "dead": "dim", "stopped": "dim"}.get(row.status, "")
-    return Text(row.status, style=style)
-
-
-def stage_cell(row: JobRow) -> Text:
-    if row.stalled:
-        return Text("STALLED", style="bold yellow reverse")
-    if row.stage is Stage.INCREMENTAL:
-        return Text("incr", style="green")
-    if row.stage is Stage.FULL:
-        return Text("full", style="cyan")
-    return Text("—", style="dim")
-
-
-def alloc_cell(counts) -> Text:
-    text = counts.describe()
-    if not counts.healthy:
-        return Text(text, style="bold red")
-    if counts.queued:
-        return Text(text, style="bold yellow")
-    return Text(text, style="green" if counts.running else "dim")
-
-
-def row_ages(row: JobRow, now: float) -> tuple[str, str]:
-    """The two age texts a row shows (job age, stage age): they change with time, not with data, to the
-    minute (a job's age in seconds would repaint its line every second)."""
-    return fmt.age_minutes(row.submit_time_ns, now), fmt.age_minutes(row.stage_since_ns, now)
-
-
-def job_key(row: JobRow) -> str:
-    return row.id
-
-
-def job_ages(row: JobRow) -> tuple[str, str]:
-    """What time changes in a row (its two ages): the table repaints a row in view when these change."""
-    return row_ages(row, clock.now())
-
-
-def dtle_text(row: JobRow, stamp: tuple) -> Text:
-    """dtle's figures: their text and style come in the stamp (JobsScreen._stamp), dtle's, not the row's."""
-    plain, style = stamp[2] if len(stamp) > 2 else ("—", "dim")
-    return Text(plain, style=style, justify="right")
-
-
-# The columns, in their order; a row's stamp is (job age, stage age[, dtle's cell]) (JobsScreen._stamp).
-# Widths keep the columns that matter visible at 80 columns; the ID column (width 0) takes what is left.
-# Wide terminals get the others: from WIDE_FROM, DTLE_FROM (with the dtle_api setting), WIDEST_FROM.
-COLUMNS: list[Column[JobRow]] = [
-    Column("id", "ID", 0, lambda r, s: Text(safe_text(r.id), style="bold" if not r.stop else "dim"), lambda r: r.id),
-    Column("status", "Status", 7, lambda r, s: status_cell(r), lambda r: r.status),
-    Column("stage", "Stage", 7, lambda r, s: stage_cell(r), lambda r: (r.stage.label, r.stalled)),
-    Column("since", "Stage since", 11, lambda r, s: Text(s[1]), lambda r: r.stage_since_ns or 0, WIDE_FROM),
-    Column("src", "Src", 8, lambda r, s: alloc_cell(r.src),
-           lambda r: (r.src.failed + r.src.lost, r.src.queued, r.src.running)),
-    Column("dest", "Dest", 8, lambda r, s: alloc_cell(r.dest),
-           lambda r: (r.dest.failed + r.dest.lost, r.dest.queued, r.dest.running)),
-    Column("gtid", "Gtid txns", 11, lambda r, s: Text(fmt.count(r.transactions), justify="right"),
-           lambda r: r.transactions if r.transactions is not None else -1),
-    Column("rate", "Rate", 9, lambda r, s: Text(fmt.rate(r.rate), justify="right"),
-           lambda r: r.rate if r.rate is not None else -1.0, WIDE_FROM),
-    Column("dtle", "Progress/Delay", 14, dtle_text, lambda r: r.stage.label, DTLE_FROM),
-    Column("binlog", "BinlogFilePos", 24, lambda r, s: Text(safe_text(r.binlog or "—")), lambda r: r.binlog or "",
-           WIDE_FROM),
-    Column("age", "Age", 5, lambda r, s: Text(s[0]), lambda r: -(r.submit_time_ns or 0)),
-    # A failed dest's last error, first line.
-    Column("error", "Last error", 40, lambda r, s: Text(safe_text(r.last_error), style="red"), lambda r: r.last_error,
-           WIDEST_FROM),
-]
-BY_KEY = {c.key: c for c in COLUMNS}
-
-
-def row_cells(row: JobRow, columns: tuple[str, ...], stamp: tuple) -> list[Text]:
-    """The cells of a row; the table calls this only for rows it paints, and keeps the result while the
-    row and its stamp stay the same."""
-    return [BY_KEY[key].cell(row, stamp) for key in columns]
-
-
-def sorted_label(label: str, width: int, mark: str) -> str:
-    """`Status ▲`, or `Status▲` / `Stage sinc▲` where the column is too narrow: the mark stays visible.
-    The ID column (width 0 here) takes the remaining room and always has space."""
-    if not width or len(label) + 2 <= width:
-        return f"{label} {mark}"
-    return label[: width - 1] + mark
 
 
 class JobsScreen(ConsoleScreen):
@@ -124,9 +54,12 @@ class JobsScreen(ConsoleScreen):
         Binding("slash", "filter", "Filter", tooltip="filter by substring", id="dtle.jobs.filter"),
         Binding("escape", "clear_filter", "Clear filter", show=False, tooltip="clear the filter",
                 id="dtle.jobs.clear_filter"),
-        Binding("o", "sort_next", "Sort", show=False, tooltip="sort by the next column (or click a header)",
+        Binding("o", "sort_next", "Sort", show=False,
+                tooltip="sort by the next column, then back to attention order (or click a header)",
                 id="dtle.jobs.sort"),
         Binding("O", "sort_reverse", "Reverse", show=False, tooltip="reverse the sort", id="dtle.jobs.sort_reverse"),
+        Binding("exclamation_mark", "toggle_attention", "Attention", show=False,
+                tooltip="only the jobs that need attention (again: every job)", id="dtle.jobs.attention"),
         Binding("c", "copy_job_id", "Copy ID", show=False,
                 tooltip="copy the job ID (OSC 52: works over SSH and in tmux)", id="dtle.jobs.copy"),
         *job_writes(),
@@ -134,17 +67,27 @@ class JobsScreen(ConsoleScreen):
 
     def __init__(self) -> None:
         super().__init__()
-        self.sort_key = "id"
-        self.sort_reverse = False
+        # The sort and `!` hold for the session: this screen lives as long as the app (a context switch
+        # keeps it), so what the operator chose stays while they visit details and other clusters.
+        self.sort_key, self.sort_reverse = ATTENTION_SORT, False
+        self.only_attention = False
         self.filter_text = ""
+        self._counts_text: Optional[str] = None
         self.columns: tuple[str, ...] = tuple(c.key for c in for_width(COLUMNS, 0))
         self._empty_note: Optional[str] = None
         self._sorted_rows: Optional[tuple[tuple[JobRow, ...], str, bool, list[JobRow]]] = None
+        self._reason_width = REASON_MIN
+        self._id_width = 0
+        self._longest_of: tuple = ()
+        self._longest = 12
+        self._pinned = True  # the cursor stays on the first row until the operator moves it (a key, a click)
 
     def compose(self) -> ComposeResult:
         yield from self.compose_banner()
         with Vertical(id="jobs-body"):
             # Virtualised: at 5,000 jobs only the rows in view are formatted and painted.
+            # How many jobs need attention, and whether only those are shown (`!`): live, at 80 columns.
+            yield Static("", id="jobs-counts", markup=False)
             yield VirtualTable(job_key, row_cells, self._stamp, id="jobs-table", openable=True)
             yield Static("", id="jobs-empty", classes="empty-note", markup=False)
         yield from self.compose_status()
@@ -173,11 +116,24 @@ class JobsScreen(ConsoleScreen):
             if key == self.sort_key:
                 label = sorted_label(label, w, "▼" if self.sort_reverse else "▲")
             spec.append((key, label, w))
-        # Job names are at most 64 characters (docs/reference/dtle.md §1); past that the room is better left empty.
-        self.table.set_columns(fill_column(spec, "id", width, minimum=12, maximum=64))
+        # The ID as wide as the longest one (job names are at most 64 characters, docs/reference/dtle.md §1),
+        # narrower below FIGURES_FROM; the reason takes the rest.
+        id_width = self._id_width_for(self.snapshot.rows if self.snapshot is not None else (), width)
+        spec = [(k, label, id_width if k == "id" else w) for k, label, w in spec]
+        spec = fill_column(spec, "reason", width, minimum=REASON_MIN)
+        self._reason_width = next(w for k, _l, w in spec if k == "reason")
+        self._id_width = id_width
+        self.table.set_columns(spec)
+
+    def _id_width_for(self, rows: tuple, width: int) -> int:
+        if rows is not self._longest_of:  # once per new tuple of rows (the same tuple when none changed)
+            self._longest_of, self._longest = rows, max((len(r.id) for r in rows), default=12)
+        return max(12, min(self._longest, ID_NARROW if width < FIGURES_FROM else 64))
 
     def visible_rows(self, snapshot: Snapshot) -> list[JobRow]:
         rows = self._sorted(snapshot)
+        if self.only_attention:
+            rows = needing_attention(rows, lambda r: r.verdict)
         if self.filter_text:
             needle = self.filter_text.lower()
             rows = [r for r in rows if needle in r.id.lower()]
@@ -189,8 +145,7 @@ class JobsScreen(ConsoleScreen):
         cached = self._sorted_rows
         if cached is not None and cached[0] is snapshot.rows and cached[1:3] == (self.sort_key, self.sort_reverse):
             return cached[3]
-        keyfn = BY_KEY[self.sort_key].sort
-        rows = sorted(snapshot.rows, key=lambda r: (keyfn(r), r.id), reverse=self.sort_reverse)
+        rows = sort_rows(snapshot.rows, self.sort_key, self.sort_reverse)
         self._sorted_rows = (snapshot.rows, self.sort_key, self.sort_reverse, rows)
         return rows
 
@@ -198,9 +153,12 @@ class JobsScreen(ConsoleScreen):
     def _stamp(self, row: JobRow) -> tuple:
         """What changes a row's texts without changing the row: its ages and, with the column shown, dtle's
         figures (the table repaints a row in view when this changes)."""
-        ages = job_ages(row)
+        ages = job_ages(row) + (reason_now(row.verdict, int(clock.now() * 1e9), row.stalled_since_ns,
+                                        self._reason_width),)
         if "dtle" not in self.columns:
             return ages
+        if not runs(row):
+            return ages + (("", ""),)  # dtle's figures of a job that does not run mean nothing
         snapshot = self.snapshot
         cell = dtle_cell(snapshot.dtle.get(row.id) if snapshot is not None else None)
         return ages + ((cell.plain, str(cell.style)),)
@@ -223,7 +181,18 @@ class JobsScreen(ConsoleScreen):
     def show_snapshot(self, snapshot: Snapshot) -> None:
         super().show_snapshot(snapshot)
         rows = self.visible_rows(snapshot)
-        self.table.set_rows(rows)
+        width = self.size.width or self.app.size.width
+        if snapshot.rows and self._id_width_for(snapshot.rows, width) != self._id_width:
+            self._apply_columns()  # the ID column follows the longest ID (the reason takes the rest)
+        table = self.table
+        if table.cursor_row:
+            self._pinned = False  # moved away from the first row
+        table.set_rows(rows)
+        if self._pinned and rows and table.cursor_row:
+            # Until the operator moves, the cursor stays on the first row: the verdicts arrive with the
+            # allocations, after the first rows were painted, and reorder them.
+            table.move_cursor(row=0)
+        self._show_counts(snapshot)
         wanted = bool(self.console.settings.dtle_api) and (self.size.width or self.app.size.width) >= DTLE_FROM
         if wanted != ("dtle" in self.columns):
             self._apply_columns()  # another context, with or without dtle's API
@@ -234,6 +203,8 @@ class JobsScreen(ConsoleScreen):
             note = ""
         elif self.filter_text:
             note = f"No job matches the filter {self.filter_text!r} (escape clears it)."
+        elif self.only_attention and snapshot.rows:
+            note = "No job needs attention (! shows every job)."
         elif snapshot.nomad.ok_at is None and snapshot.nomad.error:
             note = f"No data yet: {snapshot.nomad.error}"
         elif snapshot.nomad.ok_at is None:
@@ -246,6 +217,12 @@ class JobsScreen(ConsoleScreen):
             empty.update(note)
 
     # ---- keys ---------------------------------------------------------------------------------
+    def on_key(self, event: events.Key) -> None:
+        self._pinned = False
+
+    def on_click(self, event: events.Click) -> None:
+        self._pinned = False
+
     @property
     def selected_job(self) -> Optional[str]:
         return self.table.selected_key
@@ -279,8 +256,9 @@ class JobsScreen(ConsoleScreen):
         self._resort()
 
     def action_sort_next(self) -> None:
-        order = list(self.columns)
-        i = order.index(self.sort_key) if self.sort_key in order else -1
+        """The next column, and after the last one the attention order again."""
+        order = [ATTENTION_SORT, *self.columns]
+        i = order.index(self.sort_key) if self.sort_key in order else 0
         self.sort_key = order[(i + 1) % len(order)]
         self.sort_reverse = False
         self._resort()
@@ -293,7 +271,32 @@ class JobsScreen(ConsoleScreen):
         self._apply_columns()
         if self.snapshot is not None:
             self.show_snapshot(self.snapshot)
-        self.flash(f"sorted by {BY_KEY[self.sort_key].label}{' (reversed)' if self.sort_reverse else ''}", timeout=2)
+        name = SORT_NAMES.get(self.sort_key) or BY_KEY[self.sort_key].label
+        self.flash(f"sorted by {name}{' (reversed)' if self.sort_reverse else ''}", timeout=2)
+
+    def action_toggle_attention(self) -> None:
+        self.only_attention = not self.only_attention
+        if self.snapshot is not None:
+            self.show_snapshot(self.snapshot)
+
+    def _show_counts(self, snapshot: Snapshot) -> None:
+        """`1 failing · 2 not placed · 1 stalled`, and while `!` is on, that only those are shown."""
+        counts = attention_counts(r.verdict for r in snapshot.rows)
+        text = counts_text(counts)
+        # One line that fits 80 columns: the sort is marked in its column's header, not here.
+        if snapshot.nomad.ok_at is None and not snapshot.rows:
+            line = ""
+        elif self.only_attention:
+            line = f"Showing only: {text or 'nothing needs attention'}  (! shows all)"
+        elif text:
+            line = f"Needs attention: {text}"
+        else:
+            line = "Nothing needs attention."
+        if line != self._counts_text:
+            self._counts_text = line
+            box = self.query_one("#jobs-counts", Static)
+            box.display = bool(line)
+            box.update(Text(line, style="bold yellow" if text else "dim"))
 
     def _filter_box(self) -> Optional[Input]:
         boxes = self.query("#filter")

@@ -1,6 +1,12 @@
-"""Task logs of one allocation: stdout/stderr, following live, with search, pause and wrap.
+"""Task logs of one allocation, following live, with search, pause and wrap: dtle's own lines for a dtle
+task, stdout/stderr for a task of any other driver.
 
-The tail (live/logtail.py) runs on the poller's loop with the poller's Nomad client (the console's
+A dtle task writes nothing to its stdout or stderr (docs/reference/real-dtle.md §2): its lines are in the
+Nomad agent's log of its node, which Nomad streams live only (live/agentlogs.py); `d` switches between
+info and debug. The screen knows a task's driver from the open job's spec; when it does not, it asks for
+dtle's lines and the tail, having read the allocation, says when the task is of another driver.
+
+The tail (live/logtail.py, live/agentlogs.py) runs on the poller's loop with the poller's Nomad client (the console's
 `tail` intent), so this screen never calls the API itself; its callbacks run on the poller thread and
 reach the UI as messages (`post_message` is thread-safe and, unlike `call_from_thread`, never blocks
 the poller's feeds).
@@ -88,6 +94,8 @@ class LogsScreen(ConsoleScreen):
         Binding("escape", "back", "Back", tooltip="back (closes the search box first)", id="dtle.logs.back"),
         Binding("tab", "toggle_stream", "stdout/stderr", priority=True, tooltip="stdout / stderr",
                 id="dtle.logs.toggle_stream"),
+        Binding("d", "toggle_level", "Debug/info", tooltip="dtle's log: debug lines too, or info and above",
+                id="dtle.logs.level"),
         Binding("t", "next_task", "Next task", tooltip="next task of the allocation", id="dtle.logs.next_task"),
         Binding("space", "toggle_pause", "Pause/follow", tooltip="pause / follow", id="dtle.logs.pause"),
         Binding("slash", "search", "Search", tooltip="search the log", id="dtle.logs.search"),
@@ -111,6 +119,8 @@ class LogsScreen(ConsoleScreen):
         # A task that last exited non-zero opens on the stream that failed (stderr; dtle.md §6).
         self.task_name = task if task in self.task_names else self.task_names[0]
         self.log_type = log_type if log_type in ("stdout", "stderr") else "stdout"
+        self.dtle = True  # dtle's lines (the agent's log) or stdout/stderr: decided on mount (_pick_source)
+        self.level = "info"
         self.paused = False
         self.wrap = False
         self._wrapped_width = 0
@@ -131,6 +141,7 @@ class LogsScreen(ConsoleScreen):
     def compose(self) -> ComposeResult:
         yield from self.compose_banner()
         yield Static("", id="logs-header", markup=False)
+        yield Static("", id="logs-note", markup=False, classes="hidden")
         yield Log(max_lines=self.max_lines, auto_scroll=True, id="log")
         yield Input(placeholder="search (enter: find, escape: close)", id="log-search", classes="hidden")
         yield from self.compose_status()
@@ -147,12 +158,25 @@ class LogsScreen(ConsoleScreen):
         super().on_mount()
         self.book = LogBook(self.max_lines)
         self.log_widget.focus()
+        self._pick_source()
         self._start_tail()
 
     def on_unmount(self) -> None:
         self._stop_tail()
 
     # ---- the tail -------------------------------------------------------------------------------
+    def _known_driver(self) -> str:
+        """The task's driver from the open job's spec (Job detail's), "" when the console has not read it."""
+        snapshot = self.console.snapshot
+        detail = getattr(snapshot, "detail", None)
+        job = detail.job if detail is not None and detail.job_id == self.job_id else None
+        if job is None:
+            return ""
+        return next((t.driver for g in job.task_groups for t in g.tasks if t.name == self.task_name), "")
+
+    def _pick_source(self) -> None:
+        self.dtle = self._known_driver() in ("", "dtle")  # unknown: dtle's lines; the tail corrects it
+
     def _start_tail(self) -> None:
         self._stop_tail()
         self._generation += 1
@@ -164,13 +188,14 @@ class LogsScreen(ConsoleScreen):
         self.tail = self.console.tail(
             self.alloc_id,
             self.task_name,
-            self.log_type,
+            f"dtle:{self.level}" if self.dtle else self.log_type,
             self.max_lines,
             on_lines=lambda lines, dropped: self.post_message(LogLines(generation, lines, dropped)),
             on_state=lambda state: self.post_message(TailStateChanged(generation, state)),
         )
         if self.tail is None:
-            self._show_state(TailState(False, "not connected to Nomad yet; press tab to retry", final=True))
+            retry = "d" if self.dtle else "tab"
+            self._show_state(TailState(False, f"not connected to Nomad yet; press {retry} to retry", final=True))
             return
         self._show_state(TailState())
 
@@ -192,16 +217,44 @@ class LogsScreen(ConsoleScreen):
         self._show_header()
 
     def on_tail_state_changed(self, message: TailStateChanged) -> None:
-        if message.generation == self._generation:
-            self._show_state(message.state)
+        if message.generation != self._generation:
+            return
+        if self.dtle and message.state.driver not in ("", "dtle"):
+            self.dtle = False  # a task of another driver writes its own stdout and stderr
+            self._start_tail()
+            self.refresh_bindings()
+            return
+        self._show_state(message.state)
 
     def _show_state(self, state: TailState) -> None:
         self._state = state
         self._show_header()
 
-    def _show_header(self) -> None:
+    def _show_note(self) -> None:
+        """dtle mode: why these lines and not stdout/stderr, and when a task between restarts writes next."""
+        note = self.query_one("#logs-note", Static)
+        note.set_class(not self.dtle, "hidden")
+        if not self.dtle:
+            note.update("")
+            return
         out = Text()
-        out.append(self.log_type, style="bold reverse" if self.log_type == "stderr" else "bold")
+        out.append("dtle writes no stdout/stderr: its lines from the Nomad agent's log, live only", style="dim")
+        if self._state.note:
+            out.append("\n")
+            out.append(safe_text(self._state.note, max_len=200), style="bold yellow")
+        note.update(out)
+
+    def _show_header(self) -> None:
+        try:
+            self._show_note()
+        except Exception:  # not mounted (yet, or any more)
+            pass
+        out = Text()
+        if self.dtle:
+            out.append("dtle log", style="bold")
+            out.append(f"  {self.level}", style="bold reverse" if self.level == "debug" else "bold")
+        else:
+            out.append(self.log_type, style="bold reverse" if self.log_type == "stderr" else "bold")
         out.append("  task ")
         out.append(safe_text(self.task_name), style="bold")
         if len(self.task_names) > 1:
@@ -233,6 +286,10 @@ class LogsScreen(ConsoleScreen):
     def check_action(self, action: str, parameters: tuple) -> Optional[bool]:
         if action == "next_task" and len(self.task_names) < 2:
             return False  # hidden from the footer: nothing to cycle
+        if action == "toggle_stream" and self.dtle:
+            return False  # dtle writes no stdout/stderr
+        if action == "toggle_level" and not self.dtle:
+            return False
         if action in ("next_match", "previous_match") and not self.search_term:
             return False
         if action in ("home", "end") and self.query_one("#log-search", Input).has_focus:
@@ -251,12 +308,19 @@ class LogsScreen(ConsoleScreen):
         self.log_type = "stderr" if self.log_type == "stdout" else "stdout"
         self._start_tail()
 
+    def action_toggle_level(self) -> None:
+        """dtle's log from info up, or from debug up (the stream is asked again at the new level)."""
+        self.level = "info" if self.level == "debug" else "debug"
+        self._start_tail()
+
     def action_next_task(self) -> None:
         if len(self.task_names) < 2:
             self.flash("This allocation has a single task.")
             return
         self.task_name = self.task_names[(self.task_names.index(self.task_name) + 1) % len(self.task_names)]
+        self._pick_source()
         self._start_tail()
+        self.refresh_bindings()
 
     def action_toggle_pause(self) -> None:
         """Pause: the tail keeps reading into its ring buffer, the view stops moving; resume shows

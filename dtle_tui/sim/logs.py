@@ -31,9 +31,10 @@ class LogStore:
             self.grew.notify_all()
 
     def line(self, alloc_id: str, task: str, stream: str, now_ns: int, level: str, message: str) -> None:
-        """A dtle (hclog) style line: `<RFC3339> [LEVEL] client.driver_mgr.dtle: <message>`."""
+        """A task's own line, `<RFC3339> [LEVEL] <message>` (a task of another driver than dtle: dtle's
+        tasks write nothing here, their lines go to the agent's log, agentlog.py)."""
         stamp = rfc3339nano(now_ns - now_ns % 1_000_000) or ""
-        self.write(alloc_id, task, stream, f"{stamp} [{level}]  client.driver_mgr.dtle: {message}\n")
+        self.write(alloc_id, task, stream, f"{stamp} [{level}] {message}\n")
 
     def read(self, alloc_id: str, task: str, stream: str, start: int) -> bytes:
         with self._lock:

@@ -12,12 +12,14 @@ job that cannot be placed, and the `dtleUser/` and `dtleRole/` keys dtle's first
 from __future__ import annotations
 
 import json
+import random
 
 from . import register as reg
 from . import shapes
 from .dtle import DtleDriver, Replication
 from .kvstore import KVStore
 from .realdtle import build_real_dtle
+from .sidecar import add_sidecar
 from .state import ClusterState, JobRecord, Node
 from .troubleshoot import seed_evals, start_drain, unplaced
 
@@ -61,6 +63,9 @@ STORY = [
     ("reports-incr", "mysql-src-11.prod", "mysql-dst-11.prod", "reports", "incr-only", 45),
 ]
 ORPHAN = "old-purged-job"
+# The one job that is not dtle's: a raw_exec daemon beside the migrations. Unlike a dtle task it writes its
+# own stdout and stderr (real-dtle.md §2) and its driver measures its memory against MemoryMB.
+HELPER_JOB, HELPER_TASK, HELPER_MEMORY_MB = "pt-heartbeat", "heartbeat", 128
 
 
 class Scenario:
@@ -214,6 +219,27 @@ class Scenario:
                     flags=3304740253564472344)
         build_real_dtle(self, dtle_spec)
         seed_evals(st)
+        self.add_helper_job()
+
+    def add_helper_job(self) -> None:
+        """HELPER_JOB, running for a day: a raw_exec task with a line on its stdout and one on its stderr.
+        Its IDs come from a generator of its own, so every other ID of the story stays as it was."""
+        st = self.state
+        main_rng, st.rng = st.rng, random.Random(HELPER_JOB)
+        try:
+            task = {"Name": HELPER_TASK, "Driver": "raw_exec",
+                    "Config": {"command": "/usr/bin/pt-heartbeat",
+                               "args": ["--update", "--database", "percona", "--host", "mysql-src-01.prod"]},
+                    "Resources": {"CPU": 100, "MemoryMB": HELPER_MEMORY_MB}}
+            spec = {"ID": HELPER_JOB, "Datacenters": ["dc1"],
+                    "TaskGroups": [{"Name": HELPER_TASK, "RestartPolicy": RESTART, "Tasks": [task]}]}
+            record, allocs = self.add_job(spec, 24 * 3600)
+            self.run(allocs, record.job["SubmitTime"] + S)
+            alloc = allocs[HELPER_TASK]
+            self.driver.logs.write(alloc.id, HELPER_TASK, "stderr",
+                                   "Use of uninitialized value in concatenation at /usr/bin/pt-heartbeat line 6043.\n")
+        finally:
+            st.rng = main_rng
 
     def fail_dest(self, record: JobRecord, alloc, at: int, rescheduled: bool) -> None:
         """A dest dies with a dtle error and fails at every restart; its restart policy (mode "fail") gives
@@ -289,3 +315,5 @@ def add_troubles(scenario: Scenario) -> None:
     driver.replications.setdefault(UNPLACED_JOB, driver.new_replication(UNPLACED_JOB))
     st.refresh_job(record, st.next_index())
     st.bump("nodes")
+    add_sidecar(scenario)  # a raw_exec job beside the dtle ones: the story's memory figures
+    seed_evals(st)  # the evaluation its allocation names

@@ -1,6 +1,7 @@
 """GET /v1/client/allocation/<id>/stats of the simulated client: AllocResourceUsage as recorded.
 
-Numbers are steady with a slow wave for tasks of other drivers. A dtle task reports nothing but zeros,
+Numbers are steady with a slow wave for tasks of other drivers (the story's raw_exec task near its
+MemoryMB: sim/sidecar.py). A dtle task reports nothing but zeros,
 `Measured: ["RSS"]` and no pids, running or not (recorded: real-dtle.md §8): the driver measures nothing.
 Floats stay floats (Go writes `0.0`).
 """
@@ -11,6 +12,7 @@ import json
 import math
 
 from . import shapes
+from .sidecar import MEMORY_SHARES
 from .state import Alloc, ClusterState
 
 S = shapes.SEC
@@ -43,7 +45,7 @@ def task_usage(st: ClusterState, alloc: Alloc, task: str) -> tuple[int, float]:
                      for t in g["Tasks"] if t["Name"] == task), 300)
     seed = int(alloc.id[:8], 16)
     phase = (st.now() / S / 30.0) + seed % 7
-    share = 0.2 + (seed % 20) / 100 + 0.02 * math.sin(phase)
+    share = MEMORY_SHARES.get((alloc.job_id, task), 0.2 + (seed % 20) / 100) + 0.02 * math.sin(phase)
     cpu = round(2.0 + seed % 9 + 3.0 * math.sin(phase * 1.7), 2)
     return int(limit_mb * 1024 * 1024 * share), max(0.0, cpu)
 

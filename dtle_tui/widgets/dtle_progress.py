@@ -61,15 +61,24 @@ def dtle_cell(p: Optional[JobProgress]) -> Text:
     return Text("—", style="dim")
 
 
-def panel_text(p: Optional[JobProgress], setting: str, running: bool) -> Text:
-    """The Job detail panel: one or two lines of figures, then a line per failure and per caveat."""
+def panel_text(p: Optional[JobProgress], setting: str, running: bool, statement: str = "",
+               none_why: str = "") -> Text:
+    """The Job detail panel: one or two lines of figures, then a line per failure and per caveat.
+    `p` is what of dtle's figures means something now (model.monitor.meaningful_figures); `statement` the
+    one line standing for dtle's all-zero answer; `none_why` why there are no figures when none are left."""
     out = Text()
     out.append("dtle ", style="bold")
     if not setting:
         out.append(HOW_TO_TURN_ON, style="dim")
         return out
+    if statement:
+        out.append(safe_text(statement.removeprefix("dtle "), max_len=240), style="yellow")
+        return out
     if p is None:
-        out.append("asking dtle's API…" if running else "no running task to ask", style="dim")
+        if none_why and running:
+            out.append(none_why, style="dim")
+        else:
+            out.append("asking dtle's API…" if running else "no running task to ask", style="dim")
         return out
     if p.phase != "incr" and not p.kafka and p.percent is not None:
         out.append("full copy ", style="cyan")
@@ -88,13 +97,14 @@ def panel_text(p: Optional[JobProgress], setting: str, running: bool) -> Text:
             out.append(f"{p.delay_s} s", style="bold yellow" if p.delay_frozen or p.delay_s >= 60 else "bold")
             if p.delay_frozen:
                 since = fmt.hms(p.delay_frozen_since)
-                out.append(f" FROZEN (unchanged since {since}, Gtid not moving)", style="bold yellow")
+                # Frozen or growing (model.monitor.frozen_since): either way nothing is applied.
+                out.append(f" FROZEN (Gtid not moving since {since})", style="bold yellow")
         if p.backlog is not None and not p.kafka:
             out.append(f"  backlog {p.backlog[0]}/{p.backlog[1]}")
         if p.file:
             out.append(f"  applied {safe_text(p.file)}:{p.position}")
     else:
-        out.append("no figures yet", style="dim")
+        out.append(none_why or "no figures yet", style="dim")
     for note in p.notes:
         out.append(f"\n  {safe_text(note)}", style="yellow" if "over 100" in note or "negative" in note else "dim")
     for error in p.errors[:2]:
@@ -109,8 +119,9 @@ class DtleProgressPanel(Static):
         super().__init__("", markup=False, **kwargs)
         self._shown: Optional[Text] = None
 
-    def show(self, p: Optional[JobProgress], setting: str, running: bool) -> None:
-        text = panel_text(p, setting, running)
+    def show(self, p: Optional[JobProgress], setting: str, running: bool, statement: str = "",
+             none_why: str = "") -> None:
+        text = panel_text(p, setting, running, statement, none_why)
         if self._shown is None or text.plain != self._shown.plain or text.spans != self._shown.spans:
             self._shown = text
             self.update(text)

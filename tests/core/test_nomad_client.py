@@ -11,6 +11,7 @@ from dtle_tui.api.errors import ApiError, ErrorKind
 from dtle_tui.api.nomad import Indexed, NomadClient
 from dtle_tui.config.settings import NomadSettings
 from dtle_tui.sim import SimCluster
+from dtle_tui.sim.scenario import HELPER_JOB
 from tests.helpers.wait import PATIENCE_S, until
 
 
@@ -170,10 +171,12 @@ async def test_blocking_params_sent(nomad, cluster):
 
 
 async def _an_alloc_task(nomad):
-    for alloc in (await nomad.job_allocations("job1")).value:
+    """The running task of the story's job that is not dtle's: a dtle task writes no stdout or stderr
+    (docs/reference/real-dtle.md §2), this one does."""
+    for alloc in (await nomad.job_allocations(HELPER_JOB)).value:
         if alloc["ClientStatus"] == "running":
             return alloc["ID"], next(iter(alloc["TaskStates"]))
-    raise AssertionError("no running allocation of job1")
+    raise AssertionError(f"no running allocation of {HELPER_JOB}")
 
 
 async def test_logs_plain_from_start_tracks_offset(nomad, cluster):

@@ -1,7 +1,7 @@
 """Issue 26, item 1: at 80x24 every confirmation shows every request it will send, the backup line and its
 buttons — whole, or scrolling with a sign on screen that more is above or below, the buttons in view.
 
-Each key opens its real dialog in the app against the frozen demo scenario (tests/dialog_scenes.py); the
+Each key opens its real dialog in the app against the frozen demo scenario (tests/helpers/dialog_scenes.py); the
 dialog is read as the operator reads it, page by page (PgDn) while it says more is below.
 """
 
@@ -13,10 +13,11 @@ from textual.widgets import Input
 
 from dtle_tui.app import DtleApp
 from dtle_tui.screens.confirm import ConfirmScreen, FittedDialog
-from tests import dialog_scenes, frozen, scenes
-from tests.dialog_scenes import dialog_lines, missing_lines, read_whole_dialog, squeezed
+from tests import scenes
+from tests.helpers import dialog_scenes, frozen
+from tests.helpers.dialog_scenes import dialog_lines, missing_lines, read_whole_dialog, squeezed
 
-frozen_cluster, pinned_clock = frozen.frozen_cluster, frozen.pinned_clock  # the fixtures (tests/frozen.py)
+frozen_cluster, pinned_clock = frozen.frozen_cluster, frozen.pinned_clock  # the fixtures (tests/helpers/frozen.py)
 
 
 @pytest.mark.parametrize("size", [(80, 24), (60, 20)], ids=["80x24", "60x20"])

@@ -8,6 +8,7 @@ import httpx
 from textual import events
 
 from dtle_tui.app import DtleApp
+from dtle_tui.model.attention import attention_order
 from dtle_tui.screens.job_detail import JobDetailScreen
 from dtle_tui.screens.jobs import JobsScreen
 from dtle_tui.sim.scenario import dtle_spec
@@ -33,12 +34,20 @@ def scroll_wheel(app, widget, down: bool) -> None:
     app.post_message(cls(None, x, y, 0, 1 if down else -1, 0, False, False, False, screen_x=x, screen_y=y))
 
 
+def in_attention_order(app) -> list[str]:
+    """The job IDs in the attention order, as the core orders the snapshot's rows (model/attention.py)."""
+    return [r.id for r in attention_order(app.snapshot.rows, lambda r: r.verdict, lambda r: r.id)]
+
+
 async def test_keys_and_mouse_move_open_and_sort(frozen_sim, make_settings):
     app = DtleApp(make_settings(frozen_sim))
-    expected = sorted(j["ID"] for j in sim_get(frozen_sim.nomad_addr, "/v1/jobs"))
+    count = len(sim_get(frozen_sim.nomad_addr, "/v1/jobs"))
     async with app.run_test(size=(80, 24)) as pilot:
-        table = await jobs_listed(pilot, len(expected))
+        table = await jobs_listed(pilot, count)
         screen = app.screen
+        await settled(pilot)
+        expected = in_attention_order(app)  # Jobs opens in the attention order
+        assert sorted(expected) != expected  # a different order from the IDs': the test can fail
         assert table.row_keys == expected and screen.selected_job == expected[0]
         await pilot.press("down", "down")
         assert screen.selected_job == expected[2]
@@ -69,29 +78,31 @@ async def test_keys_and_mouse_move_open_and_sort(frozen_sim, make_settings):
         await until(pilot, lambda: app.screen is screen, "back on Jobs")
 
         # A click on a header sorts by that column, a second click reverses; the cursor keeps its job.
-        status_x = table.columns[0][2] + 2 + 1
-        await pilot.click("#jobs-table", offset=(status_x, 0))
-        await until(pilot, lambda: screen.sort_key == "status" and not screen.sort_reverse, "sorted by Status")
-        statuses = {r.id: r.status for r in app.snapshot.rows}
+        src_x = sum(w + 2 for _k, _l, w in table.columns[:3]) + 1  # ID, Verdict, Reached, then Src
+        await pilot.click("#jobs-table", offset=(src_x, 0))
+        await until(pilot, lambda: screen.sort_key == "src" and not screen.sort_reverse, "sorted by Src")
+        srcs = {r.id: (r.src.failed + r.src.lost, r.src.queued, r.src.running, r.id) for r in app.snapshot.rows}
         keys = table.row_keys
-        assert [statuses[k] for k in keys] == sorted(statuses[k] for k in keys)
+        assert keys == sorted(keys, key=srcs.get)
         assert screen.selected_job == expected[3] and keys[table.cursor_row] == expected[3]
         header = table_lines(app)[0]
-        assert "Status▲" in header and "ID ▲" not in header  # the mark fits the narrow column
-        await pilot.click("#jobs-table", offset=(status_x, 0))
+        assert "Src ▲" in header and "ID ▲" not in header
+        await pilot.click("#jobs-table", offset=(src_x, 0))
         await until(pilot, lambda: screen.sort_reverse, "reversed")
         assert screen.selected_job == expected[3]
-        await until(pilot, lambda: "Status▼" in table_lines(app)[0], "the header says reversed")
-        await pilot.press("o")  # next column: Stage, shown in its header
-        await until(pilot, lambda: screen.sort_key == "stage", "sorted by Stage")
-        assert "Stage ▲" in table_lines(app)[0]
+        await until(pilot, lambda: "Src ▼" in table_lines(app)[0], "the header says reversed")
+        await pilot.press("o")  # next column: Dest, shown in its header
+        await until(pilot, lambda: screen.sort_key == "dest", "sorted by Dest")
+        assert "Dest ▲" in table_lines(app)[0]
 
 
 async def test_filter_narrows_says_when_empty_and_clears(frozen_sim, make_settings):
     app = DtleApp(make_settings(frozen_sim))
-    expected = sorted(j["ID"] for j in sim_get(frozen_sim.nomad_addr, "/v1/jobs"))
+    count = len(sim_get(frozen_sim.nomad_addr, "/v1/jobs"))
     async with app.run_test(size=(80, 24)) as pilot:
-        table = await jobs_listed(pilot, len(expected))
+        table = await jobs_listed(pilot, count)
+        await settled(pilot)
+        expected = in_attention_order(app)
         await pilot.press("slash", *"sync")
         await until(pilot, lambda: table.row_keys == [k for k in expected if "sync" in k], "filtered")
         lines = table_lines(app)
@@ -129,7 +140,7 @@ async def test_ages_tick_to_the_minute_repaint_only_their_line_and_an_idle_table
     submitted = sim_get(frozen_sim.nomad_addr, "/v1/job/fresh-job")["SubmitTime"] / 1e9
     clock.freeze(submitted + 5)
     try:
-        async with app.run_test(size=(80, 24)) as pilot:
+        async with app.run_test(size=(120, 24)) as pilot:  # the Age column shows from 120 columns
             table = await jobs_listed(pilot, len(sim_get(frozen_sim.nomad_addr, "/v1/jobs")))
             await settled(pilot)
             line = 1 + table.row_keys.index("fresh-job")
@@ -200,12 +211,12 @@ async def test_five_thousand_jobs_load_scroll_and_filter(make_settings):
 
 
 async def test_a_row_that_reads_the_same_is_not_repainted(frozen_sim, make_settings):
-    """New row objects whose cells read as painted (the rate moved; 80 columns do not show it) repaint
+    """New row objects whose cells read as painted (the rate moved; 120 columns do not show it) repaint
     nothing; a row whose shown Gtid count moved repaints its line only."""
     import dataclasses
 
     app = DtleApp(make_settings(frozen_sim))
-    async with app.run_test(size=(80, 24)) as pilot:
+    async with app.run_test(size=(120, 24)) as pilot:  # Gtid txns shows from 120 columns
         table = await jobs_listed(pilot, len(sim_get(frozen_sim.nomad_addr, "/v1/jobs")))
         await settled(pilot)
         painted: list[int] = []

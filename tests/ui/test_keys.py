@@ -130,7 +130,7 @@ async def test_read_only_help_marks_the_write_keys(frozen_sim, make_settings):
         await until(pilot, lambda: isinstance(app.screen, HelpScreen), "help")
         lines = help_lines(app)
         assert "d delete (stop) the job — refused: read-only" in lines
-        assert "o sort by the next column (or click a header)" in lines
+        assert "o sort by the next column, then back to attention order (or click a header)" in lines
 
 
 async def test_keys_table_remaps_by_id(sim, make_settings, tmp_path):

@@ -8,11 +8,12 @@ from textual.widgets import Input, Log
 from dtle_tui.app import DtleApp
 from dtle_tui.screens.logs import LogsScreen
 from dtle_tui.widgets.log_book import CONTINUATION
-from tests import dialog_scenes, frozen, scenes
+from tests import scenes
+from tests.helpers import dialog_scenes, frozen
 from tests.helpers.screen import visible_lines
 from tests.ui.test_logs_screen import alloc_of, open_logs, tasks_of_sim, until
 
-frozen_cluster = frozen.frozen_cluster  # the fixture (tests/frozen.py)
+frozen_cluster = frozen.frozen_cluster  # the fixture (tests/helpers/frozen.py)
 LONG = "2026-11-27T08:00:00Z [ERROR] client.driver_mgr.dtle: " + " ".join(f"word{i:03d}" for i in range(40))
 
 

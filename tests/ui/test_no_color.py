@@ -14,10 +14,11 @@ import pytest
 from textual.theme import BUILTIN_THEMES
 
 from dtle_tui.widgets.no_color import NO_COLOR_DARK
-from tests import frozen, scenes
+from tests import scenes
+from tests.helpers import frozen
 from tests.helpers.wait import until
 
-frozen_cluster, pinned_clock = frozen.frozen_cluster, frozen.pinned_clock  # the fixtures (tests/frozen.py)
+frozen_cluster, pinned_clock = frozen.frozen_cluster, frozen.pinned_clock  # the fixtures (tests/helpers/frozen.py)
 
 Seen = Tuple[str, Optional[int], Optional[int], bool]  # text, foreground grey, background grey, bold/reverse
 

@@ -9,31 +9,9 @@ from __future__ import annotations
 import pytest
 
 from tests import scenes
+from tests.helpers import frozen
 
-# One worker runs them all (`--dist loadgroup`): their simulator holds fixed ports under a lock, and spread
-# over several workers each would wait for the others' module to end instead of running other tests.
-pytestmark = pytest.mark.xdist_group("snapshots")
-
-
-@pytest.fixture(scope="module")
-def frozen_cluster():
-    sim = scenes.start_frozen_sim()
-    try:
-        yield sim
-    finally:
-        sim.stop()
-
-
-@pytest.fixture(autouse=True)
-def pinned_clock():
-    from dtle_tui.live import troubleshoot
-    from dtle_tui.text import clock
-
-    interval = troubleshoot.STATS_INTERVAL_S
-    scenes.pin_environment()
-    yield
-    clock.freeze(None)
-    troubleshoot.STATS_INTERVAL_S = interval
+frozen_cluster, pinned_clock = frozen.frozen_cluster, frozen.pinned_clock  # the fixtures (tests/helpers/frozen.py)
 
 
 @pytest.mark.parametrize("size", [(80, 24), (160, 48)], ids=["80x24", "160x48"])
@@ -41,6 +19,18 @@ def pinned_clock():
 def test_screen_looks(scene, size, frozen_cluster, snap_compare):
     app = scenes.make_app(frozen_cluster)
     assert snap_compare(app, terminal_size=size, run_before=scenes.SCENES[scene])
+
+
+@pytest.mark.parametrize("size", [(80, 24), (200, 50)], ids=["80x24", "200x50"])
+def test_jobs_in_attention_order(size, frozen_cluster, snap_compare):
+    """Issue 23: the jobs that need the operator on top, with their verdict, stage reached and reason."""
+    app = scenes.make_app(frozen_cluster)
+    assert snap_compare(app, terminal_size=size, run_before=scenes.steady(scenes.jobs))
+
+
+def test_jobs_attention_only(frozen_cluster, snap_compare):
+    app = scenes.make_app(frozen_cluster)
+    assert snap_compare(app, terminal_size=(80, 24), run_before=scenes.steady(scenes.jobs_attention_only))
 
 
 def test_read_only_hides_the_destructive_keys(frozen_cluster, snap_compare):

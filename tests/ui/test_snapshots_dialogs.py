@@ -9,9 +9,10 @@ from __future__ import annotations
 
 import pytest
 
-from tests import dialog_scenes, frozen, scenes
+from tests import scenes
+from tests.helpers import dialog_scenes, frozen
 
-frozen_cluster, pinned_clock = frozen.frozen_cluster, frozen.pinned_clock  # the fixtures (tests/frozen.py)
+frozen_cluster, pinned_clock = frozen.frozen_cluster, frozen.pinned_clock  # the fixtures (tests/helpers/frozen.py)
 
 # Snapshot names say the key's action: `G` and `g` would be one file on a case-insensitive disk.
 NAMES = {"d": "delete", "P": "purge", "G": "gtid_reset_stopped", "U": "restore_gtid", "R": "readd", "a": "add",

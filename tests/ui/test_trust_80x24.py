@@ -9,12 +9,13 @@ import ast
 import pytest
 
 from dtle_tui.screens.confirm import FittedDialog
-from tests import dialog_scenes, frozen, scenes
+from tests import scenes
+from tests.helpers import dialog_scenes, frozen
 from tests.helpers.paths import ROOT
 from tests.helpers.screen import notifications, visible_lines
 from tests.helpers.wait import until
 
-frozen_cluster, pinned_clock = frozen.frozen_cluster, frozen.pinned_clock  # the fixtures (tests/frozen.py)
+frozen_cluster, pinned_clock = frozen.frozen_cluster, frozen.pinned_clock  # the fixtures (tests/helpers/frozen.py)
 
 
 def footer(app) -> str:

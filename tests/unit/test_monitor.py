@@ -144,7 +144,9 @@ def test_a_delay_frozen_with_the_gtid_is_marked_after_the_threshold():
     since = frozen_since(a, TaskMonitor(delay_s=265, gtid_set="u:1-9", position=4567), None, 100.0)
     assert since == 100.0
     assert frozen_since(a, TaskMonitor(delay_s=265, gtid_set="u:1-9", position=4567), since, 103.0) == 100.0
-    assert frozen_since(a, TaskMonitor(delay_s=266, gtid_set="u:1-9", position=4567), since, 103.0) is None
+    # A delay that grows while the Gtid stands still is as stuck (issue 22 item 3); one that shrinks is not.
+    assert frozen_since(a, TaskMonitor(delay_s=266, gtid_set="u:1-9", position=4567), since, 103.0) == 100.0
+    assert frozen_since(a, TaskMonitor(delay_s=12, gtid_set="u:1-9", position=4567), since, 103.0) is None
     assert frozen_since(a, TaskMonitor(delay_s=265, gtid_set="u:1-10", position=4567), since, 103.0) is None
     idle = TaskMonitor(delay_s=0, gtid_set="u:1-9")
     assert frozen_since(idle, idle, None, 1.0) is None  # an idle job's delay is 0: nothing frozen

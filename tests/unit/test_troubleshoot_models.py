@@ -156,3 +156,22 @@ def test_a_user_restart_or_stop_is_not_reported_as_an_error(dialect):
             assert any(ev.exit_code == 137 for ev in terminated), name
         assert alloc.error_text is None, name
         assert last_error_event([alloc]) is None, name
+
+
+@pytest.mark.parametrize("dialect", DIALECTS)
+def test_not_placed_names_the_current_blocked_evaluation_never_a_canceled_one(dialect):
+    # The recorded later answer: a canceled evaluation "existing blocked evaluation exists" is the newest,
+    # a blocked one is current (issue 22 item 7).
+    evals = parse_evaluations(body(dialect, "unplaced-driver/20_later_job_evaluations"))
+    canceled = next(e for e in evals if e.status == "canceled")
+    blocked = next(e for e in evals if e.status == "blocked")
+    assert "existing blocked evaluation exists" in canceled.status_description
+    assert max(evals, key=lambda e: e.modify_index) is canceled
+    report = placement_report(evals, spec(dialect, "unplaced-driver"), {"dest": 1})
+    dest = report[0]
+    assert dest.blocked_eval == blocked.id
+    assert canceled.id not in (dest.eval_id, dest.blocked_eval)
+    # 1.1.2's blocked evaluation carries the metric: it is the one named; 0.11's has none: the one that
+    # created it is read.
+    assert dest.eval_id == (blocked.id if dialect == "1.1.2" else blocked.previous_eval)
+    assert "missing drivers: no node offers a healthy 'dtle' driver (task dest)" in "\n".join(dest.lines)

@@ -3,8 +3,8 @@ tests that read each dialog whole at 80x24 and for their snapshots.
 
 A scene is a `run_before` for `snap_compare` (or a plain coroutine for Pilot): it loads the Jobs screen,
 prepares what the key needs (a saved backup for `U` and `R`, a job.json for `a`, the row to act on) and
-presses the key until the dialog is open. Backups are written with a fixed timestamp, so the dialogs that
-name them read the same on every run.
+presses the key until the dialog is open, fitted, with the focus where the dialog puts it, and the data all
+in. Backups are written with a fixed timestamp, so the dialogs that name them read the same on every run.
 """
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ from textual.widgets import Button, Input
 from dtle_tui.ops import backup as bk
 from tests import scenes
 from tests.helpers.paths import FIXTURES
-from tests.helpers.screen import visible_lines
+from tests.helpers.screen import focused_id, visible_lines
 from tests.helpers.sim import sim_get
 from tests.helpers.wait import until  # noqa: F401 - until: for the tests
 
@@ -39,12 +39,24 @@ async def _press_until_open(pilot, key: str) -> None:
     await settled(pilot)
 
 
+def _focus_of(screen: Any) -> str:
+    """Where the dialog puts the focus once mounted: the ID box when an ID is typed, else Cancel; the drain
+    dialog the node's name."""
+    from dtle_tui.screens.drain import DrainScreen
+
+    if isinstance(screen, DrainScreen):
+        return "drain-name"
+    return "confirm-input" if screen.mode == "type_id" else "confirm-cancel"
+
+
 async def settled(pilot) -> None:
-    """The dialog has fitted itself to the terminal (its lines' height set after the first layout)."""
+    """The dialog has fitted itself to the terminal (its lines' height set after the first layout), its
+    focus is where it puts it (set a moment after it mounts), and the data is all in."""
     screen = pilot.app.screen
     await until(pilot, lambda: screen.query_one(f"#{screen.FIT}-lines").styles.max_height is not None,
-                     what="the dialog's lines fitted")
-    await pilot.pause(0.3)
+                what="the dialog's lines fitted")
+    await until(pilot, lambda: focused_id(pilot.app) == _focus_of(screen), what=f"the focus on {_focus_of(screen)}")
+    await scenes.data_in(pilot)
 
 
 def save_backup(app: Any, job_id: str) -> Path:
@@ -98,7 +110,9 @@ async def readd(pilot) -> None:
     await on_job(pilot, STOPPED)
     await pilot.press("R")
     await until(pilot, lambda: isinstance(pilot.app.screen, PickScreen), what="the saved specs")
-    await pilot.pause(0.1)
+    options = pilot.app.screen.query_one("#pick")
+    await until(pilot, lambda: options.highlighted is not None and pilot.app.focused is options,
+                what="the job's saved spec highlighted")
     await _press_until_open(pilot, "enter")
 
 
@@ -122,10 +136,12 @@ async def add(pilot) -> None:
 async def _running_alloc_on_detail(pilot) -> None:
     await scenes.job_detail(pilot)
     app = pilot.app
-    table = app.screen.query_one("#allocs")
+    screen = app.screen
+    table = screen.query_one("#allocs")
     running = next(a for a in app.snapshot.detail.allocations if a.client_status == "running")
     table.move_cursor(row=table.row_keys.index(running.id))
-    await pilot.pause(0.1)
+    await until(pilot, lambda: screen.current_allocation() is not None and screen.current_allocation().id == running.id,
+                what="the running allocation selected")
 
 
 async def restart_alloc(pilot) -> None:
@@ -145,9 +161,7 @@ async def eligibility(pilot) -> None:
 
 async def drain(pilot) -> None:
     """D on a node that is not draining: its own dialog (deadline, the node's name to type)."""
-    await scenes.nodes(pilot)
-    pilot.app.screen.query_one("#nodes-table").move_cursor(row=1)  # dtle-node-2
-    await pilot.pause(0.1)
+    await scenes.on_node(pilot, "dtle-node-2")
     await _press_until_open(pilot, "D")
 
 
@@ -211,9 +225,10 @@ async def read_whole_dialog(pilot) -> str:
                 assert f"↑ {top} above" in sign, sign
         if not hidden_below:
             break
+        shown = _rows_of(app, box)
         await pilot.press("pagedown")
         await until(pilot, lambda t=top: round(box.scroll_y) > t, what="the lines to scroll")
-        await pilot.pause(0.05)
+        await until(pilot, lambda s=shown: _rows_of(app, box) != s, what="the next lines painted")
     else:
         raise AssertionError("the dialog never reached its last line")
     return "\n".join(read[y] for y in sorted(read))
