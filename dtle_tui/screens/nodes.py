@@ -123,7 +123,9 @@ class NodesScreen(ConsoleScreen):
             spec = [(k, label, health_width(nodes) if k == "health" else w) for k, label, w in spec]
         elif width >= WIDE_FROM:
             spec = fill_column(spec, "health", width, minimum=20)
-        self.query_one(KeyedTable).set_columns(spec)
+        table = self.query_one(KeyedTable)
+        table.set_columns(spec)
+        table.fixed_columns = 1 if self.all_columns else 0  # scrolled sideways, the name stays in view
 
     def action_all_columns(self) -> None:
         self.all_columns = not self.all_columns
