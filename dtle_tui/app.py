@@ -228,8 +228,13 @@ class DtleApp(QuietCrash, App):
             self._waiting_toasts.append((message, severity, seconds, markup))
             return
         super().notify(message, severity=severity, timeout=seconds, markup=markup)
-        self.refresh_bindings()  # the footer offers ctrl+l while a toast is up …
-        self.set_timer(seconds + 0.1, self.refresh_bindings)  # … and no longer once it has gone
+        # The footer offers ctrl+l while a toast is up (once the toast is held: notify posts it), and no
+        # longer once it has gone. Posted, as notify itself is: it may be called from another thread.
+        self.call_after_refresh(self._toast_shown, seconds)
+
+    def _toast_shown(self, seconds: float) -> None:
+        self.refresh_bindings()
+        self.set_timer(seconds + 0.1, self.refresh_bindings)
 
     def _dialog_open(self) -> bool:
         return bool(self.screen_stack) and isinstance(self.screen, ModalScreen)

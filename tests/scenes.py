@@ -300,6 +300,28 @@ async def not_placed(pilot) -> None:
     await data_in(pilot)
 
 
+async def failing_job(pilot) -> None:
+    """Job detail of the job crash-looping at connect (real dtle's GTID_MODE error), its next try minutes
+    away: the verdict first, no stage reached, the restarts collapsed; allocations and events in view."""
+    await loaded(pilot)
+    await select(pilot, "sales-mariadb")
+    await pilot.press("enter")
+    app = pilot.app
+    await detail_settled(pilot, "sales-mariadb")
+    await until(pilot, lambda: app.snapshot.detail.verdict is not None
+                and "FAILING" in app.screen.query_one("#summary").content.plain, what="the verdict")
+    await pilot.pause(0.2)
+
+
+async def not_placed_raw(pilot) -> None:
+    """The Not placed section with its raw FailedTGAllocs (`x`): the allocations and events stay in view."""
+    await not_placed(pilot)
+    await pilot.press("x")
+    await until(pilot, lambda: "FailedTGAllocs" in pilot.app.screen.query_one("#not-placed").content.plain,
+                what="the raw placement")
+    await pilot.pause(0.2)
+
+
 async def confirm_drain(pilot) -> None:
     """The drain dialog on a node that is not draining: deadline 1 h, the node's name to type."""
     await on_node(pilot, "dtle-node-2")

@@ -38,6 +38,9 @@ if TYPE_CHECKING:
 __all__ = ["ConsulKV", "Indexed", "KvEntry"]
 
 SERVICE = "Consul"
+# Where dtle keeps its users (with their passwords in plain text) and roles: never read, listed, backed up
+# or shown (docs/reference/real-dtle.md §5). The console reads `dtle/` and `dtleJobList/` only.
+PRIVATE_PREFIXES = ("dtleUser/", "dtleRole/")
 
 
 @dataclass(frozen=True)
@@ -212,11 +215,17 @@ class ConsulKV:
     # -- the requests, built by python-consul2 (docs/reference/consul-kv.md §7.3) --------------------
     def get_call(self, key: str) -> Call:
         _check_key(key)
+        if key.startswith(PRIVATE_PREFIXES):
+            raise ValueError(f"refusing to read {key!r}: dtle's users and roles are never read")
         return self._consul.kv.get(key)
 
     def get_prefix_call(self, prefix: str, index: int = 0, wait: Optional[str] = None) -> Call:
         if prefix.startswith("/"):
             raise ValueError(f"a Consul prefix must not start with '/': {prefix!r}")
+        if any(private.startswith(prefix) or prefix.startswith(private) for private in PRIVATE_PREFIXES):
+            # Consul's recurse is a plain string prefix: `dtle` also reads dtleUser/, whose values hold
+            # passwords in plain text (docs/reference/real-dtle.md §5). Never read, whatever the caller.
+            raise ValueError(f"refusing to read {prefix!r}: it covers dtle's users and roles (dtleUser/, dtleRole/)")
         if index:
             wait = wait or DEFAULT_BLOCKING_WAIT
         return self._consul.kv.get(prefix, index=index or None, wait=wait, recurse=True)

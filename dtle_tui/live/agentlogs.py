@@ -136,15 +136,16 @@ class AgentLogTail(TailBase):
 
     def __init__(self, nomad: Any, settings: Any, alloc_id: str, task: str, level: str = "info", *,
                  max_lines: int = 10000, on_lines: Optional[OnLines] = None, on_state: Optional[OnState] = None,
-                 seen: SeenLines = SEEN, monitor: Optional[AgentMonitor] = None) -> None:
+                 seen: SeenLines = SEEN, monitor: Optional[AgentMonitor] = None, plain: bool = False) -> None:
         """`nomad`: a NomadClient (the allocation); `settings`: its NomadSettings (the monitor's own client,
-        unless `monitor` is given)."""
+        unless `monitor` is given). `plain`: ask for the lines as text instead of frames (the same lines;
+        frames carry a heartbeat each second, which lets a dead connection be noticed)."""
         if level not in LEVELS:
             raise ValueError(f"level must be one of {', '.join(LEVELS)}")
         super().__init__(max_lines, on_lines, on_state)
         self.nomad, self.settings = nomad, settings
         self.alloc_id, self.task, self.level = alloc_id, task, level
-        self.seen, self._monitor = seen, monitor
+        self.seen, self._monitor, self.plain = seen, monitor, plain
         self.cluster = getattr(settings, "addr", "")
         self.node_id = self.job_id = self.driver = ""
         self.note = ""
@@ -235,7 +236,8 @@ class AgentLogTail(TailBase):
             self._say(False, "connecting…")
             pick = AllocationLog(self.alloc_id, self.job_id, self.task)
             try:
-                async with monitor.follow(self.node_id, self.level, read_timeout=READ_TIMEOUT_S) as stream:
+                silence = None if self.plain else READ_TIMEOUT_S
+                async with monitor.follow(self.node_id, self.level, plain=self.plain, read_timeout=silence) as stream:
                     await stream.open()
                     self._say(True, "following")
                     async for batch in stream:

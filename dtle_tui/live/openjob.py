@@ -27,6 +27,7 @@ from dtle_tui.model.jobs import Job, JobStub, parse_job
 from dtle_tui.model.stage import Stage, StageInfo, later_stage, stage_reached, stage_steps
 from dtle_tui.model.stall import delay_evidence, stalled_since, unchanged_since
 from dtle_tui.model.verdict import job_verdict
+from dtle_tui.text import clock
 
 if TYPE_CHECKING:
     from dtle_tui.model.monitor import JobProgress
@@ -66,6 +67,8 @@ class OpenJob:
         # The stage the job has reached, folded over every reading: a crash loop pushes old stage events
         # out of the 10 a task keeps (model.stage.later_stage).
         self.reached = StageInfo()
+        self.stall_due = float("inf")  # when the open job would turn STALLED if nothing moves meanwhile
+        self._delay_then: tuple = (None, None)  # (dtle's frozen-since, the delay seen then): growing or not
 
     def open(self, job_id: Optional[str], nomad: Optional[NomadClient]) -> bool:
         """Follow `job_id` instead (None: nothing is open); False when it already was the one followed."""
@@ -91,6 +94,7 @@ class OpenJob:
         """Forget what was read (a new job, or Nomad's state reset): the feeds read it again."""
         self.job, self.error, self.allocations = None, None, None
         self.reached = StageInfo()
+        self._delay_then = (None, None)
 
     def known_allocations(self) -> tuple[list[Allocation], bool]:
         """The open job's allocations and whether they are whole (task states, every event): its own read
@@ -124,12 +128,27 @@ class OpenJob:
             return detail
         self.reached = later_stage(self.reached, stage_reached(allocs))
         since = unchanged_since(progress.unchanged_since if progress is not None else None,
-                                delay_evidence(dtle.delay_s, dtle.delay_frozen_since, now) if dtle else None)
-        stalled = stalled_since(since, stall_threshold_s, now) if self.reached.stage is Stage.INCREMENTAL else None
-        verdict = job_verdict(stub, allocs, int(now * 1e9), nodes=self.store.nodes,
+                                self._dtle_evidence(dtle, now))
+        incremental = self.reached.stage is Stage.INCREMENTAL
+        stalled = stalled_since(since, stall_threshold_s, now) if incremental else None
+        # A quiet job brings no new snapshot: the poller rebuilds when it would cross the threshold.
+        self.stall_due = since + stall_threshold_s if incremental and since is not None and stalled is None \
+            else float("inf")
+        # The verdict's "restarting in 9m" by the console's clock (text.clock: frozen in the snapshots).
+        verdict = job_verdict(stub, allocs, int(clock.now() * 1e9), nodes=self.store.nodes,
                               stalled_since_ns=int(stalled * 1e9) if stalled is not None else None,
                               stage=self.reached)
         return dataclasses.replace(detail, verdict=verdict, steps=tuple(stage_steps(allocs)), stalled_since=stalled)
+
+    def _dtle_evidence(self, dtle: Optional[JobProgress], now: float) -> Optional[float]:
+        """Since when dtle's delay says the Gtid stands still (model.stall.delay_evidence)."""
+        frozen = dtle.delay_frozen_since if dtle is not None else None
+        if frozen is None:
+            self._delay_then = (None, None)
+            return None
+        if self._delay_then[0] != frozen:
+            self._delay_then = (frozen, dtle.delay_s)
+        return delay_evidence(dtle.delay_s, frozen, self._delay_then[1], now)
 
     def _stub(self) -> Optional[JobStub]:
         """The job list's record of the open job; made from the job itself when the list has none yet."""

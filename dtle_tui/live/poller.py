@@ -19,9 +19,9 @@ an open screen follows is `OpenJob` / `OpenAllocation` (openjob.py), each owning
 in one `Feeds` (feeds.py), which the status line, ctrl+r and shutdown read.
 
 Per refresh the number of requests is fixed whatever the number of jobs: none for a change that comes
-by the stream; on ctrl+r /v1/jobs, /v1/allocations, /v1/nodes, the agent, the stream, and one recursive
-Consul read of the prefix `dtle` (which covers `dtle/<job>/…` and `dtleJobList/<job>` alike), plus what
-an open detail screen needs.
+by the stream; on ctrl+r /v1/jobs, /v1/allocations, /v1/nodes, the agent, the stream, and two recursive
+Consul reads, of `dtle/` and `dtleJobList/` (never the bare prefix `dtle`, which also holds `dtleUser/`
+and `dtleRole/`), plus what an open detail screen needs.
 """
 
 from __future__ import annotations
@@ -39,11 +39,12 @@ from dtle_tui.config.settings import Settings
 from dtle_tui.live.eventfeed import EventFeed
 from dtle_tui.live.feedhealth import service_state
 from dtle_tui.live.feeds import Feed, Feeds
+from dtle_tui.live.gtidmemo import GtidMemoFile
 from dtle_tui.live.notice import Notice
 from dtle_tui.live.openjob import OpenAllocation, OpenJob
 from dtle_tui.live.opennode import OpenNode
 from dtle_tui.live.placement import Placements
-from dtle_tui.live.positions import Positions
+from dtle_tui.live.positions import KV_FEEDS, Positions
 from dtle_tui.live.rowbook import RowBook, row_allocation
 from dtle_tui.live.snapshot import FeedState, OpenView, Snapshot
 from dtle_tui.live.store import NomadStore
@@ -80,7 +81,8 @@ class Poller:
         self.events: Optional[EventFeed] = None
         self.store = NomadStore()
         self.notice = Notice(self.loop, self.changed)  # said once on the status line (a reset)
-        self.positions = Positions(self.notice)  # Consul's side: positions, Gtid rates, orphans
+        # Consul's side: positions, Gtid rates, orphans, and since when each Gtid stands still (remembered)
+        self.positions = Positions(self.notice, GtidMemoFile.for_settings(settings))
         self.open_job = OpenJob(self.feeds, self.store, settings.refresh)  # Job detail's
         self.open_alloc = OpenAllocation(self.feeds)  # Allocation's
         self.open_node = OpenNode(self.feeds, settings.refresh)  # Node detail's
@@ -136,6 +138,7 @@ class Poller:
         # Let them finish cancelling before the loop stops: a task destroyed mid-cancel is reported on stderr
         # ("Task was destroyed but it is pending!"), after the one-line error of a start that was refused.
         await asyncio.gather(*tasks, return_exceptions=True)
+        self.positions.close()
         for client in (self.nomad, self.consul):
             if client is not None:
                 try:
@@ -233,8 +236,12 @@ class Poller:
 
         s = self.settings
         self.consul = consul = ConsulKV(s.consul, timeout=s.timeout)
-        self.feeds.start("kv", "Consul", lambda i, w: consul.get_prefix("dtle", index=i, wait=w),
-                         lambda value: self.positions.answered(value, self.feeds["kv"].answer_index))
+        # Two watches, `dtle/` and `dtleJobList/`: the prefix `dtle` alone would also read `dtleUser/`, where
+        # dtle keeps passwords in plain text (issue 22 item 5); a token scoped to these two is enough.
+        for name, prefix in KV_FEEDS.items():
+            self.feeds.start(name, "Consul", lambda i, w, p=prefix: consul.get_prefix(p, index=i, wait=w),
+                             lambda value, n=name, p=prefix: self.positions.answered(
+                                 value, self.feeds[n].answer_index, p))
 
     # ---- a server whose state was reset (issue 16) ------------------------------------------------
     def _index_went_back(self, feed: Feed, before: int, after: int) -> None:
@@ -243,7 +250,7 @@ class Poller:
         whether it was a reset or a deleted key's tombstone reaped (positions.py)."""
         log.warning("%s: %s index went back from %d to %d", feed.service, feed.name, before, after)
         if feed.service == "Consul":
-            self.positions.index_went_back(before, after)
+            self.positions.index_went_back(before, after, KV_FEEDS.get(feed.name, "dtle/"))
             return
         self.store.clear()
         self.placements.forget()
@@ -370,7 +377,7 @@ class Poller:
         if self._stall_timer is not None:
             self._stall_timer.cancel()
             self._stall_timer = None
-        due = self._rows.stall_due
+        due = min(self._rows.stall_due, self.open_job.stall_due)  # a row's, or the open job's (Job detail)
         if due != float("inf") and due != self._stall_fired:  # once per due: never a rebuild loop
             self._stall_timer = self.loop.call_later(max(0.0, due - time.time()) + 0.05, self._stall_check, due)
 

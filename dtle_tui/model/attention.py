@@ -74,6 +74,8 @@ def reason_now(verdict: Optional[Verdict], now_ns: int, stalled_since_ns: Option
         if len(head) + len(tail) + 2 <= width:
             return f"{head}, {tail}"
         return fit(head, max(8, width - len(tail) - 1)) + " " + tail
+    if width < 30 and verdict.last_error and verdict.kind in (VerdictKind.FAILING, VerdictKind.FAILED):
+        return fit(verdict.last_error, width)  # an 80-column row: the error itself (Src/Dest say which side)
     if verdict.kind is VerdictKind.STALLED and stalled_since_ns is not None:
         return fit(f"Gtid unchanged {duration(max(0.0, (now_ns - stalled_since_ns) / SEC))}", width)
     return fit(verdict.reason, width)
@@ -100,13 +102,13 @@ def _failure_reason(failure: PlacementFailure) -> str:
     # resources says more than the nodes that never could.
     if exhausted:
         dim, n = exhausted[0]
-        return f"{dim} exhausted on {n} node{'s' if n != 1 else ''}"
+        return f"not enough {dim} on {n} node{'s' if n != 1 else ''}"
     if constraints:
         reason = constraints[0][0]
         if reason == "missing drivers":  # Nomad names no driver here
             n = constraints[0][1]
-            return "no node has its driver" if n >= failure.nodes_evaluated else \
-                f"missing drivers on {n} node{'s' if n != 1 else ''}"
+            return "driver missing on every node" if n >= failure.nodes_evaluated else \
+                f"driver missing on {n} node{'s' if n != 1 else ''}"
         return f"constraint {reason}"
     if failure.quota_exhausted:
         return f"quota exhausted: {failure.quota_exhausted[0]}"

@@ -51,9 +51,10 @@ class GtidMemo:
         old = jobs.get(job_id)
         if old is not None and old.digest == digest:
             return old.since
-        jobs[job_id] = Remembered(digest, now)
+        since = round(now, 3)  # as the file keeps it: a time read back is the time said before
+        jobs[job_id] = Remembered(digest, since)
         self.dirty = True
-        return now
+        return since
 
     def since(self, cluster: str, job_id: str) -> Optional[float]:
         old = self.clusters.get(cluster, {}).get(job_id)
@@ -97,13 +98,19 @@ def load_memo(text: str) -> GtidMemo:
     return GtidMemo(out)
 
 
-def delay_evidence(delay_s: Optional[int], gtid_still_since: Optional[float], now: float) -> Optional[float]:
-    """dtle's own word (its API on): a delay above 0 while the Gtid stands still says the last transaction
-    was applied about `delay_s` ago. `gtid_still_since`: since when dtle's Gtid has not moved while its
-    delay did not shrink (model.monitor.frozen_since), None while it moves."""
+def delay_evidence(delay_s: Optional[int], gtid_still_since: Optional[float], delay_then: Optional[int],
+                   now: float) -> Optional[float]:
+    """dtle's own word (its API on), while its Gtid stands still with a delay above 0
+    (`gtid_still_since`, model.monitor.frozen_since; `delay_then` the delay seen when that began):
+    - a delay that grew since then is the age of the last transaction applied: the Gtid stands still
+      since about `now - delay_s`;
+    - a frozen delay (dtle stopped counting, docs/reference/dtle-monitor.md §2.3) only says since when it
+      is frozen."""
     if gtid_still_since is None or delay_s is None or delay_s <= 0:
         return None
-    return min(gtid_still_since, now - delay_s)
+    if delay_then is not None and delay_s > delay_then:
+        return min(gtid_still_since, now - delay_s)
+    return gtid_still_since
 
 
 def unchanged_since(gtid_since: Optional[float], dtle_since: Optional[float]) -> Optional[float]:

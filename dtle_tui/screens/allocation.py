@@ -64,7 +64,7 @@ class AllocationScreen(ConsoleScreen):
     KEYS_TITLE = "Allocation"
 
     BINDINGS = [Binding("escape", "back", "Back", tooltip="back to the job", id="dtle.allocation.back"),
-                Binding("l", "logs", "Logs", tooltip="task logs (a task whose last exit was non-zero opens on stderr)",
+                Binding("l", "logs", "Logs", tooltip="task logs (dtle's own lines for a dtle task, else stdout/stderr)",
                         id="dtle.allocation.logs"),
                 *ALLOC_WRITES]
 

@@ -109,6 +109,7 @@ ALLOC_WRITE_NAMES = frozenset(write_name(b.action) for b in ALLOC_WRITES)
 class JobDetailScreen(ConsoleScreen):
     TITLE_TEXT = "job detail"
     KEYS_TITLE = "Job detail"
+    AUTO_FOCUS = "#allocs"  # the allocations, not the summary above them (l, r and K act on their row)
 
     BINDINGS = [
         Binding("escape", "back", "Back", tooltip="back to the list", id="dtle.detail.back"),
@@ -116,7 +117,7 @@ class JobDetailScreen(ConsoleScreen):
                 id="dtle.detail.open_alloc"),
         Binding("s", "spec", "Spec", tooltip="the job spec (secrets masked)", id="dtle.detail.spec"),
         Binding("l", "logs", "Logs", id="dtle.detail.logs",
-                tooltip="task logs of the selected allocation (a task whose last exit was non-zero opens on stderr)"),
+                tooltip="task logs of the selected allocation (dtle's own lines for a dtle task, else stdout/stderr)"),
         Binding("c", "copy_gtid", "Copy Gtid", show=False, tooltip="copy the Gtid set (OSC 52)", id="dtle.detail.copy"),
         Binding("E", "incident_report", "Report", show=False,
                 tooltip="write the job's incident report (Markdown for a ticket; allowed in read-only mode)",

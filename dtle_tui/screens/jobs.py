@@ -6,7 +6,7 @@ from __future__ import annotations
 from typing import Optional
 
 from rich.text import Text
-from textual import events, on
+from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Vertical
@@ -80,14 +80,14 @@ class JobsScreen(ConsoleScreen):
         self._id_width = 0
         self._longest_of: tuple = ()
         self._longest = 12
-        self._pinned = True  # the cursor stays on the first row until the operator moves it (a key, a click)
+        self._pinned = True  # the cursor stays on the first row until it is moved from there
 
     def compose(self) -> ComposeResult:
         yield from self.compose_banner()
         with Vertical(id="jobs-body"):
-            # Virtualised: at 5,000 jobs only the rows in view are formatted and painted.
             # How many jobs need attention, and whether only those are shown (`!`): live, at 80 columns.
             yield Static("", id="jobs-counts", markup=False)
+            # Virtualised: at 5,000 jobs only the rows in view are formatted and painted.
             yield VirtualTable(job_key, row_cells, self._stamp, id="jobs-table", openable=True)
             yield Static("", id="jobs-empty", classes="empty-note", markup=False)
         yield from self.compose_status()
@@ -217,12 +217,6 @@ class JobsScreen(ConsoleScreen):
             empty.update(note)
 
     # ---- keys ---------------------------------------------------------------------------------
-    def on_key(self, event: events.Key) -> None:
-        self._pinned = False
-
-    def on_click(self, event: events.Click) -> None:
-        self._pinned = False
-
     @property
     def selected_job(self) -> Optional[str]:
         return self.table.selected_key

@@ -231,7 +231,8 @@ class LogsScreen(ConsoleScreen):
         self._show_header()
 
     def _show_note(self) -> None:
-        """dtle mode: why these lines and not stdout/stderr, and when a task between restarts writes next."""
+        """dtle mode: why these lines and not stdout/stderr, and when a task between restarts writes next,
+        or why the tail stopped (wrapped here: a refusal names its capability at its end)."""
         note = self.query_one("#logs-note", Static)
         note.set_class(not self.dtle, "hidden")
         if not self.dtle:
@@ -239,10 +240,19 @@ class LogsScreen(ConsoleScreen):
             return
         out = Text()
         out.append("dtle writes no stdout/stderr: its lines from the Nomad agent's log, live only", style="dim")
-        if self._state.note:
+        if self._state.final:
+            out.append("\n")
+            out.append(safe_text(self._state.message, max_len=200), style="bold red")
+        elif self._state.note:
             out.append("\n")
             out.append(safe_text(self._state.note, max_len=200), style="bold yellow")
-        note.update(out)
+        if out.plain != str(note.content):
+            # The note's height may change, and the log's with it: a log that showed its newest line
+            # still does (else the newest line hides below the edge).
+            log = self.log_widget
+            if log.is_vertical_scroll_end and not self.paused:
+                self.call_after_refresh(log.scroll_end, animate=False, immediate=True)
+            note.update(out)
 
     def _show_header(self) -> None:
         try:
@@ -264,6 +274,8 @@ class LogsScreen(ConsoleScreen):
             out.append("PAUSED (space: follow)", style="bold yellow")
         elif self._state.following:
             out.append("following", style="green")
+        elif self.dtle and self._state.final:
+            out.append("stopped", style="red")  # why: on the note's line below
         else:
             style = "red" if self._state.final else "yellow"
             out.append(safe_text(self._state.message, max_len=120), style=style)

@@ -42,7 +42,7 @@ def verdict_text(detail: JobDetail, status: str) -> Text:
     return out
 
 
-def reached_text(detail: JobDetail) -> Text:
+def reached_text(detail: JobDetail, gtid_saved: bool = False) -> Text:
     """The stage as what the job has REACHED, never as what it is doing now (a failing, pending or dead
     job has not "running full"): `reached incr at 14:23`, `reached no stage yet`."""
     out = Text()
@@ -51,7 +51,11 @@ def reached_text(detail: JobDetail) -> Text:
         out.append("reading the allocations…", style="dim")
         return out
     stage = detail.verdict.stage
-    if stage.stage is Stage.UNKNOWN:
+    if stage.stage is Stage.UNKNOWN and gtid_saved:
+        # Nomad keeps a task's last 10 events: a crash loop pushes out the stage events of an earlier copy,
+        # whose Gtid Consul still holds.
+        out.append("no stage in the events Nomad still holds (a Gtid is saved: it copied before)", style="dim")
+    elif stage.stage is Stage.UNKNOWN:
         out.append("no stage yet", style="dim")
     else:
         out.append("incremental" if stage.stage is Stage.INCREMENTAL else "full copy",
@@ -104,7 +108,9 @@ def summary_text(detail: JobDetail, snapshot: Snapshot, rate_text: str) -> Text:
     status = row.status if row else (detail.job.status if detail.job else "?")
     out = verdict_text(detail, status)
     out.append("\n")
-    out.append_text(reached_text(detail))
+    pos = snapshot.positions.get(detail.job_id)
+    gtid = pos is not None and pos.gtid is not None and bool(pos.gtid.transactions)
+    out.append_text(reached_text(detail, gtid and snapshot.consul.error is None))
     out.append(f"  Nomad status {status}", style="dim")
     if detail.error:
         out.append(f"\n{detail.error}", style="bold red")
@@ -113,7 +119,6 @@ def summary_text(detail: JobDetail, snapshot: Snapshot, rate_text: str) -> Text:
         src = ends.src.describe() if ends.src else "?"
         dest = ends.dest.describe() if ends.dest else "?"
         out.append(f"\n{safe_text(src)}  →  {safe_text(dest)}")
-    pos = snapshot.positions.get(detail.job_id)
     out.append("\nGtid ", style="bold")
     if snapshot.consul.error is not None:
         out.append("unknown: Consul unavailable", style="yellow")

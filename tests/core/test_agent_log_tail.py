@@ -29,10 +29,11 @@ def alloc_of(sim, job_id: str, group: str):
     return next(a for a in sim.scenario.allocations(job_id) if a.task_group == group)
 
 
-async def tail_of(sim, make_settings, alloc, task: str, token: str = "management", seen=None, level="info"):
+async def tail_of(sim, make_settings, alloc, task: str, token: str = "management", seen=None, level="info",
+                  plain=False):
     settings = make_settings(sim, env={"NOMAD_TOKEN": TOKENS[token]})
     nomad = NomadClient(settings.nomad, timeout=5)
-    tail = AgentLogTail(nomad, settings.nomad, alloc.id, task, level, seen=seen or SeenLines())
+    tail = AgentLogTail(nomad, settings.nomad, alloc.id, task, level, seen=seen or SeenLines(), plain=plain)
     return nomad, tail, asyncio.ensure_future(tail.run())
 
 
@@ -42,10 +43,11 @@ async def stop(nomad, task) -> None:
     await nomad.aclose()
 
 
-async def test_the_allocations_lines_and_no_other(cluster, make_settings):
+@pytest.mark.parametrize("plain", [False, True], ids=["framed", "plain"])
+async def test_the_allocations_lines_and_no_other(cluster, make_settings, plain):
     src = alloc_of(cluster, CRASH_LOOP_JOB, "src")
     seen = SeenLines()
-    nomad, tail, task = await tail_of(cluster, make_settings, src, "src", seen=seen)
+    nomad, tail, task = await tail_of(cluster, make_settings, src, "src", seen=seen, plain=plain)
     try:
         await until(None, lambda: tail.state.following, "the stream to open")
         assert tail.node_id == src.node.id and tail.job_id == CRASH_LOOP_JOB and tail.driver == "dtle"

@@ -30,10 +30,10 @@ def write_and_read_again(w: Watcher, sim: SimCluster, feed) -> None:
     w.until(lambda: feed.read_index >= streamed, "the stream brought the event")
     table = sim.state.table_index("allocs")
     assert table < streamed  # the plain GET below answers under the event's index
-    before = len(sim.requests.entries())
+    answered = feed.state.ok_at
     w.poller.refresh_now()  # every list is read again with a plain GET (as after a write)
-    w.until(lambda: any(e[2] == "/v1/allocations" for e in sim.requests.entries()[before:])
-            and feed.index >= table and w.last.nomad.ok, "the allocations read again")
+    w.until(lambda: feed.state.ok_at is not None and feed.state.ok_at > answered and feed.own_index == table,
+            "the allocations read again, at the table's index")
 
 
 def test_an_event_index_above_the_list_answer_is_no_reset(tmp_path, fast_backoff):  # noqa: F811

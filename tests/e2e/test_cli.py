@@ -183,7 +183,6 @@ async def test_the_poller_started_before_textual_hands_its_snapshot_to_the_app(f
         app = DtleApp(settings, early=early)
         async with app.run_test(size=(80, 24)) as pilot:
             expected = sorted(j["ID"] for j in sim_get(frozen_sim.nomad_addr, "/v1/jobs"))
-            # Every held job on screen (in the attention order: compared as sets of IDs).
             await until(pilot, lambda: sorted(app.screen.query_one("#jobs-table").row_keys) == expected,
                         what="the held rows on screen")
             assert app.poller is early.poller and early.taken
@@ -191,7 +190,7 @@ async def test_the_poller_started_before_textual_hands_its_snapshot_to_the_app(f
             await until(pilot, lambda: app.current_mode == "nodes", what="Nodes")
             await pilot.press("1")  # Jobs is the first screen, not a switched-to mode: `1` still returns
             await until(pilot, lambda: app.current_mode == "jobs"
-                        and app.screen.query_one("#jobs-table").row_keys == expected, what="Jobs again")
+                        and sorted(app.screen.query_one("#jobs-table").row_keys) == expected, what="Jobs again")
         assert early.poller._stopped  # the app stops the poller it took
     finally:
         early.stop()

@@ -11,11 +11,12 @@ from tests.helpers.wait import PATIENCE_S, Deadline, until
 
 
 async def loaded(pilot: Any, sim: Any) -> list:
-    """Wait for the Jobs table to list every job of the simulator, and Consul's positions."""
+    """Wait for the Jobs table to list every job of the simulator (in whatever order: attention by default),
+    and Consul's positions. Returns the job IDs sorted."""
     expected = sorted(j["ID"] for j in sim_get(sim.nomad_addr, "/v1/jobs"))
     app = pilot.app
     await until(pilot, lambda: isinstance(app.screen, JobsScreen)
-                and row_keys(jobs_table(app)) == expected, "every job listed")
+                and sorted(row_keys(jobs_table(app))) == expected, "every job listed")
     await until(pilot, lambda: app.snapshot.consul.ok_at and app.snapshot.nomad.ok, "both feeds ok")
     return expected
 

@@ -57,7 +57,7 @@ async def test_a_restarted_nomad_shows_only_the_new_cluster(dialect, make_settin
             await until(pilot, lambda: isinstance(app.screen, JobsScreen), "Jobs")
             jobs = sorted(j["ID"] for j in sim_get(sim.nomad_addr, "/v1/jobs"))
             assert sim.scenario.stopped_job not in jobs  # not registered again: its row must go
-            await until(pilot, lambda: row_keys(jobs_table(app)) == jobs, "exactly the new cluster's jobs")
+            await until(pilot, lambda: sorted(row_keys(jobs_table(app))) == jobs, "exactly the new cluster's jobs")
             await until(pilot, lambda: (app.snapshot.row("job1").src.describe(), app.snapshot.row("job1")
                                         .dest.describe()) == ("1 run", "1 run"), "job1: 1 src and 1 dest")
 

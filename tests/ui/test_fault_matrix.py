@@ -66,7 +66,7 @@ async def test_fault(service, knobs, reason, frozen_sim, make_settings):
         state = app.snapshot.nomad if service == "nomad" else app.snapshot.consul
         assert "\n" not in state.error and len(state.error) <= 400
         # The last good data stays: same rows, same statuses and stages.
-        assert row_keys(jobs_table(app)) == expected
+        assert sorted(row_keys(jobs_table(app))) == expected
         after = {r.id: r for r in app.snapshot.rows}
         assert {k: (r.status, r.stage) for k, r in after.items()} == {k: (r.status, r.stage) for k, r in before.items()}
         if service == "consul":  # stale Gtid numbers are not shown as current
@@ -76,7 +76,7 @@ async def test_fault(service, knobs, reason, frozen_sim, make_settings):
         flip(sim, service, CLEAR)
         await until(pilot, lambda: app.snapshot.nomad.ok and app.snapshot.consul.ok, what="recovered")
         await until(pilot, lambda: "stale" not in status_line(app), what="status cleared")
-        assert row_keys(jobs_table(app)) == expected
+        assert sorted(row_keys(jobs_table(app))) == expected
         assert app.is_running
 
 
@@ -119,14 +119,14 @@ async def test_fields_missing_null_or_of_another_type_are_tolerated(frozen_sim, 
             dict(a, TaskStates=None, ClientStatus=5, Extra=[1], ModifyIndex=a["ModifyIndex"] + 1000) for a in allocs
         ] + [None])
         await pilot.press("ctrl+r")
-        await until(pilot, lambda: app.snapshot.nomad.ok and row_keys(jobs_table(app)) == expected
+        await until(pilot, lambda: app.snapshot.nomad.ok and sorted(row_keys(jobs_table(app))) == expected
                     and all(r.src.running == 0 for r in app.snapshot.rows), what="odd answers shown")
         assert app.is_running and "stale" not in status_line(app)
         # The wrong top-level shape is an error (the last good rows stay), not a crash.
         _rewrite(sim, "nomad", "/v1/jobs", lambda jobs: {"jobs": jobs})
         await pilot.press("ctrl+r")
         await until(pilot, lambda: "expected a list, got an object" in status_line(app), what="shape error")
-        assert row_keys(jobs_table(app)) == expected and app.is_running
+        assert sorted(row_keys(jobs_table(app))) == expected and app.is_running
 
 
 async def test_flapping_nomad(sim, make_settings):
@@ -148,10 +148,10 @@ async def test_flapping_nomad(sim, make_settings):
         try:
             for _ in range(2):
                 await until(pilot, lambda: STALE.search(status_line(app)), what="stale while down")
-                assert row_keys(jobs_table(app)) == expected
+                assert sorted(row_keys(jobs_table(app))) == expected
                 await until(pilot, lambda: app.snapshot.nomad.ok, what="current while up")
         finally:
             stop.set()
             flapper.join()
         await until(pilot, lambda: app.snapshot.nomad.ok and "stale" not in status_line(app), what="settled")
-        assert row_keys(jobs_table(app)) == expected and app.is_running
+        assert sorted(row_keys(jobs_table(app))) == expected and app.is_running

@@ -150,7 +150,8 @@ async def test_l_in_job_detail_opens_the_selected_allocations_logs(sim, make_set
         assert not screen.dtle  # known from the job's spec, before any request
         log = screen.query_one("#log", Log)
         await until(pilot, lambda: any("heartbeat started" in line for line in log.lines), "its stdout")
-        assert "tab stdout/stderr" in visible_lines(app)[-1] and "Debug/info" not in visible_lines(app)[-1]
+        await until(pilot, lambda: "stdout/stderr" in visible_lines(app)[-1], "tab in the footer")
+        assert "Debug/info" not in visible_lines(app)[-1]
         await pilot.press("escape")
         await until(pilot, lambda: not isinstance(app.screen, LogsScreen), "back")
 
@@ -159,8 +160,8 @@ async def test_l_in_job_detail_opens_the_selected_allocations_logs(sim, make_set
         await until(pilot, lambda: screen.tail is not None and screen.tail.state.following, "following")
         assert "dtle writes no stdout/stderr: its lines from the Nomad agent's log, live only" in screen_text(app)
         assert "dtle log  info  task dest" in screen_text(app)
-        footer = visible_lines(app)[-1]
-        assert "d Debug/info" in footer and "stdout/stderr" not in footer
+        await until(pilot, lambda: "Debug/info" in visible_lines(app)[-1], "d in the footer")
+        assert "stdout/stderr" not in visible_lines(app)[-1]
         await pilot.press("tab")  # nothing to switch to
         await pilot.pause(0.1)
         assert screen.dtle and "dtle log  info" in screen_text(app)

@@ -25,8 +25,9 @@ async def test_stalled_marked_within_threshold_and_rate_matches(sim, make_settin
     app = DtleApp(make_settings(sim, "--stall-threshold", str(THRESHOLD_S)))
     async with app.run_test(size=(160, 40)) as pilot:
         await until(pilot, lambda: isinstance(app.screen, JobsScreen) and job_row(app, stalled), "the jobs")
-        await until(pilot, lambda: job_row(app, stalled)["Stage"] == "STALLED", "STALLED")
-        assert job_row(app, moving)["Stage"] == "incr"
+        await until(pilot, lambda: job_row(app, stalled)["Verdict"] == "stalled", "stalled")
+        assert job_row(app, stalled)["Reached"] == "incr"
+        assert job_row(app, moving)["Verdict"] == "running" and job_row(app, moving)["Reached"] == "incr"
 
         expected = sim.scenario.gtid_rate(moving)
         assert expected > 0
@@ -36,4 +37,4 @@ async def test_stalled_marked_within_threshold_and_rate_matches(sim, make_settin
             return shown.endswith("/s") and abs(float(shown[:-2].replace(",", "")) - expected) <= 0.25 * expected
 
         await until(pilot, rate_close, f"a rate near {expected}/s")
-        assert job_row(app, moving)["Stage"] == "incr"  # moving jobs never turn STALLED
+        assert job_row(app, moving)["Verdict"] == "running"  # moving jobs never turn stalled

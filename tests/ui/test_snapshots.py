@@ -52,3 +52,11 @@ def test_nodes_refused_to_a_namespace_token(frozen_cluster, snap_compare):
         assert snap_compare(app, terminal_size=(80, 24), run_before=scenes.steady(scenes.nodes_refused))
     finally:
         frozen_cluster._nomad_api.acl_tokens.clear()
+
+
+@pytest.mark.parametrize("scene", ["failing_job", "not_placed_raw"])
+def test_job_detail_at_80x24(scene, frozen_cluster, snap_compare):
+    """Issue 22 item 1, issue 26 item 4: a failing job's verdict first, and the allocations and events in
+    view at 80x24 whatever the summary holds."""
+    app = scenes.make_app(frozen_cluster)
+    assert snap_compare(app, terminal_size=(80, 24), run_before=scenes.steady(getattr(scenes, scene)))

@@ -34,7 +34,7 @@ async def jobs_ready(pilot, app) -> JobsScreen:
     """Every job listed with its verdict, the placement reasons read (the cluster has nothing more to say)."""
     count = len(sim_get(app.settings.nomad.addr, "/v1/jobs"))
     await until(pilot, lambda: isinstance(app.screen, JobsScreen) and app.screen.table.row_count == count
-                and verdict_of(app, UNPLACEABLE) is not None and "exhausted" in verdict_of(app, UNPLACEABLE).reason,
+                and verdict_of(app, UNPLACEABLE) is not None and "not enough" in verdict_of(app, UNPLACEABLE).reason,
                 "every job listed, the unplaceable one with its reason")
     await settled(pilot)
     return app.screen
@@ -59,7 +59,7 @@ async def test_jobs_open_with_the_problems_first_their_reason_at_80_columns_and_
         assert lines[0].split() == ["ID", "Verdict", "Reached", "Src", "Dest", "Reason"]
         assert all(len(line) <= 80 for line in lines)
         line = next(line for line in lines if line.split()[:1] == [UNPLACEABLE])
-        assert line.split()[1:3] == ["queued", "—"] and "memory exhausted" in line
+        assert line.split()[1:3] == ["queued", "—"] and "not enough memory" in line
         line = next(line for line in lines if line.split()[:1] == [CRASH_LOOP])
         assert line.split()[1] == "failing" and "retry" in line and "Error" in line
         # The stage reached of a failing job is never its current state: its dest fails at every start.

@@ -135,7 +135,7 @@ async def test_e_and_D_on_nodes(trouble_sim, make_settings):
         await pilot.press("-", "2", "enter")
         await until(pilot, lambda: "is draining" in notes(app), "the drain report")
         await until(pilot, lambda: "dtle-node-2: draining" in screen_text(app), "drain progress")
-        assert "stays ineligible until e" in screen_text(app)
+        assert "stays ineligible until e makes it eligible" in screen_text(app)
     assert writes(sim) == [
         ("POST", f"/v1/node/{node.id}/eligibility", {"Eligibility": "ineligible"}),
         ("POST", f"/v1/node/{node.id}/drain", {"DrainSpec": {"Deadline": HOUR_NS, "IgnoreSystemJobs": False}}),

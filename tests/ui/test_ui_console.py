@@ -36,9 +36,9 @@ async def test_jobs_screen_shows_every_job_with_status_stage_and_gtid(dialect, m
 
     with SimCluster(dialect=dialect, frozen=True) as sim:
         app = DtleApp(make_settings(sim))
-        async with app.run_test(size=(80, 24)) as pilot:
+        async with app.run_test(size=(120, 24)) as pilot:  # Gtid txns from 120 columns
             expected = await open_jobs(pilot, sim)
-            assert row_keys(jobs_table(app)) == expected  # sorted by ID
+            assert sorted(row_keys(jobs_table(app))) == expected  # in attention order: tests/ui/test_triage.py
             await until(pilot, lambda: app.snapshot and app.snapshot.consul.ok_at, what="Consul read")
             rows = {r.id: r for r in app.snapshot.rows}
             scenario = sim.scenario
@@ -71,11 +71,11 @@ async def test_filter_sort_and_cursor_follow_the_same_job(frozen_sim, make_setti
         await pilot.press("escape")
         await until(pilot, lambda: table.row_count == len(expected), what="filter cleared")
         assert app.screen.selected_job == "job10"
-        await pilot.press("o")  # sort by Status
-        await until(pilot, lambda: app.screen.sort_key == "status")
+        await pilot.press("o", "o")  # from the attention order: by ID, then by Verdict
+        await until(pilot, lambda: app.screen.sort_key == "verdict")
         keys = row_keys(table)
-        statuses = [next(r.status for r in app.snapshot.rows if r.id == k) for k in keys]
-        assert statuses == sorted(statuses)
+        ranks = [next(r.verdict.rank for r in app.snapshot.rows if r.id == k) for k in keys]
+        assert ranks == sorted(ranks) and len(set(ranks)) > 1
         assert app.screen.selected_job == "job10"
         await pilot.press("O")
         await until(pilot, lambda: row_keys(table) != keys, what="reversed")
@@ -217,7 +217,7 @@ async def reads_of_one_refresh(jobs: int, make_settings) -> list:
                 # The refresh's reads; a feed that blocks then re-arms one held query (index + wait).
                 return [e for e in sim.requests.entries() if "wait=" not in e[3]]
 
-            await until(pilot, lambda: len(reads()) >= 5, what=f"reads at {jobs} jobs")
+            await until(pilot, lambda: len(reads()) >= 6, what=f"reads at {jobs} jobs")
             await pilot.pause(0.5)  # a straggler of this refresh would arrive now
             return sorted((e[0], e[2]) for e in reads())
 
@@ -226,9 +226,11 @@ async def test_requests_per_refresh_do_not_grow_with_jobs(make_settings):
     """One refresh costs the same requests at 10 and at 1,000 jobs: no per-job requests."""
     small = await reads_of_one_refresh(10, make_settings)
     large = await reads_of_one_refresh(1000, make_settings)
-    # /v1/jobs, /v1/allocations, /v1/nodes, /v1/agent/self and one Consul read, whatever the number of jobs
+    # /v1/jobs, /v1/allocations, /v1/nodes, /v1/agent/self and two Consul reads (dtle/ and dtleJobList/,
+    # never the bare prefix dtle, which covers dtleUser/), whatever the number of jobs
     assert small == large
-    assert len(small) == 5
+    assert len(small) == 6
+    assert [p for s, p in small if s == "consul"] == ["/v1/kv/dtle/", "/v1/kv/dtleJobList/"]
 
 
 async def test_palette_offers_the_screen_actions_and_runs_them(frozen_sim, make_settings):

@@ -103,6 +103,13 @@ def test_a_crash_loop_reason_counts_its_next_try_to_now_and_fits_an_80_column_ce
     assert narrow.startswith("retry 8m: Error") and len(narrow) <= 20  # when, then the error as far as it goes
 
 
+def test_a_failed_jobs_reason_at_80_columns_is_its_error_without_the_task():
+    v = verdict(VerdictKind.FAILED, "src: Error 1193: Unknown system…", task="src",
+                last_error="Error 1193: Unknown system variable 'GTID_MODE'")
+    assert reason_now(v, 0, width=20) == "Error 1193: Unknown…"
+    assert reason_now(v, 0, width=40) == "src: Error 1193: Unknown system…"
+
+
 def test_a_stalled_reason_counts_from_when_the_gtid_last_moved():
     v = verdict(VerdictKind.STALLED, "Gtid unchanged 5m")
     assert reason_now(v, 7200 * S, stalled_since_ns=0) == "Gtid unchanged 2h00m"
@@ -118,9 +125,9 @@ def evaluations(dialect: str, name: str):
 @pytest.mark.parametrize("dialect", ["0.11.1", "1.1.2"])
 def test_why_a_queued_job_waits_in_one_cell_from_real_evaluations(dialect):
     assert placement_reason(evaluations(dialect, "unplaced-driver/04_job_evaluations"), ["dest"]) == \
-        "no node has its driver"
+        "driver missing on every node"
     assert placement_reason(evaluations(dialect, "unplaced-mem/04_job_evaluations"), ["dest"]) == \
-        "memory exhausted on 1 node"
+        "not enough memory on 1 node"
     # A group that is not queued has no reason; no evaluation, no reason.
     assert placement_reason(evaluations(dialect, "unplaced-mem/04_job_evaluations"), ["src"]) == ""
     assert placement_reason([], ["dest"]) == ""

@@ -203,3 +203,17 @@ def test_report_job_from_a_snapshot_and_the_settings(tmp_path: Path) -> None:
         assert "not loaded yet" in str(exc)
     else:
         raise AssertionError("a report without the job's detail must be refused")
+
+
+def test_dtle_log_lines_seen_or_that_none_were() -> None:
+    assert "## dtle's log lines seen by this console" not in report()  # not asked for: left out
+    none = section(report(dtle_log={}), "dtle's log lines seen by this console").strip()
+    assert none.startswith("None seen: dtle writes no stdout/stderr") and "live" in none
+    failing = "88c9da8a-0000-4000-8000-000000000001"
+    lines = ["2026-12-07T14:22:18.663Z [ERROR] client.driver_mgr.dtle: onError: driver=dtle job=job1 "
+             f"@module=dtle.applier err=\"dsn root:{PASSWORD}@tcp(127.0.9.9:3306) ```x```\""]
+    seen = section(report(dtle_log={failing: lines}), "dtle's log lines seen by this console")
+    assert "### Allocation 88c9da8a (dest), 1 lines, oldest first" in seen
+    assert "onError: driver=dtle job=job1" in seen and PASSWORD not in seen  # masked as everywhere
+    assert "1abb8ba3" not in seen  # nothing seen of the src: no block for it
+    assert seen.count("````") == 2  # the fence outgrows the backticks inside
