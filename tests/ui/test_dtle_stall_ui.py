@@ -77,3 +77,27 @@ async def test_jobs_of_another_driver_show_no_dtle_figures_and_no_dest(trouble_s
     answer = httpx.get(f"http://{api.node.address}:{api.dtle.port}/v2/monitor/task",
                        params={"allocation_id": heartbeat.id, "task_name": "heartbeat"}, timeout=30)
     assert answer.status_code == 500 and answer.json()["message"].startswith("can not find the task")
+
+
+async def test_job_detail_reads_stalled_from_the_frozen_delay(sim, make_settings, monkeypatch):
+    monkeypatch.setattr(monitor_mod, "DETAIL_S", 0.3)
+    app = DtleApp(make_settings(sim, "--dtle-api", "nodes"))
+    async with app.run_test(size=(120, 40)) as pilot:
+        await until(pilot, lambda: isinstance(app.screen, JobsScreen) and STALLED in app.screen.table.row_keys,
+                    "the jobs")
+        app.open_job(STALLED)
+
+        def detail():
+            d = app.snapshot.detail
+            return d if d is not None and d.job_id == STALLED and d.verdict is not None else None
+
+        await until(pilot, lambda: detail() is not None and STALLED in app.snapshot.dtle
+                    and app.snapshot.dtle[STALLED].delay_s, "the detail with dtle's delay")
+        asked = asked_for(sim, STALLED)
+        await until(pilot, lambda: asked_for(sim, STALLED) >= asked + 4, "more readings")
+        assert detail().verdict.kind is VerdictKind.RUNNING  # readings under 30 s apart: not yet
+        sim.scenario.advance(31)
+        await until(pilot, lambda: detail().verdict.kind is VerdictKind.STALLED, "STALLED on Job detail")
+        assert "queue is stuck" in detail().verdict.detail and detail().stalled_since is None
+        await until(pilot, lambda: "STALLED: the tasks run but dtle's delay has stayed at"
+                    in app.screen.query_one("#summary").content.plain, "the verdict line says why")
