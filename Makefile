@@ -18,7 +18,7 @@ demo: $(STAMP)
 	$(BIN)/dtle-tui --demo
 
 # Four workers even on two cores: the Pilot tests mostly wait on their simulators (TEST_WORKERS=0: one
-# process, in order). loadgroup keeps the snapshot tests on one worker (tests/ui/test_snapshots.py).
+# process, in order). loadgroup keeps the tests on the frozen scenario's fixed ports on one worker (tests/conftest.py).
 TEST_WORKERS ?= 4
 PYTEST := $(BIN)/python -m pytest -q -p no:cacheprovider -n $(TEST_WORKERS) --dist loadgroup
 

@@ -27,7 +27,7 @@ from textual.widgets import Input
 from dtle_tui.app import DtleApp
 from dtle_tui.config.settings import load_settings
 from dtle_tui.text import clock
-from tests.helpers.pilot import settled
+from tests.helpers.pilot import data_in as all_data_in
 from tests.helpers.screen import focused_id
 from tests.helpers.wait import until
 
@@ -98,13 +98,8 @@ async def data_in(pilot) -> None:
     """Until every feed started so far has answered (or failed) and no snapshot has followed for a moment:
     on the frozen scenario nothing changes after that, so what the screen shows is final. (A bare host app
     of a dialog reads nothing.)"""
-    app = pilot.app
-    if not isinstance(app, DtleApp):
-        return
-    await until(pilot, lambda: app.poller is not None
-                and all(feed.answered or feed.state.error for feed in list(app.poller.feeds.values())),
-                what="every feed answered")
-    await settled(pilot)
+    if isinstance(pilot.app, DtleApp):
+        await all_data_in(pilot)
 
 
 async def loaded(pilot) -> None:
@@ -116,7 +111,6 @@ async def loaded(pilot) -> None:
     queued = [r.id for r in app.snapshot.rows if r.src.queued or r.dest.queued]
     await until(pilot, lambda: app.poller.placements.answered(queued), what="the queued jobs' evaluations read")
     await data_in(pilot)
-
 
 
 async def select(pilot, job_id: str) -> None:
@@ -190,7 +184,8 @@ async def on_node(pilot, name: str) -> None:
     await nodes(pilot)
     screen = pilot.app.screen
     table = screen.query_one("#nodes-table")
-    table.move_cursor(row=[node.name for node in sorted(pilot.app.snapshot.nodes, key=lambda n: n.name)].index(name))
+    node = next(n for n in pilot.app.snapshot.nodes if n.name == name)
+    table.move_cursor(row=table.row_keys.index(node.id))
     await until(pilot, lambda: screen.current_node() is not None and screen.current_node().name == name,
                 what=f"{name} selected")
 
@@ -206,12 +201,8 @@ async def nodes_all_columns(pilot) -> None:
 
 async def node_detail(pilot) -> None:
     """Node detail of dtle-node-1 (Enter on Nodes): its allocations by job, drivers, events."""
-    await nodes(pilot)
+    await on_node(pilot, "dtle-node-1")
     app = pilot.app
-    table = app.screen.query_one("#nodes-table")
-    node = next(n for n in app.snapshot.nodes if n.name == "dtle-node-1")
-    table.move_cursor(row=table.row_keys.index(node.id))
-    await pilot.pause(0.1)
     await pilot.press("enter")
 
     def shown() -> bool:

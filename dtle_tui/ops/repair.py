@@ -204,7 +204,8 @@ class Repairs(GuardedOps):
             await self._save_node(run, node_id, name)
             await run.send(call.text(), self.nomad.send(call))
             if deadline_ns is None:
-                return run.result(True, f"Drain of node {name} stopped; the node stays ineligible until e.")
+                return run.result(True, f"Drain of node {name} stopped; the node stays ineligible until e "
+                                        "makes it eligible.")
             run.notes.append(DRAIN_NOTE)
             return run.result(True, f"Node {name} is draining (deadline {deadline_ns // 1_000_000_000} s).")
 

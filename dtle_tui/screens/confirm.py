@@ -83,6 +83,8 @@ class FittedDialog(ModalScreen[ScreenResultType]):
             box.styles.max_height = height
             more.display = overflow
         self._show_more()
+        # The box's scroll range follows its new height only after the next layout: count again then.
+        self.call_after_refresh(self._show_more)
 
     def _show_more(self, *_: object) -> None:
         """The line under the requests: how many lines are hidden above and below, and the keys."""

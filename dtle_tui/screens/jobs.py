@@ -5,7 +5,6 @@ from __future__ import annotations
 
 from typing import Optional
 
-from rich.text import Text
 from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
@@ -294,7 +293,9 @@ class JobsScreen(ConsoleScreen):
             self._counts_text = line
             box = self.query_one("#jobs-counts", Static)
             box.display = bool(line)
-            box.update(Text(line, style="bold yellow" if text else "dim"))
+            # Coloured by class (dtle_tui.tcss), so NO_COLOR's rule keeps it bold on the foreground.
+            box.set_class(bool(text), "-attention")
+            box.update(line)
 
     def _filter_box(self) -> Optional[Input]:
         boxes = self.query("#filter")

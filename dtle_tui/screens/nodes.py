@@ -75,7 +75,7 @@ def drain_note(node: Node) -> str:
             text += f" since {fmt.dt_text(node.drain_started)}"
         if node.drain_deadline is not None:
             text += f", deadline {fmt.dt_text(node.drain_deadline)}"
-        return text + "; after the drain it stays ineligible until e"
+        return text + "; after the drain it stays ineligible until e makes it eligible"
     if node.last_drain_status in ("complete", "canceled") and node.scheduling_eligibility != "eligible":
         when = f" at {fmt.dt_text(node.last_drain_updated)}" if node.last_drain_updated is not None else ""
         return f"{node.name}: drain {node.last_drain_status}{when}; still ineligible: e makes it eligible"

@@ -9,9 +9,7 @@
   above 100 %), dtle's ETA formula; in the incremental the delay in seconds, the backlog `n/cap`, the
   applied position; the src percentage frozen at its final ratio and its tx counters counting loop
   ticks; the stalled job's delay frozen with its Gtid; Kafka blanks; the error answers of §1.5; for a
-  task of a job whose dest never reached its MySQL, dtle's all-zero answer (`stage ""`, real-dtle.md §6);
-  for a task of another driver (the story's raw_exec jobs) "can not find the task", as real dtle, whose
-  registry holds only the tasks it runs.
+  task of a job whose dest never reached its MySQL, dtle's all-zero answer (`stage ""`, real-dtle.md §6).
   Every other route wants a token dtle's own login hands out (the simulator hands out none): 401
   `permission denied,please login again!`; `POST /v2/login` answers 400 `verfied failed` (the captcha).
   A request for an allocation on another node is answered as dtle's forwarding would (the other node's
@@ -26,7 +24,7 @@ from typing import TYPE_CHECKING
 
 from . import shapes
 from .agentlog import monitor_endpoint
-from .dtle import is_mysql_dest
+from .dtle import is_mysql_dest, task_driver
 from .faults import Faults
 from .server import Request, RequestLog, Response, SimServer, json_response
 
@@ -186,8 +184,9 @@ class DtleNode:
         run = alloc.task_states.get(task) if alloc is not None and alloc.node is self.node else None
         if (alloc_id, task) in self.lost:
             run = None  # Nomad says running, dtle's registry has no such task (a restart under way, §1.5)
-        if run is None or run.state != "running" or alloc is None or alloc.terminal \
-                or _driver(alloc, task) != "dtle":  # dtle's registry holds its own tasks only (§1.5)
+        if run is not None and task_driver(alloc, task) != "dtle":
+            run = None  # another driver's task (sim/sidecar.py): not in dtle's registry
+        if run is None or run.state != "running" or alloc is None or alloc.terminal:
             return _error(f"can not find the task. allocation_id={alloc_id} task_name={task}")
         if alloc.job_id in self.driver.unconnected:
             return Response(200, shapes_dumps({"tasks_status": zero_answer(self.state.now()), "message": "ok"}),
@@ -270,16 +269,6 @@ class DtleNode:
         return dict(base, progress_PCT=f"{pct:.1f}", exec_master_row_count=rows, exec_master_tx_count=tx_exec,
                     read_master_row_count=read_rows, read_master_tx_count=tx_read, ETA=eta,
                     backlog=f"{queue}/{96 if incr else 16}", buffer_status=buffers, stage=stage, timestamp=now)
-
-
-def _driver(alloc: Alloc, task: str) -> str:
-    """The driver of `task` in the allocation's job spec ("" when the spec does not name it)."""
-    for group in alloc.job.get("TaskGroups") or ():
-        if group.get("Name") == alloc.task_group:
-            for spec in group.get("Tasks") or ():
-                if spec.get("Name") == task:
-                    return str(spec.get("Driver") or "")
-    return ""
 
 
 def zero_answer(now_ns: int) -> dict:

@@ -28,6 +28,16 @@ async def select_job(pilot: Any, job_id: str) -> None:
     await until(pilot, lambda: pilot.app.screen.selected_job == job_id, f"{job_id} selected")
 
 
+async def data_in(pilot: Any) -> None:
+    """Until every feed the poller has started has answered (or failed), and no new snapshot has followed
+    (`settled`): on a frozen simulator what the screens show is then final (the status line too)."""
+    app = pilot.app
+    await until(pilot, lambda: app.poller is not None
+                and all(feed.answered or feed.state.error for feed in list(app.poller.feeds.values())),
+                "every feed answered")
+    await settled(pilot)
+
+
 async def settled(pilot: Any, quiet_s: float = 0.6) -> None:
     """Until no new snapshot has arrived for `quiet_s` seconds (the poller has nothing more to say), within
     the usual deadline (a cluster that keeps moving fails here instead of looping forever)."""

@@ -15,6 +15,7 @@ from dtle_tui.model.agentlog import AllocationLog, MonitorDecoder, decode_monito
 from dtle_tui.sim import SimCluster
 from dtle_tui.sim.realdtle import CRASH_LOOP_JOB
 from tests.helpers.paths import FIXTURES
+from tests.helpers.wait import PATIENCE_S
 
 REAL = FIXTURES / "real-nomad"
 DTLE_LINES = FIXTURES / "real-dtle" / "3.21.11.0" / "90_nomad_agent_log_dtle_lines.txt"
@@ -29,9 +30,10 @@ def meta(ver: str, name: str) -> dict:
     return {"status": status, **headers}
 
 
-def read_stream(sim, url: str, params: dict, until, headers=None, seconds: float = 20.0) -> tuple:
-    """Open the monitor, make the story's crash loops try again, read until `until(body)`."""
-    with httpx.stream("GET", url, params=params, headers=headers or {}, timeout=10) as answer:
+def read_stream(sim, url: str, params: dict, until, headers=None, seconds: float = PATIENCE_S) -> tuple:
+    """Open the monitor, make the story's crash loops try again, read until `until(body)` (the deadline
+    only turns a hang into a failure)."""
+    with httpx.stream("GET", url, params=params, headers=headers or {}, timeout=PATIENCE_S) as answer:
         status, ctype = answer.status_code, answer.headers.get("content-type", "")
         if status != 200:
             answer.read()

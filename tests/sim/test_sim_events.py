@@ -14,6 +14,7 @@ from dtle_tui.model.wire import ParseError
 from dtle_tui.sim import SimCluster
 from tests.helpers.paths import FIXTURES
 from tests.helpers.sim import touch_dest
+from tests.helpers.wait import PATIENCE_S
 
 REAL = FIXTURES / "real-nomad"
 TOPICS = [("topic", "Job"), ("topic", "Allocation"), ("topic", "Node"), ("topic", "Evaluation")]
@@ -28,7 +29,7 @@ def sim():
 def frames(sim, params, count: int) -> list:
     """The first `count` lines after the opening heartbeat (buffered frames come at once)."""
     out = []
-    with httpx.Client(base_url=sim.nomad_addr, timeout=httpx.Timeout(5, read=2)) as client:
+    with httpx.Client(base_url=sim.nomad_addr, timeout=httpx.Timeout(PATIENCE_S)) as client:
         with client.stream("GET", "/v1/event/stream", params=params) as answer:
             assert answer.status_code == 200 and answer.headers["cache-control"] == "no-cache"
             lines = answer.iter_lines()
@@ -50,7 +51,7 @@ def test_the_first_line_and_key_order_match_the_recording(sim):
     spec = {"Job": {"ID": "real-ok", "Datacenters": ["dc1"], "TaskGroups": [
         {"Name": "src", "Tasks": [{"Name": "src", "Driver": "dtle", "Config": {}}]}]}}
     httpx.post(sim.nomad_addr + "/v1/jobs", json=spec).raise_for_status()
-    with httpx.Client(base_url=sim.nomad_addr, timeout=httpx.Timeout(5, read=2)) as client:
+    with httpx.Client(base_url=sim.nomad_addr, timeout=httpx.Timeout(PATIENCE_S)) as client:
         with client.stream("GET", "/v1/event/stream", params=[("index", str(start))]) as answer:
             lines = answer.iter_lines()
             first, job_line = next(lines), next(lines)
@@ -173,7 +174,7 @@ def test_a_dropped_stream_ends_and_011_has_none():
         got = httpx.get(old.nomad_addr + "/v1/event/stream")
         assert (got.status_code, got.text) == (404, "")
     with SimCluster(dialect="1.1", frozen=True) as sim:
-        with httpx.Client(base_url=sim.nomad_addr, timeout=httpx.Timeout(5, read=3)) as client:
+        with httpx.Client(base_url=sim.nomad_addr, timeout=httpx.Timeout(PATIENCE_S)) as client:
             with client.stream("GET", "/v1/event/stream") as answer:
                 lines = answer.iter_lines()
                 assert next(lines) == "{}"

@@ -13,6 +13,7 @@ import pytest
 
 from dtle_tui.sim import SimCluster
 from tests.helpers.paths import FIXTURES
+from tests.helpers.wait import PATIENCE_S
 
 DIALECTS = ["0.11.1", "1.1.2"]
 SKIP_MAPS = {"Meta", "Config", "Details", "Attributes", "Env", "NodesAvailable", "Scores", "ConstraintFiltered",
@@ -257,18 +258,20 @@ def test_the_story_unblocks_when_the_node_is_eligible_again(cluster):
 
 
 def stream_events(sim, start: int) -> list:
-    """Every event buffered since `start` (the sim's stream sends buffered frames at once)."""
-    out = []
-    with httpx.Client(base_url=sim.nomad_addr, timeout=httpx.Timeout(5, read=1.5)) as client:
+    """Every event the simulator holds since `start`, as its stream sends them (read until that many came,
+    not until a silence: on a busy machine a silence can fall between two frames)."""
+    with sim.state.lock:
+        expected = sum(len(events) for index, events in sim.state.events if index >= start)
+    out: list = []
+    with httpx.Client(base_url=sim.nomad_addr, timeout=httpx.Timeout(PATIENCE_S)) as client:
         with client.stream("GET", "/v1/event/stream", params={"index": str(start)}) as answer:
             lines = answer.iter_lines()
             assert next(lines) == "{}"
-            try:
-                for line in lines:
-                    if line != "{}":
-                        out.extend(json.loads(line)["Events"])
-            except httpx.ReadTimeout:
-                pass
+            for line in lines:
+                if line != "{}":
+                    out.extend(json.loads(line)["Events"])
+                if len(out) >= expected:
+                    break
     return out
 
 

@@ -1,10 +1,12 @@
 """Issue 24, requirement 6: a snapshot, a worker's result or a message that arrives before the first screen
 or after the last never crashes the app. Each is made to arrive then, on purpose, not left to timing.
 
-After the last screen: Textual shuts an app down mode by mode, clearing the current mode's screen stack
-before it removes the screens of the other modes. A widget mounted on the Nodes screen (another mode than
-the current one, Jobs) therefore unmounts while the current mode has no screen left and the app still
-handles its messages: its `on_unmount` is where these tests make things arrive.
+After the last screen: the crash issue 24 found came at start-up with a malformed token and Consul down:
+the test was over within a second, and the poller's answer arrived while the app was shutting down.
+Textual shuts an app down mode by mode, clearing the current mode's screen stack before it removes the
+screens of the other modes. A widget mounted on the Nodes screen (another mode than the current one,
+Jobs) therefore unmounts while the current mode has no screen left and the app still handles its
+messages: its `on_unmount` is where these tests make things arrive.
 
 Before the first screen: Textual puts the first screen on the stack before the app handles any message,
 so the earliest a snapshot can arrive is before that screen has mounted its widgets: queued before the
@@ -20,11 +22,13 @@ from textual.widget import Widget
 from textual.worker import WorkerState
 
 from dtle_tui.app import DtleApp, SnapshotUpdated
+from dtle_tui.live.poller import Poller
 from dtle_tui.screens.confirm import ConfirmScreen
 from dtle_tui.screens.jobs import JobsScreen
 from dtle_tui.screens.nodes import NodesScreen
 from tests.helpers.pilot import loaded, select_job
 from tests.helpers.screen import jobs_table, notifications, row_keys
+from tests.helpers.sim import dead_port
 from tests.helpers.wait import until
 
 
@@ -149,3 +153,39 @@ async def test_a_write_whose_result_comes_after_the_last_screen(sim, make_settin
     assert probe.arrived and write.state == WorkerState.SUCCESS
     assert sim.scenario.job("job1")["Stop"] is True
     assert any("stopped" in n for n in notifications(app))
+
+
+async def test_a_failing_starts_first_answer_after_the_last_screen(make_sim, make_settings):
+    """Issue 24's crash, made to happen: a malformed token, Consul down, and the console closed before the
+    poller's first answer. That answer (Nomad's refusal of the token) is held back by a hanging Nomad until
+    the app has no screen left; the snapshot the poller then posts, the first one that tells of a failure,
+    is handled without a crash, with Consul's feeds started after it on a poller being stopped."""
+    sim = make_sim(dialect="1.1", seed=1, frozen=True,
+                   acl_tokens={"00000000-0000-4000-8000-000000000001": "management"})  # ACLs on: tokens checked
+    settings = make_settings(sim, "--consul-addr", f"127.0.0.1:{dead_port()}",
+                             env={"NOMAD_TOKEN": "not-a-uuid-at-all"})
+    posted: list = []
+
+    def poller_factory(settings, on_snapshot):
+        def post(snapshot) -> None:  # on the poller's thread, as the app's own callback
+            on_snapshot(snapshot)
+            posted.append(snapshot)
+
+        return Poller(settings, post)
+
+    sim.nomad_faults.hang = True
+    app = DtleApp(settings, poller_factory=poller_factory)
+    handled: list = []
+    async with app.run_test(size=(80, 24), message_hook=recorder(app, handled)) as pilot:
+        await until(pilot, lambda: sim.requests.in_flight("nomad"), "the first read held by Nomad")
+        assert not any(snapshot.nomad.error for snapshot in posted)  # nothing told of the token yet
+
+        async def arrive() -> None:
+            assert app.screen_stack == []  # the situation this test is about
+            sim.nomad_faults.hang = False
+            await until(None, lambda: any(snapshot.nomad.error for snapshot in posted), "the token refused")
+
+        probe = await after_the_last_screen(pilot, arrive)
+    assert probe.arrived and 0 in handled
+    refused = next(snapshot for snapshot in posted if snapshot.nomad.error)
+    assert "acl token lookup failed" in str(refused.nomad.error)

@@ -74,7 +74,8 @@ async def test_a_long_list_scrolls_with_a_sign_and_keys_and_the_buttons_stay(mod
     async with app.run_test(size=(80, 24)) as pilot:
         await dialog_scenes.settled(pilot)
         more = screen.query_one("#confirm-more")
-        assert more.display and "↓" in str(more.render()) and "more line" in str(more.render())
+        await dialog_scenes.until(pilot, lambda: "more line" in str(more.render()), what="the sign of more lines")
+        assert more.display and "↓" in str(more.render())
         box = screen.query_one("#confirm-lines")
         await pilot.press("down")
         await dialog_scenes.until(pilot, lambda: box.scroll_y == 1, what="one line down")

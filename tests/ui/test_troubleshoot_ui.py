@@ -50,7 +50,7 @@ async def open_nodes(pilot, app, name: str) -> NodesScreen:
     table = screen.query_one("#nodes-table")
     await until(pilot, lambda: table.row_count == len(app.snapshot.nodes), "the nodes listed")
     node = next(n for n in app.snapshot.nodes if n.name == name)
-    table.move_cursor(row=[n.name for n in sorted(app.snapshot.nodes, key=lambda n: n.name)].index(name))
+    table.move_cursor(row=table.row_keys.index(node.id))
     await until(pilot, lambda: screen.current_node() is not None and screen.current_node().id == node.id,
                 f"{name} selected")
     return screen
@@ -135,7 +135,7 @@ async def test_e_and_D_on_nodes(trouble_sim, make_settings):
         await pilot.press("-", "2", "enter")
         await until(pilot, lambda: "is draining" in notes(app), "the drain report")
         await until(pilot, lambda: "dtle-node-2: draining" in screen_text(app), "drain progress")
-        assert "stays ineligible until e" in screen_text(app)
+        assert "stays ineligible until e makes it eligible" in screen_text(app)
     assert writes(sim) == [
         ("POST", f"/v1/node/{node.id}/eligibility", {"Eligibility": "ineligible"}),
         ("POST", f"/v1/node/{node.id}/drain", {"DrainSpec": {"Deadline": HOUR_NS, "IgnoreSystemJobs": False}}),
