@@ -21,8 +21,16 @@ from typing import TYPE_CHECKING, Callable, Iterable, Mapping, Optional
 
 from dtle_tui.api.dtle import DtleClient
 from dtle_tui.api.errors import ApiError
-from dtle_tui.model.allocations import Allocation
-from dtle_tui.model.monitor import JobProgress, TaskMonitor, TaskReading, frozen_since, job_progress
+from dtle_tui.model.allocations import Allocation, alloc_role, dtle_role
+from dtle_tui.model.monitor import (
+    JobProgress,
+    TaskMonitor,
+    TaskReading,
+    frozen_since,
+    job_progress,
+    same_since,
+    taken_s,
+)
 from dtle_tui.text import fmt
 from dtle_tui.text.secrets import redact
 from dtle_tui.text.textsafe import safe_text, truncate
@@ -55,6 +63,8 @@ class _Task:
     previous: Optional[TaskMonitor] = None
     previous_at: float = 0.0
     still_since: Optional[float] = None
+    same_since: Optional[float] = None  # dtle's clock: the delay and Gtid exactly as now since then
+    taken: Optional[float] = None  # dtle's clock: when the last answer's figures were taken
     done_at: Optional[float] = None  # monotonic, when the last answer or failure came
     failures: int = 0
     busy: bool = False
@@ -63,18 +73,20 @@ class _Task:
 def running_tasks(allocs: Iterable[Allocation], full_states: bool) -> list[tuple[Allocation, str, str]]:
     """(allocation, role "src"/"dest", task name) of each task to ask about. With full task states only
     tasks whose state is `running`; slim ones (the Jobs list) know no task state, so the running
-    allocation's tasks by name (the TaskStates keys it kept, else the group name)."""
+    allocation's tasks by name (the TaskStates keys it kept, else the group name). Only tasks named as a
+    dtle role: dtle knows no other task (it answers "can not find the task", docs/reference/dtle-monitor.md
+    §1.5), and another driver's task has no dtle figures."""
     out = []
     for alloc in allocs:
-        if alloc.client_status != "running" or alloc.desired_status not in ("run", ""):
+        role = alloc_role(alloc)
+        if alloc.client_status != "running" or alloc.desired_status not in ("run", "") or not role:
             continue
-        role = "src" if alloc.task_group.lower() in ("src", "source") else "dest"
         if full_states:
             names = [t.name for t in alloc.task_states if t.state == "running"]
         else:
             raw = alloc.task_states_raw if isinstance(alloc.task_states_raw, dict) else {}
-            names = list(raw) or [alloc.task_group]
-        out.extend((alloc, role, name) for name in names)
+            names = [str(n) for n in raw] or [alloc.task_group]
+        out.extend((alloc, role, name) for name in names if dtle_role(name))
     return out
 
 
@@ -192,7 +204,8 @@ class DtleMonitor:
             kept = task.reading.monitor if task.reading is not None else None
             if kept is not None:
                 message += f" (figures of {fmt.hms(task.previous_at)} kept)"
-            task.reading = TaskReading(task.task, kept, _one_line(message), time.time(), task.still_since)
+            task.reading = TaskReading(task.task, kept, _one_line(message), time.time(), task.still_since,
+                                       task.same_since, task.taken)
             if self.client.nodes_mode:
                 self.client.forget(task.node_id)  # the node may have moved or restarted: look it up again
         finally:
@@ -207,15 +220,17 @@ class DtleMonitor:
     def _got(self, task: _Task, monitor: TaskMonitor) -> None:
         now = time.time()
         task.still_since = frozen_since(task.previous, monitor, task.still_since, task.previous_at)
-        task.previous, task.previous_at = monitor, now
-        task.reading = TaskReading(task.task, monitor, None, now, task.still_since)
+        taken = taken_s(monitor, now)
+        task.same_since = same_since(task.previous, monitor, task.same_since, task.taken, taken)
+        task.previous, task.previous_at, task.taken = monitor, now, taken
+        task.reading = TaskReading(task.task, monitor, None, now, task.still_since, task.same_since, taken)
 
     def _publish(self, job_id: str) -> None:
         readings = [t for t in self._tasks.values() if t.job_id == job_id and t.reading is not None]
         if not readings:
             return
         allocs, _ = self.allocations_of(job_id, job_id == self.detail_job)
-        dest_ids = {a.id for a in allocs if a.task_group.lower() not in ("src", "source")}
+        dest_ids = {a.id for a in allocs if alloc_role(a) == "dest"}
         src = next((t.reading for t in readings if t.alloc_id not in dest_ids), None)
         dest = next((t.reading for t in readings if t.alloc_id in dest_ids), None)
         progress = job_progress(self.stage_of(job_id), src, dest, self.kafka_of(job_id), time.time())

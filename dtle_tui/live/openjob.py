@@ -115,7 +115,8 @@ class OpenJob:
              dtle: Optional[JobProgress] = None, now: Optional[float] = None) -> Optional[JobDetail]:
         """The open job as Job detail shows it: its verdict read first (model/verdict.py), the stage it
         reached, its timeline as transitions; STALLED once the Gtid has stood still for the threshold,
-        counted from the remembered time (`progress.unchanged_since`) or dtle's own delay (`dtle`)."""
+        counted from the remembered time (`progress.unchanged_since`) or dtle's own delay (`dtle`), or at
+        once when dtle's delay says its queue is stuck (`dtle.queue_stuck_since`)."""
         if self.job_id is None:
             return None
         now = time.time() if now is None else now
@@ -135,9 +136,11 @@ class OpenJob:
         self.stall_due = since + stall_threshold_s if incremental and since is not None and stalled is None \
             else float("inf")
         # The verdict's "restarting in 9m" by the console's clock (text.clock: frozen in the snapshots).
+        # dtle's delay frozen over its own ticks: its queue is stuck, a stall known without the threshold.
+        frozen = dtle.delay_s if incremental and dtle is not None and dtle.queue_stuck_since is not None else None
         verdict = job_verdict(stub, allocs, int(clock.now() * 1e9), nodes=self.store.nodes,
                               stalled_since_ns=int(stalled * 1e9) if stalled is not None else None,
-                              stage=self.reached)
+                              stage=self.reached, frozen_delay_s=frozen)
         return dataclasses.replace(detail, verdict=verdict, steps=tuple(stage_steps(allocs)), stalled_since=stalled)
 
     def _dtle_evidence(self, dtle: Optional[JobProgress], now: float) -> Optional[float]:

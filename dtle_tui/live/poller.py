@@ -394,9 +394,10 @@ class Poller:
         changed, reordered = store.take_changes()
         self.placements.check(store.jobs, changed)
         by_job = positions.by_job if consul_ok else {}
+        dtle = self.monitor.view() if self.monitor is not None else {}
         rows = self._rows.update(store.jobs, store.allocations_of, changed, reordered, by_job, positions.progress,
                                  now, self.settings.stall_threshold_s, consul_ok, positions.moved,
-                                 store.nodes, self.placements.reason)
+                                 store.nodes, self.placements.reason, dtle)
         positions.moved = False
         if store.nodes_changed:
             store.nodes_changed = False
@@ -406,7 +407,6 @@ class Poller:
         self._rows.running_changed = False
         version, region = self._agent
         self._generation += 1
-        dtle = self.monitor.view() if self.monitor is not None else {}
         open_id = self.open_job.job_id
         return Snapshot(
             generation=self._generation,

@@ -11,9 +11,10 @@ from collections import defaultdict
 from typing import Callable, Iterable, Mapping, Optional
 
 from dtle_tui.live.snapshot import AllocCounts, JobRow
-from dtle_tui.model.allocations import Allocation, slim_allocation, slim_last_error
+from dtle_tui.model.allocations import Allocation, alloc_role, dtle_role, slim_allocation, slim_last_error
 from dtle_tui.model.gtid import GtidProgress, JobPosition
 from dtle_tui.model.jobs import JobStub
+from dtle_tui.model.monitor import JobProgress
 from dtle_tui.model.nodes import Node
 from dtle_tui.model.stage import Stage, detect_stage
 from dtle_tui.model.verdict import SEC, SETTLE_S, VerdictKind, job_verdict, slim_task_state
@@ -40,30 +41,33 @@ def row_allocation(d: dict) -> Allocation:
     return dataclasses.replace(alloc, task_states_raw=slim or None)
 
 
-def count_allocations(allocs: Iterable[Allocation]) -> tuple[AllocCounts, AllocCounts]:
-    """Counts of the allocations that matter now: desired `run`, or terminal but failed/lost."""
-    buckets: dict[str, dict[str, int]] = {"src": defaultdict(int), "dest": defaultdict(int)}
+Others = tuple  # ((group name, AllocCounts), …) of the groups not named as a dtle role, by name
+
+
+def count_allocations(allocs: Iterable[Allocation]) -> tuple[AllocCounts, AllocCounts, Others]:
+    """Counts of the allocations that matter now: desired `run`, or terminal but failed/lost. src and dest
+    by dtle role; a group of another kind (a job of another driver) under its own name, never as dest."""
+    buckets: dict[str, dict[str, int]] = defaultdict(lambda: defaultdict(int))
     for alloc in allocs:
-        group = "src" if alloc.task_group.lower() in ("src", "source") else "dest"
+        role = alloc_role(alloc)
+        # "=": a group's own name, never mistaken for a role; the group is known even with nothing counted.
+        counted = buckets[role or "=" + alloc.task_group]
         # A stopped job's old allocations are history, not health: count only what Nomad still runs
         # or what failed and was not replaced (desired status still `run`).
         if alloc.desired_status != "run" and alloc.client_status not in ("failed", "lost"):
             if alloc.client_status == "complete":
-                buckets[group]["complete"] += 1
+                counted["complete"] += 1
             continue
         if alloc.desired_status != "run" and alloc.next_allocation:
             continue
-        buckets[group][alloc.client_status] += 1
-    return tuple(  # type: ignore[return-value]
-        AllocCounts(
-            running=b.get("running", 0),
-            pending=b.get("pending", 0),
-            failed=b.get("failed", 0),
-            lost=b.get("lost", 0),
-            complete=b.get("complete", 0),
-        )
-        for b in (buckets["src"], buckets["dest"])
-    )
+        counted[alloc.client_status] += 1
+
+    def counts(b: Mapping[str, int]) -> AllocCounts:
+        return AllocCounts(running=b.get("running", 0), pending=b.get("pending", 0), failed=b.get("failed", 0),
+                           lost=b.get("lost", 0), complete=b.get("complete", 0))
+
+    others = tuple((g[1:], counts(b)) for g, b in sorted(buckets.items()) if g.startswith("="))
+    return counts(buckets.get("src", {})), counts(buckets.get("dest", {})), others
 
 
 def build_row(
@@ -77,23 +81,26 @@ def build_row(
     cache: Optional[dict] = None,
     nodes: Optional[Mapping[str, Node]] = None,
     placement: str = "",
+    frozen_delay_s: Optional[int] = None,
 ) -> JobRow:
     """One job's row. `cache` (job ID -> derived counts and stage) skips the work when the job's
     allocations are the same objects as last time: the parser and the poller's store hand back unchanged
     allocations as the very same objects. `nodes` by ID (a node down, its dtle driver unhealthy) and
-    `placement` (why its queued allocations wait, live/placement.py) go into the verdict."""
+    `placement` (why its queued allocations wait, live/placement.py) go into the verdict, and so does
+    `frozen_delay_s`: dtle's delay says its queue is stuck (model.stall.queue_stuck, from dtle's figures
+    of the rows in view)."""
     key = tuple(map(id, allocs))
     hit = cache.get(stub.id) if cache is not None else None
     if hit is not None and hit[0] == key:
-        src, dest, info = hit[1], hit[2], hit[3]
+        src, dest, others, info = hit[1], hit[2], hit[3], hit[4]
     else:
-        src, dest = count_allocations(allocs)
+        src, dest, others = count_allocations(allocs)
         info = detect_stage(allocs)
         if cache is not None:
             # The allocations are kept in the entry, so their ids cannot be reused meanwhile.
-            cache[stub.id] = (key, src, dest, info, allocs)
+            cache[stub.id] = (key, src, dest, others, info, allocs)
     if stub.summary:
-        src, dest = with_queued(stub, src, dest)
+        src, dest, others = with_queued(stub, src, dest, others)
     if not consul_ok:
         pos = None
     running = dest.running > 0 and src.running > 0
@@ -106,8 +113,10 @@ def build_row(
         and prog.is_stalled(now, stall_threshold_s)
     )
     since = stalled_since(prog, stall_threshold_s) if stalled else None
+    # dtle's word needs no Consul: its delay stayed put over its own ticks while its Gtid stood still.
+    frozen = frozen_delay_s if info.stage is Stage.INCREMENTAL and running and not stub.stop else None
     verdict = job_verdict(stub, allocs, int(now * SEC), nodes=nodes, placement=placement,
-                          stalled_since_ns=since)
+                          stalled_since_ns=since, frozen_delay_s=frozen)
     return JobRow(
         id=stub.id,
         status=stub.display_status,
@@ -115,6 +124,7 @@ def build_row(
         stage_since_ns=info.since_ns,
         src=src,
         dest=dest,
+        others=others,
         transactions=(pos.gtid.transactions if pos and pos.gtid is not None else None),
         gtid_text=(pos.gtid_text if pos else None),
         binlog=(str(pos.binlog) if pos and pos.binlog else None),
@@ -135,23 +145,30 @@ def stalled_since(prog: Optional[GtidProgress], threshold_s: float) -> Optional[
     return int((due - threshold_s) * SEC) if due is not None else None
 
 
-def with_queued(stub: JobStub, src: AllocCounts, dest: AllocCounts) -> tuple[AllocCounts, AllocCounts]:
-    """The allocations Nomad could not place (JobSummary Queued) join the counts of their side."""
+def with_queued(stub: JobStub, src: AllocCounts, dest: AllocCounts,
+                others: Others = ()) -> tuple[AllocCounts, AllocCounts, Others]:
+    """The allocations Nomad could not place (JobSummary Queued) join the counts of their side; a group
+    not named as a dtle role is listed under its name even with nothing to count (the job is not dtle's)."""
     queued = {"src": 0, "dest": 0}
+    other = dict(others)
     for group, summary in stub.summary.items():
-        if summary.queued:
-            queued["src" if group.lower() in ("src", "source") else "dest"] += summary.queued
+        role = dtle_role(group)
+        if role:
+            queued[role] += summary.queued
+        else:
+            held = other.get(group, AllocCounts())
+            other[group] = dataclasses.replace(held, queued=summary.queued) if summary.queued else held
     if queued["src"]:
         src = dataclasses.replace(src, queued=queued["src"])
     if queued["dest"]:
         dest = dataclasses.replace(dest, queued=queued["dest"])
-    return src, dest
+    return src, dest, tuple(sorted(other.items()))
 
 
 def dest_error(allocs: Iterable[Allocation]) -> str:
     """The newest dest allocation's error, first line."""
     for alloc in sorted(allocs, key=lambda a: a.create_index, reverse=True):
-        if alloc.task_group.lower() not in ("src", "source"):
+        if alloc_role(alloc) == "dest":
             text = slim_last_error(alloc)
             if text:
                 return text
@@ -187,6 +204,8 @@ class RowBook:
         self._nodes: Optional[Mapping[str, Node]] = None
         self._placement_of: Callable[[str], str] = lambda job_id: ""
         self._consul_keys: dict[str, tuple] = {}
+        self._dtle_view: Mapping[str, JobProgress] = {}
+        self._frozen: dict[str, int] = {}  # job ID -> dtle's delay frozen at (its queue stuck), rows in view
         self.stall_due = float("inf")
         self.running: set[str] = set()  # src and dest running, job status running (orphans' input)
         self.running_changed = False
@@ -205,6 +224,7 @@ class RowBook:
         consul_changed: bool,
         nodes: Optional[Mapping[str, Node]] = None,
         placement_of: Callable[[str], str] = lambda job_id: "",
+        dtle: Mapping[str, JobProgress] = {},
     ) -> tuple[JobRow, ...]:
         # A node that went down or whose dtle driver turned unhealthy changes the verdicts of the jobs on
         # it: such a change (rare) re-derives every row.
@@ -215,14 +235,17 @@ class RowBook:
         self._nodes, self._placement_of = nodes, placement_of
         if reordered:
             self._forget_gone(stubs)
+        changed_jobs = changed if isinstance(changed, (set, frozenset)) else set(changed)
+        frozen_moved = self._dtle_frozen(dtle)
+        if frozen_moved:
+            changed_jobs = set(changed_jobs) | frozen_moved
         if everything:
             todo = self._order
             self.stall_due = float("inf")
         else:
-            todo = [j for j in changed if j in self._slot]
+            todo = [j for j in changed_jobs if j in self._slot]
             if reordered:  # a job listed again after a purge and a re-register may not be in `changed`
-                todo.extend(j for j in self._order if j not in self.rows and j not in changed)
-        changed_jobs = changed if isinstance(changed, (set, frozenset)) else set(changed)
+                todo.extend(j for j in self._order if j not in self.rows and j not in changed_jobs)
         touched = False
         for job_id in todo:
             touched |= self._refresh_row(job_id, stubs[job_id], allocs_of, positions.get(job_id),
@@ -237,6 +260,19 @@ class RowBook:
                 lst[slot[job_id]] = self.rows[job_id]
             self._tuple = tuple(lst)
         return self._tuple
+
+    def _dtle_frozen(self, dtle: Mapping[str, JobProgress]) -> set:
+        """Take dtle's figures (a new mapping only when some job's changed): the jobs whose queue turned
+        stuck or unstuck, whose rows are rebuilt (the others keep theirs)."""
+        if dtle is self._dtle_view:
+            return set()
+        self._dtle_view = dtle
+        frozen = {job_id: p.delay_s for job_id, p in dtle.items()
+                  if p.queue_stuck_since is not None and p.delay_s is not None and p.delay_s > 0}
+        before = self._frozen
+        moved = {job_id for job_id in frozen.keys() | before.keys() if frozen.get(job_id) != before.get(job_id)}
+        self._frozen = frozen
+        return moved
 
     def _forget_gone(self, stubs: Mapping[str, JobStub]) -> None:
         """The job list's order changed: take the new order, drop what is no longer listed."""
@@ -268,7 +304,7 @@ class RowBook:
             self._note_stall_due(old, prog, consul_ok, threshold)
             return False
         row = build_row(stub, allocs_of(job_id), pos, prog, now, threshold, consul_ok, self._cache, self._nodes,
-                        self._placement_of(job_id))
+                        self._placement_of(job_id), self._frozen.get(job_id))
         touched = old is None or old != row
         if touched:
             self.rows[job_id] = row

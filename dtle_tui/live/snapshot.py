@@ -92,6 +92,19 @@ class JobRow:
     verdict: Optional[Verdict] = None
     stalled_since_ns: Optional[int] = None  # with a STALLED verdict: the Gtid has not moved since then
     recheck_at: float = 0.0  # epoch s: the verdict can change then without new data (a task settling)
+    # The groups not named as a dtle role, by name, with their counts (a job of another driver: src and
+    # dest stay empty, nothing of it is counted as dest).
+    others: tuple = ()
+
+    @property
+    def is_dtle(self) -> bool:
+        """A job with a src or dest group (or whose groups are not known yet): dtle's figures and stages
+        can mean something for it."""
+        return not self.others or self.src != AllocCounts() or self.dest != AllocCounts()
+
+    def others_text(self) -> str:
+        """`heartbeat 1 run`: the counts of the groups that are not dtle's, each under its name."""
+        return ", ".join(f"{group} {counts.describe()}" for group, counts in self.others)
 
 
 @dataclass(frozen=True)

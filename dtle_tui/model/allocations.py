@@ -42,6 +42,17 @@ def _reschedule_events(tracker: Any) -> tuple[RescheduleEvent, ...]:
 
 _TERMINAL_CLIENT = frozenset({"complete", "failed", "lost"})
 
+# dtle's roles come from the task name, in any case (docs/reference/dtle.md §1); a dtle job's groups are
+# named after them too. A name that is neither is not dtle's: dtle has no task by that name.
+SRC_NAMES = frozenset({"src", "source"})
+DEST_NAMES = frozenset({"dst", "dest", "destination"})
+
+
+def dtle_role(name: str) -> str:
+    """"src" or "dest" for a name dtle reads as that role, "" for any other name."""
+    low = name.lower()
+    return "src" if low in SRC_NAMES else "dest" if low in DEST_NAMES else ""
+
 
 @dataclass(frozen=True)
 class Allocation:
@@ -289,3 +300,13 @@ def slim_allocation(d: dict) -> Allocation:
 def parse_allocation(data: Any) -> Allocation:
     """GET /v1/allocation/:id (the embedded Job is ignored)."""
     return _allocation(top_dict(data, "allocation"))
+
+
+def alloc_role(alloc: Allocation) -> str:
+    """The dtle role of an allocation: its group's name, else its tasks' names (the TaskStates keys it
+    kept); "" for a group of another kind of job (a raw_exec daemon beside the migrations)."""
+    role = dtle_role(alloc.task_group)
+    if role:
+        return role
+    states = alloc.task_states_raw if isinstance(alloc.task_states_raw, dict) else {}
+    return next((r for r in map(dtle_role, map(str, states)) if r), "")

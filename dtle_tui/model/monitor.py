@@ -15,6 +15,7 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 from typing import Any, Optional
 
+from dtle_tui.model.stall import queue_stuck
 from dtle_tui.model.wire import ParseError, as_int, as_str
 from dtle_tui.text.durations import parse_go_duration
 
@@ -136,6 +137,10 @@ class TaskReading:
     error: Optional[str] = None
     at: float = 0.0  # time.time() of the last answer or failure
     still_since: Optional[float] = None  # since when delay (above 0) and Gtid have stayed the same
+    # By dtle's clock (taken_s): since when the delay (above 0) and the Gtid have been exactly these, and
+    # when this answer was taken (model.stall.queue_stuck).
+    same_since: Optional[float] = None
+    taken: Optional[float] = None
 
 
 @dataclass(frozen=True)
@@ -152,6 +157,9 @@ class JobProgress:
     eta_s: Optional[float] = None
     delay_s: Optional[int] = None
     delay_frozen_since: Optional[float] = None  # the delay has not changed, nor the Gtid, since then
+    # dtle's queue is stuck (model.stall.queue_stuck): the delay has stayed exactly delay_s over readings
+    # STUCK_WINDOW_S apart with the Gtid still, since then (dtle's clock, epoch s).
+    queue_stuck_since: Optional[float] = None
     backlog: Optional[tuple[int, int]] = None
     file: str = ""
     position: int = 0
@@ -228,6 +236,11 @@ def job_progress(stage_label: str, src: Optional[TaskReading], dest: Optional[Ta
         out["delay_s"] = max(delays)
         if frozen is not None and out["delay_s"] > 0:
             out["delay_frozen_since"] = frozen
+        # The task whose delay is the job's (the larger): has it stayed exactly so over dtle's ticks?
+        stuck = [queue_stuck(r.monitor.delay_s, r.same_since, r.taken) for r in (src, dest)
+                 if r is not None and r.monitor is not None and r.monitor.delay_s == out["delay_s"]]
+        if any(t is not None for t in stuck):
+            out["queue_stuck_since"] = min(t for t in stuck if t is not None)
         if out["delay_s"] < 0:
             notes.append("negative delay: the dtle host's clock is behind the source MySQL's")
     applied = d if d is not None and (d.file or d.gtid_set) else None
@@ -320,7 +333,8 @@ def meaningful_figures(progress: Optional[JobProgress], src: Optional[TaskReadin
         p = replace(p, percent=None, percent_from="", rows_done=None, rows_estimated=None, eta_text="", eta_s=None,
                     notes=tuple(n for n in p.notes if not n.startswith(_FULL_NOTES)))
     if not (_reports(src_said, src_running) or _reports(dest_said, dest_running)):
-        p = replace(p, delay_s=None, delay_frozen_since=None, backlog=None if not dest_running else p.backlog)
+        p = replace(p, delay_s=None, delay_frozen_since=None, queue_stuck_since=None,
+                    backlog=None if not dest_running else p.backlog)
     if not dest_running:
         p = replace(p, backlog=None)
     return FiguresView(progress=p)
@@ -338,6 +352,29 @@ def frozen_since(previous: Optional[TaskMonitor], current: TaskMonitor, previous
     if not same:
         return None
     return previous_since if previous_since is not None else previous_at
+
+
+def taken_s(monitor: TaskMonitor, at: float) -> float:
+    """When dtle took the figures, in epoch seconds by dtle's clock (its `timestamp`: ns for MySQL tasks,
+    s for a Kafka dest, §1.4); `at` (the console's clock) when it sent none."""
+    ts = monitor.timestamp
+    if ts <= 0:
+        return at
+    return ts / 1e9 if ts >= _NS_TIMESTAMP_FROM else float(ts)
+
+
+def same_since(previous: Optional[TaskMonitor], current: TaskMonitor, previous_since: Optional[float],
+               previous_taken: Optional[float], taken: float) -> Optional[float]:
+    """Since when (dtle's clock) the delay has been exactly `current.delay_s`, above 0, with the same Gtid
+    and position: `previous_since` (or the previous reading's time) when the previous reading said the
+    same, `taken` when this one starts a new run, None while the delay is 0 or unknown."""
+    if current.delay_s is None or current.delay_s <= 0:
+        return None
+    same = previous is not None and previous.delay_s == current.delay_s \
+        and previous.gtid_set == current.gtid_set and previous.position == current.position
+    if not same:
+        return taken
+    return previous_since if previous_since is not None else (previous_taken if previous_taken is not None else taken)
 
 
 # ---- where each node's dtle API is (§5) ------------------------------------------------------------

@@ -7,8 +7,14 @@ the console started. With dtle's API on, a delay that grows while the Gtid stand
 too: dtle's delay is the age of the last transaction applied (docs/reference/dtle-monitor.md §2.3), so
 the Gtid has not moved for about that long.
 
-A job is STALLED when its tasks run, it has reached the incremental stage, and its Gtid has not moved
-for the stall threshold, counted from the earliest of these times.
+A job is STALLED when its tasks run, it has reached the incremental stage, and either
+- its Gtid has not moved for the stall threshold, counted from the earliest of these times; or
+- dtle's own delay says its queue is stuck, which needs no threshold (`queue_stuck`): every 15 s dtle
+  sets the delay to 0 when nothing came and its queue is empty, and otherwise leaves it alone while the
+  queue does not move (§2.3). A delay above 0 read with exactly the same value, and the same Gtid, in
+  readings at least two of those ticks apart (STUCK_WINDOW_S, by dtle's own clock) has outlived a tick
+  that would have reset or moved it: the queue holds transactions and applies none. A growing delay, a
+  delay back to 0 or a Gtid that moved is not this.
 """
 
 from __future__ import annotations
@@ -21,6 +27,8 @@ from typing import Any, Mapping, Optional
 MEMO_VERSION = 1
 MEMO_MAX_JOBS = 5000  # per cluster: the file stays small whatever the cluster
 MEMO_MAX_CLUSTERS = 20
+DTLE_TICK_S = 15.0  # dtle's stats interval: the delay is reset or recomputed at most this often
+STUCK_WINDOW_S = 2 * DTLE_TICK_S  # readings this far apart hold at least one whole tick between them
 
 
 def gtid_digest(gtid_text: str) -> str:
@@ -125,3 +133,12 @@ def stalled_since(since: Optional[float], threshold_s: float, now: float) -> Opt
     if since is None or now - since < threshold_s:
         return None
     return since
+
+
+def queue_stuck(delay_s: Optional[int], same_since: Optional[float], taken: Optional[float]) -> Optional[float]:
+    """dtle's queue is stuck (see the module docstring): `delay_s` above 0 has been read with exactly this
+    value and the same Gtid since `same_since`, and the reading taken at `taken` (both by dtle's clock,
+    seconds) is at least STUCK_WINDOW_S later. Returns `same_since`, else None."""
+    if delay_s is None or delay_s <= 0 or same_since is None or taken is None:
+        return None
+    return same_since if taken - same_since >= STUCK_WINDOW_S else None

@@ -220,9 +220,12 @@ def _node_problem(alloc: Allocation, nodes: Optional[Mapping[str, Node]]) -> str
 
 def job_verdict(job: JobStub, allocs: Iterable[Allocation], now_ns: int, *,
                 nodes: Optional[Mapping[str, Node]] = None, stalled_since_ns: Optional[int] = None,
-                placement: str = "", reason_width: int = REASON_WIDTH, stage: Optional[StageInfo] = None) -> Verdict:
+                placement: str = "", reason_width: int = REASON_WIDTH, stage: Optional[StageInfo] = None,
+                frozen_delay_s: Optional[int] = None) -> Verdict:
     """The job's verdict. `nodes` by ID (node down, dtle driver unhealthy: failing) when known;
     `stalled_since_ns`: the Gtid has not moved since then (the caller's stall rule decided);
+    `frozen_delay_s`: dtle's delay has stayed at this many seconds while the Gtid stood still: its queue is
+    stuck (model.stall.queue_stuck decided), a stall known without waiting for the threshold;
     `placement`: why queued allocations are not placed (the evaluations' short reason) when known;
     `stage`: the stage reached when the caller knows better than these allocations' last 10 events
     (model.stage.later_stage of what it saw before), else stage_reached(allocs)."""
@@ -249,10 +252,17 @@ def job_verdict(job: JobStub, allocs: Iterable[Allocation], now_ns: int, *,
         return min(found, key=lambda c: c[:3])[3]
     queued = sorted(g for g, s in job.summary.items() if s.queued and not (
         g in current and current[g].client_status == "running"))
-    if stalled_since_ns and all(a.client_status == "running" for a in current.values()) and current:
+    all_running = bool(current) and all(a.client_status == "running" for a in current.values())
+    frozen = (f"dtle's delay has stayed at {frozen_delay_s} s while the Gtid stood still: its queue is stuck"
+              if frozen_delay_s else "")
+    if stalled_since_ns and all_running:
         since = max(0.0, (now_ns - stalled_since_ns) / SEC)
         return make(VerdictKind.STALLED, fit(f"Gtid unchanged {duration(since)}", reason_width),
-                    f"stalled: the tasks run but the Gtid has not moved for {duration(since)}")
+                    f"stalled: the tasks run but the Gtid has not moved for {duration(since)}"
+                    + (f"; {frozen}" if frozen else ""))
+    if frozen and all_running:
+        return make(VerdictKind.STALLED, fit(f"dtle delay frozen at {frozen_delay_s}s", reason_width),
+                    f"stalled: the tasks run but {frozen}")
     if queued:
         why = placement or f"{', '.join(queued)} cannot be placed"
         return make(VerdictKind.QUEUED, fit(why, reason_width),

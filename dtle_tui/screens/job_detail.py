@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from typing import TYPE_CHECKING, Any, Iterable, Optional
+from typing import TYPE_CHECKING, Any, Optional
 
 from rich.text import Text
 from textual import on
@@ -17,7 +17,7 @@ from textual.widgets import DataTable, Sparkline, Static
 from dtle_tui.clipboard import copy_and_notify
 from dtle_tui.keys import ALLOC_WRITES, job_writes, write_name
 from dtle_tui.live.snapshot import JobDetail, Snapshot
-from dtle_tui.model.allocations import Allocation
+from dtle_tui.model.allocations import Allocation, alloc_role
 from dtle_tui.model.monitor import JobProgress, meaningful_figures
 from dtle_tui.model.stats import memory_limits
 from dtle_tui.ops.incident import ReportError, report_job
@@ -89,14 +89,16 @@ def event_rows(alloc: Allocation) -> list[tuple[str, list[Text]]]:
 WHY_KINDS = frozenset({"failing", "failed", "queued", "starting"})
 
 
-def tasks_running(allocs: Iterable[Allocation]) -> tuple[bool, bool]:
-    """Whether a src task and a dest task run now (an allocation Nomad runs, its task state running)."""
+def tasks_running(allocs: tuple[Allocation, ...]) -> tuple[bool, bool]:
+    """Whether a src task and a dest task run now (an allocation Nomad runs, its task state running);
+    a group that is not named as a dtle role is neither."""
     src = dest = False
     for a in allocs:
-        if a.client_status != "running" or a.desired_status not in ("run", ""):
+        role = alloc_role(a)
+        if a.client_status != "running" or a.desired_status not in ("run", "") or not role:
             continue
         on = any(t.state == "running" for t in a.task_states) if a.task_states else True
-        if a.task_group.lower() in ("src", "source"):
+        if role == "src":
             src = src or on
         else:
             dest = dest or on
@@ -193,6 +195,10 @@ class JobDetailScreen(ConsoleScreen):
     def _show_figures(self, detail: JobDetail, progress: Optional[JobProgress], setting: str) -> None:
         """dtle's figures only while they mean something (issue 22 item 2): the tasks that run, the stage
         the job reached; dtle's all-zero answer becomes one line saying why nothing is copied."""
+        panel = self.query_one(DtleProgressPanel)
+        if detail.job is not None and not any(t.driver == "dtle" for g in detail.job.task_groups for t in g.tasks):
+            panel.show(None, setting, True, "", "none: not a dtle job (its tasks run under another driver)")
+            return
         src_running, dest_running = tasks_running(detail.allocations)
         verdict = detail.verdict
         reached = verdict.stage.stage.value if verdict is not None else ""
@@ -205,8 +211,7 @@ class JobDetailScreen(ConsoleScreen):
                                   dest_running=dest_running, why=why)
         figures = view.progress if dest_running else None  # a src alone copies nowhere: its figures mislead
         none_why = "" if dest_running else "no copy figures while the dest does not run"
-        self.query_one(DtleProgressPanel).show(figures, setting, src_running or dest_running, view.statement,
-                                               none_why)
+        panel.show(figures, setting, src_running or dest_running, view.statement, none_why)
 
     def _show_troubles(self, detail: JobDetail, snapshot: Snapshot) -> None:
         """Why a group is not placed, and what the running tasks use (live/troubleshoot.py)."""

@@ -21,6 +21,7 @@ from dtle_tui.model.attention import (
     needing_attention,
     reason_now,
 )
+from dtle_tui.model.verdict import fit
 from dtle_tui.screens.base import ConsoleScreen
 from dtle_tui.text import clock
 from dtle_tui.widgets.columns import fill_column, for_width, layout
@@ -152,12 +153,15 @@ class JobsScreen(ConsoleScreen):
     def _stamp(self, row: JobRow) -> tuple:
         """What changes a row's texts without changing the row: its ages and, with the column shown, dtle's
         figures (the table repaints a row in view when this changes)."""
-        ages = job_ages(row) + (reason_now(row.verdict, int(clock.now() * 1e9), row.stalled_since_ns,
-                                        self._reason_width),)
+        reason = reason_now(row.verdict, int(clock.now() * 1e9), row.stalled_since_ns, self._reason_width)
+        if not reason and not row.is_dtle:
+            # A job of another driver: its groups' counts under their names (Src and Dest are dtle's roles).
+            reason = fit(f"not dtle: {row.others_text()}", self._reason_width)
+        ages = job_ages(row) + (reason,)
         if "dtle" not in self.columns:
             return ages
-        if not runs(row):
-            return ages + (("", ""),)  # dtle's figures of a job that does not run mean nothing
+        if not runs(row) or not row.is_dtle:
+            return ages + (("", ""),)  # dtle's figures of a job that does not run, or not dtle's, mean nothing
         snapshot = self.snapshot
         cell = dtle_cell(snapshot.dtle.get(row.id) if snapshot is not None else None)
         return ages + ((cell.plain, str(cell.style)),)
@@ -169,7 +173,7 @@ class JobsScreen(ConsoleScreen):
             table = self.table
             top = int(table.scroll_y)
             rows = table.rows[top: top + max(0, table.size.height - 1)]
-            ids = tuple(r.id for r in rows if r.status == "running" and r.dest.running)
+            ids = tuple(r.id for r in rows if r.status == "running" and r.dest.running and r.is_dtle)
         if ids != getattr(self, "_dtle_rows", None):
             self._dtle_rows = ids
             self.console.watch_dtle_rows(ids)

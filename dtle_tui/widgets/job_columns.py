@@ -102,6 +102,8 @@ def dtle_text(row: JobRow, stamp: tuple) -> Text:
 def reason_text(row: JobRow, stamp: tuple) -> Text:
     reason = stamp[2] if len(stamp) > 2 else ""
     kind = row.verdict.kind if row.verdict is not None else None
+    if not row.is_dtle and kind not in (VerdictKind.FAILING, VerdictKind.FAILED):
+        return Text(safe_text(reason), style="dim")  # a job of another driver: its groups' counts (JobsScreen)
     style = "red" if kind in (VerdictKind.FAILING, VerdictKind.FAILED) else "yellow" if reason else ""
     return Text(safe_text(reason), style=style)
 
