@@ -21,6 +21,7 @@ from dtle_tui.model.attention import (
     needing_attention,
     reason_now,
 )
+from dtle_tui.model.stage import Stage
 from dtle_tui.model.verdict import fit
 from dtle_tui.screens.base import ConsoleScreen
 from dtle_tui.text import clock
@@ -167,13 +168,17 @@ class JobsScreen(ConsoleScreen):
         return ages + ((cell.plain, str(cell.style)),)
 
     def _report_rows_in_view(self) -> None:
-        """Tell the poller which running jobs are in view (none when the column is not shown)."""
+        """Tell the poller which running jobs are in view, whose dtle figures to read. Without the column (a
+        narrow terminal), only those in the incremental stage: dtle's frozen delay is how their stall is
+        known at once (model/stall.py), at 80 columns too."""
         ids: tuple = ()
-        if "dtle" in self.columns and self.is_current:
+        shown = "dtle" in self.columns
+        if (shown or self.console.settings.dtle_api) and self.is_current:
             table = self.table
             top = int(table.scroll_y)
             rows = table.rows[top: top + max(0, table.size.height - 1)]
-            ids = tuple(r.id for r in rows if r.status == "running" and r.dest.running and r.is_dtle)
+            ids = tuple(r.id for r in rows if r.status == "running" and r.dest.running and r.is_dtle
+                        and (shown or r.stage is Stage.INCREMENTAL))
         if ids != getattr(self, "_dtle_rows", None):
             self._dtle_rows = ids
             self.console.watch_dtle_rows(ids)
