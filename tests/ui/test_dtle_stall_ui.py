@@ -101,3 +101,20 @@ async def test_job_detail_reads_stalled_from_the_frozen_delay(sim, make_settings
         assert "queue is stuck" in detail().verdict.detail and detail().stalled_since is None
         await until(pilot, lambda: "STALLED: the tasks run but dtle's delay has stayed at"
                     in app.screen.query_one("#summary").content.plain, "the verdict line says why")
+
+
+async def test_at_80_columns_the_incremental_rows_are_still_read_and_the_stall_shows(sim, make_settings, monkeypatch):
+    """At 80 columns there is no Progress/Delay column, but the incremental rows in view are still read, so
+    the stall shows at once on the row an operator sees over SSH; the full-copy rows are not asked about."""
+    monkeypatch.setattr(monitor_mod, "ROWS_S", 0.3)
+    app = DtleApp(make_settings(sim, "--dtle-api", "nodes"))
+    async with app.run_test(size=(80, 24)) as pilot:
+        await until(pilot, lambda: isinstance(app.screen, JobsScreen) and STALLED in app.screen.table.row_keys,
+                    "the stalled job listed")
+        assert "dtle" not in app.screen.columns
+        await until(pilot, lambda: asked_for(sim, STALLED) >= 2, "dtle asked about the incremental row")
+        sim.scenario.advance(31)
+        await until(pilot, lambda: cell(app, STALLED, "verdict") == "stalled", "STALLED at 80 columns")
+        assert cell(app, STALLED, "reason").startswith("dtle delay frozen")
+        full = [r.id for r in app.snapshot.rows if r.is_dtle and r.stage is not None and r.stage.name == "FULL"]
+        assert full and all(asked_for(sim, job_id) == 0 for job_id in full)
