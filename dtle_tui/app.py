@@ -233,8 +233,14 @@ class DtleApp(QuietCrash, App):
         self.call_after_refresh(self._toast_shown, seconds)
 
     def _toast_shown(self, seconds: float) -> None:
-        self.refresh_bindings()
-        self.set_timer(seconds + 0.1, self.refresh_bindings)
+        self._refresh_footer()
+        self.set_timer(seconds + 0.1, self._refresh_footer)
+
+    def _refresh_footer(self) -> None:
+        """The footer's keys again, when there is still a screen: the toast's timer may end after the last
+        screen has gone (the app quitting), and the app's refresh_bindings reads the current screen."""
+        if self.screen_stack:
+            self.refresh_bindings()
 
     def _dialog_open(self) -> bool:
         return bool(self.screen_stack) and isinstance(self.screen, ModalScreen)

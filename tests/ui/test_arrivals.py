@@ -189,3 +189,20 @@ async def test_a_failing_starts_first_answer_after_the_last_screen(make_sim, mak
     assert probe.arrived and 0 in handled
     refused = next(snapshot for snapshot in posted if snapshot.nomad.error)
     assert "acl token lookup failed" in str(refused.nomad.error)
+
+
+async def test_a_toasts_timer_that_ends_after_the_last_screen(frozen_sim, make_settings):
+    """A toast refreshes the footer when its time is up (ctrl+l is offered only while one shows): that
+    timer may end while the app quits, with no screen left."""
+    app = DtleApp(make_settings(frozen_sim))
+    async with app.run_test(size=(80, 24)) as pilot:
+        await loaded(pilot, frozen_sim)
+        fired: list = []
+
+        async def arrive() -> None:
+            assert app.screen_stack == []  # the situation this test is about
+            app._toast_shown(0.0)  # what the toast's callback does, with its timer
+            fired.append(True)
+
+        await after_the_last_screen(pilot, arrive)
+    assert fired == [True]

@@ -10,6 +10,7 @@ import pytest
 from dtle_tui.app import DtleApp
 from dtle_tui.live import monitor as monitor_mod
 from dtle_tui.model import monitor as model_mod
+from dtle_tui.model.stage import Stage
 from dtle_tui.screens.job_detail import JobDetailScreen
 from dtle_tui.screens.jobs import JobsScreen
 from tests.helpers.screen import status_line
@@ -135,11 +136,15 @@ async def test_jobs_column_at_wide_widths_asks_only_rows_in_view(sim, make_setti
         assert not any(a.id in asked() for job in not_running for a in sim.scenario.allocations(job))
 
 
-async def test_narrow_jobs_screen_asks_nothing(sim, make_settings):
+async def test_narrow_jobs_screen_asks_only_about_incremental_rows(sim, make_settings):
     app = DtleApp(make_settings(sim, "--dtle-api", "nodes"))
     async with app.run_test(size=(80, 24)) as pilot:
         await until(pilot, lambda: isinstance(app.screen, JobsScreen) and app.screen.table.row_count > 8
                     and app.snapshot.consul.ok_at, "the jobs")
         await pilot.pause(2.5)  # past the screen's report of the rows in view
         assert "dtle" not in app.screen.columns
-    assert sim.request_count("dtle") == 0
+        # Without the column only the incremental rows are read (their frozen delay is a stall): no other.
+        incremental = {a.id for r in app.snapshot.rows if r.stage is Stage.INCREMENTAL
+                       for a in sim.scenario.allocations(r.id)}
+    asked = [query for server, _m, _p, query in sim.requests.entries() if server == "dtle"]
+    assert all(q.split("allocation_id=")[-1].split("&")[0] in incremental for q in asked)
