@@ -310,7 +310,7 @@ async def failing_job(pilot) -> None:
     await detail_settled(pilot, "sales-mariadb")
     await until(pilot, lambda: app.snapshot.detail.verdict is not None
                 and "FAILING" in app.screen.query_one("#summary").content.plain, what="the verdict")
-    await pilot.pause(0.2)
+    await data_in(pilot)
 
 
 async def not_placed_raw(pilot) -> None:
@@ -319,7 +319,7 @@ async def not_placed_raw(pilot) -> None:
     await pilot.press("x")
     await until(pilot, lambda: "FailedTGAllocs" in pilot.app.screen.query_one("#not-placed").content.plain,
                 what="the raw placement")
-    await pilot.pause(0.2)
+    await data_in(pilot)
 
 
 async def confirm_drain(pilot) -> None:
