@@ -47,6 +47,9 @@ def main(argv: list[str] | None = None) -> int:
     print(f"faults: curl -s -XPUT -d '{{\"latency\": 0.5}}' {sim.nomad_addr}/_sim/faults", flush=True)
     done = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: done.set())
+    # Ctrl-C (or kill -INT) ends it even when started in the background of a non-interactive shell, which
+    # starts it with SIGINT ignored: Python then raises no KeyboardInterrupt.
+    signal.signal(signal.SIGINT, lambda *_: done.set())
     try:
         while not done.wait(0.5):
             pass
