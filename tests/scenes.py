@@ -197,6 +197,11 @@ async def nodes_all_columns(pilot) -> None:
     await until(pilot, lambda: "full" in [str(k.value) for k in pilot.app.screen.query_one("#nodes-table").columns],
                 what="every column")
     await data_in(pilot)
+    # The sideways scrollbar comes with the layout after the columns changed, not with a snapshot.
+    table = pilot.app.screen.query_one("#nodes-table")
+    await until(pilot, lambda: table.max_scroll_x == 0 or table.show_horizontal_scrollbar,
+                what="the sideways scrollbar laid out")
+    await pilot.pause()
 
 
 async def node_detail(pilot) -> None:
