@@ -10,11 +10,12 @@ from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import ActiveBinding
 from textual.screen import Screen
-from textual.widgets import Footer, Static
+from textual.widgets import Static
 
 from dtle_tui.keys import bindings_of, write_name, writes
 from dtle_tui.live.snapshot import Snapshot
 from dtle_tui.widgets.status_bar import StatusBar
+from dtle_tui.widgets.steady_footer import SteadyFooter
 
 if TYPE_CHECKING:
     from dtle_tui.console import Console
@@ -103,7 +104,7 @@ class ConsoleScreen(Screen):
         yield StatusBar(id="status")
         # Compact, and without the palette hint (it is on the help screen): at 80 columns the footer
         # then holds the keys an operator needs most.
-        yield Footer(compact=True, show_command_palette=False)
+        yield SteadyFooter(compact=True, show_command_palette=False)
 
     def on_mount(self) -> None:
         self._banner_for: object = None
