@@ -19,7 +19,7 @@ from .kvstore import KVStore
 from .logs import LogStore
 from .nomad_api import NomadApi
 from .scenario import Scenario
-from .server import RequestLog, SimServer
+from .server import RequestLog, SimServer, stop_together
 from .state import ClusterState
 
 __all__ = ["SimCluster", "Faults", "normalize_dialect"]
@@ -92,9 +92,7 @@ class SimCluster:
 
     def stop(self) -> None:
         self._stopping.set()
-        self._nomad.stop()
-        self._consul.stop()
-        self.dtle_apis.stop()
+        stop_together((self._nomad, self._consul, self.dtle_apis))
         with self.state.changed:
             self.state.changed.notify_all()
 

@@ -26,7 +26,7 @@ from . import shapes
 from .agentlog import monitor_endpoint
 from .dtle import is_mysql_dest, task_driver
 from .faults import Faults
-from .server import Request, RequestLog, Response, SimServer, json_response
+from .server import Request, RequestLog, Response, SimServer, json_response, stop_together
 
 if TYPE_CHECKING:
     from .dtle import DtleDriver
@@ -109,8 +109,7 @@ class DtleNode:
         self.nomad_addr = f"{self.node.address}:{self.agent.port}"
 
     def stop(self) -> None:
-        self.dtle.stop()
-        self.agent.stop()
+        stop_together((self.dtle, self.agent))
 
     def fault_body(self, status: int) -> Response:
         if status == 404:
@@ -313,8 +312,7 @@ class DtleApis:
                 api.start()
 
     def stop(self) -> None:
-        for api in self.nodes:
-            api.stop()
+        stop_together(self.nodes)
 
     def at(self, host: str):
         return next((api for api in self.nodes if api.node.address == host), None)
