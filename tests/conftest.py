@@ -16,6 +16,7 @@ from hypothesis import settings as hypothesis_settings
 from hypothesis.configuration import set_hypothesis_home_dir
 
 from dtle_tui.config.settings import Settings
+from tests.helpers.frozen import scene_slot
 from tests.helpers.sim import settings_for
 
 # Nothing of the caller's environment reaches a test (issue 24): a NOMAD_ADDR or a token exported in the
@@ -168,7 +169,8 @@ def pytest_collection_modifyitems(config, items) -> None:
         for marker in LAYER_MARKERS:
             if marker in parts[-3:-1]:
                 item.add_marker(marker)
-        # The frozen scenario holds fixed ports under a lock (tests/scenes.py): every test that needs it runs
-        # on one worker, rather than several workers each waiting for another's module to let go of them.
+        # The frozen scenario holds a slot's fixed ports under a lock (tests/scenes.py): the tests of one slot
+        # run on one worker, rather than several workers each waiting for another's module to let go of them.
         if "frozen_cluster" in getattr(item, "fixturenames", ()):
-            item.add_marker(pytest.mark.xdist_group("snapshots"))
+            slot = scene_slot(getattr(item, "module", None))
+            item.add_marker(pytest.mark.xdist_group("snapshots" if slot == 0 else f"scenes-{slot}"))

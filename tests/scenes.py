@@ -10,6 +10,11 @@ dialog mounts; on a busy machine a fixed pause could end before it), and each en
 machine can outlast. Fixed ports and the fixed home would collide
 between two runs on one machine (two checkouts, a helper's run beside CI): a run holds an exclusive lock
 on them while its simulator runs, and another run waits for it instead of failing.
+
+There are several such slots (ports, home, lock), so that the test modules on the frozen scenario run on
+several xdist workers at once: a module names its slot (`SCENE_SLOT`, 0 when it does not), and all the
+modules of one slot run on one worker (tests/conftest.py). A picture holds its slot's address and home,
+so the SVG tests stay in slot 0, as do `make screenshots`.
 """
 
 from __future__ import annotations
@@ -31,20 +36,27 @@ from tests.helpers.pilot import data_in as all_data_in
 from tests.helpers.screen import focused_id
 from tests.helpers.wait import until
 
-NOMAD_PORT, CONSUL_PORT = 46460, 46461
+NOMAD_PORT, CONSUL_PORT = 46460, 46461  # slot 0's; slot k adds 2k
+SLOTS = 3
 FROZEN_NOW = 1_795_766_400.0  # the frozen simulator's clock: 2026-11-27T08:00:00Z
 
 Scene = Callable[..., Awaitable[None]]
 
 
-def start_frozen_sim():
+def _named(slot: int) -> str:
+    return "dtle-tui-scenes" if slot == 0 else f"dtle-tui-scenes-{slot}"
+
+
+def start_frozen_sim(slot: int = 0):
     from dtle_tui.sim import SimCluster
 
-    lock = open(Path(tempfile.gettempdir()) / "dtle-tui-scenes.lock", "w")  # noqa: SIM115 (held until stop)
+    assert 0 <= slot < SLOTS, slot
+    lock = open(Path(tempfile.gettempdir()) / f"{_named(slot)}.lock", "w")  # noqa: SIM115 (held until stop)
     fcntl.flock(lock, fcntl.LOCK_EX)
     sim = SimCluster(dialect="1.1", seed=1, frozen=True, troubles=True)  # the demo's story, as --demo
+    sim.scene_slot = slot
     try:
-        sim.start(nomad_port=NOMAD_PORT, consul_port=CONSUL_PORT)
+        sim.start(nomad_port=NOMAD_PORT + 2 * slot, consul_port=CONSUL_PORT + 2 * slot)
     except BaseException:
         lock.close()
         raise
@@ -72,7 +84,7 @@ def pin_environment() -> None:
 
 def make_app(sim, *extra: str, env: Dict[str, str] = {}) -> DtleApp:  # noqa: B006 - read only
     # A fixed home: the dialogs show the backup path, and it must read the same on every run.
-    home = Path(tempfile.gettempdir()) / "dtle-tui-scenes"
+    home = Path(tempfile.gettempdir()) / _named(getattr(sim, "scene_slot", 0))
     shutil.rmtree(home, ignore_errors=True)
     home.mkdir(mode=0o700)
     environ = {"HOME": str(home), "XDG_STATE_HOME": str(home / "state"), "XDG_CONFIG_HOME": str(home / "config"),

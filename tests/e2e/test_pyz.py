@@ -20,6 +20,8 @@ from bench.ptyrun import run_on_pty
 from tests.helpers.paths import ROOT
 
 ROOT = ROOT
+# One worker runs them all, so the module's .pyz is built once (a build is most of their time).
+pytestmark = pytest.mark.xdist_group("pyz")
 
 
 def interpreters() -> dict:

@@ -3,8 +3,8 @@ the scenes' fixed ports (tests/scenes.py), and the screens' clock pinned to it f
 
 A test module takes them as its own: `frozen_cluster, pinned_clock = frozen.frozen_cluster,
 frozen.pinned_clock` (pinned_clock is autouse: then for every test of that module). A test that uses
-`frozen_cluster` runs on the snapshots' xdist worker (tests/conftest.py), beside the others that need the
-fixed ports, instead of waiting for their lock on another worker.
+`frozen_cluster` runs on its slot's xdist worker (tests/conftest.py), beside the others that need the
+same fixed ports, instead of waiting for their lock on another worker.
 """
 
 from __future__ import annotations
@@ -14,9 +14,14 @@ import pytest
 from tests import scenes
 
 
+def scene_slot(module) -> int:
+    """The module's slot of fixed ports and home (tests/scenes.py): its SCENE_SLOT, else 0."""
+    return int(getattr(module, "SCENE_SLOT", 0))
+
+
 @pytest.fixture(scope="module")
-def frozen_cluster():
-    sim = scenes.start_frozen_sim()
+def frozen_cluster(request):
+    sim = scenes.start_frozen_sim(scene_slot(request.module))
     try:
         yield sim
     finally:

@@ -18,6 +18,7 @@ from tests.helpers import dialog_scenes, frozen
 from tests.helpers.dialog_scenes import dialog_lines, missing_lines, read_whole_dialog, squeezed
 
 frozen_cluster, pinned_clock = frozen.frozen_cluster, frozen.pinned_clock  # the fixtures (tests/helpers/frozen.py)
+SCENE_SLOT = 2  # its own fixed ports and home: runs beside the SVG tests (tests/scenes.py)
 
 
 @pytest.mark.parametrize("size", [(80, 24), (60, 20)], ids=["80x24", "60x20"])

@@ -16,6 +16,7 @@ from tests.helpers.screen import notifications, visible_lines
 from tests.helpers.wait import until
 
 frozen_cluster, pinned_clock = frozen.frozen_cluster, frozen.pinned_clock  # the fixtures (tests/helpers/frozen.py)
+SCENE_SLOT = 1  # its own fixed ports and home: runs beside the SVG tests (tests/scenes.py)
 
 
 def footer(app) -> str:
