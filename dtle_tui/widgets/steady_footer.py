@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from textual.css.query import NoMatches
 from textual.widgets import Footer
 
 
@@ -31,7 +32,11 @@ class SteadyFooter(Footer):
         if not self._bindings_ready or not self.is_attached:
             await super().recompose()
             return
-        shown = self._what_it_would_show()
+        try:
+            shown = self._what_it_would_show()
+        except NoMatches:  # the screen is being taken down (its widgets gone): Footer's own checks decide
+            await super().recompose()
+            return
         if shown == self._shown:
             return
         self._shown = shown

@@ -96,3 +96,11 @@ def table_lines(app: Any) -> list:
     table = app.screen.table
     top = table.region.y
     return visible_lines(app)[top:top + table.region.height]
+
+
+def footer_labels(app: Any) -> list:
+    """The footer's keys as (key, label) from the footer's own widgets, in their order. (FooterKey is not
+    among textual.widgets' public names: a test-only reach, checked by every test that calls this.)"""
+    from textual.widgets._footer import FooterKey
+
+    return [(key.key_display, key.description) for key in app.screen.query(FooterKey)]

@@ -26,8 +26,9 @@ from dtle_tui.live.poller import Poller
 from dtle_tui.screens.confirm import ConfirmScreen
 from dtle_tui.screens.jobs import JobsScreen
 from dtle_tui.screens.nodes import NodesScreen
+from dtle_tui.widgets.steady_footer import SteadyFooter
 from tests.helpers.pilot import loaded, select_job
-from tests.helpers.screen import jobs_table, notifications, row_keys
+from tests.helpers.screen import footer_labels, jobs_table, notifications, row_keys
 from tests.helpers.sim import dead_port
 from tests.helpers.wait import until
 
@@ -206,3 +207,33 @@ async def test_a_toasts_timer_that_ends_after_the_last_screen(frozen_sim, make_s
 
         await after_the_last_screen(pilot, arrive)
     assert fired == [True]
+
+
+
+
+async def test_a_footer_rebuild_while_job_detail_is_taken_down(frozen_sim, make_settings):
+    """The footer rebuilds itself a moment after each bindings change, and what it offers on Job detail
+    reads the selected allocation: leaving Job detail, that moment can fall while the screen is taken
+    down, its tables gone (the benchmark's Job-detail round crashed so). Made to come then, the rebuild
+    leaves the footer alone, and the app runs on."""
+    app = DtleApp(make_settings(frozen_sim))
+    async with app.run_test(size=(80, 24)) as pilot:
+        await loaded(pilot, frozen_sim)
+        app.open_job("job1")
+        await until(pilot, lambda: app.snapshot.detail and app.snapshot.detail.job is not None, "job1's detail")
+        footer = app.screen.query_one(SteadyFooter)
+        allocs = app.screen.query_one("#allocs")
+        rebuilt: list = []
+
+        async def arrive() -> None:
+            # The screen's widgets leave side by side; the footer waits for this probe, its child, to go.
+            await until(None, lambda: not allocs.is_attached, "the allocations table gone")
+            assert footer.is_attached  # the moment the benchmark's crash came
+            await footer.recompose()
+            rebuilt.append(True)
+
+        await footer.mount(AtShutdown(arrive))
+        await pilot.press("escape")
+        await until(pilot, lambda: isinstance(app.screen, JobsScreen) and rebuilt, "back on Jobs")
+        await pilot.pause(0.3)
+        assert app.return_code is None and "Quit" in [label for _, label in footer_labels(app)]

@@ -12,7 +12,7 @@ from dtle_tui.screens.confirm import FittedDialog
 from tests import scenes
 from tests.helpers import dialog_scenes, frozen
 from tests.helpers.paths import ROOT
-from tests.helpers.screen import notifications, visible_lines
+from tests.helpers.screen import footer_labels, notifications, visible_lines
 from tests.helpers.wait import until
 
 frozen_cluster, pinned_clock = frozen.frozen_cluster, frozen.pinned_clock  # the fixtures (tests/helpers/frozen.py)
@@ -22,12 +22,6 @@ SCENE_SLOT = 1  # its own fixed ports and home: runs beside the SVG tests (tests
 def footer(app) -> str:
     return visible_lines(app)[-1]
 
-
-def footer_labels(app) -> list:
-    """The footer's keys as (key, label) from the footer's own widgets, in their order."""
-    from textual.widgets._footer import FooterKey
-
-    return [(key.key_display, key.description) for key in app.screen.query(FooterKey)]
 
 
 async def dialog_open(pilot) -> None:
