@@ -1,18 +1,24 @@
 """The one-file install: dist/dtle-tui.pyz runs the demo with every python3 from 3.9 to 3.13 present here.
 
-The .pyz is built once per session (pip resolves pure-Python wheels from the package index) and run on a
+The .pyz is built once (pip resolves pure-Python wheels from the package index) and run on a
 pseudo-terminal, as an operator would run it after copying it to a bastion, until the simulated
-cluster's jobs are on screen; then `q` must end it cleanly.
+cluster's jobs are on screen; then `q` must end it cleanly. Issue 26, item 10: built a second time from
+the same commit, it is the same bytes, and the build prints its sha256 (and writes it beside the file
+for `sha256sum -c`), so a copy on a bastion can be checked.
 """
 
 from __future__ import annotations
 
 import glob
+import hashlib
 import os
+import re
 import shutil
 import subprocess
 import sys
+import zipfile
 from pathlib import Path
+from typing import Tuple
 
 import pytest
 
@@ -43,20 +49,24 @@ def interpreters() -> dict:
     return found
 
 
+def build(output: Path) -> str:
+    """`make pyz`'s build into `output` (the build works on its own copy of the sources: nothing is
+    written in the checkout); what it printed."""
+    done = subprocess.run([sys.executable, str(ROOT / "tools" / "build_pyz.py"), "-o", str(output)],
+                          capture_output=True, text=True, timeout=600, cwd=str(ROOT))
+    assert done.returncode == 0, done.stderr
+    return done.stdout
+
+
 @pytest.fixture(scope="module")
-def pyz(tmp_path_factory) -> Path:
-    # Built from a copy of the sources: pip builds the wheel in the tree it is given (a build/ folder),
-    # and a test writes nothing outside a temporary directory.
-    work = tmp_path_factory.mktemp("pyz")
-    source = work / "source"
-    shutil.copytree(ROOT, source, ignore=shutil.ignore_patterns(".git", ".venv", "build", "dist", "*.egg-info",
-                                                                  "__pycache__", ".hypothesis", ".ruff_cache"))
-    sys.path.insert(0, str(source / "tools"))
-    try:
-        import build_pyz
-    finally:
-        sys.path.pop(0)
-    return build_pyz.build(work / "dtle-tui.pyz")
+def built(tmp_path_factory) -> Tuple[Path, str]:
+    output = tmp_path_factory.mktemp("pyz") / "dtle-tui.pyz"
+    return output, build(output)
+
+
+@pytest.fixture(scope="module")
+def pyz(built) -> Path:
+    return built[0]
 
 
 PYTHONS = interpreters()
@@ -96,8 +106,6 @@ def pins() -> dict:
 
 def test_pyz_holds_exactly_the_pinned_versions(pyz):
     """Every dependency in the archive is the version the constraints file pins (valid for 3.9-3.13)."""
-    import zipfile
-
     with zipfile.ZipFile(pyz) as archive:
         found = {}
         for name in archive.namelist():
@@ -107,3 +115,25 @@ def test_pyz_holds_exactly_the_pinned_versions(pyz):
                 found[dist.lower().replace("_", "-")] = version
     found.pop("dtle-tui", None)
     assert found == pins()
+
+
+def test_two_builds_are_the_same_bytes_and_say_their_sha256(built, tmp_path):
+    (first, out_first), second = built, tmp_path / "dtle-tui.pyz"
+    out_second = build(second)
+    assert first.read_bytes() == second.read_bytes()
+    digest = hashlib.sha256(first.read_bytes()).hexdigest()
+    for out in (out_first, out_second):
+        assert re.search(rf"^sha256 {digest}$", out, re.MULTILINE), out
+        assert "from commit " in out
+    assert (first.parent / "dtle-tui.pyz.sha256").read_text() == f"{digest}  dtle-tui.pyz\n"
+    checked = subprocess.run(["sha256sum", "-c", "dtle-tui.pyz.sha256"], cwd=str(first.parent),
+                             capture_output=True, text=True)
+    assert checked.returncode == 0 and "OK" in checked.stdout
+    with zipfile.ZipFile(first) as archive:
+        infos = archive.infolist()
+        assert {info.date_time for info in infos} == {(1980, 1, 1, 0, 0, 0)}
+        names = [info.filename for info in infos]
+        assert names == sorted(names, key=lambda n: n.rstrip("/")) and "__main__.py" in names
+        assert not [n for n in names if n.endswith("direct_url.json") or "__pycache__" in n]
+        assert any(n.startswith("dtle_tui/") and n.endswith("dtle_tui.tcss") for n in names)
+    assert first.read_bytes().startswith(b"#!/usr/bin/env python3\n")
