@@ -174,3 +174,20 @@ def pytest_collection_modifyitems(config, items) -> None:
         if "frozen_cluster" in getattr(item, "fixturenames", ()):
             slot = scene_slot(getattr(item, "module", None))
             item.add_marker(pytest.mark.xdist_group("snapshots" if slot == 0 else f"scenes-{slot}"))
+    # The longest stretches of work start first: xdist hands work out in this order, and a long group
+    # started last would leave the other workers idle at the end. Stable: each file keeps its order.
+    items.sort(key=_start_rank)
+
+
+# What takes one worker longest (measured with --durations): the groups bound to one worker, then the
+# longest single tests. The rest keeps its order.
+LONG_FIRST = ("tests/ui/test_snapshots.py", "tests/ui/test_no_color.py", "tests/ui/test_snapshots_dialogs.py",
+              "tests/ui/test_logs_wrap.py", "tests/ui/test_dialogs_80x24.py", "tests/ui/test_trust_80x24.py",
+              "tests/e2e/test_pyz.py", "tests/e2e/test_bench_smoke.py", "tests/ui/test_resize.py",
+              "tests/unit/test_models_props.py", "tests/ui/test_jobs_table.py", "tests/ui/test_alerts_report_ui.py",
+              "tests/ui/test_idle_output.py", "tests/sim/test_sim_scale.py", "tests/ui/test_keys.py")
+
+
+def _start_rank(item: pytest.Item) -> int:
+    path = Path(str(item.fspath)).as_posix()
+    return next((rank for rank, name in enumerate(LONG_FIRST) if path.endswith(name)), len(LONG_FIRST))
