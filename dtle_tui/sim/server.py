@@ -136,6 +136,11 @@ class RequestLog:
 class _Listener(ThreadingHTTPServer):
     daemon_threads = True
     allow_reuse_address = True
+    # socketserver's default backlog is 5. A console reconnecting after an outage opens more connections than
+    # that at once, and on a busy machine the accepting thread falls behind: the kernel then drops the
+    # extra connection attempts, the client's retry comes 1 s later, and a 1 s connect timeout fails
+    # against a server that is up. Go's net.Listen (Nomad, Consul) takes the system's somaxconn.
+    request_queue_size = 1024
 
     def __init__(self, address, handler, owner: SimServer) -> None:
         self.owner = owner

@@ -106,7 +106,9 @@ async def test_nomad_down_mid_session_keeps_the_rows_marked_stale_and_recovers(s
 
 async def test_ctrl_r_retries_at_once_during_a_long_backoff(frozen_sim, make_settings, fast_retries, monkeypatch):
     sim = frozen_sim
-    app = DtleApp(make_settings(sim, *FAST))
+    # A closed port is refused at once; the 1 s timeout of FAST would make the one retry this test allows
+    # fail on a busy machine (a loaded run's did: "could not connect within 1s" after the agent was back).
+    app = DtleApp(make_settings(sim, "--refresh", "0.2", "--timeout", "30"))
     async with app.run_test(size=(80, 24)) as pilot:
         await loaded(pilot, sim)
         monkeypatch.setattr(feeds, "BACKOFF_FIRST_S", 600.0)  # no retry of its own within this test
