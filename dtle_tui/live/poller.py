@@ -240,8 +240,15 @@ class Poller:
         # dtle keeps passwords in plain text (issue 22 item 5); a token scoped to these two is enough.
         for name, prefix in KV_FEEDS.items():
             self.feeds.start(name, "Consul", lambda i, w, p=prefix: consul.get_prefix(p, index=i, wait=w),
-                             lambda value, n=name, p=prefix: self.positions.answered(
-                                 value, self.feeds[n].answer_index, p))
+                             lambda value, n=name, p=prefix: self._kv_answered(n, p, value))
+
+    def _kv_answered(self, name: str, prefix: str, value: Any) -> None:
+        if self.positions.answered(value, self.feeds[name].answer_index, prefix):
+            # Consul's state was reset. The other prefix's query may be held on an index of the old state,
+            # which a reset Consul holds until its wait ends, keeping the old keys on screen: read it now.
+            for other in KV_FEEDS:
+                if other != name and other in self.feeds:
+                    self.feeds[other].forget()
 
     # ---- a server whose state was reset (issue 16) ------------------------------------------------
     def _index_went_back(self, feed: Feed, before: int, after: int) -> None:

@@ -42,8 +42,9 @@ class Positions:
         """A kv feed's index went below what it returned before: its next answer says why."""
         self.kv_index[prefix].went_back(before, after)
 
-    def answered(self, entries: Any, index: int, prefix: str = "dtle/") -> None:
-        """One answer of the recursive read of `prefix` (`dtle/` or `dtleJobList/`)."""
+    def answered(self, entries: Any, index: int, prefix: str = "dtle/") -> bool:
+        """One answer of the recursive read of `prefix` (`dtle/` or `dtleJobList/`); True when it shows
+        that Consul's state was reset."""
         reset = self.kv_index[prefix].answered(entries, index)
         if reset is not None:
             # Positions are whole in every answer; only the samples from before would make a false rate
@@ -77,6 +78,7 @@ class Positions:
         if positions != self.by_job:
             self.by_job = positions
         self.moved = True
+        return reset is not None
 
     def view(self, job_id: Optional[str], now: float) -> Optional[ProgressView]:
         """A job's Gtid progress as the detail shows it, copied for the UI thread."""
