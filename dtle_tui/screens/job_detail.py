@@ -236,7 +236,7 @@ class JobDetailScreen(ConsoleScreen):
         newest allocation of the same group created after the stopped one)."""
         if name != "stop-alloc" or not result.ok:
             return
-        detail = self.snapshot.detail if self.snapshot else None
+        detail = self.own_detail()
         old = next((a for a in detail.allocations if a.id == target.id), None) if detail else None
         self._follow = (old.task_group, old.create_index) if old is not None else None
 
@@ -273,9 +273,16 @@ class JobDetailScreen(ConsoleScreen):
             else "No allocation"
         update_static(self.query_one("#events-title", Static), Text(title))
 
+    def own_detail(self) -> Optional[JobDetail]:
+        """The poller's job detail if it is this screen's job. Until this job's arrives it may still be the
+        job of a Job detail opened before (from the palette or Node detail, over another): its allocations,
+        spec and events must not pass for this job's, nor `l`, `r` or `K` act on them."""
+        detail = self.snapshot.detail if self.snapshot else None
+        return detail if detail is not None and detail.job_id == self.job_id else None
+
     def selected_allocation(self, detail: Optional[JobDetail] = None) -> Optional[Allocation]:
-        detail = detail or (self.snapshot.detail if self.snapshot else None)
-        if detail is None:
+        detail = detail or self.own_detail()
+        if detail is None or detail.job_id != self.job_id:
             return None
         key = self.allocs_table.selected_key
         for alloc in detail.allocations:
@@ -285,8 +292,9 @@ class JobDetailScreen(ConsoleScreen):
 
     @on(DataTable.RowHighlighted, "#allocs")
     def _alloc_highlighted(self, event: DataTable.RowHighlighted) -> None:
-        if self.snapshot and self.snapshot.detail:
-            self._show_events(self.snapshot.detail)
+        detail = self.own_detail()
+        if detail is not None:
+            self._show_events(detail)
 
     @on(DataTable.RowSelected, "#allocs")
     def _alloc_selected(self, event: DataTable.RowSelected) -> None:
@@ -313,7 +321,7 @@ class JobDetailScreen(ConsoleScreen):
         self.console.go_back()
 
     def action_spec(self) -> None:
-        detail = self.snapshot.detail if self.snapshot else None
+        detail = self.own_detail()
         if detail is None or detail.job is None:
             self.flash("The job spec is not loaded yet (or the job was purged).", "warning")
             return
@@ -326,7 +334,8 @@ class JobDetailScreen(ConsoleScreen):
         if snapshot is None:
             self.flash("Nothing loaded yet: try again in a moment.", "warning")
             return
-        progress = snapshot.detail.progress if snapshot.detail and snapshot.detail.job_id == self.job_id else None
+        detail = self.own_detail()
+        progress = detail.progress if detail is not None else None
         rate = progress.rate if progress else None
         advanced = progress.advanced_s(time.time()) if progress else None
         settings, job_id = self.console.settings, self.job_id

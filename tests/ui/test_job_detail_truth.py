@@ -191,3 +191,45 @@ async def test_not_placed_names_the_blocked_evaluation_not_a_newer_canceled_one(
         text = screen_text(app)
         assert f"a blocked evaluation ({blocked['ID'][:8]}) waits" in text
         assert canceled["ID"][:8] not in text
+
+
+async def test_a_job_detail_opened_over_another_acts_only_on_its_own_job(frozen_sim, make_settings):
+    """Job detail of one job opened over another's (from the palette or Node detail): until the poller has
+    switched to the new job, its detail is still the other job's. Here the poller is made to switch late,
+    so that moment lasts: `l`, `s`, `r` and `K` then find nothing to act on, never the other job's
+    allocation or spec; once the poller has switched, they act on the job shown."""
+    from dtle_tui.screens.logs import LogsScreen
+    from tests.helpers.pilot import loaded
+    from tests.helpers.screen import notifications
+
+    app = DtleApp(make_settings(frozen_sim))
+    async with app.run_test(size=(120, 30)) as pilot:
+        await loaded(pilot, frozen_sim)
+        app.open_job("pt-heartbeat")
+        await until(pilot, lambda: app.snapshot.detail is not None and app.snapshot.detail.job_id == "pt-heartbeat"
+                    and app.snapshot.detail.job is not None and app.screen.selected_allocation() is not None,
+                    "pt-heartbeat's detail")
+        switch = app.poller.watch_job
+        asked: list = []
+        app.poller.watch_job = asked.append  # the poller has not got to the new job yet
+        app.open_job("job1")
+        await until(pilot, lambda: getattr(app.screen, "job_id", None) == "job1" and app.screen.query("#allocs"),
+                    "job1's Job detail")
+        screen = app.screen
+        assert asked == ["job1"] and app.snapshot.detail.job_id == "pt-heartbeat"  # the moment of this test
+        assert screen.selected_allocation() is None and screen.current_allocation() is None
+        for key in ("l", "s", "r", "K"):
+            await pilot.press(key)
+            await pilot.pause(0.1)
+            assert app.screen is screen, key  # no Logs, Spec or confirmation about pt-heartbeat
+        said = notifications(app)
+        assert any("No allocation selected." in n for n in said) and any("spec is not loaded yet" in n for n in said)
+
+        app.poller.watch_job = switch
+        switch("job1")
+        await until(pilot, lambda: screen.own_detail() is not None and screen.selected_allocation() is not None,
+                    "job1's own detail")
+        assert screen.selected_allocation().job_id == "job1"
+        await pilot.press("l")
+        await until(pilot, lambda: isinstance(app.screen, LogsScreen), "job1's logs")
+        assert app.screen.job_id == "job1"
