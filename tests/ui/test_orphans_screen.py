@@ -75,6 +75,9 @@ async def test_cleanup_confirms_backs_up_and_audits(sim, make_settings, tmp_path
         await pilot.press("y")
         await until(pilot, lambda: all(k in sim.kv.keys() for k in before), "the keys to come back")
         await until(pilot, lambda: orphan in rows(screen), "the row to come back")
+        # The audit line follows the answer; the poller may see the keys back before it is written.
+        await until(pilot, lambda: (settings.state_dir / "audit.jsonl").read_text().count("restore-gtid") == 1,
+                    "the restore's audit line")
 
     backups = list((settings.state_dir).rglob("consul.json"))
     assert backups, "no backup written"
