@@ -10,13 +10,13 @@ from __future__ import annotations
 import json
 from urllib.parse import parse_qs
 
-import httpx
 import pytest
 
 from dtle_tui.sim import SimCluster
 from dtle_tui.sim.server import text
 from tests.core.test_actions import make_actions, state_env, writes  # noqa: F401 - fixtures
 from tests.core.test_poller_events import Watcher, stream_state
+from tests.helpers import loopback
 from tests.helpers.paths import FIXTURES
 from tests.helpers.sim import touch_dest
 
@@ -43,7 +43,7 @@ def watcher(sim: SimCluster, tmp_path, kind: str) -> Watcher:
 def register(sim: SimCluster, job_id: str) -> None:
     spec = json.loads((FIXTURES / "reference" / "dtle_job_example.json").read_text())
     spec["Job"]["ID"] = job_id
-    httpx.post(sim.nomad_addr + "/v1/jobs", json=spec,
+    loopback.post(sim.nomad_addr + "/v1/jobs", json=spec,
                headers={"X-Nomad-Token": TOKENS["management"]}).raise_for_status()
 
 
@@ -136,7 +136,7 @@ async def test_consul_down_does_not_block_a_stop_or_a_purge(dialect, make_action
     with cluster(dialect) as sim:
         actions = make_actions(sim, nomad_token=TOKENS["write"])
         register(sim, "mine")  # registered under ACLs: 1.1 stores the token's accessor in NomadTokenID
-        stored = httpx.get(sim.nomad_addr + "/v1/job/mine", headers={"X-Nomad-Token": TOKENS["read"]}).json()
+        stored = loopback.get(sim.nomad_addr + "/v1/job/mine", headers={"X-Nomad-Token": TOKENS["read"]}).json()
         assert bool(stored.get("NomadTokenID")) is (dialect == "1.1")
         sim.consul_faults.down = True
         for job_id, purge in (("mine", False), ("job10", True)):

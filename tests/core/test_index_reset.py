@@ -7,11 +7,11 @@ poller holds must then equal what the restarted cluster says, never a merge of b
 
 from __future__ import annotations
 
-import httpx
 import pytest
 
 from dtle_tui.sim import SimCluster
 from tests.core.test_poller_events import LISTS, Watcher, live, stream_state
+from tests.helpers import loopback
 from tests.helpers.sim import touch_dest
 
 
@@ -29,7 +29,7 @@ def fast_backoff(monkeypatch):
 
 def truth(sim: SimCluster) -> tuple:
     """The job, allocation and node IDs the simulated Nomad serves right now, read over HTTP."""
-    return tuple(frozenset(item["ID"] for item in httpx.get(sim.nomad_addr + path).json()) for path in LISTS)
+    return tuple(frozenset(item["ID"] for item in loopback.get(sim.nomad_addr + path).json()) for path in LISTS)
 
 
 def held(w: Watcher) -> tuple:
@@ -38,7 +38,7 @@ def held(w: Watcher) -> tuple:
 
 
 def index_of(sim: SimCluster, path: str) -> int:
-    return int(httpx.get(sim.nomad_addr + path).headers["X-Nomad-Index"])
+    return int(loopback.get(sim.nomad_addr + path).headers["X-Nomad-Index"])
 
 
 @pytest.mark.parametrize("dialect", ["1.1", "0.11"])
@@ -179,8 +179,8 @@ def test_consul_reaping_a_deleted_keys_tombstone_is_not_a_reset(tmp_path, fast_b
             newest = max(sim.kv.list("dtle/"), key=lambda e: e.modify_index)
             job = newest.key.split("/")[1]
             # What a Gtid reset deletes (dtle.md §2): the job's tree, with the slash, and its list entry.
-            httpx.delete(f"{sim.consul_addr}/v1/kv/dtle/{job}/", params={"recurse": "true"}).raise_for_status()
-            httpx.delete(f"{sim.consul_addr}/v1/kv/dtleJobList/{job}").raise_for_status()
+            loopback.delete(f"{sim.consul_addr}/v1/kv/dtle/{job}/", params={"recurse": "true"}).raise_for_status()
+            loopback.delete(f"{sim.consul_addr}/v1/kv/dtleJobList/{job}").raise_for_status()
             w.until(lambda: job not in w.last.positions, f"{job}'s position gone")
             kept = sorted(j for j in w.last.positions if w.poller.positions.progress.get(j) is not None)
             assert kept, "some other job with a rate"

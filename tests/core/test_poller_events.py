@@ -11,7 +11,6 @@ import json
 import threading
 from typing import Callable, Optional
 
-import httpx
 import pytest
 
 from dtle_tui.api.eventstream import parse_event_line
@@ -20,6 +19,7 @@ from dtle_tui.live.poller import Poller
 from dtle_tui.live.snapshot import Snapshot
 from dtle_tui.sim import SimCluster
 from dtle_tui.sim.server import text
+from tests.helpers import loopback
 from tests.helpers.paths import FIXTURES
 from tests.helpers.sim import settings_for, touch_dest
 from tests.helpers.wait import until_blocking
@@ -99,11 +99,11 @@ def test_jobs_the_poller_never_read_a_stop_and_a_purge(frozen):
     sim.reset_requests()
     spec = json.loads((FIXTURES / "dtle_job_example.json").read_text())
     spec["Job"]["ID"] = "brand-new"
-    httpx.post(sim.nomad_addr + "/v1/jobs", json=spec).raise_for_status()
+    loopback.post(sim.nomad_addr + "/v1/jobs", json=spec).raise_for_status()
     w.until(lambda: w.row("brand-new"), "the new job's row")
-    httpx.delete(sim.nomad_addr + "/v1/job/job1").raise_for_status()
+    loopback.delete(sim.nomad_addr + "/v1/job/job1").raise_for_status()
     w.until(lambda: w.row("job1").status == "stopped", "job1 stopped")
-    httpx.delete(sim.nomad_addr + "/v1/job/job10", params={"purge": "true"}).raise_for_status()
+    loopback.delete(sim.nomad_addr + "/v1/job/job10", params={"purge": "true"}).raise_for_status()
     w.until(lambda: w.row("job10") is None, "job10 gone")
     assert w.list_reads() == []
     # The purge came as an Evaluation only: one check of that job, nothing per other job.

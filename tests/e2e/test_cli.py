@@ -14,6 +14,7 @@ import pytest
 
 from dtle_tui import __version__, cli
 from dtle_tui.live.startup import EarlyPoller
+from tests.helpers import loopback
 from tests.helpers.paths import ROOT
 
 ROOT = ROOT
@@ -154,7 +155,7 @@ def test_demo_points_the_app_at_a_running_simulator(tmp_path, monkeypatch, fake_
 
     def run_app(settings, early=None):
         seen["settings"] = settings
-        seen["jobs"] = httpx.get(settings.nomad.addr + "/v1/jobs", timeout=5).json()
+        seen["jobs"] = loopback.get(settings.nomad.addr + "/v1/jobs", timeout=5).json()
         return 0
 
     sys.modules["dtle_tui.app"].run_app = run_app
@@ -165,7 +166,7 @@ def test_demo_points_the_app_at_a_running_simulator(tmp_path, monkeypatch, fake_
     assert settings.nomad.addr.startswith("http://127.0.0.1:") and settings.consul.addr.startswith("http://127.0.0.1:")
     assert seen["jobs"] and "Namespace" not in seen["jobs"][0]  # 0.11 job stubs have no Namespace
     with pytest.raises(httpx.HTTPError):  # stopped when the app returned
-        httpx.get(settings.nomad.addr + "/v1/jobs", timeout=1)
+        loopback.get(settings.nomad.addr + "/v1/jobs", timeout=1)
 
 
 async def test_the_poller_started_before_textual_hands_its_snapshot_to_the_app(frozen_sim, make_settings):

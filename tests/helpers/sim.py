@@ -9,9 +9,8 @@ import threading
 from pathlib import Path
 from typing import Any, Callable, Optional
 
-import httpx
-
 from dtle_tui.config.settings import Settings, load_settings
+from tests.helpers import loopback
 from tests.helpers.wait import PATIENCE_S, until_blocking
 
 # --timeout and --refresh of a console that should meet (and leave) a fault within about a second.
@@ -33,7 +32,7 @@ def settings_for(sim: Any, tmp_path: Path, *extra: str, env: Optional[dict] = No
 
 def sim_get(addr: str, path: str) -> Any:
     """What the simulator says, read directly over HTTP (the truth the screens must show)."""
-    response = httpx.get(addr + path, timeout=30)
+    response = loopback.get(addr + path, timeout=30)
     response.raise_for_status()
     return response.json()
 

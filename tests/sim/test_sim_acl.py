@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-import httpx
 import pytest
 
 from dtle_tui.sim import SimCluster
+from tests.helpers import loopback
 
 TOKENS = {"read": "7c1d0e22-0000-4d6e-9f0a-6f1c2b3d4e01", "write": "7c1d0e22-0000-4d6e-9f0a-6f1c2b3d4e02",
           "management": "7c1d0e22-0000-4d6e-9f0a-6f1c2b3d4e03"}
@@ -14,13 +14,13 @@ DENIED = (403, "Permission denied")
 
 def ask(sim, kind, method, path, **params):
     headers = {"X-Nomad-Token": TOKENS[kind]} if kind in TOKENS else ({"X-Nomad-Token": kind} if kind else {})
-    answer = httpx.request(method, sim.nomad_addr + path, headers=headers, params=params, timeout=5)
+    answer = loopback.request(method, sim.nomad_addr + path, headers=headers, params=params, timeout=5)
     return answer.status_code, answer.text
 
 
 def stream_status(sim, kind, topics) -> tuple:
     params = [("index", "0")] + [("topic", t) for t in topics]
-    with httpx.stream("GET", sim.nomad_addr + "/v1/event/stream", params=params,
+    with loopback.stream("GET", sim.nomad_addr + "/v1/event/stream", params=params,
                       headers={"X-Nomad-Token": TOKENS[kind]}, timeout=5) as answer:
         if answer.status_code != 200:
             answer.read()

@@ -8,12 +8,12 @@ from __future__ import annotations
 import re
 import time
 
-import httpx
 import pytest
 
 from dtle_tui.model.agentlog import AllocationLog, MonitorDecoder, decode_monitor, parse_line
 from dtle_tui.sim import SimCluster
 from dtle_tui.sim.realdtle import CRASH_LOOP_JOB
+from tests.helpers import loopback
 from tests.helpers.paths import FIXTURES
 from tests.helpers.wait import PATIENCE_S
 
@@ -33,7 +33,7 @@ def meta(ver: str, name: str) -> dict:
 def read_stream(sim, url: str, params: dict, until, headers=None, seconds: float = PATIENCE_S) -> tuple:
     """Open the monitor, make the story's crash loops try again, read until `until(body)` (the deadline
     only turns a hang into a failure)."""
-    with httpx.stream("GET", url, params=params, headers=headers or {}, timeout=PATIENCE_S) as answer:
+    with loopback.stream("GET", url, params=params, headers=headers or {}, timeout=PATIENCE_S) as answer:
         status, ctype = answer.status_code, answer.headers.get("content-type", "")
         if status != 200:
             answer.read()
@@ -138,12 +138,12 @@ def test_a_client_agent_streams_its_own_log_without_node_id(sim):
 def test_refusals(sim):
     url = sim.nomad_addr + "/v1/agent/monitor"
     down = node_id(sim, "dtle-node-3")
-    assert httpx.get(url, params={"node_id": "6f3c9b1e-5d1a-11ee-9b8d-0242ac120002"}).status_code == 404
-    assert (httpx.get(url, params={"node_id": down}).status_code,
-            httpx.get(url, params={"node_id": down}).text) == (404, "No path to node")
-    bad = httpx.get(url, params={"node_id": node_id(sim), "log_level": "loud"})
+    assert loopback.get(url, params={"node_id": "6f3c9b1e-5d1a-11ee-9b8d-0242ac120002"}).status_code == 404
+    assert (loopback.get(url, params={"node_id": down}).status_code,
+            loopback.get(url, params={"node_id": down}).text) == (404, "No path to node")
+    bad = loopback.get(url, params={"node_id": node_id(sim), "log_level": "loud"})
     assert (bad.status_code, bad.text) == (400, "Unknown log level")
-    bad = httpx.get(url, params={"node_id": node_id(sim), "plain": "maybe"})
+    bad = loopback.get(url, params={"node_id": node_id(sim), "plain": "maybe"})
     assert bad.status_code == 400 and bad.text.startswith("Unknown option for plain")
 
 
@@ -151,9 +151,9 @@ def test_refusals(sim):
 def test_agent_read_is_needed_under_acls(dialect):
     with SimCluster(dialect=dialect, seed=4, frozen=True, acl_tokens={s: k for k, s in TOKENS.items()}) as sim:
         url, params = sim.nomad_addr + "/v1/agent/monitor", {"node_id": node_id(sim)}
-        assert (httpx.get(url, params=params).status_code, httpx.get(url, params=params).text) == \
+        assert (loopback.get(url, params=params).status_code, loopback.get(url, params=params).text) == \
             (403, "Permission denied")
-        refused = httpx.get(url, params=params, headers={"X-Nomad-Token": TOKENS["read"]})
+        refused = loopback.get(url, params=params, headers={"X-Nomad-Token": TOKENS["read"]})
         assert (refused.status_code, refused.text) == (403, "Permission denied")
         status, _ctype, body = read_stream(sim, url, params, lambda b: b"Data" in b,
                                            headers={"X-Nomad-Token": TOKENS["management"]})

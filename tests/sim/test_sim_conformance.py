@@ -16,6 +16,7 @@ import httpx
 import pytest
 
 from dtle_tui.sim import SimCluster
+from tests.helpers import loopback
 from tests.helpers.paths import FIXTURES
 
 REAL = FIXTURES / "real-nomad"
@@ -101,7 +102,7 @@ def shape_problems(obj, real: dict) -> list[str]:
 @pytest.fixture(scope="module", params=DIALECTS)
 def cluster(request):
     with SimCluster(dialect=request.param, seed=3, frozen=True) as sim:
-        yield request.param, sim, httpx.Client(base_url=sim.nomad_addr, timeout=10)
+        yield request.param, sim, loopback.Client(base_url=sim.nomad_addr, timeout=10)
 
 
 def test_jobs_list_matches_real_shape(cluster):
@@ -195,10 +196,11 @@ def test_acl_answers(dialect):
         for name, want in recorded.items():
             kind, method, target = name.split(" ", 2)
             headers = {"X-Nomad-Token": tokens[kind]} if tokens[kind] else {}
-            got = httpx.request(method, sim.nomad_addr + target, headers=headers)
+            got = loopback.request(method, sim.nomad_addr + target, headers=headers)
             assert (got.status_code, got.text) == (want["status"], want["body"]), name
             assert got.headers["content-type"] == "text/plain; charset=utf-8"
-        ok = httpx.get(sim.nomad_addr + "/v1/jobs", headers={"X-Nomad-Token": "0b7d6a5e-1c1b-4d6e-9f0a-6f1c2b3d4e5f"})
+        ok = loopback.get(sim.nomad_addr + "/v1/jobs",
+                          headers={"X-Nomad-Token": "0b7d6a5e-1c1b-4d6e-9f0a-6f1c2b3d4e5f"})
         assert ok.status_code == 200 and len(ok.json()) >= 10
 
 
@@ -238,13 +240,13 @@ def test_register_answer_shape():
     spec = json.loads((FIXTURES / "reference" / "dtle_job_example.json").read_text())
     spec["Job"]["ID"] = "brand-new"
     with SimCluster(dialect="1.1.2", frozen=True) as sim:
-        got = httpx.post(sim.nomad_addr + "/v1/jobs", json=spec)
+        got = loopback.post(sim.nomad_addr + "/v1/jobs", json=spec)
         want = recorded["POST /v1/jobs (real-ok)"]
         assert got.status_code == 200
         assert list(got.json()) == list(json.loads(want["body"]))
         assert {k for k in got.headers if k.lower().startswith("x-nomad")} == {"x-nomad-index"}
         assert got.json()["Index"] == got.json()["EvalCreateIndex"] == int(got.headers["x-nomad-index"])
-        gone = httpx.delete(sim.nomad_addr + "/v1/job/brand-new")
+        gone = loopback.delete(sim.nomad_addr + "/v1/job/brand-new")
         want = recorded["DELETE /v1/job/job1"]
         assert list(gone.json()) == list(json.loads(want["body"]))
         assert {k for k in gone.headers if k.lower().startswith("x-nomad")} == {"x-nomad-index"}
@@ -254,12 +256,12 @@ def test_register_answer_shape():
 def test_blocking_query_held_then_same_index(dialect):
     recorded = json.loads((REAL / dialect / "blocking.json").read_text())
     with SimCluster(dialect=dialect, frozen=True) as sim:
-        first = httpx.get(sim.nomad_addr + "/v1/jobs")
+        first = loopback.get(sim.nomad_addr + "/v1/jobs")
         index = first.headers["X-Nomad-Index"]
         import time
 
         started = time.monotonic()
-        held = httpx.get(sim.nomad_addr + "/v1/jobs", params={"index": index, "wait": "2s"}, timeout=60)
+        held = loopback.get(sim.nomad_addr + "/v1/jobs", params={"index": index, "wait": "2s"}, timeout=60)
         # Held for its wait (at least; how much longer is the machine's business, never asserted), then
         # answered as the real one does when nothing changed: the same index.
         assert time.monotonic() - started >= 1.9
@@ -271,7 +273,7 @@ def test_blocking_query_held_then_same_index(dialect):
 def test_the_shape_check_catches_a_dialect_mixup():
     """Guard for the checker itself: 1.1.2 objects must not pass as 0.11.1 ones, nor the reverse."""
     with SimCluster(dialect="1.1.2", frozen=True) as new, SimCluster(dialect="0.11.1", frozen=True) as old:
-        new_alloc = httpx.get(new.nomad_addr + "/v1/allocations").json()
-        old_nodes = httpx.get(old.nomad_addr + "/v1/nodes").json()
+        new_alloc = loopback.get(new.nomad_addr + "/v1/allocations").json()
+        old_nodes = loopback.get(old.nomad_addr + "/v1/nodes").json()
     assert any("TaskHandle" in p for p in shape_problems(new_alloc, real_schema("0.11.1", "allocations.json")))
     assert shape_problems(old_nodes, real_schema("1.1.2", "nodes.json"))

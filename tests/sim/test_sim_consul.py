@@ -6,10 +6,10 @@ import base64
 import time
 import warnings
 
-import httpx
 import pytest
 
 from dtle_tui.sim import SimCluster
+from tests.helpers import loopback
 from tests.helpers.sim import released_by
 from tests.helpers.wait import PATIENCE_S
 
@@ -24,7 +24,7 @@ def sim():
 
 @pytest.fixture
 def kv(sim):
-    return httpx.Client(base_url=sim.consul_addr + "/v1/kv/", timeout=10)
+    return loopback.Client(base_url=sim.consul_addr + "/v1/kv/", timeout=10)
 
 
 def test_missing_key_is_404_empty_with_index_headers(kv):
@@ -77,7 +77,7 @@ def test_put_cas_and_true_false_bodies(kv):
 
 def test_recursive_delete_has_the_real_prefix_pitfall():
     with SimCluster(dialect="1.1", frozen=True) as sim:
-        kv = httpx.Client(base_url=sim.consul_addr + "/v1/kv/")
+        kv = loopback.Client(base_url=sim.consul_addr + "/v1/kv/")
         assert kv.get("dtle/job10/Gtid").status_code == 200
         assert kv.delete("dtle/job1", params={"recurse": ""}).text == "true"
         assert kv.get("dtle/job1/Gtid").status_code == 404
@@ -87,7 +87,7 @@ def test_recursive_delete_has_the_real_prefix_pitfall():
 
 def test_trailing_slash_delete_spares_the_neighbour():
     with SimCluster(dialect="1.1", frozen=True) as sim:
-        kv = httpx.Client(base_url=sim.consul_addr + "/v1/kv/")
+        kv = loopback.Client(base_url=sim.consul_addr + "/v1/kv/")
         kv.delete("dtle/job1/", params={"recurse": ""})
         assert kv.get("dtle/job1/Gtid").status_code == 404
         assert kv.get("dtle/job10/Gtid").status_code == 200
@@ -102,7 +102,7 @@ def test_blocking_query_held_then_released_by_a_change(kv, sim):
     # Held for up to 10 minutes, far past the client's deadline: an answer at all is the change's.
     moved = released_by(lambda: kv.get("dtle/job10/Gtid", params={"index": index, "wait": "10m"}, timeout=PATIENCE_S),
                         lambda: sim.requests.in_flight("consul", "/v1/kv/dtle/job10/Gtid"),
-                        lambda: httpx.put(kv.base_url.join("dtle/job10/Gtid"), content=b"x:1-2").raise_for_status())
+                        lambda: loopback.put(kv.base_url.join("dtle/job10/Gtid"), content=b"x:1-2").raise_for_status())
     assert int(moved.headers["X-Consul-Index"]) > int(index)
     assert kv.get("x", params={"index": "abc"}).text == "Invalid index"
 
@@ -110,14 +110,14 @@ def test_blocking_query_held_then_released_by_a_change(kv, sim):
 def test_tokens_403_and_filtered_recursive_404():
     with SimCluster(dialect="1.1", frozen=True, consul_token="root-token") as sim:
         base = sim.consul_addr + "/v1/kv/"
-        denied = httpx.get(base + "dtle/job1/Gtid")
+        denied = loopback.get(base + "dtle/job1/Gtid")
         assert (denied.status_code, denied.text) == (403, "Permission denied")
-        assert httpx.get(base + "dtle/job1/Gtid", headers={"X-Consul-Token": "wrong"}).status_code == 403
-        filtered = httpx.get(base + "dtle/", params={"recurse": ""})
+        assert loopback.get(base + "dtle/job1/Gtid", headers={"X-Consul-Token": "wrong"}).status_code == 403
+        filtered = loopback.get(base + "dtle/", params={"recurse": ""})
         assert filtered.status_code == 404 and "X-Consul-Index" in filtered.headers
-        assert httpx.put(base + "a", content=b"1").status_code == 403
-        assert httpx.get(base + "dtle/job1/Gtid", headers={"X-Consul-Token": "root-token"}).status_code == 200
-        bearer = httpx.get(base + "dtle/job1/Gtid", headers={"Authorization": "Bearer root-token"})
+        assert loopback.put(base + "a", content=b"1").status_code == 403
+        assert loopback.get(base + "dtle/job1/Gtid", headers={"X-Consul-Token": "root-token"}).status_code == 200
+        bearer = loopback.get(base + "dtle/job1/Gtid", headers={"Authorization": "Bearer root-token"})
         assert bearer.status_code == 200
 
 
@@ -142,14 +142,13 @@ def test_python_consul2_sync_client(sim):
 
 
 def test_unknown_consul_token_is_refused_while_anonymous_reads_are_filtered():
-    import httpx
 
     from dtle_tui.sim import SimCluster
 
     with SimCluster(frozen=True, consul_token="right-token") as sim:
-        wrong = httpx.get(sim.consul_addr + "/v1/kv/dtle?recurse", headers={"X-Consul-Token": "wrong"})
+        wrong = loopback.get(sim.consul_addr + "/v1/kv/dtle?recurse", headers={"X-Consul-Token": "wrong"})
         assert (wrong.status_code, wrong.text) == (403, "ACL not found")
-        anonymous = httpx.get(sim.consul_addr + "/v1/kv/dtle?recurse")
+        anonymous = loopback.get(sim.consul_addr + "/v1/kv/dtle?recurse")
         assert (anonymous.status_code, anonymous.text) == (404, "")
-        right = httpx.get(sim.consul_addr + "/v1/kv/dtle?recurse", headers={"X-Consul-Token": "right-token"})
+        right = loopback.get(sim.consul_addr + "/v1/kv/dtle?recurse", headers={"X-Consul-Token": "right-token"})
         assert right.status_code == 200 and right.json()

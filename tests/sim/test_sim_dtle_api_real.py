@@ -11,6 +11,7 @@ import pytest
 
 from dtle_tui.sim import SimCluster
 from dtle_tui.sim.realdtle import CRASH_LOOP_JOB, UNCONNECTED_JOB
+from tests.helpers import loopback
 from tests.helpers.paths import FIXTURES
 
 REC = FIXTURES / "real-dtle" / "3.21.11.0"
@@ -26,7 +27,7 @@ def recorded(name: str) -> tuple:
 @pytest.fixture(scope="module", params=["1.1", "0.11"])
 def dtle(request):
     with SimCluster(dialect=request.param, seed=6, frozen=True) as sim:
-        yield sim, httpx.Client(base_url=sim.dtle_api_addr(), timeout=10)
+        yield sim, loopback.Client(base_url=sim.dtle_api_addr(), timeout=10)
 
 
 def answer(response: httpx.Response) -> tuple:

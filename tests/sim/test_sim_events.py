@@ -12,6 +12,7 @@ import pytest
 from dtle_tui.api.eventstream import parse_event_line
 from dtle_tui.model.wire import ParseError
 from dtle_tui.sim import SimCluster
+from tests.helpers import loopback
 from tests.helpers.paths import FIXTURES
 from tests.helpers.sim import touch_dest
 from tests.helpers.wait import PATIENCE_S
@@ -29,7 +30,7 @@ def sim():
 def frames(sim, params, count: int) -> list:
     """The first `count` lines after the opening heartbeat (buffered frames come at once)."""
     out = []
-    with httpx.Client(base_url=sim.nomad_addr, timeout=httpx.Timeout(PATIENCE_S)) as client:
+    with loopback.Client(base_url=sim.nomad_addr, timeout=httpx.Timeout(PATIENCE_S)) as client:
         with client.stream("GET", "/v1/event/stream", params=params) as answer:
             assert answer.status_code == 200 and answer.headers["cache-control"] == "no-cache"
             lines = answer.iter_lines()
@@ -42,7 +43,7 @@ def frames(sim, params, count: int) -> list:
 
 
 def current_index(sim) -> int:
-    return int(httpx.get(sim.nomad_addr + "/v1/jobs").headers["X-Nomad-Index"])
+    return int(loopback.get(sim.nomad_addr + "/v1/jobs").headers["X-Nomad-Index"])
 
 
 def test_the_first_line_and_key_order_match_the_recording(sim):
@@ -50,8 +51,8 @@ def test_the_first_line_and_key_order_match_the_recording(sim):
     start = current_index(sim)
     spec = {"Job": {"ID": "real-ok", "Datacenters": ["dc1"], "TaskGroups": [
         {"Name": "src", "Tasks": [{"Name": "src", "Driver": "dtle", "Config": {}}]}]}}
-    httpx.post(sim.nomad_addr + "/v1/jobs", json=spec).raise_for_status()
-    with httpx.Client(base_url=sim.nomad_addr, timeout=httpx.Timeout(PATIENCE_S)) as client:
+    loopback.post(sim.nomad_addr + "/v1/jobs", json=spec).raise_for_status()
+    with loopback.Client(base_url=sim.nomad_addr, timeout=httpx.Timeout(PATIENCE_S)) as client:
         with client.stream("GET", "/v1/event/stream", params=[("index", str(start))]) as answer:
             lines = answer.iter_lines()
             first, job_line = next(lines), next(lines)
@@ -100,7 +101,7 @@ def test_a_status_change_rides_in_the_allocations_frame(sim):
 
 def test_stop_and_purge(sim):
     start = current_index(sim)
-    httpx.delete(sim.nomad_addr + "/v1/job/job1").raise_for_status()
+    loopback.delete(sim.nomad_addr + "/v1/job/job1").raise_for_status()
     stop = frames(sim, [("index", str(start + 1))] + TOPICS, 2)
     assert [(e["Topic"], e["Type"]) for e in stop[0]["Events"]] == [("Job", "JobDeregistered")]
     assert stop[0]["Events"][0]["Payload"]["Job"]["Stop"] is True
@@ -108,7 +109,7 @@ def test_stop_and_purge(sim):
     assert stop[0]["Index"] == stop[1]["Index"]  # the eval in a transaction of its own, same index
 
     start = current_index(sim)
-    httpx.delete(sim.nomad_addr + "/v1/job/job10", params={"purge": "true"}).raise_for_status()
+    loopback.delete(sim.nomad_addr + "/v1/job/job10", params={"purge": "true"}).raise_for_status()
     (purge,) = frames(sim, [("index", str(start + 1))] + TOPICS, 1)
     (event,) = purge["Events"]  # no Job event for a deleted job (events.go)
     assert (event["Topic"], event["Type"]) == ("Evaluation", "JobDeregistered")
@@ -121,7 +122,7 @@ def test_topic_key_and_namespace_filters(sim):
     touch_dest(sim, "job10")
     only_job10 = frames(sim, [("index", str(start + 1)), ("topic", "Allocation:job10")], 1)
     assert only_job10[0]["Events"][0]["Payload"]["Allocation"]["JobID"] == "job10"  # a FilterKey matches
-    with httpx.Client(base_url=sim.nomad_addr, timeout=httpx.Timeout(5, read=1)) as client:
+    with loopback.Client(base_url=sim.nomad_addr, timeout=httpx.Timeout(5, read=1)) as client:
         with client.stream("GET", "/v1/event/stream",
                            params=[("index", str(start + 1)), ("topic", "Job"), ("namespace", "other")]) as answer:
             lines = answer.iter_lines()
@@ -150,7 +151,7 @@ def test_index_semantics_and_buffer(sim):
      "Invalid topic query: error parsing topics: Invalid key value pair for topic, topic: Job:a:b"),
 ])
 def test_bad_parameters_are_400(sim, params, body):
-    got = httpx.get(sim.nomad_addr + "/v1/event/stream", params=params)
+    got = loopback.get(sim.nomad_addr + "/v1/event/stream", params=params)
     assert (got.status_code, got.text) == (400, body)
 
 
@@ -171,10 +172,10 @@ def test_a_node_change_is_a_node_event(sim):
 
 def test_a_dropped_stream_ends_and_011_has_none():
     with SimCluster(dialect="0.11", frozen=True) as old:
-        got = httpx.get(old.nomad_addr + "/v1/event/stream")
+        got = loopback.get(old.nomad_addr + "/v1/event/stream")
         assert (got.status_code, got.text) == (404, "")
     with SimCluster(dialect="1.1", frozen=True) as sim:
-        with httpx.Client(base_url=sim.nomad_addr, timeout=httpx.Timeout(PATIENCE_S)) as client:
+        with loopback.Client(base_url=sim.nomad_addr, timeout=httpx.Timeout(PATIENCE_S)) as client:
             with client.stream("GET", "/v1/event/stream") as answer:
                 lines = answer.iter_lines()
                 assert next(lines) == "{}"

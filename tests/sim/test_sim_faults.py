@@ -10,6 +10,7 @@ import httpx
 import pytest
 
 from dtle_tui.sim import Faults, SimCluster
+from tests.helpers import loopback
 from tests.helpers.wait import PATIENCE_S
 
 
@@ -22,35 +23,35 @@ def sim():
 def test_latency(sim):
     sim.nomad_faults.latency = 0.4
     started = time.monotonic()
-    assert httpx.get(sim.nomad_addr + "/v1/jobs").status_code == 200
+    assert loopback.get(sim.nomad_addr + "/v1/jobs").status_code == 200
     assert time.monotonic() - started >= 0.4
 
 
 def test_error_rate(sim):
     sim.nomad_faults.error_rate = 1.0
-    answer = httpx.get(sim.nomad_addr + "/v1/jobs")
+    answer = loopback.get(sim.nomad_addr + "/v1/jobs")
     assert answer.status_code == 500 and answer.headers["content-type"] == "text/plain; charset=utf-8"
     sim.nomad_faults.error_rate = 0.5
-    codes = [httpx.get(sim.nomad_addr + "/v1/regions").status_code for _ in range(40)]
+    codes = [loopback.get(sim.nomad_addr + "/v1/regions").status_code for _ in range(40)]
     assert 0 < codes.count(500) < 40
 
 
 def test_forced_status(sim):
     sim.nomad_faults.status = 403
-    assert (httpx.get(sim.nomad_addr + "/v1/jobs").status_code, httpx.get(sim.nomad_addr + "/v1/jobs").text) \
+    assert (loopback.get(sim.nomad_addr + "/v1/jobs").status_code, loopback.get(sim.nomad_addr + "/v1/jobs").text) \
         == (403, "Permission denied")
     sim.consul_faults.status = 404
-    missing = httpx.get(sim.consul_addr + "/v1/kv/dtle/job1/Gtid")
+    missing = loopback.get(sim.consul_addr + "/v1/kv/dtle/job1/Gtid")
     assert missing.status_code == 404 and "X-Consul-Index" in missing.headers
 
 
 def test_html_and_garbage(sim):
     sim.nomad_faults.html = True
-    page = httpx.get(sim.nomad_addr + "/v1/jobs")
+    page = loopback.get(sim.nomad_addr + "/v1/jobs")
     assert page.status_code == 502 and page.headers["content-type"].startswith("text/html")
     sim.nomad_faults.html = False
     sim.consul_faults.garbage = True
-    broken = httpx.get(sim.consul_addr + "/v1/kv/dtle/job1/Gtid")
+    broken = loopback.get(sim.consul_addr + "/v1/kv/dtle/job1/Gtid")
     assert broken.status_code == 200
     with pytest.raises(ValueError):
         broken.json()
@@ -59,14 +60,14 @@ def test_html_and_garbage(sim):
 def test_hang_until_cleared(sim):
     sim.nomad_faults.hang = True
     with pytest.raises(httpx.ReadTimeout):
-        httpx.get(sim.nomad_addr + "/v1/jobs", timeout=0.5)
+        loopback.get(sim.nomad_addr + "/v1/jobs", timeout=0.5)
     threading.Timer(0.3, lambda: setattr(sim.nomad_faults, "hang", False)).start()
-    assert httpx.get(sim.nomad_addr + "/v1/jobs", timeout=60).status_code == 200
+    assert loopback.get(sim.nomad_addr + "/v1/jobs", timeout=60).status_code == 200
 
 
 def test_down_refuses_then_reopens_on_the_same_port(sim):
     port = int(sim.consul_addr.rsplit(":", 1)[1])
-    client = httpx.Client(base_url=sim.consul_addr)
+    client = loopback.Client(base_url=sim.consul_addr)
     assert client.get("/v1/kv/dtle/job1/Gtid").status_code == 200  # a kept-alive connection
     sim.consul_faults.down = True
     with pytest.raises(httpx.TransportError):
@@ -75,31 +76,31 @@ def test_down_refuses_then_reopens_on_the_same_port(sim):
         socket.create_connection(("127.0.0.1", port), timeout=1).close()
     sim.consul_faults.down = False
     assert sim.consul_addr.endswith(f":{port}")
-    assert httpx.get(sim.consul_addr + "/v1/kv/dtle/job1/Gtid").status_code == 200
+    assert loopback.get(sim.consul_addr + "/v1/kv/dtle/job1/Gtid").status_code == 200
 
 
 def test_control_endpoint_and_request_log(sim):
-    knobs = httpx.get(sim.nomad_addr + "/_sim/faults").json()
+    knobs = loopback.get(sim.nomad_addr + "/_sim/faults").json()
     assert knobs == Faults().to_dict()
-    httpx.put(sim.consul_addr + "/_sim/faults", json={"status": 500})
+    loopback.put(sim.consul_addr + "/_sim/faults", json={"status": 500})
     assert sim.consul_faults.status == 500
-    assert httpx.put(sim.consul_addr + "/_sim/faults", json={"bogus": 1}).status_code == 400
-    httpx.put(sim.consul_addr + "/_sim/faults", json={"status": None})
+    assert loopback.put(sim.consul_addr + "/_sim/faults", json={"bogus": 1}).status_code == 400
+    loopback.put(sim.consul_addr + "/_sim/faults", json={"status": None})
     sim.reset_requests()
-    httpx.get(sim.nomad_addr + "/v1/jobs")
-    httpx.get(sim.nomad_addr + "/v1/job/job1")
-    httpx.get(sim.consul_addr + "/v1/kv/dtle/job1/Gtid")
+    loopback.get(sim.nomad_addr + "/v1/jobs")
+    loopback.get(sim.nomad_addr + "/v1/job/job1")
+    loopback.get(sim.consul_addr + "/v1/kv/dtle/job1/Gtid")
     assert sim.request_count() == 3
     assert sim.request_count("nomad") == 2 and sim.request_count("nomad", "/v1/job/") == 1
     assert sim.request_count("consul", "/v1/kv/") == 1
 
 
 def test_a_down_service_is_reopened_through_its_peer(sim):
-    httpx.put(sim.nomad_addr + "/_sim/faults/consul", json={"down": True})
+    loopback.put(sim.nomad_addr + "/_sim/faults/consul", json={"down": True})
     with pytest.raises(httpx.ConnectError):
-        httpx.get(sim.consul_addr + "/v1/kv/dtle/job1/Gtid")
-    httpx.put(sim.nomad_addr + "/_sim/faults/consul", json={"down": False})
-    assert httpx.get(sim.consul_addr + "/v1/kv/dtle/job1/Gtid").status_code == 200
+        loopback.get(sim.consul_addr + "/v1/kv/dtle/job1/Gtid")
+    loopback.put(sim.nomad_addr + "/_sim/faults/consul", json={"down": False})
+    assert loopback.get(sim.consul_addr + "/v1/kv/dtle/job1/Gtid").status_code == 200
 
 
 def test_cli_serves_until_interrupted():
@@ -114,10 +115,10 @@ def test_cli_serves_until_interrupted():
     try:
         nomad = process.stdout.readline().strip().split("=", 1)[1]
         consul = process.stdout.readline().strip().split("=", 1)[1]
-        assert httpx.get(nomad + "/v1/agent/self").json()["config"]["Version"]["Version"] == "0.11.1"
-        assert httpx.get(nomad + "/v1/namespaces").status_code == 501
-        assert httpx.get(consul + "/v1/kv/dtle/job1/Gtid").status_code == 200
-        assert httpx.get(nomad + "/_sim/faults").json()["latency"] == 0.01
+        assert loopback.get(nomad + "/v1/agent/self").json()["config"]["Version"]["Version"] == "0.11.1"
+        assert loopback.get(nomad + "/v1/namespaces").status_code == 501
+        assert loopback.get(consul + "/v1/kv/dtle/job1/Gtid").status_code == 200
+        assert loopback.get(nomad + "/_sim/faults").json()["latency"] == 0.01
     finally:
         process.send_signal(signal.SIGINT)
         try:

@@ -11,6 +11,7 @@ import httpx
 import pytest
 
 from dtle_tui.sim import SimCluster
+from tests.helpers import loopback
 from tests.helpers.paths import FIXTURES
 from tests.helpers.sim import released_by
 from tests.helpers.wait import PATIENCE_S, until_blocking
@@ -32,7 +33,7 @@ def current_dest(client: httpx.Client, job_id: str) -> dict:
 @pytest.fixture
 def frozen():
     with SimCluster(dialect="1.1", frozen=True, seed=5) as sim:
-        yield sim, httpx.Client(base_url=sim.nomad_addr, timeout=10)
+        yield sim, loopback.Client(base_url=sim.nomad_addr, timeout=10)
 
 
 def test_story_covers_the_operator_cases(frozen):
@@ -188,7 +189,7 @@ def test_blocking_jobs_query_released_by_register(frozen):
     # Held for up to 10 minutes, far past the client's deadline: an answer at all is the change's.
     answer = released_by(lambda: client.get("/v1/jobs", params={"index": index, "wait": "10m"}, timeout=PATIENCE_S),
                          lambda: sim.requests.in_flight("nomad", "/v1/jobs"),
-                         lambda: httpx.post(sim.nomad_addr + "/v1/jobs", json=spec).raise_for_status())
+                         lambda: loopback.post(sim.nomad_addr + "/v1/jobs", json=spec).raise_for_status())
     assert int(answer.headers["X-Nomad-Index"]) > int(index)
     assert "wake-up" in {j["ID"] for j in answer.json()}
     assert client.get("/v1/jobs", params={"wait": "soon"}).text == "Invalid wait time"
@@ -196,7 +197,7 @@ def test_blocking_jobs_query_released_by_register(frozen):
 
 def test_logs_follow_streams_new_lines():
     with SimCluster(dialect="0.11", seed=2) as sim:  # a moving clock
-        client = httpx.Client(base_url=sim.nomad_addr, timeout=10)
+        client = loopback.Client(base_url=sim.nomad_addr, timeout=10)
         dest = current_dest(client, "job1")
         url = f"/v1/client/fs/logs/{dest['ID']}"
         sim.logs.write(dest["ID"], "dest", "stdout", "before\n")  # a dtle task writes none: a test does
@@ -225,7 +226,7 @@ def test_logs_follow_streams_new_lines():
 
 def test_registered_job_is_pending_then_runs_by_itself_on_a_real_clock():
     with SimCluster(dialect="1.1", seed=4) as sim:
-        client = httpx.Client(base_url=sim.nomad_addr, timeout=10)
+        client = loopback.Client(base_url=sim.nomad_addr, timeout=10)
         spec = copy.deepcopy(EXAMPLE)
         spec["Job"]["ID"] = "live"
         client.post("/v1/jobs", json=spec)

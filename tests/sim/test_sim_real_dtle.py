@@ -8,11 +8,11 @@ from __future__ import annotations
 import json
 import re
 
-import httpx
 import pytest
 
 from dtle_tui.sim import SimCluster
 from dtle_tui.sim.realdtle import CRASH_LOOP_JOB, UNCONNECTED_JOB, UNPLACEABLE_JOB, V2_DEAD_JOB
+from tests.helpers import loopback
 from tests.helpers.paths import FIXTURES
 
 REC = FIXTURES / "real-dtle" / "3.21.11.0"
@@ -40,7 +40,7 @@ def of_type(evs: list, kind: str) -> list:
 @pytest.fixture(scope="module", params=["1.1", "0.11"])
 def cluster(request):
     with SimCluster(dialect=request.param, seed=5, frozen=True) as sim:
-        yield sim, httpx.Client(base_url=sim.nomad_addr, timeout=10)
+        yield sim, loopback.Client(base_url=sim.nomad_addr, timeout=10)
 
 
 def allocs_of(client, job_id: str, group: str) -> list:
@@ -168,7 +168,7 @@ def test_stats_of_a_dtle_task_are_zeros_running_or_not(cluster):
 
 def test_consul_keys_as_dtle_writes_them(cluster):
     sim, client = cluster
-    entries = httpx.get(f"{sim.consul_addr}/v1/kv/", params={"recurse": ""}).json()
+    entries = loopback.get(f"{sim.consul_addr}/v1/kv/", params={"recurse": ""}).json()
     real = recorded("10_consul_v1_kv__recurse.json")
     assert {e["Flags"] for e in entries} == {e["Flags"] for e in real} == {3304740253564472344}
     values = {e["Key"]: e["Value"] for e in entries}

@@ -2,15 +2,15 @@
 
 from __future__ import annotations
 
-import httpx
 import pytest
 
 from dtle_tui.sim import SimCluster
+from tests.helpers import loopback
 from tests.helpers.wait import until_blocking
 
 
 def listing(addr: str, path: str) -> tuple[int, list]:
-    answer = httpx.get(addr + path, timeout=5)
+    answer = loopback.get(addr + path, timeout=5)
     answer.raise_for_status()
     return int(answer.headers["X-Nomad-Index"]), answer.json()
 
@@ -26,7 +26,7 @@ def test_nomad_restarts_with_the_same_jobs_new_ids_and_low_indexes(dialect):
         jobs_index, jobs = listing(addr, "/v1/jobs")
         allocs_index, allocs = listing(addr, "/v1/allocations")
         _, nodes = listing(addr, "/v1/nodes")
-        answer = httpx.put(addr + "/_sim/restart/nomad", timeout=5)
+        answer = loopback.put(addr + "/_sim/restart/nomad", timeout=5)
         assert answer.status_code == 200
         old_ids = {a["ID"] for a in allocs}
         after_restart(lambda: not sim.nomad_faults.down and sim.scenario.allocations()
@@ -49,12 +49,12 @@ def test_a_stream_resumed_past_an_empty_buffer_gets_what_comes_next():
         sim.restart_nomad()
         with sim.state.lock:
             sim.state.events.clear()
-        with httpx.stream("GET", sim.nomad_addr + "/v1/event/stream", params={"index": "999999", "topic": "Job"},
+        with loopback.stream("GET", sim.nomad_addr + "/v1/event/stream", params={"index": "999999", "topic": "Job"},
                           timeout=5) as stream:
             lines = stream.iter_lines()
             assert next(lines) == "{}"
             job = sim.scenario.job("job1")
-            httpx.delete(sim.nomad_addr + "/v1/job/job1").raise_for_status()
+            loopback.delete(sim.nomad_addr + "/v1/job/job1").raise_for_status()
             assert job is not None
             line = next(line for line in lines if line.strip() and line != "{}")
             assert '"Key":"job1"' in line and '"Index":' in line
@@ -63,15 +63,15 @@ def test_a_stream_resumed_past_an_empty_buffer_gets_what_comes_next():
 def test_consul_restarts_empty_with_a_low_index():
     with SimCluster(dialect="1.1", seed=3, frozen=True) as sim:
         addr = sim.consul_addr
-        before = httpx.get(addr + "/v1/kv/dtle", params={"recurse": ""}, timeout=5)
+        before = loopback.get(addr + "/v1/kv/dtle", params={"recurse": ""}, timeout=5)
         assert before.status_code == 200
-        assert httpx.put(addr + "/_sim/restart/consul", timeout=5).status_code == 200
-        after_restart(lambda: httpx.get(addr + "/v1/kv/dtle", params={"recurse": ""}, timeout=5).status_code == 404,
+        assert loopback.put(addr + "/_sim/restart/consul", timeout=5).status_code == 200
+        after_restart(lambda: loopback.get(addr + "/v1/kv/dtle", params={"recurse": ""}, timeout=5).status_code == 404,
                       "the restart")
-        after = after_restart(lambda: httpx.get(addr + "/v1/kv/dtle", params={"recurse": ""}, timeout=5), "Consul")
+        after = after_restart(lambda: loopback.get(addr + "/v1/kv/dtle", params={"recurse": ""}, timeout=5), "Consul")
         assert int(after.headers["X-Consul-Index"]) < int(before.headers["X-Consul-Index"])
         sim.scenario.advance(30)  # the running dtle tasks write their positions again
-        again = after_restart(lambda: httpx.get(addr + "/v1/kv/dtle", params={"recurse": ""}, timeout=5), "Consul")
+        again = after_restart(lambda: loopback.get(addr + "/v1/kv/dtle", params={"recurse": ""}, timeout=5), "Consul")
         again = again.json()
         keys = {e["Key"] for e in again}
         assert "dtle/job1/Gtid" in keys and not any(k.startswith(f"dtle/{sim.scenario.orphan_job}/") for k in keys)

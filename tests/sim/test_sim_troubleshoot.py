@@ -12,6 +12,7 @@ import httpx
 import pytest
 
 from dtle_tui.sim import SimCluster
+from tests.helpers import loopback
 from tests.helpers.paths import FIXTURES
 from tests.helpers.wait import PATIENCE_S
 
@@ -68,7 +69,7 @@ def real_bodies(dialect: str, *names: str) -> list:
 @pytest.fixture(scope="module", params=DIALECTS)
 def cluster(request):
     with SimCluster(dialect=request.param, seed=3, frozen=True, troubles=True) as sim:
-        yield request.param, sim, httpx.Client(base_url=sim.nomad_addr, timeout=10)
+        yield request.param, sim, loopback.Client(base_url=sim.nomad_addr, timeout=10)
 
 
 def alloc_of(client, job: str, group: str) -> dict:
@@ -244,7 +245,7 @@ def test_nodes_advertise_loopback_only(cluster):
 def test_the_story_unblocks_when_the_node_is_eligible_again(cluster):
     dialect, _sim, _client = cluster
     with SimCluster(dialect=dialect, seed=4, frozen=True, troubles=True) as sim:
-        client = httpx.Client(base_url=sim.nomad_addr, timeout=10)
+        client = loopback.Client(base_url=sim.nomad_addr, timeout=10)
         node = next(n for n in client.get("/v1/nodes").json() if n["Name"] == "dtle-node-4")
         refused = client.post(f"/v1/node/{node['ID']}/eligibility", json={"Eligibility": "eligible"})
         assert refused.status_code == 500 and "draining" in refused.text
@@ -263,7 +264,7 @@ def stream_events(sim, start: int) -> list:
     with sim.state.lock:
         expected = sum(len(events) for index, events in sim.state.events if index >= start)
     out: list = []
-    with httpx.Client(base_url=sim.nomad_addr, timeout=httpx.Timeout(PATIENCE_S)) as client:
+    with loopback.Client(base_url=sim.nomad_addr, timeout=httpx.Timeout(PATIENCE_S)) as client:
         with client.stream("GET", "/v1/event/stream", params={"index": str(start)}) as answer:
             lines = answer.iter_lines()
             assert next(lines) == "{}"
@@ -284,7 +285,7 @@ def test_the_1_1_stream_tells_of_repairs_as_recorded():
                               for e in json.loads(line)["Events"]]
     frame_keys = {frozenset(e) for events in recorded.values() for e in events}
     with SimCluster(dialect="1.1", seed=5, frozen=True, troubles=True) as sim:
-        client = httpx.Client(base_url=sim.nomad_addr, timeout=10)
+        client = loopback.Client(base_url=sim.nomad_addr, timeout=10)
         start = int(client.get("/v1/jobs").headers["X-Nomad-Index"]) + 1
         dest = alloc_of(client, "job1", "dest")
         client.post(f"/v1/client/allocation/{dest['ID']}/restart", json={"TaskName": "dest"})
@@ -318,7 +319,7 @@ def test_the_1_1_stream_tells_of_repairs_as_recorded():
 @pytest.mark.parametrize("dialect", DIALECTS)
 def test_a_drain_that_completes_moves_or_queues_what_ran_there(dialect):
     with SimCluster(dialect=dialect, seed=6, frozen=True) as sim:
-        client = httpx.Client(base_url=sim.nomad_addr, timeout=10)
+        client = loopback.Client(base_url=sim.nomad_addr, timeout=10)
         node = next(n for n in client.get("/v1/nodes").json() if n["Name"] == "dtle-node-1")
         client.post(f"/v1/node/{node['ID']}/drain", json={"DrainSpec": {"Deadline": 10**9}})
         sim.scenario.advance(3)

@@ -7,13 +7,12 @@ shortened here."""
 
 from __future__ import annotations
 
-import httpx
-
 from dtle_tui.app import DtleApp
 from dtle_tui.live import monitor as monitor_mod
 from dtle_tui.model.verdict import VerdictKind
 from dtle_tui.screens.jobs import JobsScreen
 from dtle_tui.sim.sidecar import SIDECAR_JOB
+from tests.helpers import loopback
 from tests.helpers.wait import until
 
 STALLED = "users-stalled"  # sim/scenario.py: incremental, its Gtid and dtle's delay frozen
@@ -74,7 +73,7 @@ async def test_jobs_of_another_driver_show_no_dtle_figures_and_no_dest(trouble_s
     # Asked anyway, dtle knows no such task, as real dtle (its registry holds the tasks it runs).
     heartbeat = next(a for a in sim.scenario.allocations("pt-heartbeat") if a.client_status == "running")
     api = sim.dtle_apis.of(heartbeat.node.name)
-    answer = httpx.get(f"http://{api.node.address}:{api.dtle.port}/v2/monitor/task",
+    answer = loopback.get(f"http://{api.node.address}:{api.dtle.port}/v2/monitor/task",
                        params={"allocation_id": heartbeat.id, "task_name": "heartbeat"}, timeout=30)
     assert answer.status_code == 500 and answer.json()["message"].startswith("can not find the task")
 

@@ -11,11 +11,11 @@ from __future__ import annotations
 import json
 import threading
 
-import httpx
 import pytest
 
 from dtle_tui.app import DtleApp
 from dtle_tui.sim.server import Response
+from tests.helpers import loopback
 from tests.helpers.pilot import loaded
 from tests.helpers.screen import STALE, jobs_table, row_keys, status_line
 from tests.helpers.sim import FAST
@@ -26,7 +26,7 @@ pytestmark = pytest.mark.usefixtures("fast_retries")
 
 def flip(sim, service: str, knobs: dict) -> None:
     peer = sim.consul_addr if service == "nomad" else sim.nomad_addr
-    httpx.put(f"{peer}/_sim/faults/{service}", json=knobs, timeout=5).raise_for_status()
+    loopback.put(f"{peer}/_sim/faults/{service}", json=knobs, timeout=5).raise_for_status()
 
 
 CLEAR = {"latency": 0, "status": None, "html": False, "garbage": False, "hang": False, "down": False}

@@ -7,7 +7,6 @@ the simulator's state, as a compromised or buggy agent would report them.
 
 from __future__ import annotations
 
-import httpx
 from rich.cells import cell_len
 
 from dtle_tui.app import DtleApp
@@ -21,6 +20,7 @@ from dtle_tui.sim import shapes
 from dtle_tui.sim.scenario import dtle_spec
 from dtle_tui.sim.server import text
 from dtle_tui.text.textsafe import safe_text
+from tests.helpers import loopback
 from tests.helpers.pilot import loaded
 from tests.helpers.screen import jobs_table, row_keys, screen_text, segments, status_line, visible_lines
 from tests.helpers.wait import until
@@ -42,7 +42,7 @@ EVENT = "[red]boom[/] [@click=app.quit]x\x1b[5mblink\x1b[0m\r\nsecond line 🚀"
 
 def register(sim, job_id: str) -> None:
     spec = dtle_spec(job_id, "mysql-src.prod", "mysql-dst.prod", "db", "pw-hostile")
-    httpx.post(sim.nomad_addr + "/v1/jobs", json={"Job": spec}, timeout=5).raise_for_status()
+    loopback.post(sim.nomad_addr + "/v1/jobs", json={"Job": spec}, timeout=5).raise_for_status()
 
 
 def assert_screen_is_inert(app, width: int, height: int) -> None:

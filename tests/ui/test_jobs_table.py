@@ -4,7 +4,6 @@ repaint, and a 5,000-job cluster loads, scrolls and filters."""
 
 from __future__ import annotations
 
-import httpx
 from textual import events
 
 from dtle_tui.app import DtleApp
@@ -14,6 +13,7 @@ from dtle_tui.screens.jobs import JobsScreen
 from dtle_tui.sim.scenario import dtle_spec
 from dtle_tui.text import clock
 from dtle_tui.widgets.virtual_table import VirtualTable
+from tests.helpers import loopback
 from tests.helpers.pilot import data_in, settled
 from tests.helpers.screen import table_lines
 from tests.helpers.sim import sim_get
@@ -136,7 +136,7 @@ async def test_ages_tick_to_the_minute_repaint_only_their_line_and_an_idle_table
     monkeypatch.setattr(VirtualTable, "_repaint_stale_stamps", lambda self: ticks.append(1) or tick(self))
     app = DtleApp(make_settings(frozen_sim))
     spec = dtle_spec("fresh-job", "mysql-src.prod", "mysql-dst.prod", "db", "pw")
-    httpx.post(frozen_sim.nomad_addr + "/v1/jobs", json={"Job": spec}, timeout=5).raise_for_status()
+    loopback.post(frozen_sim.nomad_addr + "/v1/jobs", json={"Job": spec}, timeout=5).raise_for_status()
     submitted = sim_get(frozen_sim.nomad_addr, "/v1/job/fresh-job")["SubmitTime"] / 1e9
     clock.freeze(submitted + 5)
     try:

@@ -16,7 +16,6 @@ import sys
 import time
 from pathlib import Path
 
-import httpx
 import pytest
 
 from dtle_tui import cli
@@ -28,6 +27,7 @@ from dtle_tui.screens.jobs import JobsScreen
 from dtle_tui.screens.spec import SpecScreen
 from dtle_tui.sim import SimCluster
 from dtle_tui.sim.server import text
+from tests.helpers import loopback
 from tests.helpers.paths import ROOT
 from tests.helpers.screen import jobs_table, notifications, row_keys, screen_text, status_line, visible_lines
 from tests.helpers.sim import dead_port
@@ -98,7 +98,7 @@ async def test_forbidden_names_the_variable_and_never_shows_the_token(tmp_path, 
 async def test_passwords_and_tokens_stay_off_screen_logs_and_tracebacks(tmp_path, make_settings, logged, monkeypatch):
     with SimCluster(frozen=True, acl_token=NOMAD_TOKEN, consul_token=CONSUL_TOKEN) as sim:
         job = sim.scenario.failed_job
-        spec = httpx.get(f"{sim.nomad_addr}/v1/job/{job}", headers={"X-Nomad-Token": NOMAD_TOKEN}).json()
+        spec = loopback.get(f"{sim.nomad_addr}/v1/job/{job}", headers={"X-Nomad-Token": NOMAD_TOKEN}).json()
         password = spec["TaskGroups"][0]["Tasks"][0]["Config"]["ConnectionConfig"]["Password"]
         secrets = (NOMAD_TOKEN, CONSUL_TOKEN, password)
         log_file = tmp_path / "dtle-tui.log"

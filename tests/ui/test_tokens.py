@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 
-import httpx
 import pytest
 
 from dtle_tui.app import DtleApp
@@ -12,6 +11,7 @@ from dtle_tui.screens.confirm import ConfirmScreen
 from dtle_tui.screens.jobs import JobsScreen
 from dtle_tui.screens.nodes import NodesScreen
 from dtle_tui.sim import SimCluster
+from tests.helpers import loopback
 from tests.helpers.paths import FIXTURES
 from tests.helpers.screen import jobs_table, row_keys, screen_text, status_line, visible_lines
 from tests.helpers.sim import dead_port
@@ -27,14 +27,14 @@ def cluster(dialect: str = "1.1") -> SimCluster:
 
 
 def job_ids(sim: SimCluster) -> list:
-    answer = httpx.get(sim.nomad_addr + "/v1/jobs", headers={"X-Nomad-Token": TOKENS["management"]})
+    answer = loopback.get(sim.nomad_addr + "/v1/jobs", headers={"X-Nomad-Token": TOKENS["management"]})
     return sorted(j["ID"] for j in answer.json())
 
 
 def register(sim: SimCluster, job_id: str) -> None:
     spec = json.loads((FIXTURES / "reference" / "dtle_job_example.json").read_text())
     spec["Job"]["ID"] = job_id
-    httpx.post(sim.nomad_addr + "/v1/jobs", json=spec,
+    loopback.post(sim.nomad_addr + "/v1/jobs", json=spec,
                headers={"X-Nomad-Token": TOKENS["management"]}).raise_for_status()
 
 

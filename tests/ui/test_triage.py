@@ -5,13 +5,12 @@ Gtid stands still reads stalled; evaluations are read for the jobs that cannot b
 
 from __future__ import annotations
 
-import httpx
-
 from dtle_tui.app import DtleApp
 from dtle_tui.model.attention import ATTENTION_SORT, attention_counts, attention_order, counts_text
 from dtle_tui.model.verdict import VerdictKind
 from dtle_tui.screens.jobs import JobsScreen
 from dtle_tui.sim.scenario import dtle_spec
+from tests.helpers import loopback
 from tests.helpers.pilot import settled
 from tests.helpers.screen import table_lines, visible_lines
 from tests.helpers.sim import sim_get
@@ -143,7 +142,7 @@ async def test_a_job_whose_gtid_stands_still_reads_stalled_with_its_reason(sim, 
 async def test_evaluations_are_read_for_the_jobs_that_cannot_be_placed_only(frozen_sim, make_settings):
     for n in range(5):  # healthy jobs more: no evaluation read for any of them
         spec = dtle_spec(f"extra-{n}", "mysql-src.prod", "mysql-dst.prod", "db", "pw")
-        httpx.post(frozen_sim.nomad_addr + "/v1/jobs", json={"Job": spec}, timeout=5).raise_for_status()
+        loopback.post(frozen_sim.nomad_addr + "/v1/jobs", json={"Job": spec}, timeout=5).raise_for_status()
     frozen_sim.reset_requests()
     app = DtleApp(make_settings(frozen_sim))
     async with app.run_test(size=(80, 24)) as pilot:

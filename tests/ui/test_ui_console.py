@@ -13,6 +13,7 @@ from dtle_tui.screens.job_detail import JobDetailScreen
 from dtle_tui.screens.jobs import JobsScreen
 from dtle_tui.screens.nodes import NodesScreen
 from dtle_tui.screens.spec import SpecScreen
+from tests.helpers import loopback
 from tests.helpers.pilot import select_job
 from tests.helpers.screen import focused_id, jobs_table, palette_highlighted, row_keys, screen_text
 from tests.helpers.sim import sim_get
@@ -189,12 +190,11 @@ async def test_help_refresh_palette_and_quit(frozen_sim, make_settings):
 async def test_a_change_in_the_cluster_shows_by_itself(sim, make_settings, long_blocking_queries):
     """Blocking queries and the event stream: a purge made behind the console's back disappears from the
     table without a key press, and without a held query's wait running out (10 minutes here)."""
-    import httpx
 
     app = DtleApp(make_settings(sim))
     async with app.run_test(size=(80, 24)) as pilot:
         await open_jobs(pilot, sim)
-        httpx.delete(sim.nomad_addr + "/v1/job/reports-incr?purge=true").raise_for_status()
+        loopback.delete(sim.nomad_addr + "/v1/job/reports-incr?purge=true").raise_for_status()
         await until(pilot, lambda: "reports-incr" not in row_keys(jobs_table(app)), "the purged job gone")
 
 
