@@ -68,23 +68,29 @@ def json_response(payload, status: int = 200, headers: dict | None = None, sort:
 
 class RequestLog:
     """Thread-safe log of (service, method, path, query) for request counting in tests and benchmarks,
-    and of the requests in flight: `peak(service, path)` is the most requests for one path that were
-    being answered at once, counting only requests that arrived after the last reset."""
+    and of the requests in flight: `peak(service, path)` is the most requests for one path that clients
+    were waiting for at once, counting only requests that arrived after the last reset. A request whose
+    client has hung up (a timeout) no longer counts there, even while its handler has not yet noticed:
+    a handler looks every 50 ms, and on a busy machine the client's retry can come first."""
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
         self._entries: list[tuple[str, str, str, str]] = []
         self._live: dict[int, tuple[str, str, int]] = {}  # id -> (service, path, generation)
+        self._gone: dict[int, Callable[[], bool]] = {}  # id -> has its client hung up
         self._generation = 0
         self._next_id = 0
         self._peak: dict[tuple[str, str], int] = {}
 
-    def begin(self, service: str, path: str) -> int:
+    def begin(self, service: str, path: str, client_gone: Callable[[], bool] | None = None) -> int:
         with self._lock:
             self._next_id += 1
             self._live[self._next_id] = (service, path, self._generation)
-            now = sum(1 for s, p, g in self._live.values()
-                      if s == service and p == path and g == self._generation)
+            if client_gone is not None:
+                self._gone[self._next_id] = client_gone
+            now = sum(1 for token, (s, p, g) in self._live.items()
+                      if s == service and p == path and g == self._generation
+                      and not (token in self._gone and self._gone[token]()))
             key = (service, path)
             self._peak[key] = max(self._peak.get(key, 0), now)
             return self._next_id
@@ -92,6 +98,7 @@ class RequestLog:
     def end(self, token: int) -> None:
         with self._lock:
             self._live.pop(token, None)
+            self._gone.pop(token, None)
 
     def in_flight(self, service: str | None = None, path_prefix: str | None = None) -> int:
         """Requests being answered now that arrived after the last reset."""
@@ -277,7 +284,7 @@ class SimServer:
         if self.faults.down:
             return None
         self.log.add(self.service, request.method, request.path, request.raw_query)
-        token = self.log.begin(self.service, request.path)
+        token = self.log.begin(self.service, request.path, request.client_gone)
         try:
             return self._answer(request)
         finally:

@@ -130,3 +130,28 @@ def test_cli_serves_until_interrupted():
         process.stdout.close()
         process.stderr.close()
         assert code == 0
+
+
+def test_peak_counts_what_clients_wait_for_not_what_they_gave_up(sim, monkeypatch):
+    """`requests.peak`: the most requests clients waited for at once on one path. A request its client gave
+    up on (a timeout) no longer counts, even before its handler has noticed: a client that retries at once
+    has one request out, not two. Two clients waiting at once count two. The handlers here never notice a
+    hang-up during their latency, as on a machine too busy to run them before the client's retry."""
+    monkeypatch.setattr(Faults, "wait_latency", lambda self, stopping, client_gone=None: stopping.wait(self.latency))
+    sim.nomad_faults.latency = 30
+    for _ in range(3):  # each retry follows its timeout at once: the handler may not have noticed yet
+        with pytest.raises(httpx.TimeoutException):
+            loopback.get(sim.nomad_addr + "/v1/jobs", timeout=0.3)
+    assert sim.requests.peak("nomad", "/v1/jobs") == 1
+
+    sim.requests.reset()
+    sim.nomad_faults.latency = 1.5
+    answers: list = []
+    both = [threading.Thread(target=lambda: answers.append(loopback.get(sim.nomad_addr + "/v1/jobs", timeout=30)))
+            for _ in range(2)]
+    for thread in both:
+        thread.start()
+    for thread in both:
+        thread.join(PATIENCE_S)
+    assert [a.status_code for a in answers] == [200, 200]
+    assert sim.requests.peak("nomad", "/v1/jobs") == 2
