@@ -138,6 +138,13 @@ class Poller:
         # Let them finish cancelling before the loop stops: a task destroyed mid-cancel is reported on stderr
         # ("Task was destroyed but it is pending!"), after the one-line error of a start that was refused.
         await asyncio.gather(*tasks, return_exceptions=True)
+        # And every other task of this loop: a feed stopped just before (cancelled, not yet finished), one a
+        # timer started meanwhile, a placement or log tail. Left pending, each is destroyed with the loop
+        # later and its clean-up then fails on stderr ("Event loop is closed").
+        others = [t for t in asyncio.all_tasks(self.loop) if t is not asyncio.current_task() and not t.done()]
+        for task in others:
+            task.cancel()
+        await asyncio.gather(*others, return_exceptions=True)
         self.positions.close()
         for client in (self.nomad, self.consul):
             if client is not None:

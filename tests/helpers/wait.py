@@ -45,11 +45,14 @@ async def until(pilot: Any, condition: Callable[[], Any], what: str = "", timeou
 
     Between two checks the event loop simply runs for STEP_S: the app handles its messages and repaints
     on its own timers, as it does for an operator. A Pilot pause at every step would also wake every
-    widget of the screen and force a repaint (about 3 ms of CPU each, some 40 times a test). `pilot` is
-    kept for the callers: a key pressed through it after this returns still waits for the screen."""
+    widget of the screen and force a repaint (about 3 ms of CPU each, some 40 times a test). One Pilot
+    pause once the condition holds: every widget has then handled what was sent to it before, as the
+    tests expect of the screen they go on with (a footer's rebuild for the keys of the new state, say)."""
     deadline = Deadline(condition, what, timeout)
     while not deadline.poll():
         await asyncio.sleep(STEP_S)
+    if pilot is not None:
+        await pilot.pause(0)
     return deadline.result
 
 

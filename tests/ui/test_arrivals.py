@@ -27,7 +27,7 @@ from dtle_tui.screens.confirm import ConfirmScreen
 from dtle_tui.screens.jobs import JobsScreen
 from dtle_tui.screens.nodes import NodesScreen
 from dtle_tui.widgets.steady_footer import SteadyFooter
-from tests.helpers.pilot import loaded, select_job
+from tests.helpers.pilot import loaded, select_job, settled
 from tests.helpers.screen import footer_labels, jobs_table, notifications, row_keys
 from tests.helpers.sim import dead_port
 from tests.helpers.wait import until
@@ -221,6 +221,10 @@ async def test_a_footer_rebuild_while_job_detail_is_taken_down(frozen_sim, make_
         await loaded(pilot, frozen_sim)
         app.open_job("job1")
         await until(pilot, lambda: app.snapshot.detail and app.snapshot.detail.job is not None, "job1's detail")
+        # The footer as it stays on this screen (the selected running dest's `r`), on a settled cluster: a
+        # rebuild of its own after the probe is mounted would unmount the probe before escape (seen loaded).
+        await until(pilot, lambda: "Restart" in [label for _, label in footer_labels(app)], "the footer's keys")
+        await settled(pilot)
         footer = app.screen.query_one(SteadyFooter)
         allocs = app.screen.query_one("#allocs")
         rebuilt: list = []
