@@ -49,3 +49,11 @@ async def settled(pilot: Any, quiet_s: float = 0.6) -> None:
         if app.snapshot.generation == generation:
             return
         deadline.poll()
+
+
+async def writes_done(pilot: Any) -> None:
+    """Until no write key's worker runs: its report comes before the worker ends, and a write key pressed
+    before then is refused as another write still running."""
+    app = pilot.app
+    await until(pilot, lambda: not [w for w in app.workers if w.group == "writes" and not w.is_finished],
+                "the write ended")

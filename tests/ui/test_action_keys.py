@@ -15,6 +15,7 @@ from dtle_tui.screens.jobs import JobsScreen
 from dtle_tui.screens.pick import PickScreen
 from dtle_tui.textual_private import notifications
 from tests.helpers.paths import FIXTURES
+from tests.helpers.pilot import writes_done
 from tests.helpers.screen import focused_id, row_keys
 from tests.helpers.wait import until
 
@@ -97,6 +98,7 @@ async def test_gtid_reset_refused_while_running_then_reset_and_restore(sim, make
         await pilot.press(*"legacy-stopped", "enter")
         await until(pilot, lambda: sim.kv.list("dtle/legacy-stopped/") == [], "the keys deleted")
         await until(pilot, lambda: "gtid_executed_v4" in notes(app), "the reset report")
+        await writes_done(pilot)  # U before the reset's worker ends is refused as another write running
 
         await select(pilot, app, "legacy-stopped")
         await pilot.press("U")

@@ -12,6 +12,7 @@ from dtle_tui.live.snapshot import Orphan
 from dtle_tui.ops.audit import read_entries
 from dtle_tui.screens.confirm import ConfirmScreen
 from dtle_tui.screens.orphans import KEYS_WITHOUT_JOB, OrphansScreen, key_names
+from tests.helpers.pilot import writes_done
 from tests.helpers.screen import focused_id
 from tests.helpers.wait import until
 
@@ -70,6 +71,9 @@ async def test_cleanup_confirms_backs_up_and_audits(sim, make_settings, tmp_path
         await until(pilot, lambda: not any(k in sim.kv.keys() for k in before), "the keys to go")
         await until(pilot, lambda: orphan not in rows(screen), "the row to disappear")
 
+        # The reset's report follows Consul's answer (the poller may show the row gone first), and U
+        # before it is refused as another write still running: wait for the write to end.
+        await writes_done(pilot)
         await pilot.press("U")  # undo: the keys come back from the backup just written
         await until(pilot, lambda: isinstance(app.screen, ConfirmScreen), "the restore confirmation")
         await pilot.press("y")
