@@ -261,6 +261,3 @@ class Feeds(Dict[str, Feed]):
     def kick_all(self) -> None:
         for feed in self.values():
             feed.kick()
-
-    def tasks(self) -> list[asyncio.Task]:
-        return [feed.task for feed in self.values() if feed.task is not None]

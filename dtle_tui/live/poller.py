@@ -130,21 +130,14 @@ class Poller:
     async def _shutdown(self) -> None:
         if self.events is not None:
             self.events.stop()
-        tasks = self.feeds.tasks()
-        tasks += [self.events.task] if self.events is not None and self.events.task else []
-        tasks += [self.monitor.task] if self.monitor is not None and self.monitor.task else []
+        # Every task of this loop, not only the feeds, stream and monitor it lists: a feed stopped just before
+        # (cancelled, not yet finished), one a timer started meanwhile, a placement read or a log tail.
+        # Let them finish cancelling before the loop stops: a task destroyed mid-cancel is reported on stderr
+        # ("Task was destroyed but it is pending!", or its clean-up fails with "Event loop is closed").
+        tasks = [t for t in asyncio.all_tasks(self.loop) if t is not asyncio.current_task() and not t.done()]
         for task in tasks:
             task.cancel()
-        # Let them finish cancelling before the loop stops: a task destroyed mid-cancel is reported on stderr
-        # ("Task was destroyed but it is pending!"), after the one-line error of a start that was refused.
         await asyncio.gather(*tasks, return_exceptions=True)
-        # And every other task of this loop: a feed stopped just before (cancelled, not yet finished), one a
-        # timer started meanwhile, a placement or log tail. Left pending, each is destroyed with the loop
-        # later and its clean-up then fails on stderr ("Event loop is closed").
-        others = [t for t in asyncio.all_tasks(self.loop) if t is not asyncio.current_task() and not t.done()]
-        for task in others:
-            task.cancel()
-        await asyncio.gather(*others, return_exceptions=True)
         self.positions.close()
         for client in (self.nomad, self.consul):
             if client is not None:

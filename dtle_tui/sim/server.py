@@ -76,8 +76,8 @@ class RequestLog:
     def __init__(self) -> None:
         self._lock = threading.Lock()
         self._entries: list[tuple[str, str, str, str]] = []
-        self._live: dict[int, tuple[str, str, int]] = {}  # id -> (service, path, generation)
-        self._gone: dict[int, Callable[[], bool]] = {}  # id -> has its client hung up
+        # id -> (service, path, generation, has its client hung up)
+        self._live: dict[int, tuple[str, str, int, Callable[[], bool]]] = {}
         self._generation = 0
         self._next_id = 0
         self._peak: dict[tuple[str, str], int] = {}
@@ -85,12 +85,9 @@ class RequestLog:
     def begin(self, service: str, path: str, client_gone: Callable[[], bool] | None = None) -> int:
         with self._lock:
             self._next_id += 1
-            self._live[self._next_id] = (service, path, self._generation)
-            if client_gone is not None:
-                self._gone[self._next_id] = client_gone
-            now = sum(1 for token, (s, p, g) in self._live.items()
-                      if s == service and p == path and g == self._generation
-                      and not (token in self._gone and self._gone[token]()))
+            self._live[self._next_id] = (service, path, self._generation, client_gone or (lambda: False))
+            now = sum(1 for s, p, g, gone in self._live.values()
+                      if s == service and p == path and g == self._generation and not gone())
             key = (service, path)
             self._peak[key] = max(self._peak.get(key, 0), now)
             return self._next_id
@@ -98,12 +95,11 @@ class RequestLog:
     def end(self, token: int) -> None:
         with self._lock:
             self._live.pop(token, None)
-            self._gone.pop(token, None)
 
     def in_flight(self, service: str | None = None, path_prefix: str | None = None) -> int:
         """Requests being answered now that arrived after the last reset."""
         with self._lock:
-            return sum(1 for s, p, g in self._live.values() if g == self._generation
+            return sum(1 for s, p, g, _ in self._live.values() if g == self._generation
                        and (service is None or s == service) and (path_prefix is None or p.startswith(path_prefix)))
 
     def peak(self, service: str | None = None, path_prefix: str | None = None) -> int:
